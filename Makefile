@@ -1,0 +1,46 @@
+# Everything runs from .venv/, created from the locked requirements by `make install`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SAMPLE_STORES ?= 2000
+
+.PHONY: install run test lint format bench lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements/dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py load_sample_data --if-empty --stores $(SAMPLE_STORES)
+	$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python -m bench
+
+# Re-pin requirements/*.txt from pyproject.toml (needs network access to PyPI).
+lock: install
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile --quiet --upgrade --python-version 3.11 pyproject.toml -o requirements/base.txt
+	$(BIN)/uv pip compile --quiet --upgrade --python-version 3.11 --extra dev pyproject.toml -o requirements/dev.txt
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,111 @@
+"""The stored data: stores, their business hours and status polls, and report jobs."""
+
+import secrets
+
+from django.db import models
+
+DEFAULT_TIMEZONE = "America/Chicago"  # spec §4: a store without a zone uses this one
+
+
+class Store(models.Model):
+    """A store known from any of the three sources.
+
+    Polls reference the integer primary key, not `store_id`: a 19-digit or UUID
+    text repeated 1.8 M times would make the poll table and its index far wider.
+    """
+
+    # Opaque text, stored verbatim ("007" stays "007"). unique=True also gives
+    # the index that every import's store_id → pk lookup uses.
+    store_id = models.TextField(unique=True)
+    # Empty when no time zones file named the store (reports then use DEFAULT_TIMEZONE).
+    timezone_str = models.TextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return self.store_id
+
+
+class BusinessHours(models.Model):
+    """One row of a store's weekly business hours, in the store's local time."""
+
+    # The FK index serves the per-store replacement on import (DELETE … WHERE store_id IN).
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="business_hours")
+    day_of_week = models.PositiveSmallIntegerField()  # 0 = Monday … 6 = Sunday
+    start_time_local = models.TimeField()
+    end_time_local = models.TimeField()
+
+    class Meta:
+        verbose_name_plural = "business hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(day_of_week__lte=6), name="business_hours_day_of_week_0_6"
+            )
+        ]
+
+
+class StatusPoll(models.Model):
+    """One poll: was the store active at this UTC instant."""
+
+    # No separate FK index: the unique (store, timestamp_utc) index below covers it.
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="polls", db_index=False
+    )
+    timestamp_utc = models.DateTimeField()  # UTC, microsecond precision
+    active = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            # Serves the import's dedupe (ON CONFLICT DO NOTHING: first occurrence
+            # wins) and the report's "latest poll of each store before the week
+            # window" lookup, an index walk backwards from (store, window start).
+            models.UniqueConstraint(
+                fields=["store", "timestamp_utc"], name="status_poll_unique_store_instant"
+            )
+        ]
+        indexes = [
+            # Serves the report's range scan of the week window and the default
+            # as-of instant, MAX(timestamp_utc).
+            models.Index(fields=["timestamp_utc"], name="status_poll_timestamp_idx"),
+        ]
+
+
+def new_report_id() -> str:
+    return secrets.token_urlsafe(16)  # 22 URL-safe characters, 128 random bits
+
+
+class Report(models.Model):
+    """A report job and, once it is complete, its result."""
+
+    class Status(models.TextChoices):
+        RUNNING = "Running"
+        COMPLETE = "Complete"
+        FAILED = "Failed"
+
+    report_id = models.CharField(max_length=64, primary_key=True, default=new_report_id)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    # The as-of instant the caller asked for; null means "latest poll" (spec §2),
+    # resolved when the job starts and then stored in as_of.
+    requested_as_of = models.DateTimeField(null=True, blank=True)
+    as_of = models.DateTimeField(null=True, blank=True)
+    progress = models.FloatField(default=0.0)  # 0.0–1.0
+    stage = models.CharField(max_length=32, blank=True, default="queued")
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped with every progress write: a Running report whose heartbeat is too
+    # old has lost its job (see services.report_fail_stale).
+    heartbeat_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    row_count = models.PositiveIntegerField(null=True, blank=True)
+    # Both forms are kept, so a finished report survives restarts and any web
+    # process can serve it. Deferred when listing reports.
+    result_csv = models.TextField(blank=True, default="")
+    result_percent_csv = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # Serves the recent-reports listing (ORDER BY created_at DESC LIMIT n).
+            models.Index(fields=["-created_at"], name="report_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} ({self.status})"
