@@ -1,0 +1,65 @@
+"""Table → CSV text (spec §6): exact integer rounding, half up, two decimals."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.engine.report import ReportTable
+from monitor.engine.units import TICKS_PER_US, US_PER_HOUR, US_PER_MINUTE, WINDOW_NAMES
+
+# The last hour is reported in minutes, the day and the week in hours.
+_TICKS_PER_UNIT = (
+    US_PER_MINUTE * TICKS_PER_US,
+    US_PER_HOUR * TICKS_PER_US,
+    US_PER_HOUR * TICKS_PER_US,
+)
+
+
+def header(*, percent: bool = False) -> list[str]:
+    suffix = "_pct" if percent else ""
+    return ["store_id"] + [
+        f"{kind}_last_{window}{suffix}"
+        for kind in ("uptime", "downtime")
+        for window in WINDOW_NAMES
+    ]
+
+
+def render_csv(table: ReportTable, *, percent: bool = False) -> str:
+    """The report as CSV text, rows in the table's order (sorted by store_id)."""
+    if percent:
+        columns = [_percent(table.uptime, table.business), _percent(table.downtime, table.business)]
+    else:
+        units = np.array(_TICKS_PER_UNIT, dtype=np.int64)
+        columns = [_two_decimals(_hundredths(table.uptime, units))]
+        columns.append(_two_decimals(_hundredths(table.downtime, units)))
+    cells = np.concatenate(columns, axis=1).tolist()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header(percent=percent))
+    writer.writerows(
+        [store, *row] for store, row in zip(table.store_ids.tolist(), cells, strict=True)
+    )
+    return out.getvalue()
+
+
+def _hundredths(
+    ticks: npt.NDArray[np.int64], ticks_per_unit: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """round_half_up(ticks / ticks_per_unit, 2) × 100, in exact integer arithmetic."""
+    return (200 * ticks + ticks_per_unit) // (2 * ticks_per_unit)
+
+
+def _percent(part: npt.NDArray[np.int64], whole: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
+    """100 × part / whole rounded half up to two decimals; empty where whole is 0."""
+    safe_whole = np.where(whole == 0, 1, whole)
+    cells = _two_decimals((20_000 * part + safe_whole) // (2 * safe_whole))
+    return np.where(whole == 0, "", cells)
+
+
+def _two_decimals(hundredths: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
+    whole, cents = np.divmod(hundredths, 100)
+    return np.char.add(np.char.add(whole.astype(str), "."), np.char.zfill(cents.astype(str), 2))

@@ -1,0 +1,116 @@
+"""Windows → table: uptime and business time of every store in each window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.engine.hours import WeeklyHours, business_intervals
+from monitor.engine.status import active_time
+from monitor.engine.units import TICKS_PER_US, WINDOW_LENGTHS_US
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything a report reads, as columns. Index i of `store_ids` is store i.
+
+    Polls may come in any order and may include polls after `as_of_us` (they
+    are ignored, spec §2). Hours rows: day 0 = Monday; start and end are
+    microseconds since local midnight (0 ≤ t < 24 h).
+    """
+
+    store_ids: npt.NDArray[np.str_]  # opaque ids, any order
+    timezones: npt.NDArray[np.str_]  # IANA name per store, "" = unknown (America/Chicago)
+    poll_store: npt.NDArray[np.int64]  # store index of each poll
+    poll_time_us: npt.NDArray[np.int64]  # UTC instant, µs since the epoch
+    poll_active: npt.NDArray[np.bool_]
+    hours_store: npt.NDArray[np.int64]  # store index of each business hours row
+    hours_day: npt.NDArray[np.int64]  # 0 = Monday … 6 = Sunday
+    hours_start_us: npt.NDArray[np.int64]  # local time of day, µs since midnight
+    hours_end_us: npt.NDArray[np.int64]
+    as_of_us: int  # the report's `now`
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """One row per reported store (spec §3), sorted by store_id as a plain string.
+
+    Columns of `uptime` and `business` are the windows hour, day, week; values
+    are exact, in ticks of half a microsecond (see monitor.engine.units).
+    """
+
+    store_ids: npt.NDArray[np.str_]
+    uptime: npt.NDArray[np.int64]  # shape (n, 3)
+    business: npt.NDArray[np.int64]  # shape (n, 3)
+
+    @property
+    def downtime(self) -> npt.NDArray[np.int64]:
+        return self.business - self.uptime
+
+    def __len__(self) -> int:
+        return len(self.store_ids)
+
+
+def compute_report(inputs: ReportInputs) -> ReportTable:
+    """The report's figures (spec §2–§6), exact, in half-microsecond ticks."""
+    now_us = inputs.as_of_us
+    polls = _polls_until(inputs, now_us)
+    stores = np.unique(polls.store)  # spec §3: stores with a poll at or before now
+    week_start_us = now_us - WINDOW_LENGTHS_US[-1]
+
+    intervals = business_intervals(
+        WeeklyHours(
+            inputs.hours_store, inputs.hours_day, inputs.hours_start_us, inputs.hours_end_us
+        ),
+        inputs.timezones,
+        stores,
+        week_start_us,
+        now_us,
+    )
+    active = active_time(
+        polls.store,
+        polls.time_us,
+        polls.active,
+        week_start_us * TICKS_PER_US,
+        now_us * TICKS_PER_US,
+    )
+    # Row r of the table is stores[r]; intervals come sorted by store.
+    row = np.searchsorted(stores, intervals.store)
+    uptime = np.zeros((len(stores), len(WINDOW_LENGTHS_US)), dtype=np.int64)
+    business = np.zeros_like(uptime)
+    for w, length_us in enumerate(WINDOW_LENGTHS_US):
+        start = np.clip(intervals.start_us, now_us - length_us, now_us) * TICKS_PER_US
+        end = np.clip(intervals.end_us, now_us - length_us, now_us) * TICKS_PER_US
+        business[:, w] = _sum_by_row(row, end - start, len(stores))
+        uptime[:, w] = _sum_by_row(
+            row, active.at(intervals.store, end) - active.at(intervals.store, start), len(stores)
+        )
+
+    order = np.argsort(inputs.store_ids[stores], kind="stable")  # plain string order
+    return ReportTable(inputs.store_ids[stores][order], uptime[order], business[order])
+
+
+@dataclass(frozen=True)
+class _Polls:
+    store: npt.NDArray[np.int64]
+    time_us: npt.NDArray[np.int64]
+    active: npt.NDArray[np.bool_]
+
+
+def _polls_until(inputs: ReportInputs, now_us: int) -> _Polls:
+    """The polls at or before now (later ones do not exist for the report), by store and time."""
+    kept = inputs.poll_time_us <= now_us
+    store, time_us = inputs.poll_store[kept], inputs.poll_time_us[kept]
+    order = np.lexsort((time_us, store))
+    return _Polls(store[order], time_us[order], inputs.poll_active[kept][order])
+
+
+def _sum_by_row(
+    row: npt.NDArray[np.intp], values: npt.NDArray[np.int64], n_rows: int
+) -> npt.NDArray[np.int64]:
+    """Exact integer sums of `values` per row (rows sorted ascending)."""
+    bounds = np.searchsorted(row, np.arange(n_rows + 1))
+    totals = np.concatenate([[0], np.cumsum(values)])
+    return totals[bounds[1:]] - totals[bounds[:-1]]
