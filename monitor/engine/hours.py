@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from monitor.engine.keys import order_by_group, packing
 from monitor.engine.units import US_PER_DAY
 
 DEFAULT_TIMEZONE = "America/Chicago"  # spec §4: a store without a zone
@@ -125,7 +126,7 @@ def _local_to_utc(
 ) -> npt.NDArray[np.int64]:
     """Wall-clock µs (counted from 1970-01-01 00:00 local) → UTC µs, as zoneinfo with fold=0."""
     # Distinct (zone, wall time) pairs are few next to the rows: convert each once.
-    base, stride = _stride(local_us)
+    base, stride = packing(local_us)
     distinct, inverse = np.unique(zone * stride + (local_us - base), return_inverse=True)
     offsets = np.fromiter(
         (
@@ -136,15 +137,6 @@ def _local_to_utc(
         count=len(distinct),
     )
     return local_us - offsets[inverse]
-
-
-def _stride(values: npt.NDArray[np.int64]) -> tuple[int, int]:
-    """A base and a stride such that `group * stride + (value - base)` packs
-    (group, value) pairs into one int64 that sorts by group, then value."""
-    if len(values) == 0:
-        return 0, 1
-    base = int(values.min())
-    return base, int(values.max()) - base + 1
 
 
 def _utc_offset_us(zone_name: str, wall_us: int) -> int:
@@ -158,11 +150,11 @@ def _union(
     store: npt.NDArray[np.int64], start: npt.NDArray[np.int64], end: npt.NDArray[np.int64]
 ) -> Intervals:
     """Merge overlapping or touching intervals of each store: repeated rows count once."""
-    order = np.lexsort((start, store))
+    order = order_by_group(store, start)
     store, start, end = store[order], start[order], end[order]
     # Pack (store, time) into one number line so that a single running maximum
     # serves all stores at once without reaching from one store into the next.
-    base, stride = _stride(np.concatenate([start, end]))
+    base, stride = packing(np.concatenate([start, end]))
     shift = store * stride - base
     reach = np.maximum.accumulate(end + shift) - shift
     opens_group = np.ones(len(store), dtype=bool)

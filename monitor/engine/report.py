@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.engine.hours import WeeklyHours, business_intervals
+from monitor.engine.keys import order_by_group
 from monitor.engine.status import active_time
 from monitor.engine.units import TICKS_PER_US, WINDOW_LENGTHS_US
 
@@ -101,10 +102,12 @@ class _Polls:
 
 def _polls_until(inputs: ReportInputs, now_us: int) -> _Polls:
     """The polls at or before now (later ones do not exist for the report), by store and time."""
-    kept = inputs.poll_time_us <= now_us
-    store, time_us = inputs.poll_store[kept], inputs.poll_time_us[kept]
-    order = np.lexsort((time_us, store))
-    return _Polls(store[order], time_us[order], inputs.poll_active[kept][order])
+    store, time_us, active = inputs.poll_store, inputs.poll_time_us, inputs.poll_active
+    kept = time_us <= now_us
+    if not kept.all():  # the selector reads none after now; other callers may
+        store, time_us, active = store[kept], time_us[kept], active[kept]
+    order = order_by_group(store, time_us)
+    return _Polls(store[order], time_us[order], active[order])
 
 
 def _sum_by_row(

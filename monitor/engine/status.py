@@ -64,9 +64,8 @@ def active_time(
     gained = active * (seg_end - start)
     # Active ticks before each segment, counted from its store's first segment.
     cum = np.cumsum(gained) - gained
-    cum -= np.repeat(
-        cum[first_of_store], np.diff(np.append(np.flatnonzero(first_of_store), len(cum)))
-    )
+    store_first_segment = np.maximum.accumulate(np.where(first_of_store, np.arange(len(cum)), 0))
+    cum -= cum[store_first_segment]
 
     stride = end - origin + 1
     return ActiveTime(
