@@ -41,14 +41,16 @@ class BusinessHours(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        hours = f"{self.start_time_local}–{self.end_time_local}"
+        return f"{self.store_id} day {self.day_of_week} {hours}"
+
 
 class StatusPoll(models.Model):
     """One poll: was the store active at this UTC instant."""
 
     # No separate FK index: the unique (store, timestamp_utc) index below covers it.
-    store = models.ForeignKey(
-        Store, on_delete=models.CASCADE, related_name="polls", db_index=False
-    )
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="polls", db_index=False)
     timestamp_utc = models.DateTimeField()  # UTC, microsecond precision
     active = models.BooleanField()
 
@@ -66,6 +68,10 @@ class StatusPoll(models.Model):
             # as-of instant, MAX(timestamp_utc).
             models.Index(fields=["timestamp_utc"], name="status_poll_timestamp_idx"),
         ]
+
+    def __str__(self) -> str:
+        status = "active" if self.active else "inactive"
+        return f"{self.store_id} {status} at {self.timestamp_utc.isoformat()}"
 
 
 def new_report_id() -> str:

@@ -1,0 +1,180 @@
+"""Database → arrays: everything a report reads, in the engine's columnar form.
+
+Reads only what the report needs: the polls of the week window, plus each
+store's last poll before it (its status reaches into the window up to the
+midpoint with the next poll), the business hours and the zones. Rows go
+straight from the cursor into NumPy, never through ORM objects: on
+PostgreSQL through a binary COPY, on SQLite through one fetch.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+from django.db import connection
+from django.db.models import Max
+
+from monitor.engine import ReportInputs
+from monitor.engine.units import WINDOW_LENGTHS_US
+from monitor.models import BusinessHours, StatusPoll, Store
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# PostgreSQL's binary timestamps count µs from 2000-01-01.
+_PG_EPOCH_US = int((datetime(2000, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds()) * 1_000_000
+# One tuple of the binary COPY of (bigint, timestamptz, boolean): a field
+# count, then each field as its length and its big-endian value.
+_PG_POLL_TUPLE = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("store_len", ">i4"),
+        ("store", ">i8"),
+        ("time_len", ">i4"),
+        ("time", ">i8"),
+        ("active_len", ">i4"),
+        ("active", "u1"),
+    ]
+)
+_PG_COPY_HEADER_BYTES = 19  # signature (11), flags (4), header extension length (4)
+
+
+def latest_poll_time() -> datetime | None:
+    """The default as-of instant (spec §2); served by the timestamp index."""
+    return StatusPoll.objects.aggregate(latest=Max("timestamp_utc"))["latest"]
+
+
+def report_inputs(as_of: datetime) -> ReportInputs:
+    """The engine's inputs for a report as of `as_of` (an aware datetime)."""
+    as_of_us = to_epoch_us(as_of)
+    store_pk, store_ids, timezones = _stores()
+    poll_store_pk, poll_time_us, poll_active = _polls(
+        as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1]), as_of
+    )
+    hours_store_pk, hours_day, hours_start_us, hours_end_us = _business_hours()
+    return ReportInputs(
+        store_ids=store_ids,
+        timezones=timezones,
+        poll_store=np.searchsorted(store_pk, poll_store_pk),
+        poll_time_us=poll_time_us,
+        poll_active=poll_active,
+        hours_store=np.searchsorted(store_pk, hours_store_pk),
+        hours_day=hours_day,
+        hours_start_us=hours_start_us,
+        hours_end_us=hours_end_us,
+        as_of_us=as_of_us,
+    )
+
+
+def to_epoch_us(instant: datetime) -> int:
+    # Subtracting aware datetimes is exact (integer µs), unlike timestamp().
+    return (instant - _EPOCH) // timedelta(microseconds=1)
+
+
+def _stores() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_], npt.NDArray[np.str_]]:
+    rows = list(Store.objects.order_by("pk").values_list("pk", "store_id", "timezone_str"))
+    pk, store_id, timezone = zip(*rows, strict=True) if rows else ((), (), ())
+    return (
+        np.array(pk, dtype=np.int64),
+        np.array(store_id, dtype=str),
+        np.array(timezone, dtype=str),
+    )
+
+
+def _polls_sql() -> str:
+    polls, stores = StatusPoll._meta.db_table, Store._meta.db_table
+    # The second part finds each store's last poll before the window by
+    # walking the unique (store, timestamp_utc) index backwards once per store,
+    # however long the history; the first is a range scan of the timestamp index.
+    return f"""
+        SELECT store_id, timestamp_utc, active FROM {polls}
+        WHERE timestamp_utc >= %(start)s AND timestamp_utc <= %(end)s
+        UNION ALL
+        SELECT store_id, timestamp_utc, active FROM {polls}
+        WHERE id IN (
+            SELECT (
+                SELECT before.id FROM {polls} AS before
+                WHERE before.store_id = s.id AND before.timestamp_utc < %(start)s
+                ORDER BY before.timestamp_utc DESC LIMIT 1
+            ) FROM {stores} AS s
+        )
+    """
+
+
+def _polls(
+    start: datetime, end: datetime
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Store pk, instant (µs) and status of the polls in [start, end] and the last before start."""
+    params = {
+        "start": connection.ops.adapt_datetimefield_value(start),
+        "end": connection.ops.adapt_datetimefield_value(end),
+    }
+    if connection.vendor == "postgresql":
+        return _polls_postgresql(params)
+    return _polls_sqlite(params)
+
+
+def _polls_postgresql(
+    params: dict[str, object],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    connection.ensure_connection()
+    buffer = bytearray()
+    with (
+        connection.connection.cursor() as cursor,
+        cursor.copy(f"COPY ({_polls_sql()}) TO STDOUT (FORMAT BINARY)", params) as copy,
+    ):
+        for block in copy:
+            buffer += block
+    # Drop the header and the two-byte trailer; the tuples have a fixed size.
+    tuples = np.frombuffer(
+        buffer,
+        dtype=_PG_POLL_TUPLE,
+        offset=_PG_COPY_HEADER_BYTES,
+        count=(len(buffer) - _PG_COPY_HEADER_BYTES - 2) // _PG_POLL_TUPLE.itemsize,
+    )
+    return (
+        tuples["store"].astype(np.int64),
+        tuples["time"].astype(np.int64) + _PG_EPOCH_US,
+        tuples["active"].astype(bool),
+    )
+
+
+def _polls_sqlite(
+    params: dict[str, object],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    with connection.cursor() as cursor:
+        cursor.execute(_polls_sql(), params)
+        rows = cursor.fetchall()
+    if not rows:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)
+    store, time_text, active = zip(*rows, strict=True)
+    return np.array(store, dtype=np.int64), _text_to_us(time_text), np.array(active, dtype=bool)
+
+
+def _business_hours() -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]:
+    """Store pk, weekday and local start/end (µs since midnight) of every hours row."""
+    table = BusinessHours._meta.db_table
+    with connection.cursor() as cursor:
+        # Times as text ('HH:MM:SS[.ffffff]') read the same from both databases.
+        cursor.execute(
+            f"SELECT store_id, day_of_week, CAST(start_time_local AS TEXT),"
+            f" CAST(end_time_local AS TEXT) FROM {table}"
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        empty = np.empty(0, np.int64)
+        return empty, empty, empty, empty
+    store, day, start, end = zip(*rows, strict=True)
+    return (
+        np.array(store, dtype=np.int64),
+        np.array(day, dtype=np.int64),
+        _text_to_us(np.char.add("1970-01-01 ", np.array(start, dtype=str))),
+        _text_to_us(np.char.add("1970-01-01 ", np.array(end, dtype=str))),
+    )
+
+
+def _text_to_us(texts: object) -> npt.NDArray[np.int64]:
+    """'YYYY-MM-DD HH:MM:SS[.ffffff]' (naive UTC, as Django writes it to SQLite) → µs."""
+    return np.array(texts, dtype="datetime64[us]").astype(np.int64)
