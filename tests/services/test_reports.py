@@ -1,0 +1,84 @@
+"""monitor.services.reports: the one path from the database to a report."""
+
+from datetime import UTC, datetime, time, timedelta, timezone
+
+import pytest
+
+from monitor.models import BusinessHours, StatusPoll, Store
+from monitor.services.reports import ReportInputError, parse_as_of, report_generate
+
+NOW = datetime(2023, 1, 25, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def spec_examples_1_and_2(db: None) -> None:
+    """Worked examples 1 and 2 of the spec (§7), stored through the ORM."""
+    plain = Store.objects.create(store_id="example-1")
+    StatusPoll.objects.create(store=plain, timestamp_utc=NOW - timedelta(minutes=50), active=True)
+    StatusPoll.objects.create(store=plain, timestamp_utc=NOW - timedelta(minutes=20), active=False)
+    new_york = Store.objects.create(store_id="example-2", timezone_str="America/New_York")
+    StatusPoll.objects.create(store=new_york, timestamp_utc=NOW - timedelta(hours=3), active=True)
+    for day in range(7):
+        BusinessHours.objects.create(
+            store=new_york, day_of_week=day, start_time_local=time(9), end_time_local=time(17)
+        )
+    Store.objects.create(store_id="never-polled")
+
+
+@pytest.mark.usefixtures("spec_examples_1_and_2")
+def test_report_as_of_the_spec_examples_instant() -> None:
+    report = report_generate(as_of=NOW)
+
+    assert report.as_of == NOW
+    assert report.csv().splitlines() == [
+        "store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
+        "downtime_last_hour,downtime_last_day,downtime_last_week",
+        "example-1,25.00,23.42,167.42,35.00,0.58,0.58",
+        "example-2,60.00,8.00,56.00,0.00,0.00,0.00",
+    ]
+
+
+@pytest.mark.usefixtures("spec_examples_1_and_2")
+def test_default_as_of_is_the_latest_poll() -> None:
+    report = report_generate()
+    assert report.as_of == NOW - timedelta(minutes=20)
+
+
+@pytest.mark.usefixtures("spec_examples_1_and_2")
+def test_as_of_in_another_offset_is_the_same_instant() -> None:
+    five_hours_behind = NOW.astimezone(timezone(timedelta(hours=-5)))
+    assert report_generate(as_of=five_hours_behind).csv() == report_generate(as_of=NOW).csv()
+    assert report_generate(as_of=five_hours_behind).as_of.tzinfo == UTC
+
+
+@pytest.mark.usefixtures("spec_examples_1_and_2")
+def test_progress_is_reported_in_order() -> None:
+    seen: list[tuple[str, float]] = []
+    report_generate(as_of=NOW, on_progress=lambda stage, done: seen.append((stage, done)))
+    assert [stage for stage, _ in seen] == ["reading", "computing"]
+    assert [done for _, done in seen] == sorted(done for _, done in seen)
+
+
+@pytest.mark.django_db
+def test_no_polls_stored_is_a_clear_error() -> None:
+    with pytest.raises(ReportInputError, match="no polls are stored"):
+        report_generate()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2023-01-25T18:00:00Z", NOW),
+        ("2023-01-25T13:00:00-05:00", NOW),
+        ("2023-01-25 18:00:00.000001+00:00", NOW + timedelta(microseconds=1)),
+        ("2023-01-25T18:00:00", NOW),  # no offset: UTC
+    ],
+)
+def test_parse_as_of(text: str, expected: datetime) -> None:
+    assert parse_as_of(text) == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2023-13-01T00:00:00Z", ""])
+def test_parse_as_of_rejects_what_is_not_an_instant(text: str) -> None:
+    with pytest.raises(ReportInputError, match="not an ISO 8601 instant"):
+        parse_as_of(text)
