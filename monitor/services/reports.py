@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,8 +10,6 @@ from datetime import UTC, datetime
 
 from monitor import selectors
 from monitor.engine import ReportTable, compute_report, render_csv
-
-logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -53,13 +50,6 @@ def report_generate(
     table = compute_report(inputs)
     computed = time.perf_counter()
     timings = ReportTimings(reading=read - started, computing=computed - read)
-    logger.info(
-        "report as of %s: %d stores, read %.3f s, computed %.3f s",
-        as_of.isoformat(),
-        len(table),
-        timings.reading,
-        timings.computing,
-    )
     return GeneratedReport(as_of=as_of, table=table, timings=timings)
 
 

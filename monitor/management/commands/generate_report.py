@@ -40,3 +40,8 @@ class Command(BaseCommand):
             self.stdout.write(text, ending="")
         else:
             Path(options["output"]).write_text(text, encoding="utf-8")
+        if options["verbosity"] >= 2:
+            self.stderr.write(
+                f"report as of {report.as_of.isoformat()}: {len(report.table)} stores, "
+                f"read {report.timings.reading:.3f} s, computed {report.timings.computing:.3f} s"
+            )
