@@ -81,16 +81,16 @@ def _stores() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_], npt.NDArray[
     )
 
 
-def _polls_sql() -> str:
+def _polls_sql(time_column: str = "timestamp_utc", active_column: str = "active") -> str:
     polls, stores = StatusPoll._meta.db_table, Store._meta.db_table
     # The second part finds each store's last poll before the window by
     # walking the unique (store, timestamp_utc) index backwards once per store,
     # however long the history; the first is a range scan of the timestamp index.
     return f"""
-        SELECT store_id, timestamp_utc, active FROM {polls}
+        SELECT store_id, {time_column}, {active_column} FROM {polls}
         WHERE timestamp_utc >= %(start)s AND timestamp_utc <= %(end)s
         UNION ALL
-        SELECT store_id, timestamp_utc, active FROM {polls}
+        SELECT store_id, {time_column}, {active_column} FROM {polls}
         WHERE id IN (
             SELECT (
                 SELECT before.id FROM {polls} AS before
@@ -143,7 +143,9 @@ def _polls_sqlite(
     params: dict[str, object],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     with connection.cursor() as cursor:
-        cursor.execute(_polls_sql(), params)
+        # The casts hide the columns' declared types, so that Django's SQLite
+        # converters don't build a datetime and a bool per row (10× slower).
+        cursor.execute(_polls_sql("CAST(timestamp_utc AS TEXT)", "CAST(active AS INTEGER)"), params)
         rows = cursor.fetchall()
     if not rows:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)
