@@ -37,6 +37,8 @@ _PG_POLL_TUPLE = np.dtype(
     ]
 )
 _PG_COPY_HEADER_BYTES = 19  # signature (11), flags (4), header extension length (4)
+# A poll as SQLite returns it: the instant as Django writes it, 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
+_SQLITE_POLL_ROW = np.dtype([("store", np.int64), ("time", "U26"), ("active", np.int8)])
 
 
 def latest_poll_time() -> datetime | None:
@@ -146,11 +148,9 @@ def _polls_sqlite(
         # The casts hide the columns' declared types, so that Django's SQLite
         # converters don't build a datetime and a bool per row (10× slower).
         cursor.execute(_polls_sql("CAST(timestamp_utc AS TEXT)", "CAST(active AS INTEGER)"), params)
-        rows = cursor.fetchall()
-    if not rows:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)
-    store, time_text, active = zip(*rows, strict=True)
-    return np.array(store, dtype=np.int64), _text_to_us(time_text), np.array(active, dtype=bool)
+        # Rows stream from the cursor straight into one array: no list of tuples.
+        rows = np.fromiter(cursor, dtype=_SQLITE_POLL_ROW)
+    return rows["store"], _text_to_us(rows["time"]), rows["active"].astype(bool)
 
 
 def _business_hours() -> tuple[
