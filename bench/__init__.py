@@ -1,0 +1,1 @@
+"""`make bench`: import and report figures on the real data's shape."""

@@ -1,0 +1,168 @@
+"""`python -m bench`: import and report figures on the real data's shape.
+
+For each scale (1× = the real v1 set: 14,092 polled stores, ~1.82 M polls, the
+real hours and zone files when ../shared/data is there) and each database,
+it loads a fresh database with the import commands and runs generate_report,
+each in its own process so that wall time includes start-up and peak RSS is
+that command's alone. Generated data sets are cached under var/bench/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "var" / "bench"
+REAL_V1 = ROOT.parent / "shared" / "data" / "loop-v1"
+REAL_POLLED_STORES = 14_092
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+PG_DATABASE = "store_monitoring_bench"
+
+
+@dataclass(frozen=True)
+class Run:
+    wall_s: float
+    peak_rss_mb: float
+    stderr: str
+
+
+def run_measured(args: list[str], env: dict[str, str]) -> Run:
+    """Run a manage.py command in a child process; its wall time and peak RSS."""
+    started = time.perf_counter()
+    with subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as child:
+        stderr = child.stderr.read() if child.stderr else ""
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if child.returncode not in (0, 1):  # 1: some rows rejected, still loaded
+        raise SystemExit(f"bench: manage.py {' '.join(args)} failed:\n{stderr}")
+    return Run(wall, usage.ru_maxrss / 1024, stderr)
+
+
+def data_set(scale: int) -> Path:
+    """The generated CSVs for a scale (cached); 1× takes the real hours and zones."""
+    out = WORK / f"data-{scale}x"
+    if (out / "store_status.csv").exists():
+        return out
+    args = ["generate_sample_data", "--stores", str(REAL_POLLED_STORES * scale), "--seed", "1"]
+    if scale == 1 and REAL_V1.is_dir():
+        args += [
+            "--hours-from",
+            str(REAL_V1 / "menu_hours.csv"),
+            "--timezones-from",
+            str(REAL_V1 / "timezones.csv"),
+        ]
+    elif scale == 1:
+        print(f"note: {REAL_V1} not found; hours and zones are generated too")
+    run = run_measured([*args, "--out", str(out)], dict(os.environ))
+    print(f"generated {out.name} in {run.wall_s:.1f} s (peak RSS {run.peak_rss_mb:.0f} MB)")
+    return out
+
+
+def fresh_database(kind: str) -> dict[str, str]:
+    """An environment whose DATABASE_URL names a new, migrated, empty database."""
+    env = dict(os.environ)
+    if kind == "sqlite":
+        path = WORK / "bench.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        env["DATABASE_URL"] = f"sqlite:///{path}"
+    else:
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {PG_DATABASE}")
+        env["DATABASE_URL"] = f"{PG_SERVER}/{PG_DATABASE}"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    return env
+
+
+def rows_in(path: Path) -> int:
+    with path.open("rb") as f:
+        return sum(1 for line in f if line.strip()) - 1
+
+
+def bench_database(kind: str, data: Path, label: str) -> str:
+    """Print the import and report figures of one database; return the report's digest."""
+    env = fresh_database(kind)
+    for command, file in [
+        ("import_store_timezone_data", "timezones.csv"),
+        ("import_store_business_hours_data", "menu_hours.csv"),
+        ("import_store_status_data", "store_status.csv"),
+    ]:
+        rows = rows_in(data / file)
+        run = run_measured([command, str(data / file)], env)
+        print(
+            f"{label:<16} {kind:<10} import {file:<16} {rows:>10,} rows {run.wall_s:7.2f} s "
+            f"{rows / run.wall_s:>10,.0f} rows/s  peak RSS {run.peak_rss_mb:5.0f} MB"
+        )
+    report = WORK / f"report-{label}-{kind}.csv"
+    run = run_measured(["generate_report", "--verbosity", "2", "--output", str(report)], env)
+    timings = re.search(r"(\d+) stores, read ([\d.]+) s, computed ([\d.]+) s", run.stderr)
+    if not timings:
+        raise SystemExit(f"bench: no timings from generate_report:\n{run.stderr}")
+    stores, read_s, compute_s = timings.groups()
+    print(
+        f"{label:<16} {kind:<10} generate_report  {int(stores):>10,} stores {run.wall_s:7.2f} s "
+        f"(read {float(read_s):.2f} s, engine {float(compute_s):.2f} s)  "
+        f"peak RSS {run.peak_rss_mb:5.0f} MB"
+    )
+    return hashlib.sha256(report.read_bytes()).hexdigest()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="1,10", help="comma-separated store multipliers")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--no-api", action="store_true", help="skip the Celery + Redis API run")
+    options = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    for scale in (int(s) for s in options.scales.split(",")):
+        data = data_set(scale)
+        label = f"{scale}x ({REAL_POLLED_STORES * scale:,})"
+        digests = {kind: bench_database(kind, data, label) for kind in options.databases.split(",")}
+        if len(set(digests.values())) > 1:
+            raise SystemExit(f"bench: the databases' reports differ at {label}")
+        if len(digests) > 1:
+            print(f"{label:<16} reports identical on {' and '.join(digests)}")
+        if scale == 1 and "postgresql" in digests and not options.no_api:
+            bench_api()
+
+
+def bench_api() -> None:
+    """trigger → Complete over HTTP, with gunicorn, a Celery worker and Redis."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.api",
+            "--database-url",
+            f"{PG_SERVER}/{PG_DATABASE}",
+            "--redis-url",
+            os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
