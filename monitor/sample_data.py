@@ -298,7 +298,8 @@ class _Stores:
 
 def _random_ids(count: int, taken: set[str], rng: np.random.Generator) -> list[str]:
     """New integer store ids, drawn like the real ones: uniform below 2**63, so mostly 19
-    digits and about 11 % shorter (which keeps string order unlike numeric order)."""
+    digits and about 11 % shorter (sorting them as strings then differs from sorting them
+    as numbers, as with the real ids)."""
     ids: list[str] = []
     seen = set(taken)
     while len(ids) < count:
