@@ -101,8 +101,12 @@ class Report(models.Model):
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     # Bumped with every progress write: a Running report whose heartbeat is too
-    # old has lost its job (see services.report_fail_stale).
+    # old has lost its job (see services.jobs.reports_fail_stale).
     heartbeat_at = models.DateTimeField(auto_now_add=True)
+    # How many times a job has started this report (a redelivered Celery task
+    # starts it again). Each start claims the next number, and a job writes
+    # only while the row still carries its number: see services.jobs.
+    attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
     row_count = models.PositiveIntegerField(null=True, blank=True)
     # Both forms are kept, so a finished report survives restarts and any web
