@@ -1,0 +1,260 @@
+"""Report jobs: a `Report` row is the job, its progress and its result.
+
+`report_trigger` creates the row and hands the job over once the row is
+committed: to Celery when `CELERY_BROKER_URL` is set (a `celery worker` runs
+`monitor.tasks.report_run_task`), else to a thread of this process (the
+embedded default). Either way the job is `report_run`, which writes progress
+and the result to the row, so any process can read them.
+
+A job may run more than once for the same report: Celery redelivers a task
+whose worker died (acks_late, reject_on_worker_lost), and Redis redelivers a
+task still unacknowledged after the visibility timeout, even while its first
+run goes on. Each start therefore claims the next attempt number under a row
+lock, and every later write is a conditional UPDATE (`… WHERE status =
+'Running' AND attempts = <mine>`): a finished report is never overwritten, and
+of two runs of one report only the latest claimer writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import Case, Value, When
+from django.utils import timezone
+
+from monitor.models import Report
+from monitor.services.reports import GeneratedReport, ReportInputError, report_generate
+
+logger = logging.getLogger(__name__)
+
+# The Celery task's name: the web process enqueues by name, without importing
+# the worker's code (monitor.tasks registers the task under it).
+REPORT_RUN_TASK = "monitor.report_run"
+# A report whose job was lost this many times (each run killed its worker, say
+# out of memory) fails instead of being redelivered for ever.
+MAX_ATTEMPTS = 3
+
+
+class JobQueueUnavailableError(RuntimeError):
+    """The broker refused the job; the report has been marked Failed."""
+
+
+class AttemptSupersededError(Exception):
+    """This run's report finished, failed or was claimed by a newer run."""
+
+
+def report_trigger(*, as_of: datetime | None = None) -> Report:
+    """Create a Running report as of `as_of` (None: the latest poll) and start its job."""
+    report = Report.objects.create(requested_as_of=as_of)
+    # After commit only: a worker that picked the job up earlier would not
+    # find the row yet. Outside a transaction this runs at once.
+    transaction.on_commit(lambda: _dispatch(report.report_id))
+    return report
+
+
+def report_run(report_id: str) -> None:
+    """Compute report `report_id` and store its result (the job, in any process).
+
+    Does nothing when the report is no longer Running, e.g. a redelivered task
+    of a report that is already Complete.
+    """
+    attempt = report_attempt_start(report_id)
+    if attempt is None:
+        return
+    try:
+        generated = report_generate(as_of=attempt.requested_as_of, on_progress=attempt.progress)
+        attempt.progress("rendering", 0.8)
+        absolute, percent = generated.csv(), generated.csv(percent=True)
+        attempt.progress("writing", 0.9)
+        attempt.complete(generated, absolute=absolute, percent=percent)
+    except AttemptSupersededError:
+        logger.info("report %s attempt %d: superseded, stopped", report_id, attempt.number)
+    except ReportInputError as error:
+        attempt.fail(str(error))
+    except Exception as error:
+        logger.exception("report %s attempt %d failed", report_id, attempt.number)
+        attempt.fail(f"internal error: {type(error).__name__}: {error}")
+
+
+def report_attempt_start(report_id: str) -> ReportAttempt | None:
+    """Claim the next attempt of a Running report; None when there is nothing to run.
+
+    The row lock (SELECT … FOR UPDATE on PostgreSQL; on SQLite the write lock
+    that BEGIN IMMEDIATE takes) makes the read-check-increment atomic, so two
+    deliveries starting together never claim the same number.
+    """
+    with transaction.atomic():
+        report = Report.objects.select_for_update().filter(pk=report_id).first()
+        if report is None:
+            logger.warning("report %s does not exist: nothing to run", report_id)
+            return None
+        if report.status != Report.Status.RUNNING:
+            logger.info("report %s is %s already: nothing to run", report_id, report.status)
+            return None
+        now = timezone.now()
+        if report.attempts >= MAX_ATTEMPTS:
+            report.status = Report.Status.FAILED
+            report.error = (
+                f"the report's job was started {report.attempts} times and its worker "
+                "was lost each time; not trying again"
+            )
+            report.finished_at = now
+            report.save(update_fields=["status", "error", "finished_at"])
+            return None
+        report.attempts += 1
+        report.stage, report.progress, report.heartbeat_at = "started", 0.0, now
+        report.save(update_fields=["attempts", "stage", "progress", "heartbeat_at"])
+    return ReportAttempt(report_id, report.attempts, report.requested_as_of)
+
+
+@dataclass(frozen=True)
+class ReportAttempt:
+    """One run of a report's job, which writes only while its claim holds.
+
+    Each write raises AttemptSupersededError (fail: logs) when it matched no
+    row: the report finished, failed, or a newer run claimed it.
+    """
+
+    report_id: str
+    number: int
+    requested_as_of: datetime | None
+
+    def progress(self, stage: str, fraction: float) -> None:
+        """on_progress for report_generate; stops the run once superseded."""
+        if not self._write(stage=stage, progress=fraction, heartbeat_at=timezone.now()):
+            raise AttemptSupersededError(self.report_id)
+
+    def complete(self, generated: GeneratedReport, *, absolute: str, percent: str) -> None:
+        now = timezone.now()
+        if not self._write(
+            status=Report.Status.COMPLETE,
+            stage="done",
+            progress=1.0,
+            as_of=generated.as_of,
+            row_count=len(generated.table),
+            result_csv=absolute,
+            result_percent_csv=percent,
+            heartbeat_at=now,
+            finished_at=now,
+        ):
+            raise AttemptSupersededError(self.report_id)
+
+    def fail(self, error: str) -> None:
+        now = timezone.now()
+        if not self._write(
+            status=Report.Status.FAILED, error=error, heartbeat_at=now, finished_at=now
+        ):
+            logger.info("report %s: failure of a superseded attempt dropped", self.report_id)
+
+    def _write(self, **fields: Any) -> bool:
+        # The conditional UPDATE is the compare-and-set of the module docstring.
+        claimed = Report.objects.filter(
+            pk=self.report_id, status=Report.Status.RUNNING, attempts=self.number
+        )
+        return claimed.update(**fields) == 1
+
+
+def report_get(report_id: str) -> Report | None:
+    """The report, with a lost job's report marked Failed first (see reports_fail_stale)."""
+    report = Report.objects.filter(pk=report_id).first()
+    if report is not None and _is_stale(report):
+        reports_fail_stale(report_ids=[report_id])
+        report.refresh_from_db()
+    return report
+
+
+def reports_recent(*, limit: int) -> list[Report]:
+    """The `limit` latest reports, newest first, without their CSVs."""
+
+    def latest() -> list[Report]:
+        # Served by the report_created_idx index (ORDER BY created_at DESC LIMIT n).
+        listed = Report.objects.defer("result_csv", "result_percent_csv").order_by("-created_at")
+        return list(listed[:limit])
+
+    reports = latest()
+    stale = [report.report_id for report in reports if _is_stale(report)]
+    if stale:
+        reports_fail_stale(report_ids=stale)
+        reports = latest()
+    return reports
+
+
+def reports_fail_stale(*, report_ids: list[str] | None = None) -> int:
+    """Mark Failed the Running reports whose job gave no sign of life for
+    REPORT_STALE_AFTER_SECONDS (all of them, or those of `report_ids`).
+
+    This runs lazily, whenever reports are read (report_get, reports_recent),
+    rather than on a schedule: no beat process to deploy, and a report is
+    never *seen* Running once its job is lost. The UPDATE re-checks status and
+    heartbeat in its WHERE clause, so a job that finishes or reports progress
+    at the same moment is never overwritten: whichever write lands second
+    matches no row.
+    """
+    seconds = settings.REPORT_STALE_AFTER_SECONDS
+    stale = Report.objects.filter(status=Report.Status.RUNNING, heartbeat_at__lt=_stale_before())
+    if report_ids is not None:
+        stale = stale.filter(pk__in=report_ids)
+    return stale.update(
+        status=Report.Status.FAILED,
+        finished_at=timezone.now(),
+        error=Case(
+            When(
+                attempts=0,
+                then=Value(
+                    f"no worker started the report's job within {seconds} s "
+                    "(is a Celery worker running?); trigger a new report"
+                ),
+            ),
+            default=Value(
+                f"the report's job gave no sign of life for {seconds} s (its worker was "
+                "stopped or lost); trigger a new report"
+            ),
+        ),
+    )
+
+
+def _is_stale(report: Report) -> bool:
+    return report.status == Report.Status.RUNNING and report.heartbeat_at < _stale_before()
+
+
+def _stale_before() -> datetime:
+    return timezone.now() - timedelta(seconds=settings.REPORT_STALE_AFTER_SECONDS)
+
+
+def _dispatch(report_id: str) -> None:
+    if settings.CELERY_BROKER_URL:
+        _enqueue(report_id)
+    else:
+        threading.Thread(
+            target=_run_in_thread, args=(report_id,), name=f"report-{report_id}", daemon=True
+        ).start()
+
+
+def _enqueue(report_id: str) -> None:
+    try:
+        current_app.send_task(REPORT_RUN_TASK, args=[report_id])
+    except Exception as error:
+        # Without a queued job the report would only fail once stale: fail it now.
+        message = f"the job queue is unreachable ({type(error).__name__}: {error})"
+        Report.objects.filter(pk=report_id, status=Report.Status.RUNNING).update(
+            status=Report.Status.FAILED, error=message, finished_at=timezone.now()
+        )
+        raise JobQueueUnavailableError(message) from error
+
+
+def _run_in_thread(report_id: str) -> None:
+    try:
+        report_run(report_id)
+    except Exception:
+        # The database itself failed; the report fails once stale.
+        logger.exception("report %s: job thread failed", report_id)
+    finally:
+        # Django's connections are per thread: nobody else closes this one.
+        connections.close_all()

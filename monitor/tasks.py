@@ -1,0 +1,15 @@
+"""Celery tasks: thin wrappers around the services, run by `celery -A store_monitoring worker`."""
+
+from celery import shared_task
+
+from monitor.services import jobs
+
+
+# Acknowledged only once the report is written, and handed back to the queue
+# when the worker process running it dies: a killed worker's report is
+# redelivered. report_run makes a second run of the same report harmless.
+@shared_task(
+    name=jobs.REPORT_RUN_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def report_run_task(report_id: str) -> None:
+    jobs.report_run(report_id)
