@@ -1,3 +1,12 @@
+"""/api/monitor/…: the original service's paths."""
+
 from django.urls import path
 
-urlpatterns: list = []
+from monitor.api import views
+
+urlpatterns = [
+    path("trigger_report", views.trigger_report, name="trigger_report"),
+    path("get_report/<str:report_id>", views.get_report, name="get_report"),
+    path("get_report", views.get_report_by_query, name="get_report_by_query"),
+    path("reports", views.reports, name="reports"),
+]

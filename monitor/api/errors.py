@@ -1,0 +1,33 @@
+"""Every error the API returns is one JSON object: {"error": "<what went wrong>"}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.exceptions import UnsupportedMediaType
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler (status codes, Allow header on 405), with the body as {"error": …}."""
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        text = error_text(response.data)
+        if isinstance(exc, UnsupportedMediaType):
+            text += " Send the body as JSON, with Content-Type: application/json."
+        response.data = {"error": text}
+    return response
+
+
+def error_text(detail: Any) -> str:
+    """One line from DRF's error details: {"as_of": ["bad"]} → "as_of: bad"."""
+    if isinstance(detail, dict):
+        return "; ".join(_keyed(key, error_text(value)) for key, value in detail.items())
+    if isinstance(detail, list):
+        return "; ".join(error_text(value) for value in detail)
+    return str(detail)
+
+
+def _keyed(key: str, text: str) -> str:
+    return text if key in ("detail", "non_field_errors") else f"{key}: {text}"

@@ -1,0 +1,104 @@
+"""Request and response bodies of the report API (and their OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from monitor.models import Report
+from monitor.services.reports import ReportInputError, parse_as_of
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class AsOfField(serializers.Field):
+    """An ISO 8601 instant, read exactly as `generate_report --as-of` reads it."""
+
+    def to_internal_value(self, data: Any) -> datetime:
+        if not isinstance(data, str):
+            raise serializers.ValidationError(
+                f"expected an ISO 8601 instant as a string, got {type(data).__name__}"
+            )
+        try:
+            return parse_as_of(data)
+        except ReportInputError as error:
+            raise serializers.ValidationError(str(error)) from error
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+class TriggerRequestSerializer(serializers.Serializer):
+    as_of = AsOfField(
+        required=False,
+        allow_null=True,
+        help_text="The report's instant, e.g. 2023-01-25T18:00:00Z (UTC when no offset is "
+        "given). Default: the latest stored poll.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A misspelt key would otherwise be ignored silently, and the report
+        # made as of the wrong instant.
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                f"unknown field(s): {', '.join(unknown)}; the body may only contain as_of"
+            )
+        return attrs
+
+
+class ReportRunningSerializer(serializers.Serializer):
+    report_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=[Report.Status.RUNNING])
+    progress = serializers.FloatField(min_value=0.0, max_value=1.0, help_text="0.0 to 1.0")
+
+
+class TriggerResponseSerializer(serializers.Serializer):
+    report_id = serializers.CharField(help_text="Random and URL-safe; 22 characters.")
+    status = serializers.ChoiceField(choices=[Report.Status.RUNNING])
+
+
+class ReportFailedSerializer(serializers.Serializer):
+    report_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=[Report.Status.FAILED])
+    error = serializers.CharField(help_text="What went wrong.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+
+
+class ReportSummarySerializer(serializers.ModelSerializer):
+    duration_seconds = serializers.SerializerMethodField(
+        help_text="From trigger to finish; null while Running."
+    )
+
+    class Meta:
+        model = Report
+        fields = [
+            "report_id",
+            "status",
+            "requested_as_of",
+            "as_of",
+            "progress",
+            "stage",
+            "error",
+            "attempts",
+            "created_at",
+            "finished_at",
+            "duration_seconds",
+            "row_count",
+        ]
+        read_only_fields = fields
+
+    def get_duration_seconds(self, report: Report) -> float | None:
+        if report.finished_at is None:
+            return None
+        return (report.finished_at - report.created_at).total_seconds()
+
+
+class ReportListSerializer(serializers.Serializer):
+    reports = ReportSummarySerializer(many=True)
