@@ -1,0 +1,299 @@
+"""The report API: every endpoint, status code, body and header."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+from pytest_django.fixtures import Settings
+
+from monitor.models import Report
+from monitor.services import jobs
+from monitor.services.reports import report_generate
+from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
+
+pytestmark = pytest.mark.django_db
+
+TRIGGER = "/api/monitor/trigger_report"
+REPORTS = "/api/monitor/reports"
+
+
+def get_report(report_id: str) -> str:
+    return f"/api/monitor/get_report/{report_id}"
+
+
+@pytest.fixture
+def spec_examples(db: None) -> None:
+    store_spec_examples()
+
+
+@pytest.fixture
+def complete_report(spec_examples: None) -> Report:
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    jobs.report_run(report.report_id)
+    return Report.objects.get(pk=report.pk)
+
+
+def trigger(client: Client, body: object | None = None) -> tuple[int, dict]:
+    if body is None:  # no body at all, as `curl -X POST URL` sends
+        response = client.generic("POST", TRIGGER)
+    else:
+        response = client.post(TRIGGER, body, content_type="application/json")
+    return response.status_code, response.json()
+
+
+# trigger_report
+
+
+def test_trigger_answers_the_new_report_id_and_running(
+    client: Client, django_capture_on_commit_callbacks: Callable
+) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            TRIGGER, {"as_of": "2023-01-25T13:00:00-05:00"}, content_type="application/json"
+        )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"report_id", "status"}
+    assert body["status"] == "Running"
+    report = Report.objects.get(pk=body["report_id"])
+    assert report.requested_as_of == SPEC_NOW
+    assert len(callbacks) == 1  # its job, started once the row is committed
+
+
+@pytest.mark.parametrize("body", [None, {}, {"as_of": None}])
+def test_trigger_without_as_of_asks_for_the_default(client: Client, body: object) -> None:
+    status, answer = trigger(client, body)
+
+    assert (status, answer["status"]) == (200, "Running")
+    assert Report.objects.get(pk=answer["report_id"]).requested_as_of is None
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"as_of": "yesterday"}, "as_of: as_of 'yesterday' is not an ISO 8601 instant"),
+        ({"as_of": "2023-02-30T00:00:00Z"}, "is not an ISO 8601 instant"),
+        ({"as_of": 1674669600}, "as_of: expected an ISO 8601 instant as a string, got int"),
+        ({"asof": "2023-01-25T18:00:00Z"}, "unknown field(s): asof"),
+        (["2023-01-25T18:00:00Z"], "Expected a dictionary, but got list"),
+        ("{not json", "JSON parse error"),
+    ],
+)
+def test_trigger_with_a_bad_body_is_400_with_the_reason(
+    client: Client, body: object, reason: str
+) -> None:
+    status, answer = trigger(client, body)
+
+    assert status == 400
+    assert set(answer) == {"error"}
+    assert reason in answer["error"]
+    assert not Report.objects.exists()
+
+
+def test_trigger_with_a_body_that_is_not_json_is_415(client: Client) -> None:
+    response = client.post(
+        TRIGGER, "as_of=2023-01-25", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 415
+    assert "Content-Type: application/json" in response.json()["error"]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_trigger_with_another_method_is_405_json(client: Client, method: str) -> None:
+    response = client.generic(method, TRIGGER)
+
+    assert response.status_code == 405
+    assert response.json() == {"error": f'Method "{method}" not allowed.'}
+    assert "POST" in response["Allow"]
+
+
+# get_report/<id> and get_report?report_id=<id>
+
+
+def test_complete_report_is_the_csv_attachment(client: Client, complete_report: Report) -> None:
+    response = client.get(get_report(complete_report.report_id))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["X-Report-Status"] == "Complete"
+    assert (
+        response["Content-Disposition"]
+        == f'attachment; filename="report-{complete_report.report_id}.csv"'
+    )
+    assert response.content.decode() == SPEC_CSV
+
+
+@pytest.mark.parametrize(
+    ("query", "percent"), [("?units=percent", True), ("?units=absolute", False), ("", False)]
+)
+def test_units_choose_the_form_of_the_csv(
+    client: Client, complete_report: Report, query: str, percent: bool
+) -> None:
+    response = client.get(get_report(complete_report.report_id) + query)
+
+    assert response.status_code == 200
+    assert response.content.decode() == report_generate(as_of=SPEC_NOW).csv(percent=percent)
+
+
+def test_the_query_form_gives_the_same_answer(client: Client, complete_report: Report) -> None:
+    by_path = client.get(get_report(complete_report.report_id) + "?units=percent")
+    by_query = client.get(
+        "/api/monitor/get_report",
+        {"report_id": complete_report.report_id, "units": "percent"},
+    )
+
+    assert by_query.status_code == 200
+    assert by_query.content == by_path.content
+    assert by_query["Content-Disposition"] == by_path["Content-Disposition"]
+    assert by_query["X-Report-Status"] == "Complete"
+
+
+def test_running_report_is_its_progress(client: Client) -> None:
+    report = Report.objects.create(progress=0.6, stage="computing", attempts=1)
+
+    response = client.get(get_report(report.report_id))
+
+    assert response.status_code == 200
+    assert response["X-Report-Status"] == "Running"
+    assert response.json() == {"report_id": report.report_id, "status": "Running", "progress": 0.6}
+
+
+def test_failed_report_is_its_error(client: Client) -> None:
+    report = Report.objects.create(status=Report.Status.FAILED, error="no polls are stored yet")
+
+    response = client.get("/api/monitor/get_report", {"report_id": report.report_id})
+
+    assert response.status_code == 200
+    assert response["X-Report-Status"] == "Failed"
+    assert response.json() == {
+        "report_id": report.report_id,
+        "status": "Failed",
+        "error": "no polls are stored yet",
+    }
+
+
+def test_a_report_whose_job_was_lost_is_failed_not_running(
+    client: Client, settings: Settings
+) -> None:
+    settings.REPORT_STALE_AFTER_SECONDS = 30
+    report = Report.objects.create(attempts=1)
+    Report.objects.filter(pk=report.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=1))
+
+    answer = client.get(get_report(report.report_id)).json()
+
+    assert answer["status"] == "Failed"
+    assert "gave no sign of life for 30 s" in answer["error"]
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/monitor/get_report/nope", "/api/monitor/get_report?report_id=nope"]
+)
+def test_unknown_report_is_404_json(client: Client, url: str) -> None:
+    response = client.get(url)
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "no report with id 'nope'"}
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("/api/monitor/get_report", "report_id: This field is required."),
+        ("/api/monitor/get_report?report_id=", "report_id: This field may not be blank."),
+        ("/api/monitor/get_report/x?units=minutes", 'units: "minutes" is not a valid choice.'),
+    ],
+)
+def test_get_report_with_bad_parameters_is_400(client: Client, url: str, reason: str) -> None:
+    response = client.get(url)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": reason}
+
+
+@pytest.mark.parametrize("url", ["/api/monitor/get_report/x", "/api/monitor/get_report"])
+def test_get_report_with_another_method_is_405_json(client: Client, url: str) -> None:
+    response = client.post(url)
+
+    assert response.status_code == 405
+    assert response.json() == {"error": 'Method "POST" not allowed.'}
+
+
+# reports
+
+
+def test_reports_lists_recent_reports_newest_first(client: Client, complete_report: Report) -> None:
+    running = Report.objects.create(attempts=1, progress=0.05, stage="reading")
+
+    response = client.get(REPORTS)
+
+    assert response.status_code == 200
+    listed = response.json()["reports"]
+    assert [report["report_id"] for report in listed] == [
+        running.report_id,
+        complete_report.report_id,
+    ]
+    done = listed[1]
+    assert done["status"] == "Complete"
+    assert done["as_of"] == "2023-01-25T18:00:00Z"
+    assert done["requested_as_of"] == "2023-01-25T18:00:00Z"
+    assert done["row_count"] == 2
+    assert done["attempts"] == 1
+    assert done["duration_seconds"] == pytest.approx(
+        (complete_report.finished_at - complete_report.created_at).total_seconds()
+    )
+    assert datetime.fromisoformat(done["created_at"]) == complete_report.created_at
+    assert datetime.fromisoformat(done["finished_at"]) == complete_report.finished_at
+    assert listed[0]["status"] == "Running"
+    assert listed[0]["finished_at"] is None
+    assert listed[0]["duration_seconds"] is None
+    assert "result_csv" not in done
+
+
+def test_reports_limit(client: Client) -> None:
+    for _ in range(3):
+        Report.objects.create()
+
+    assert len(client.get(REPORTS, {"limit": 2}).json()["reports"]) == 2
+    response = client.get(REPORTS, {"limit": 0})
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("limit: ")
+
+
+def test_reports_with_another_method_is_405_json(client: Client) -> None:
+    response = client.delete(REPORTS)
+
+    assert response.status_code == 405
+    assert response.json() == {"error": 'Method "DELETE" not allowed.'}
+
+
+# The whole path, with the job in a thread of this process (the embedded default)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_trigger_then_poll_gives_what_generate_report_writes(
+    client: Client, settings: Settings
+) -> None:
+    settings.CELERY_BROKER_URL = ""
+    store_spec_examples()
+
+    report_id = trigger(client)[1]["report_id"]
+    deadline = time.monotonic() + 30
+    response = client.get(get_report(report_id))
+    while response["X-Report-Status"] == "Running" and time.monotonic() < deadline:
+        assert 0.0 <= response.json()["progress"] <= 1.0
+        time.sleep(0.02)
+        response = client.get(get_report(report_id))
+
+    written = io.StringIO()
+    call_command("generate_report", stdout=written)  # default as-of: the latest poll
+    assert response["X-Report-Status"] == "Complete"
+    assert response.content.decode() == written.getvalue()

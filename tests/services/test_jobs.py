@@ -1,0 +1,270 @@
+"""monitor.services.jobs: report jobs, their attempts, and lost jobs."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from pytest_django.fixtures import Settings
+
+from monitor.models import Report, Store
+from monitor.services import jobs
+from monitor.services.reports import report_generate
+from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def spec_examples(db: None) -> None:
+    store_spec_examples()
+
+
+def reload(report: Report) -> Report:
+    return Report.objects.get(pk=report.pk)
+
+
+def make_stale(report: Report, *, seconds: int) -> None:
+    Report.objects.filter(pk=report.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
+def test_trigger_creates_a_running_report_and_starts_the_job_after_commit(
+    django_capture_on_commit_callbacks: Callable,
+) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:
+        report = jobs.report_trigger(as_of=SPEC_NOW)
+
+    assert len(callbacks) == 1  # the job starts only once the row is committed
+    stored = reload(report)
+    assert stored.status == Report.Status.RUNNING
+    assert stored.requested_as_of == SPEC_NOW
+    assert stored.as_of is None
+    assert (stored.attempts, stored.progress, stored.stage) == (0, 0.0, "queued")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{16,}", stored.report_id)
+
+
+@pytest.mark.usefixtures("spec_examples")
+def test_run_stores_both_forms_of_the_report() -> None:
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+
+    jobs.report_run(report.report_id)
+
+    stored = reload(report)
+    assert stored.status == Report.Status.COMPLETE
+    assert stored.result_csv == SPEC_CSV
+    assert stored.result_percent_csv == report_generate(as_of=SPEC_NOW).csv(percent=True)
+    assert stored.result_percent_csv.startswith("store_id,uptime_last_hour_pct,")
+    assert (stored.as_of, stored.row_count, stored.error) == (SPEC_NOW, 2, "")
+    assert (stored.progress, stored.stage, stored.attempts) == (1.0, "done", 1)
+    assert stored.created_at <= stored.finished_at <= timezone.now()
+
+
+@pytest.mark.usefixtures("spec_examples")
+def test_run_resolves_the_default_as_of_to_the_latest_poll() -> None:
+    report = Report.objects.create()
+
+    jobs.report_run(report.report_id)
+
+    stored = reload(report)
+    assert stored.requested_as_of is None
+    assert stored.as_of == SPEC_NOW - timedelta(minutes=20)
+    assert stored.result_csv == report_generate().csv()
+
+
+def test_run_without_polls_fails_with_the_reason() -> None:
+    report = Report.objects.create()
+
+    jobs.report_run(report.report_id)
+
+    stored = reload(report)
+    assert stored.status == Report.Status.FAILED
+    assert "no polls are stored yet" in stored.error
+    assert stored.finished_at is not None
+    assert stored.result_csv == ""
+
+
+@pytest.mark.usefixtures("spec_examples")
+def test_run_that_crashes_fails_with_the_error() -> None:
+    # The import commands refuse unknown zones; a row edited by hand does not.
+    store = Store.objects.get(store_id="example-2")
+    store.timezone_str = "Mars/Olympus_Mons"
+    store.save()
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+
+    jobs.report_run(report.report_id)
+
+    stored = reload(report)
+    assert stored.status == Report.Status.FAILED
+    assert stored.error.startswith("internal error: ")
+    assert "Mars/Olympus_Mons" in stored.error
+
+
+@pytest.mark.usefixtures("spec_examples")
+def test_a_redelivered_job_leaves_a_complete_report_alone() -> None:
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    jobs.report_run(report.report_id)
+    first = reload(report)
+
+    jobs.report_run(report.report_id)  # e.g. the task delivered again
+
+    again = reload(report)
+    assert (again.status, again.attempts, again.finished_at) == (
+        Report.Status.COMPLETE,
+        1,
+        first.finished_at,
+    )
+    assert jobs.report_attempt_start(report.report_id) is None
+
+
+def test_running_an_unknown_report_does_nothing() -> None:
+    jobs.report_run("no-such-report")
+    assert not Report.objects.exists()
+
+
+@pytest.mark.usefixtures("spec_examples")
+def test_progress_is_written_to_the_row() -> None:
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    make_stale(report, seconds=60)
+    attempt = jobs.report_attempt_start(report.report_id)
+    assert attempt is not None
+
+    attempt.progress("reading", 0.05)
+
+    stored = reload(report)
+    assert (stored.stage, stored.progress, stored.attempts) == ("reading", 0.05, 1)
+    assert timezone.now() - stored.heartbeat_at < timedelta(seconds=10)
+
+
+@pytest.mark.usefixtures("spec_examples")
+def test_only_the_latest_attempt_writes() -> None:
+    # Two runs of one report: the first still going when the task is delivered
+    # again (Redis visibility timeout) or when its killed worker's pool child
+    # lives on. The second claim supersedes the first.
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    first = jobs.report_attempt_start(report.report_id)
+    second = jobs.report_attempt_start(report.report_id)
+    assert first is not None
+    assert second is not None
+    assert (first.number, second.number) == (1, 2)
+    generated = report_generate(as_of=SPEC_NOW)
+
+    with pytest.raises(jobs.AttemptSupersededError):
+        first.progress("computing", 0.6)
+    with pytest.raises(jobs.AttemptSupersededError):
+        first.complete(generated, absolute="stale,result\n", percent="stale\n")
+    first.fail("lost")  # dropped, not raised: the report is not the first run's any more
+    assert reload(report).status == Report.Status.RUNNING
+
+    second.complete(generated, absolute=generated.csv(), percent=generated.csv(percent=True))
+    with pytest.raises(jobs.AttemptSupersededError):
+        second.progress("writing", 0.9)  # finished: nothing may write any more
+    stored = reload(report)
+    assert (stored.status, stored.result_csv) == (Report.Status.COMPLETE, SPEC_CSV)
+
+
+@pytest.mark.usefixtures("spec_examples")
+def test_a_report_whose_worker_keeps_dying_fails_instead_of_running_for_ever() -> None:
+    report = Report.objects.create(requested_as_of=SPEC_NOW, attempts=jobs.MAX_ATTEMPTS)
+
+    jobs.report_run(report.report_id)
+
+    stored = reload(report)
+    assert stored.status == Report.Status.FAILED
+    assert f"started {jobs.MAX_ATTEMPTS} times" in stored.error
+    assert stored.attempts == jobs.MAX_ATTEMPTS
+
+
+@pytest.mark.parametrize(
+    ("attempts", "error"),
+    [(1, "gave no sign of life for 600 s"), (0, "no worker started the report's job within")],
+)
+def test_a_lost_job_makes_its_report_fail_when_read(
+    settings: Settings, attempts: int, error: str
+) -> None:
+    settings.REPORT_STALE_AFTER_SECONDS = 600
+    report = Report.objects.create(attempts=attempts)
+    make_stale(report, seconds=601)
+
+    stored = jobs.report_get(report.report_id)
+
+    assert stored is not None
+    assert stored.status == Report.Status.FAILED
+    assert error in stored.error
+    assert stored.finished_at is not None
+
+
+def test_a_job_within_the_stale_timeout_stays_running(settings: Settings) -> None:
+    settings.REPORT_STALE_AFTER_SECONDS = 600
+    report = Report.objects.create(attempts=1)
+    make_stale(report, seconds=590)
+
+    stored = jobs.report_get(report.report_id)
+
+    assert stored is not None
+    assert stored.status == Report.Status.RUNNING
+
+
+def test_listing_fails_the_lost_jobs_reports_only(settings: Settings) -> None:
+    settings.REPORT_STALE_AFTER_SECONDS = 60
+    lost = Report.objects.create(attempts=1)
+    alive = Report.objects.create(attempts=1)
+    done = Report.objects.create(status=Report.Status.COMPLETE, result_csv="x\n")
+    make_stale(lost, seconds=61)
+    make_stale(done, seconds=3600)
+
+    listed = {report.report_id: report for report in jobs.reports_recent(limit=10)}
+
+    assert listed[lost.report_id].status == Report.Status.FAILED
+    assert listed[alive.report_id].status == Report.Status.RUNNING
+    assert listed[done.report_id].status == Report.Status.COMPLETE
+
+
+@pytest.mark.usefixtures("spec_examples")
+def test_a_job_that_comes_back_after_its_report_failed_cannot_complete_it(
+    settings: Settings,
+) -> None:
+    settings.REPORT_STALE_AFTER_SECONDS = 60
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    attempt = jobs.report_attempt_start(report.report_id)
+    assert attempt is not None
+    make_stale(report, seconds=61)
+    assert jobs.reports_fail_stale() == 1
+
+    generated = report_generate(as_of=SPEC_NOW)
+    with pytest.raises(jobs.AttemptSupersededError):
+        attempt.complete(generated, absolute=generated.csv(), percent=generated.csv(percent=True))
+    assert reload(report).status == Report.Status.FAILED
+
+
+def test_recent_reports_are_newest_first_and_limited() -> None:
+    created = [Report.objects.create() for _ in range(3)]
+
+    recent = jobs.reports_recent(limit=2)
+
+    assert [report.report_id for report in recent] == [r.report_id for r in created[::-1][:2]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_the_job_runs_in_a_thread_of_this_process(
+    settings: Settings,
+) -> None:
+    settings.CELERY_BROKER_URL = ""
+    store_spec_examples()
+
+    report = jobs.report_trigger(as_of=SPEC_NOW)  # autocommit: the job starts now
+
+    deadline = time.monotonic() + 30
+    while reload(report).status == Report.Status.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert reload(report).result_csv == SPEC_CSV
+    thread = next((t for t in threading.enumerate() if t.name == f"report-{report.pk}"), None)
+    if thread is not None:  # it may still be closing its connection
+        thread.join(timeout=10)
+        assert not thread.is_alive()
