@@ -1,0 +1,193 @@
+"""The production stack as child processes: gunicorn and a Celery worker.
+
+The commands are the README's production section's, run from the checkout's
+.venv; `python -m bench.api` and the integration tests (tests/integration/)
+start them through here, and talk to the API over real HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # .venv/bin: gunicorn and celery live beside python
+
+
+def web_command(bind: str, *, workers: int = 2) -> list[str]:
+    return [str(BIN / "gunicorn"), "store_monitoring.wsgi", "--bind", bind, f"--workers={workers}"]
+
+
+def worker_command(*, concurrency: int = 2) -> list[str]:
+    return [
+        str(BIN / "celery"),
+        "-A",
+        "store_monitoring",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        str(concurrency),
+    ]
+
+
+def stack_environment(*, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """This process's environment, pointed at one database and one broker."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": redis_url,
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Service:
+    """A child process in its own session, so a signal reaches it and all its children."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (a worker and its pool children), as a crash would."""
+        self._signal_group(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self, grace_seconds: float = 5.0) -> None:
+        if self.process.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=grace_seconds)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        else:  # the leader is gone; its children may not be
+            self._signal_group(signal.SIGKILL)
+
+    def children(self) -> list[int]:
+        """Pids of the process's children (a worker's pool processes)."""
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in path.read_text().split()]
+
+    def _signal_group(self, number: signal.Signals) -> None:
+        with suppress(ProcessLookupError):  # already gone
+            os.killpg(self.process.pid, number)
+
+
+@contextmanager
+def running(
+    name: str,
+    command: list[str],
+    *,
+    env: dict[str, str],
+    log_dir: Path,
+    ready: Callable[[Service], bool],
+    timeout: float = 60.0,
+) -> Iterator[Service]:
+    """Start `command`, wait until `ready`, and always stop it (and its children) at the end."""
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    service = Service(name, process, log_path)
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready(service):
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{service.log()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} not ready after {timeout:.0f} s:\n{service.log()}")
+            time.sleep(0.1)
+        yield service
+    finally:
+        service.stop()
+
+
+def worker_ready(service: Service) -> bool:
+    return re.search(r"celery@\S+ ready\.", service.log()) is not None
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True)
+class Api:
+    """The report API over HTTP."""
+
+    base_url: str
+
+    def request(self, method: str, path: str, body: dict | None = None) -> Answer:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {} if body is None else {"Content-Type": "application/json"}
+        request = urllib.request.Request(self.base_url + path, data, headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return Answer(response.status, dict(response.headers), response.read())
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, dict(error.headers), error.read())
+
+    def up(self, _: Service | None = None) -> bool:
+        try:
+            return self.request("GET", "/api/monitor/reports?limit=1").status == 200
+        except OSError:
+            return False
+
+    def trigger(self, as_of: str | None = None) -> str:
+        answer = self.request(
+            "POST", "/api/monitor/trigger_report", None if as_of is None else {"as_of": as_of}
+        )
+        if answer.status != 200:
+            raise RuntimeError(f"trigger_report answered {answer.status}: {answer.body!r}")
+        return answer.json()["report_id"]
+
+    def report(self, report_id: str, *, percent: bool = False) -> Answer:
+        units = "?units=percent" if percent else ""
+        return self.request("GET", f"/api/monitor/get_report/{report_id}{units}")
+
+    def summary(self, report_id: str) -> dict:
+        """The report's row in the recent reports listing."""
+        for report in self.request("GET", "/api/monitor/reports?limit=500").json()["reports"]:
+            if report["report_id"] == report_id:
+                return report
+        raise LookupError(report_id)
+
+    def wait_finished(self, report_id: str, *, timeout: float, poll: float = 0.05) -> Answer:
+        """Poll get_report until the report is no longer Running."""
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self.report(report_id)
+            if answer.headers.get("X-Report-Status") != "Running":
+                return answer
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"report {report_id} still Running after {timeout:.0f} s")
+            time.sleep(poll)
