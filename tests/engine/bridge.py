@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, time
 
@@ -33,6 +34,24 @@ def engine_inputs(stores: Sequence[StoreData], as_of: datetime) -> ReportInputs:
         hours_start_us=np.array([local_time_us(row.start) for _, row in hours], dtype=np.int64),
         hours_end_us=np.array([local_time_us(row.end) for _, row in hours], dtype=np.int64),
         as_of_us=instant_us(as_of),
+    )
+
+
+def reordered(
+    inputs: ReportInputs, poll_order: Sequence[int], hours_order: Sequence[int]
+) -> ReportInputs:
+    """The same inputs with the poll rows and the hours rows in another order."""
+    polls = np.asarray(poll_order, dtype=np.int64)
+    hours = np.asarray(hours_order, dtype=np.int64)
+    return dataclasses.replace(
+        inputs,
+        poll_store=inputs.poll_store[polls],
+        poll_time_us=inputs.poll_time_us[polls],
+        poll_active=inputs.poll_active[polls],
+        hours_store=inputs.hours_store[hours],
+        hours_day=inputs.hours_day[hours],
+        hours_start_us=inputs.hours_start_us[hours],
+        hours_end_us=inputs.hours_end_us[hours],
     )
 
 
