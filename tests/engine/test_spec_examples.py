@@ -587,6 +587,13 @@ def test_percent_rounding_and_empty_cells(
     assert render(rows, percent=True) == f"{PERCENT_HEADER_LINE}\nr,{cells}\n"
 
 
+@pytest.mark.parametrize(
+    ("percent", "header"), [(False, PLAIN_HEADER_LINE), (True, PERCENT_HEADER_LINE)]
+)
+def test_empty_table_is_the_header_alone(render: Render, percent: bool, header: str) -> None:
+    assert render([], percent=percent) == f"{header}\n"
+
+
 def test_percent_form_of_the_examples(csv_report: CsvReport) -> None:
     # Example 1: 25/60, 23 h 25/24 h, 167 h 25/168 h. Example 4: no business in the last hour.
     assert csv_report([EXAMPLE_1], NOW, percent=True) == (
