@@ -232,7 +232,9 @@ def window_figures(draw: st.DrawFn, window: int) -> tuple[int, int]:
 
 @st.composite
 def figure_rows(draw: st.DrawFn) -> list[StoreFigures]:
-    ids = draw(st.lists(st.text("0123456789abcdef-", min_size=1, max_size=6), unique=True))
+    ids = draw(
+        st.lists(st.text("0123456789abcdef-", min_size=1, max_size=6), max_size=8, unique=True)
+    )
     rows = []
     for store_id in sorted(ids):
         windows = [draw(window_figures(window)) for window in range(3)]
