@@ -159,6 +159,7 @@ def _union(
     reach = np.maximum.accumulate(end + shift) - shift
     opens_group = np.ones(len(store), dtype=bool)
     opens_group[1:] = (store[1:] != store[:-1]) | (start[1:] > reach[:-1])
-    first = np.flatnonzero(opens_group)
-    last = np.append(first[1:], len(store)) - 1
-    return Intervals(store[first], start[first], reach[last])
+    closes_group = np.empty_like(opens_group)
+    closes_group[:-1] = opens_group[1:]
+    closes_group[-1:] = True  # the last interval closes its group (none when empty)
+    return Intervals(store[opens_group], start[opens_group], reach[closes_group])

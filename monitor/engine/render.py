@@ -62,4 +62,5 @@ def _percent(part: npt.NDArray[np.int64], whole: npt.NDArray[np.int64]) -> npt.N
 
 def _two_decimals(hundredths: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
     whole, cents = np.divmod(hundredths, 100)
-    return np.char.add(np.char.add(whole.astype(str), "."), np.char.zfill(cents.astype(str), 2))
+    cents_text = np.char.add(np.where(cents < 10, ".0", "."), cents.astype(str))
+    return np.char.add(whole.astype(str), cents_text)
