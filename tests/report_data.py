@@ -1,8 +1,9 @@
-"""Data for the report job and API tests, stored through the ORM."""
+"""Data for the report job and API tests (stored through the ORM), and a helper."""
 
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, datetime, time, timedelta
 
 from monitor.models import BusinessHours, StatusPoll, Store
@@ -69,3 +70,17 @@ def store_random_data(*, stores: int, seed: int, end: datetime = SPEC_NOW) -> No
             )
     StatusPoll.objects.bulk_create(polls, batch_size=5000)
     BusinessHours.objects.bulk_create(hours)
+
+
+def wait_for_job_thread(report_id: str, timeout: float = 30.0) -> None:
+    """Wait until the embedded mode's job thread of a report has ended.
+
+    Tests wait for the thread rather than poll the database meanwhile: the
+    SQLite test database is in memory with a shared cache, where a write that
+    meets a concurrent read fails at once ("table is locked") instead of
+    waiting as it does on the real database file (WAL and a busy timeout).
+    """
+    for thread in threading.enumerate():
+        if thread.name == f"report-{report_id}":
+            thread.join(timeout)
+            assert not thread.is_alive(), f"report {report_id}: job still running"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -15,7 +13,7 @@ from pytest_django.fixtures import Settings
 from monitor.models import Report, Store
 from monitor.services import jobs
 from monitor.services.reports import report_generate
-from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
+from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples, wait_for_job_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -260,11 +258,5 @@ def test_without_a_broker_the_job_runs_in_a_thread_of_this_process(
 
     report = jobs.report_trigger(as_of=SPEC_NOW)  # autocommit: the job starts now
 
-    deadline = time.monotonic() + 30
-    while reload(report).status == Report.Status.RUNNING and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for_job_thread(report.pk)  # nobody else runs it
     assert reload(report).result_csv == SPEC_CSV
-    thread = next((t for t in threading.enumerate() if t.name == f"report-{report.pk}"), None)
-    if thread is not None:  # it may still be closing its connection
-        thread.join(timeout=10)
-        assert not thread.is_alive()
