@@ -108,7 +108,8 @@ def running(
 ) -> Iterator[Service]:
     """Start `command`, wait until `ready`, and always stop it (and its children) at the end."""
     log_path = log_dir / f"{name}.log"
-    with log_path.open("ab") as log:
+    # A fresh log: `ready` must not find the line a previous run wrote.
+    with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
