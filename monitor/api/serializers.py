@@ -102,3 +102,22 @@ class ReportSummarySerializer(serializers.ModelSerializer):
 
 class ReportListSerializer(serializers.Serializer):
     reports = ReportSummarySerializer(many=True)
+
+
+# Query parameters (documented in the schema through these classes too)
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    units = serializers.ChoiceField(
+        choices=["absolute", "percent"],
+        default="absolute",
+        help_text="absolute: minutes and hours (default); percent: share of business time.",
+    )
+
+
+class ReportIdQuerySerializer(ReportQuerySerializer):
+    report_id = serializers.CharField(help_text="The id that trigger_report returned.")
+
+
+class RecentQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)

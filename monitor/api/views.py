@@ -13,7 +13,6 @@ from drf_spectacular.utils import (
     PolymorphicProxySerializer,
     extend_schema,
 )
-from rest_framework import serializers
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
@@ -22,8 +21,11 @@ from rest_framework.response import Response
 
 from monitor.api.serializers import (
     ErrorSerializer,
+    RecentQuerySerializer,
     ReportFailedSerializer,
+    ReportIdQuerySerializer,
     ReportListSerializer,
+    ReportQuerySerializer,
     ReportRunningSerializer,
     TriggerRequestSerializer,
     TriggerResponseSerializer,
@@ -33,22 +35,6 @@ from monitor.services import jobs
 
 _ERROR = OpenApiResponse(ErrorSerializer, description='{"error": "<what went wrong>"}')
 _WRONG_METHOD = OpenApiResponse(ErrorSerializer, description="Wrong method (see Allow).")
-
-
-class ReportQuerySerializer(serializers.Serializer):
-    units = serializers.ChoiceField(
-        choices=["absolute", "percent"],
-        default="absolute",
-        help_text="absolute: minutes and hours (default); percent: share of business time.",
-    )
-
-
-class ReportIdQuerySerializer(ReportQuerySerializer):
-    report_id = serializers.CharField(help_text="The id that trigger_report returned.")
-
-
-class RecentQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
 
 
 _GET_REPORT_200 = (
