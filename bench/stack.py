@@ -26,21 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # .venv/bin: gunicorn and celery live beside python
 
 
-def web_command(bind: str, *, workers: int = 2) -> list[str]:
-    return [str(BIN / "gunicorn"), "store_monitoring.wsgi", "--bind", bind, f"--workers={workers}"]
+def web_command(bind: str) -> list[str]:
+    return [str(BIN / "gunicorn"), "store_monitoring.wsgi", "--bind", bind, "--workers=2"]
 
 
-def worker_command(*, concurrency: int = 2) -> list[str]:
-    return [
-        str(BIN / "celery"),
-        "-A",
-        "store_monitoring",
-        "worker",
-        "--loglevel",
-        "INFO",
-        "--concurrency",
-        str(concurrency),
-    ]
+def worker_command() -> list[str]:
+    arguments = ["-A", "store_monitoring", "worker", "--loglevel", "INFO", "--concurrency", "2"]
+    return [str(BIN / "celery"), *arguments]
 
 
 def stack_environment(*, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
