@@ -9,6 +9,7 @@ PostgreSQL through a binary COPY, on SQLite through one fetch.
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -23,19 +24,6 @@ from monitor.models import BusinessHours, StatusPoll, Store
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # PostgreSQL's binary timestamps count µs from 2000-01-01.
 _PG_EPOCH_US = int((datetime(2000, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds()) * 1_000_000
-# One tuple of the binary COPY of (bigint, timestamptz, boolean): a field
-# count, then each field as its length and its big-endian value.
-_PG_POLL_TUPLE = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("store_len", ">i4"),
-        ("store", ">i8"),
-        ("time_len", ">i4"),
-        ("time", ">i8"),
-        ("active_len", ">i4"),
-        ("active", "u1"),
-    ]
-)
 _PG_COPY_HEADER_BYTES = 19  # signature (11), flags (4), header extension length (4)
 # A poll as SQLite returns it: the instant as Django writes it, 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
 _SQLITE_POLL_ROW = np.dtype([("store", np.int64), ("time", "U26"), ("active", np.int8)])
@@ -85,21 +73,28 @@ def _stores() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_], npt.NDArray[
 
 def _polls_sql(time_column: str = "timestamp_utc", active_column: str = "active") -> str:
     polls, stores = StatusPoll._meta.db_table, Store._meta.db_table
-    # The second part finds each store's last poll before the window by
-    # walking the unique (store, timestamp_utc) index backwards once per store,
-    # however long the history; the first is a range scan of the timestamp index.
+    # The window's polls come from a range scan of the covering timestamp
+    # index. Each store's last poll before the window takes two probes of the
+    # unique (store, timestamp_utc) index, whatever the length of the history:
+    # correlated subqueries, as SQLite has no LATERAL, and no join on ids,
+    # which PostgreSQL would plan as a hash join over every poll ever stored.
     return f"""
-        SELECT store_id, {time_column}, {active_column} FROM {polls}
-        WHERE timestamp_utc >= %(start)s AND timestamp_utc <= %(end)s
-        UNION ALL
-        SELECT store_id, {time_column}, {active_column} FROM {polls}
-        WHERE id IN (
-            SELECT (
-                SELECT before.id FROM {polls} AS before
-                WHERE before.store_id = s.id AND before.timestamp_utc < %(start)s
-                ORDER BY before.timestamp_utc DESC LIMIT 1
-            ) FROM {stores} AS s
-        )
+        SELECT store_id, {time_column}, {active_column} FROM (
+            SELECT store_id, timestamp_utc, active FROM {polls}
+            WHERE timestamp_utc >= %(start)s AND timestamp_utc <= %(end)s
+            UNION ALL
+            SELECT store_id, timestamp_utc, (
+                SELECT active FROM {polls} AS poll
+                WHERE poll.store_id = last.store_id AND poll.timestamp_utc = last.timestamp_utc
+            ) FROM (
+                SELECT store.id AS store_id, (
+                    SELECT MAX(timestamp_utc) FROM {polls} AS before
+                    WHERE before.store_id = store.id AND before.timestamp_utc < %(start)s
+                ) AS timestamp_utc
+                FROM {stores} AS store
+            ) AS last
+            WHERE last.timestamp_utc IS NOT NULL
+        ) AS polls
     """
 
 
@@ -119,26 +114,43 @@ def _polls(
 def _polls_postgresql(
     params: dict[str, object],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    # PostgreSQL sends COPY data one message per row, and 1.7 M messages cost
+    # Python far more than the query. Aggregated into three arrays, the polls
+    # come as one row of binary arrays, which NumPy reads in place.
+    query = (
+        "COPY (SELECT array_agg(store_id), array_agg(timestamp_utc), array_agg(active)"
+        f" FROM ({_polls_sql()}) AS window_polls) TO STDOUT (FORMAT BINARY)"
+    )
     connection.ensure_connection()
-    buffer = bytearray()
-    with (
-        connection.connection.cursor() as cursor,
-        cursor.copy(f"COPY ({_polls_sql()}) TO STDOUT (FORMAT BINARY)", params) as copy,
-    ):
-        for block in copy:
-            buffer += block
-    # Drop the header and the two-byte trailer; the tuples have a fixed size.
-    tuples = np.frombuffer(
-        buffer,
-        dtype=_PG_POLL_TUPLE,
-        offset=_PG_COPY_HEADER_BYTES,
-        count=(len(buffer) - _PG_COPY_HEADER_BYTES - 2) // _PG_POLL_TUPLE.itemsize,
-    )
-    return (
-        tuples["store"].astype(np.int64),
-        tuples["time"].astype(np.int64) + _PG_EPOCH_US,
-        tuples["active"].astype(bool),
-    )
+    with connection.connection.cursor() as cursor, cursor.copy(query, params) as copy:
+        data = b"".join(copy)
+    store, time_us, active = _pg_binary_arrays(data, [">i8", ">i8", "u1"])
+    return store.astype(np.int64), time_us.astype(np.int64) + _PG_EPOCH_US, active.astype(bool)
+
+
+def _pg_binary_arrays(data: bytes, element_types: list[str]) -> list[npt.NDArray[np.generic]]:
+    """The one-dimensional array fields of a one-row binary COPY, as NumPy arrays.
+
+    Each field is its length (−1 for NULL, as array_agg of no rows) and the
+    array: dimensions, null flag, element type, then per dimension its size
+    and lower bound, then each element as its length and big-endian value.
+    """
+    arrays = []
+    offset = _PG_COPY_HEADER_BYTES + 2  # past the row's field count
+    for element_type in element_types:
+        (length,) = struct.unpack_from(">i", data, offset)
+        offset += 4
+        if length <= 0:
+            arrays.append(np.empty(0, dtype=element_type))
+            continue
+        dimensions, _, _, size = struct.unpack_from(">iiii", data, offset)
+        elements = np.dtype([("length", ">i4"), ("value", element_type)])
+        values = np.frombuffer(
+            data, dtype=elements, count=size if dimensions else 0, offset=offset + 20
+        )
+        arrays.append(values["value"])
+        offset += length
+    return arrays
 
 
 def _polls_sqlite(
