@@ -1,0 +1,283 @@
+"""The three sources: their columns, how a row is parsed, and how the rows are stored.
+
+Every loader streams the file's valid rows to the database in batches and
+stores them with set-based statements (see backends), never one ORM object per
+row. It runs in the caller's transaction: the services wrap each file in one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any, NamedTuple
+
+from django.db import connection
+
+from monitor.ingest import rules
+from monitor.ingest.backends import Batch, PollRow, StagingColumn, current_backend
+from monitor.ingest.reader import Column, CsvInput, ProgressCallback, RowErrors, RowParser
+from monitor.models import BusinessHours, StatusPoll, Store
+
+# Bytes of a poll line with a 19-digit id and 6 fraction digits, rounded up:
+# a file's size over this is a low estimate of its polls.
+POLL_LINE_BYTES = 64
+# Store ids looked up per query (SQLite allows 32,766 parameters a statement).
+STORE_LOOKUP_CHUNK = 1000
+
+
+class Loaded(NamedTuple):
+    loaded: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class Source:
+    columns: tuple[Column, ...]
+    # The row parser for the columns' field indexes; a parsed row is (line, *values).
+    parser: Callable[[Mapping[str, int]], RowParser]
+    store: Callable[[Iterable[Batch], CsvInput], Loaded]
+
+    def load(
+        self, csv_input: CsvInput, errors: RowErrors, on_progress: ProgressCallback | None
+    ) -> Loaded:
+        parse = self.parser(csv_input.positions)
+        batches = csv_input.parsed_batches(parse, self.columns, errors, on_progress)
+        return self.store(batches, csv_input)
+
+
+def _names() -> dict[str, str]:
+    quote = connection.ops.quote_name
+    return {
+        "stores": quote(Store._meta.db_table),
+        "store_pk": quote(Store._meta.pk.column),
+        "store_id": quote(Store._meta.get_field("store_id").column),
+        "timezone": quote(Store._meta.get_field("timezone_str").column),
+        "hours": quote(BusinessHours._meta.db_table),
+        "hours_store": quote(BusinessHours._meta.get_field("store").column),
+        "day": quote(BusinessHours._meta.get_field("day_of_week").column),
+        "start": quote(BusinessHours._meta.get_field("start_time_local").column),
+        "end": quote(BusinessHours._meta.get_field("end_time_local").column),
+    }
+
+
+def _staged(
+    table: str, columns: tuple[StagingColumn, ...], merge: Callable[[str], Loaded]
+) -> Callable[[Iterable[Batch], CsvInput], Loaded]:
+    """Store by staging the rows in the temporary `table`, then running `merge` on it."""
+
+    def store(batches: Iterable[Batch], csv_input: CsvInput) -> Loaded:
+        current_backend().stage(table, columns, batches)
+        loaded = merge(table)
+        with connection.cursor() as cursor:
+            # Also dropped at commit; dropping now lets one transaction load
+            # several files (import_data), or the same source twice.
+            cursor.execute(f"DROP TABLE {table}")
+        return loaded
+
+    return store
+
+
+def _create_stores(staging: str) -> None:
+    """A Store row (with no zone) for every store_id staged that has none yet."""
+    names = _names()
+    with connection.cursor() as cursor:
+        # WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
+        cursor.execute(
+            f"""
+            INSERT INTO {names["stores"]} ({names["store_id"]}, {names["timezone"]})
+            SELECT DISTINCT store_id, '' FROM {staging} WHERE true
+            ON CONFLICT ({names["store_id"]}) DO NOTHING
+            """
+        )
+
+
+# ---- polls ----------------------------------------------------------------------
+
+
+def _poll_parser(at: Mapping[str, int]) -> RowParser:
+    store, status, instant = at["store_id"], at["status"], at["timestamp_utc"]
+    store_id, utc_timestamp, is_active = rules.store_id, rules.utc_timestamp, rules.is_active
+
+    def parse(line: int, fields: list[str]) -> PollRow:
+        return (
+            line,
+            store_id(fields[store].strip()),
+            utc_timestamp(fields[instant].strip()),
+            is_active(fields[status].strip()),
+        )
+
+    return parse
+
+
+def _store_polls(batches: Iterable[Batch], csv_input: CsvInput) -> Loaded:
+    """New polls in; one stored already, or earlier in the file, is a duplicate."""
+    rebuild_indexes = _stored_polls_fewer_than(csv_input.size // POLL_LINE_BYTES)
+    keys: dict[str, int] = {}  # store_id → Store key, of the stores seen so far
+    with current_backend().poll_load(rebuild_indexes=rebuild_indexes) as load:
+        for batch in batches:
+            new = set(map(itemgetter(1), batch)).difference(keys)
+            if new:
+                # Past the first batches of a file, few batches bring new stores.
+                load.suspend()
+                _add_store_keys(keys, new)
+            load.write(batch, keys)
+        inserted, duplicates = load.finish()
+    return Loaded(inserted, duplicates)
+
+
+def _stored_polls_fewer_than(limit: int) -> bool:
+    """Whether fewer than `limit` polls are stored (counting at most `limit`)."""
+    table = connection.ops.quote_name(StatusPoll._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT %s) AS t", [limit])
+        (stored,) = cursor.fetchone()
+    return stored < limit
+
+
+def _add_store_keys(keys: dict[str, int], store_ids: set[str]) -> None:
+    """Add the Store keys of `store_ids` to `keys`, creating the stores that have none."""
+    new = sorted(store_ids)  # sorted: the same file creates the same keys
+    names = _names()
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {names['stores']} ({names['store_id']}, {names['timezone']}) "
+            f"VALUES (%s, '') ON CONFLICT ({names['store_id']}) DO NOTHING",
+            [(store_id,) for store_id in new],
+        )
+        for start in range(0, len(new), STORE_LOOKUP_CHUNK):
+            chunk = new[start : start + STORE_LOOKUP_CHUNK]
+            cursor.execute(
+                f"SELECT {names['store_id']}, {names['store_pk']} FROM {names['stores']} "
+                f"WHERE {names['store_id']} IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+            keys.update(cursor.fetchall())
+
+
+POLLS = Source(
+    columns=(
+        Column(("store_id",), rules.store_id),
+        Column(("status",), rules.is_active),
+        Column(("timestamp_utc",), rules.utc_timestamp),
+    ),
+    parser=_poll_parser,
+    store=_store_polls,
+)
+
+
+# ---- business hours ----------------------------------------------------------------
+
+_HOURS_COLUMNS = (
+    Column(("store_id",), rules.store_id),
+    # The spec's order of preference when a header has several.
+    Column(("day", "dayOfWeek", "day_of_week"), rules.day_of_week),
+    Column(("start_time_local",), rules.local_time),
+    Column(("end_time_local",), rules.local_time),
+)
+
+
+def _hours_parser(at: Mapping[str, int]) -> RowParser:
+    store, day, start, end = (at[column.name] for column in _HOURS_COLUMNS)
+    store_id, day_of_week, local_time = rules.store_id, rules.day_of_week, rules.local_time
+
+    def parse(line: int, fields: list[str]) -> tuple[Any, ...]:
+        return (
+            line,
+            store_id(fields[store].strip()),
+            day_of_week(fields[day].strip()),
+            local_time(fields[start].strip()),
+            local_time(fields[end].strip()),
+        )
+
+    return parse
+
+
+def _merge_hours(staging: str) -> Loaded:
+    """Every store named by a valid row gets exactly the file's rows as its hours."""
+    _create_stores(staging)
+    names = _names()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            DELETE FROM {names["hours"]} WHERE {names["hours_store"]} IN (
+                SELECT s.{names["store_pk"]} FROM {names["stores"]} AS s
+                WHERE s.{names["store_id"]} IN (SELECT store_id FROM {staging})
+            )
+            """
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {names["hours"]}
+                ({names["hours_store"]}, {names["day"]}, {names["start"]}, {names["end"]})
+            SELECT s.{names["store_pk"]}, h.day_of_week, h.start_time_local, h.end_time_local
+            FROM {staging} AS h
+            JOIN {names["stores"]} AS s ON s.{names["store_id"]} = h.store_id
+            ORDER BY h.line
+            """
+        )
+        return Loaded(cursor.rowcount, 0)
+
+
+HOURS = Source(
+    columns=_HOURS_COLUMNS,
+    parser=_hours_parser,
+    store=_staged(
+        "hours_staging",
+        (
+            StagingColumn("line", "bigint"),
+            StagingColumn("store_id", "text"),
+            StagingColumn("day_of_week", "smallint"),
+            StagingColumn("start_time_local", "time"),
+            StagingColumn("end_time_local", "time"),
+        ),
+        _merge_hours,
+    ),
+)
+
+
+# ---- time zones --------------------------------------------------------------------
+
+
+def _zone_parser(at: Mapping[str, int]) -> RowParser:
+    store, zone = at["store_id"], at["timezone_str"]
+    store_id, timezone_name = rules.store_id, rules.timezone_name
+
+    def parse(line: int, fields: list[str]) -> tuple[Any, ...]:
+        return (line, store_id(fields[store].strip()), timezone_name(fields[zone].strip()))
+
+    return parse
+
+
+def _merge_zones(staging: str) -> Loaded:
+    """Upsert each store's zone from its last valid row; counts the stores upserted."""
+    names = _names()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {names["stores"]} ({names["store_id"]}, {names["timezone"]})
+            SELECT store_id, timezone_str FROM {staging}
+            WHERE line IN (SELECT max(line) FROM {staging} GROUP BY store_id)
+            ON CONFLICT ({names["store_id"]})
+            DO UPDATE SET {names["timezone"]} = excluded.{names["timezone"]}
+            """
+        )
+        return Loaded(cursor.rowcount, 0)
+
+
+ZONES = Source(
+    columns=(
+        Column(("store_id",), rules.store_id),
+        Column(("timezone_str",), rules.timezone_name),
+    ),
+    parser=_zone_parser,
+    store=_staged(
+        "zone_staging",
+        (
+            StagingColumn("line", "bigint"),
+            StagingColumn("store_id", "text"),
+            StagingColumn("timezone_str", "text"),
+        ),
+        _merge_zones,
+    ),
+)
