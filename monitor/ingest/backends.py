@@ -232,6 +232,12 @@ class _PostgreSQLPollsDirect:
                 [self.table],
             )
             self.indexes: list[tuple[str, str]] = cursor.fetchall()
+            foreign_keys = [_quote(name) for name, kind, _ in self.constraints if kind == "f"]
+            if foreign_keys:
+                # Polls inserted earlier in this transaction have their deferred
+                # checks pending, and a table with pending checks cannot be
+                # altered: run them now.
+                cursor.execute(f"SET CONSTRAINTS {', '.join(foreign_keys)} IMMEDIATE")
             for name, _, _ in self.constraints:
                 cursor.execute(f"ALTER TABLE {self.table} DROP CONSTRAINT {_quote(name)}")
             for name, _ in self.indexes:

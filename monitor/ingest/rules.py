@@ -22,9 +22,9 @@ from monitor.ingest.errors import RowRejectedError
 
 # re.ASCII everywhere: without it \d also matches other scripts' digits ("٣").
 # The real files' spelling, with a day ≤ 28 so that the date exists in any
-# month; days 29–31 and every other spelling take the detailed path.
+# month (and no year 0); days 29–31 and every other spelling take the detailed path.
 _SPACE_UTC_FAST = re.compile(
-    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8]) "
+    r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8]) "
     r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})? UTC",
     re.ASCII,
 )
