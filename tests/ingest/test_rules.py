@@ -1,0 +1,220 @@
+"""monitor.ingest.rules: the value rules of spec §1, one kind of value at a time."""
+
+from datetime import UTC, datetime, time, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.ingest import rules
+from monitor.ingest.errors import RowRejectedError
+
+# ---- timestamp_utc ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spelled", "stored"),
+    [
+        ("2023-01-22 12:09:39.388884 UTC", "2023-01-22 12:09:39.388884"),
+        ("2023-01-22 12:09:39.38888 UTC", "2023-01-22 12:09:39.388880"),
+        ("2023-01-22 12:09:39.3 UTC", "2023-01-22 12:09:39.300000"),
+        ("2023-01-22 12:09:39 UTC", "2023-01-22 12:09:39"),
+        ("2023-01-22 12:09:39.000000 UTC", "2023-01-22 12:09:39"),
+        ("2023-01-22 12:09:39.0 UTC", "2023-01-22 12:09:39"),
+        ("2023-01-22 12:09:39.000001 UTC", "2023-01-22 12:09:39.000001"),
+        ("2023-01-31 23:59:59.5 UTC", "2023-01-31 23:59:59.500000"),  # day > 28: checked path
+        ("2024-02-29 00:00:00 UTC", "2024-02-29 00:00:00"),  # leap day
+        ("2023-01-22T12:09:39Z", "2023-01-22 12:09:39"),
+        ("2023-01-22T12:09:39.388884Z", "2023-01-22 12:09:39.388884"),
+        ("2023-01-22T12:09:39.4Z", "2023-01-22 12:09:39.400000"),
+        ("2023-01-22T07:09:39-05:00", "2023-01-22 12:09:39"),
+        ("2023-01-22T17:39:39.1234+05:30", "2023-01-22 12:09:39.123400"),
+        ("2023-01-22T12:09:39+00:00", "2023-01-22 12:09:39"),
+        ("2023-01-01T01:00:00+02:00", "2022-12-31 23:00:00"),  # the offset crosses a year
+    ],
+)
+def test_every_spelling_of_the_spec_gives_the_utc_instant(spelled: str, stored: str) -> None:
+    assert rules.utc_timestamp(spelled) == stored
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        "2023-01-22 12:09:39",  # no zone
+        "2023-01-22 12:09:39 utc",
+        "2023-01-22 12:09:39Z",
+        "2023-01-22 12:09:39+00:00",
+        "2023-01-22T12:09:39",  # ISO without Z or offset
+        "2023-01-22T12:09:39 UTC",
+        "2023-01-22T12:09:39.1234567Z",  # 7 fraction digits
+        "2023-01-22 12:09:39.1234567 UTC",
+        "2023-01-22 12:09:39. UTC",
+        "2023-01-22T12:09Z",  # no seconds
+        "2023-1-22 12:09:39 UTC",
+        "23-01-22 12:09:39 UTC",
+        "2023/01/22 12:09:39 UTC",
+        "2023-01-22 12:09:39  UTC",
+        "2023-01-22T12:09:39+0500",
+        "2023-01-22T12:09:39+05",
+        "1674389379",
+        "٢٠٢٣-01-22 12:09:39 UTC",  # other scripts' digits are not ASCII digits
+        "yesterday",
+    ],
+)
+def test_other_spellings_are_rejected_naming_the_accepted_ones(spelled: str) -> None:
+    with pytest.raises(RowRejectedError, match=r"is not 'YYYY-MM-DD HH:MM:SS\[\.f\] UTC' nor ISO"):
+        rules.utc_timestamp(spelled)
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        "2023-02-29 00:00:00 UTC",  # not a leap year
+        "2023-02-30 00:00:00 UTC",
+        "2023-04-31 00:00:00 UTC",
+        "2023-13-01 00:00:00 UTC",
+        "2023-00-10 00:00:00 UTC",
+        "2023-01-00 00:00:00 UTC",
+        "2023-01-22 24:00:00 UTC",
+        "2023-01-22 12:60:00 UTC",
+        "2023-01-22 23:59:60 UTC",  # leap seconds are not instants Python can hold
+        "2023-01-22T12:09:39+24:00",
+        "0000-01-01 00:00:00 UTC",
+        "0001-01-01T00:30:00+01:00",  # before year 1 in UTC
+    ],
+)
+def test_well_spelled_but_impossible_instants_are_rejected(spelled: str) -> None:
+    with pytest.raises(RowRejectedError, match="is not a real instant"):
+        rules.utc_timestamp(spelled)
+
+
+def _fraction_digits(microsecond: int) -> st.SearchStrategy[int]:
+    """Digit counts that write `microsecond` exactly (0: no fraction at all)."""
+    exact = [n for n in range(1, 7) if microsecond % 10 ** (6 - n) == 0]
+    return st.sampled_from(exact + ([0] if microsecond == 0 else []))
+
+
+@st.composite
+def spelled_instants(draw: st.DrawFn) -> tuple[str, datetime]:
+    """An instant and one way of writing it that the spec accepts."""
+    instant = draw(
+        st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2100, 12, 30))
+    ).replace(tzinfo=UTC)
+    digits = draw(_fraction_digits(instant.microsecond))
+    fraction = f".{instant.microsecond:06d}"[: digits + 1] if digits else ""
+    offset_minutes = draw(st.integers(-23 * 60 - 59, 23 * 60 + 59))
+    spelling = draw(st.sampled_from(["space UTC", "Z", "offset"]))
+    if spelling == "space UTC":
+        return f"{instant:%Y-%m-%d %H:%M:%S}{fraction} UTC", instant
+    if spelling == "Z":
+        return f"{instant:%Y-%m-%dT%H:%M:%S}{fraction}Z", instant
+    local = instant.astimezone(timezone(timedelta(minutes=offset_minutes)))
+    sign, minutes = ("-" if offset_minutes < 0 else "+"), abs(offset_minutes)
+    return (
+        f"{local:%Y-%m-%dT%H:%M:%S}{fraction}{sign}{minutes // 60:02d}:{minutes % 60:02d}",
+        instant,
+    )
+
+
+@given(spelled_instants())
+def test_any_accepted_spelling_round_trips_to_its_instant_with_microseconds(
+    case: tuple[str, datetime],
+) -> None:
+    spelled, instant = case
+    stored = rules.utc_timestamp(spelled)
+    # Django's own text of the instant on SQLite: str() of the naive UTC datetime.
+    assert stored == str(instant.replace(tzinfo=None))
+    assert datetime.fromisoformat(stored).replace(tzinfo=UTC) == instant
+
+
+# ---- status -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "active"),
+    [("active", True), ("inactive", False), ("ACTIVE", True), ("Inactive", False)],
+)
+def test_status_is_active_or_inactive_in_any_case(value: str, active: bool) -> None:
+    assert rules.is_active(value) is active
+
+
+@pytest.mark.parametrize("value", ["on", "activ", "1", "true", "in active"])
+def test_other_statuses_are_rejected(value: str) -> None:
+    with pytest.raises(RowRejectedError, match="is neither 'active' nor 'inactive'"):
+        rules.is_active(value)
+
+
+# ---- store_id ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", ["007", "8419537941919820732", "d84a4552-3668-4075-ad1d-16840294f818", "a,b"]
+)
+def test_store_ids_are_kept_verbatim(value: str) -> None:
+    assert rules.store_id(value) == value
+
+
+def test_an_empty_store_id_is_rejected() -> None:
+    with pytest.raises(RowRejectedError, match="is empty"):
+        rules.store_id("")
+
+
+def test_a_store_id_with_a_nul_character_is_rejected() -> None:
+    with pytest.raises(RowRejectedError, match="NUL character"):
+        rules.store_id("12\x0034")
+
+
+# ---- day, local times, zones --------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "day"), [("0", 0), ("3", 3), ("6", 6), ("06", 6)])
+def test_days_are_integers_from_0_to_6(value: str, day: int) -> None:
+    assert rules.day_of_week(value) == day
+
+
+@pytest.mark.parametrize("value", ["7", "-1", "+1", "1.0", "Monday", "٣"])
+def test_other_days_are_rejected(value: str) -> None:
+    with pytest.raises(RowRejectedError, match=r"is not an integer from 0 \(Monday\) to 6"):
+        rules.day_of_week(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("09:00", "09:00:00"),
+        ("09:00:00", "09:00:00"),
+        ("23:59:59", "23:59:59"),
+        ("00:00", "00:00:00"),
+        ("23:59:59.5", "23:59:59.500000"),
+        ("10:00:00.000000", "10:00:00"),
+        ("10:00:00.123456", "10:00:00.123456"),
+    ],
+)
+def test_local_times_are_hh_mm_or_hh_mm_ss_with_a_fraction(value: str, stored: str) -> None:
+    assert rules.local_time(value) == stored
+    assert stored == str(time.fromisoformat(value))  # Django's text of a TimeField on SQLite
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["24:00", "24:00:00", "9:00", "09:60", "09:00:60", "09", "0900", "09:00:00.1234567", "9am"],
+)
+def test_other_local_times_are_rejected(value: str) -> None:
+    with pytest.raises(RowRejectedError, match="is not HH:MM or HH:MM:SS"):
+        rules.local_time(value)
+
+
+@pytest.mark.parametrize("value", ["America/Chicago", "Asia/Kolkata", "UTC", "Asia/Beirut"])
+def test_zones_are_iana_names(value: str) -> None:
+    assert rules.timezone_name(value) == value
+
+
+def test_a_zone_in_the_wrong_case_is_rejected_with_the_right_spelling() -> None:
+    with pytest.raises(RowRejectedError, match=r"\(did you mean 'America/Chicago'\?\)"):
+        rules.timezone_name("america/chicago")
+
+
+@pytest.mark.parametrize("value", ["Mars/Olympus", "CST6", "+05:30", "Chicago"])
+def test_unknown_zones_are_rejected(value: str) -> None:
+    with pytest.raises(RowRejectedError, match="is not an IANA time zone name"):
+        rules.timezone_name(value)
