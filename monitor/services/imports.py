@@ -89,4 +89,10 @@ def _progress_bar(path: Path, size: int) -> Iterator[ProgressCallback]:
     )
     with Progress(*columns) as progress:
         task = progress.add_task(path.name, total=size)
-        yield lambda done: progress.update(task, completed=done)
+
+        def advance(done: int) -> None:
+            # Once the file is read, the database stores the rows: say so.
+            label = f"{path.name}: storing" if done >= size else path.name
+            progress.update(task, completed=done, description=label)
+
+        yield advance
