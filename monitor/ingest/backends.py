@@ -337,9 +337,11 @@ class _SQLitePolls:
     # The page cache while merging, in KiB (SQLite's convention for a negative
     # cache_size). Django's connections keep SQLite's default 2 MB, and
     # inserting into an index much bigger than the cache is 4× slower.
-    CACHE_KIB = 131_072
+    CACHE_KIB = 65_536
     # The ORDER BY below and the index rebuild sort 1.8 M rows: 25 % faster
-    # with a second thread.
+    # with a second thread. Each sorting thread holds up to a cache's worth
+    # of rows, so memory stays bounded: peak RSS 290 MB for 1.8 M polls,
+    # 410 MB for 18 M (a 128 MB cache gains 0.3 s and costs 170 MB).
     SORT_THREADS = 2
 
     def __init__(self, *, rebuild_indexes: bool) -> None:
