@@ -4,8 +4,6 @@ import secrets
 
 from django.db import models
 
-DEFAULT_TIMEZONE = "America/Chicago"  # spec §4: a store without a zone uses this one
-
 
 class Store(models.Model):
     """A store known from any of the three sources.
@@ -17,7 +15,8 @@ class Store(models.Model):
     # Opaque text, stored verbatim ("007" stays "007"). unique=True also gives
     # the index that every import's store_id → pk lookup uses.
     store_id = models.TextField(unique=True)
-    # Empty when no time zones file named the store (reports then use DEFAULT_TIMEZONE).
+    # Empty when no time zones file named the store (reports then use
+    # monitor.engine.hours.DEFAULT_TIMEZONE).
     timezone_str = models.TextField(blank=True, default="")
 
     def __str__(self) -> str:

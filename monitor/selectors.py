@@ -37,18 +37,21 @@ def latest_poll_time() -> datetime | None:
 def report_inputs(as_of: datetime) -> ReportInputs:
     """The engine's inputs for a report as of `as_of` (an aware datetime)."""
     as_of_us = to_epoch_us(as_of)
-    store_pk, store_ids, timezones = _stores()
+    # Three reads, no snapshot: imports may commit between them. Stores are
+    # never deleted, so reading them last means every poll's and every hours
+    # row's store is there (a store added meanwhile simply has no polls).
     poll_store_pk, poll_time_us, poll_active = _polls(
         as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1]), as_of
     )
     hours_store_pk, hours_day, hours_start_us, hours_end_us = _business_hours()
+    store_pk, store_ids, timezones = _stores()
     return ReportInputs(
         store_ids=store_ids,
         timezones=timezones,
-        poll_store=np.searchsorted(store_pk, poll_store_pk),
+        poll_store=_store_index(store_pk, poll_store_pk),
         poll_time_us=poll_time_us,
         poll_active=poll_active,
-        hours_store=np.searchsorted(store_pk, hours_store_pk),
+        hours_store=_store_index(store_pk, hours_store_pk),
         hours_day=hours_day,
         hours_start_us=hours_start_us,
         hours_end_us=hours_end_us,
@@ -61,12 +64,24 @@ def to_epoch_us(instant: datetime) -> int:
     return (instant - _EPOCH) // timedelta(microseconds=1)
 
 
-def _stores() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_], npt.NDArray[np.str_]]:
+def _store_index(
+    store_pk: npt.NDArray[np.int64], pks: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Positions of `pks` in the sorted `store_pk`; every pk must be there."""
+    index = np.searchsorted(store_pk, pks)
+    if not np.array_equal(store_pk[np.minimum(index, len(store_pk) - 1)], pks):
+        raise RuntimeError("a poll or hours row names a store that was not read")
+    return index
+
+
+def _stores() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArray[np.str_]]:
     rows = list(Store.objects.order_by("pk").values_list("pk", "store_id", "timezone_str"))
     pk, store_id, timezone = zip(*rows, strict=True) if rows else ((), (), ())
     return (
         np.array(pk, dtype=np.int64),
-        np.array(store_id, dtype=str),
+        # Python strings, not a fixed-width NumPy array that pads every id to
+        # the longest one (store ids have no length limit).
+        np.array(store_id, dtype=object),
         np.array(timezone, dtype=str),
     )
 
@@ -189,6 +204,6 @@ def _business_hours() -> tuple[
     )
 
 
-def _text_to_us(texts: object) -> npt.NDArray[np.int64]:
+def _text_to_us(texts: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
     """'YYYY-MM-DD HH:MM:SS[.ffffff]' (naive UTC, as Django writes it to SQLite) → µs."""
     return np.array(texts, dtype="datetime64[us]").astype(np.int64)

@@ -97,3 +97,27 @@ def test_empty_database_gives_empty_arrays() -> None:
     inputs = selectors.report_inputs(AS_OF)
     assert len(inputs.store_ids) == len(inputs.poll_store) == len(inputs.hours_store) == 0
     assert inputs.poll_time_us.dtype == np.int64
+
+
+def test_as_of_before_every_poll_reads_no_poll() -> None:
+    store = Store.objects.create(store_id="later")
+    poll(store, AS_OF + timedelta(microseconds=1))
+
+    inputs = selectors.report_inputs(AS_OF)
+
+    assert polls_read(inputs) == set()
+    assert inputs.store_ids.tolist() == ["later"]
+
+
+def test_store_ids_of_any_length_are_read_verbatim() -> None:
+    long_id = "x" * 100_000
+    for store_id in ("007", long_id, " spaced "):
+        poll(Store.objects.create(store_id=store_id), AS_OF)
+
+    inputs = selectors.report_inputs(AS_OF)
+
+    assert sorted(polls_read(inputs)) == sorted(
+        (store_id, us(AS_OF), True) for store_id in ("007", long_id, " spaced ")
+    )
+    # Python strings: a fixed-width array would pad every id to 100,000 characters.
+    assert inputs.store_ids.dtype == object

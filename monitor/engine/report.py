@@ -22,7 +22,7 @@ class ReportInputs:
     microseconds since local midnight (0 ≤ t < 24 h).
     """
 
-    store_ids: npt.NDArray[np.str_]  # opaque ids, any order
+    store_ids: npt.NDArray[np.object_ | np.str_]  # opaque ids, any order
     timezones: npt.NDArray[np.str_]  # IANA name per store, "" = unknown (America/Chicago)
     poll_store: npt.NDArray[np.int64]  # store index of each poll
     poll_time_us: npt.NDArray[np.int64]  # UTC instant, µs since the epoch
@@ -42,7 +42,7 @@ class ReportTable:
     are exact, in ticks of half a microsecond (see monitor.engine.units).
     """
 
-    store_ids: npt.NDArray[np.str_]
+    store_ids: npt.NDArray[np.object_ | np.str_]
     uptime: npt.NDArray[np.int64]  # shape (n, 3)
     business: npt.NDArray[np.int64]  # shape (n, 3)
 

@@ -12,6 +12,10 @@ from monitor import selectors
 from monitor.engine import ReportTable, compute_report, render_csv
 
 ProgressCallback = Callable[[str, float], None]
+# The report lays business hours on local dates from the week before `now`
+# to the day after it, with margins: those dates must exist.
+_EARLIEST_AS_OF = datetime(1, 1, 15, tzinfo=UTC)
+_LATEST_AS_OF = datetime(9999, 12, 15, tzinfo=UTC)
 
 
 class ReportInputError(ValueError):
@@ -61,7 +65,21 @@ def parse_as_of(text: str) -> datetime:
         raise ReportInputError(
             f"as_of {text!r} is not an ISO 8601 instant such as 2023-01-25T18:00:00Z"
         ) from None
-    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return _in_range(instant if instant.tzinfo else instant.replace(tzinfo=UTC))
+
+
+def _in_range(as_of: datetime) -> datetime:
+    """`as_of` in UTC, if the report's dates around it can be represented."""
+    try:
+        utc = as_of.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not _EARLIEST_AS_OF <= utc <= _LATEST_AS_OF:
+        raise ReportInputError(
+            f"as_of {as_of.isoformat()} is out of range: it must lie between "
+            f"{_EARLIEST_AS_OF.date()} and {_LATEST_AS_OF.date()}"
+        )
+    return utc
 
 
 def _resolve_as_of(as_of: datetime | None) -> datetime:
@@ -71,7 +89,7 @@ def _resolve_as_of(as_of: datetime | None) -> datetime:
             raise ReportInputError("no polls are stored yet: import store status data first")
     if as_of.tzinfo is None:
         raise ReportInputError(f"as-of instant {as_of.isoformat()} has no UTC offset")
-    return as_of.astimezone(UTC)
+    return _in_range(as_of)
 
 
 def _ignore_progress(stage: str, fraction: float) -> None:

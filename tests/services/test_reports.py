@@ -82,3 +82,18 @@ def test_parse_as_of(text: str, expected: datetime) -> None:
 def test_parse_as_of_rejects_what_is_not_an_instant(text: str) -> None:
     with pytest.raises(ReportInputError, match="not an ISO 8601 instant"):
         parse_as_of(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0001-01-01T00:00:00+01:00", "0001-01-03T00:00:00Z", "9999-12-31T23:00:00Z"],
+)
+def test_parse_as_of_rejects_instants_whose_week_cannot_be_represented(text: str) -> None:
+    with pytest.raises(ReportInputError, match="out of range"):
+        parse_as_of(text)
+
+
+@pytest.mark.usefixtures("spec_examples_1_and_2")
+def test_report_generate_rejects_an_out_of_range_instant() -> None:
+    with pytest.raises(ReportInputError, match="out of range"):
+        report_generate(as_of=datetime(1, 1, 2, tzinfo=UTC))
