@@ -65,8 +65,8 @@ class PollLoad(Protocol):
 
 
 class Backend(Protocol):
-    def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> int:
-        """Create the temporary table `table` (line first) and fill it; how many rows."""
+    def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> None:
+        """Create the temporary table `table` (line first) and fill it with the batches."""
         ...
 
     def poll_load(self, *, rebuild_indexes: bool) -> PollLoad: ...
@@ -101,17 +101,14 @@ def _poll_names() -> dict[str, str]:
 
 
 class PostgreSQL:
-    def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> int:
+    def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> None:
         definitions = ", ".join(f"{column.name} {column.postgresql_type}" for column in columns)
-        staged = 0
         with _raw_connection().cursor() as cursor:
             cursor.execute(f"CREATE TEMPORARY TABLE {table} ({definitions}) ON COMMIT DROP")
             with cursor.copy(f"COPY {table} FROM STDIN") as copy:
                 for batch in batches:
                     for row in batch:
                         copy.write_row(row)
-                    staged += len(batch)
-        return staged
 
     def poll_load(self, *, rebuild_indexes: bool) -> PollLoad:
         return _PostgreSQLPollsDirect() if rebuild_indexes else _PostgreSQLPollsStaged()
@@ -310,21 +307,15 @@ def _quote(name: str) -> str:
 
 
 class SQLite:
-    def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> int:
+    def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> None:
         line, *others = columns
         # The line as INTEGER PRIMARY KEY is the rowid: rows are stored in file order.
         definitions = ", ".join([f"{line.name} INTEGER PRIMARY KEY", *(c.name for c in others)])
         insert = f"INSERT INTO {table} VALUES ({', '.join('?' * len(columns))})"
-        staged = 0
-        cursor = _raw_connection().cursor()
-        try:
-            cursor.execute(f"CREATE TEMPORARY TABLE {table} ({definitions})")
-            for batch in batches:
-                cursor.executemany(insert, batch)
-                staged += len(batch)
-        finally:
-            cursor.close()
-        return staged
+        raw = _raw_connection()
+        raw.execute(f"CREATE TEMPORARY TABLE {table} ({definitions})")
+        for batch in batches:
+            raw.executemany(insert, batch)
 
     def poll_load(self, *, rebuild_indexes: bool) -> PollLoad:
         return _SQLitePolls(rebuild_indexes=rebuild_indexes)
