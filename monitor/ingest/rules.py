@@ -106,7 +106,7 @@ def local_time(value: str) -> str:
     match = _LOCAL_TIME.fullmatch(value)
     if match is None:
         raise RowRejectedError(
-            f"{value!r} is not HH:MM or HH:MM:SS[.f] with hour 00–23 (24:00 is not a time)"
+            f"{value!r} is not HH:MM or HH:MM:SS[.f] (two-digit hour 00–23, 1 to 6 fraction digits)"
         )
     return _with_fraction(f"{match['hm']}:{match['s'] or '00'}", match["f"] or "")
 
@@ -115,9 +115,12 @@ def day_of_week(value: str) -> int:
     """An integer, 0 = Monday … 6 = Sunday."""
     day = _DAYS.get(value)
     if day is None:
-        if _DIGITS.fullmatch(value) is None or int(value) > 6:
+        # Leading zeros are fine ("06"). Checked as text: int() refuses numbers
+        # of over 4,300 digits with an error of its own.
+        significant = value.lstrip("0") or "0"
+        if _DIGITS.fullmatch(value) is None or len(significant) > 1 or significant > "6":
             raise RowRejectedError(f"{value!r} is not an integer from 0 (Monday) to 6 (Sunday)")
-        day = int(value)  # leading zeros
+        day = int(significant)
     return day
 
 

@@ -197,7 +197,7 @@ def test_a_bad_row_is_rejected_with_every_reason_and_the_others_still_load(
             HOURS,
             "store_id,day,start_time_local,end_time_local",
             "1,0,09:00,24:00",
-            "end_time_local '24:00' is not HH:MM or HH:MM:SS[.f] with hour 00–23",
+            "end_time_local '24:00' is not HH:MM or HH:MM:SS[.f] (two-digit hour 00–23",
         ),
         (
             HOURS,

@@ -167,12 +167,14 @@ def test_a_store_id_with_a_nul_character_is_rejected() -> None:
 # ---- day, local times, zones --------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "day"), [("0", 0), ("3", 3), ("6", 6), ("06", 6)])
+@pytest.mark.parametrize(
+    ("value", "day"), [("0", 0), ("3", 3), ("6", 6), ("06", 6), ("000", 0), ("0" * 5000 + "2", 2)]
+)
 def test_days_are_integers_from_0_to_6(value: str, day: int) -> None:
     assert rules.day_of_week(value) == day
 
 
-@pytest.mark.parametrize("value", ["7", "-1", "+1", "1.0", "Monday", "٣"])
+@pytest.mark.parametrize("value", ["7", "-1", "+1", "1.0", "Monday", "٣", "10", "0007", "9" * 5000])
 def test_other_days_are_rejected(value: str) -> None:
     with pytest.raises(RowRejectedError, match=r"is not an integer from 0 \(Monday\) to 6"):
         rules.day_of_week(value)
