@@ -26,6 +26,7 @@ from typing import Any, NamedTuple, Protocol
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 
+from monitor.ingest.sql_names import sql_names
 from monitor.models import StatusPoll
 
 Batch = list[tuple[Any, ...]]
@@ -84,17 +85,6 @@ def _raw_connection() -> Any:
     """The driver's connection under Django's, in the transaction Django opened."""
     connection.ensure_connection()
     return connection.connection
-
-
-def _poll_names() -> dict[str, str]:
-    quote = connection.ops.quote_name
-    return {
-        "polls": quote(StatusPoll._meta.db_table),
-        "id": quote(StatusPoll._meta.pk.column),
-        "store": quote(StatusPoll._meta.get_field("store").column),
-        "time": quote(StatusPoll._meta.get_field("timestamp_utc").column),
-        "active": quote(StatusPoll._meta.get_field("active").column),
-    }
 
 
 # ---- PostgreSQL ----------------------------------------------------------------
@@ -174,7 +164,7 @@ class _PostgreSQLPollsStaged:
 
     def finish(self) -> PollCounts:
         self.stream.end()
-        names = _poll_names()
+        names = sql_names()
         with connection.cursor() as cursor:
             # The sort holds the whole file: let it run in memory, not on disk.
             cursor.execute("SELECT set_config('work_mem', '256MB', true)")
@@ -203,7 +193,7 @@ class _PostgreSQLPollsDirect:
     """
 
     def __enter__(self) -> _PostgreSQLPollsDirect:
-        names = _poll_names()
+        names = sql_names()
         self.table = names["polls"]
         self.stream = _CopyStream(
             f"COPY {self.table} ({names['store']}, {names['time']}, {names['active']}) FROM STDIN"
@@ -283,7 +273,7 @@ class _PostgreSQLPollsDirect:
             return 0
         except IntegrityError:
             pass
-        names = _poll_names()
+        names = sql_names()
         # Ids grow in COPY order, file order, and every row stored before has
         # a smaller one: keeping the smallest keeps the first occurrence.
         cursor.execute(
@@ -361,7 +351,7 @@ class _SQLitePolls:
         """Nothing in flight (see __exit__)."""
 
     def finish(self) -> PollCounts:
-        names = _poll_names()
+        names = sql_names()
         with connection.cursor() as cursor, self._merge_settings(cursor):
             indexes = self._drop_indexes(cursor) if self.rebuild_indexes else []
             # OR IGNORE skips a poll whose (store, instant) is stored already,

@@ -17,7 +17,8 @@ from django.db import connection
 from monitor.ingest import rules
 from monitor.ingest.backends import Batch, PollRow, StagingColumn, current_backend
 from monitor.ingest.reader import Column, CsvInput, ProgressCallback, RowErrors, RowParser
-from monitor.models import BusinessHours, StatusPoll, Store
+from monitor.ingest.sql_names import sql_names
+from monitor.models import StatusPoll
 
 # Bytes of a poll line with a 19-digit id and 6 fraction digits, rounded up:
 # a file's size over this is a low estimate of its polls.
@@ -46,21 +47,6 @@ class Source:
         return self.store(batches, csv_input)
 
 
-def _names() -> dict[str, str]:
-    quote = connection.ops.quote_name
-    return {
-        "stores": quote(Store._meta.db_table),
-        "store_pk": quote(Store._meta.pk.column),
-        "store_id": quote(Store._meta.get_field("store_id").column),
-        "timezone": quote(Store._meta.get_field("timezone_str").column),
-        "hours": quote(BusinessHours._meta.db_table),
-        "hours_store": quote(BusinessHours._meta.get_field("store").column),
-        "day": quote(BusinessHours._meta.get_field("day_of_week").column),
-        "start": quote(BusinessHours._meta.get_field("start_time_local").column),
-        "end": quote(BusinessHours._meta.get_field("end_time_local").column),
-    }
-
-
 def _staged(
     table: str, columns: tuple[StagingColumn, ...], merge: Callable[[str], Loaded]
 ) -> Callable[[Iterable[Batch], CsvInput], Loaded]:
@@ -80,7 +66,7 @@ def _staged(
 
 def _create_stores(staging: str) -> None:
     """A Store row (with no zone) for every store_id staged that has none yet."""
-    names = _names()
+    names = sql_names()
     with connection.cursor() as cursor:
         # WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
         cursor.execute(
@@ -138,7 +124,7 @@ def _stored_polls_fewer_than(limit: int) -> bool:
 def _add_store_keys(keys: dict[str, int], store_ids: set[str]) -> None:
     """Add the Store keys of `store_ids` to `keys`, creating the stores that have none."""
     new = sorted(store_ids)  # sorted: the same file creates the same keys
-    names = _names()
+    names = sql_names()
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {names['stores']} ({names['store_id']}, {names['timezone']}) "
@@ -196,7 +182,7 @@ def _hours_parser(at: Mapping[str, int]) -> RowParser:
 def _merge_hours(staging: str) -> Loaded:
     """Every store named by a valid row gets exactly the file's rows as its hours."""
     _create_stores(staging)
-    names = _names()
+    names = sql_names()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -251,7 +237,7 @@ def _zone_parser(at: Mapping[str, int]) -> RowParser:
 
 def _merge_zones(staging: str) -> Loaded:
     """Upsert each store's zone from its last valid row; counts the stores upserted."""
-    names = _names()
+    names = sql_names()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
