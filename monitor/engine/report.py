@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.engine.hours import WeeklyHours, business_intervals
-from monitor.engine.keys import order_by_group
+from monitor.engine.keys import sort_by_group
 from monitor.engine.status import active_time
 from monitor.engine.units import TICKS_PER_US, WINDOW_LENGTHS_US
 
@@ -106,8 +106,7 @@ def _polls_until(inputs: ReportInputs, now_us: int) -> _Polls:
     kept = time_us <= now_us
     if not kept.all():  # the selector reads none after now; other callers may
         store, time_us, active = store[kept], time_us[kept], active[kept]
-    order = order_by_group(store, time_us)
-    return _Polls(store[order], time_us[order], active[order])
+    return _Polls(*sort_by_group(store, time_us, active))
 
 
 def _sum_by_row(
