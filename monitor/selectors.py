@@ -177,7 +177,8 @@ def _polls_sqlite(
         cursor.execute(_polls_sql("CAST(timestamp_utc AS TEXT)", "CAST(active AS INTEGER)"), params)
         # Rows stream from the cursor straight into one array: no list of tuples.
         rows = np.fromiter(cursor, dtype=_SQLITE_POLL_ROW)
-    return rows["store"], _text_to_us(rows["time"]), rows["active"].astype(bool)
+    # Copies: the engine runs faster on contiguous columns than on strided views.
+    return rows["store"].copy(), _text_to_us(rows["time"]), rows["active"].astype(bool)
 
 
 def _business_hours() -> tuple[
