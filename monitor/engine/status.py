@@ -50,22 +50,32 @@ def active_time(
     end: int,
 ) -> ActiveTime:
     """Build A from polls sorted by store, then time; A is exact on [origin, end] (ticks)."""
+    # Arrays here hold one value per poll (18 M at 10× the real set), so the
+    # steps work in place: fewer temporaries, fewer fresh pages to fault in.
+    count = len(poll_store)
+    first_of_store = np.ones(count, dtype=bool)
+    np.not_equal(poll_store[1:], poll_store[:-1], out=first_of_store[1:])
     # Segment i starts at the midpoint of polls i−1 and i, or at −∞ for a
     # store's first poll: clipped, at the origin.
-    first_of_store = np.ones(len(poll_store), dtype=bool)
-    first_of_store[1:] = poll_store[1:] != poll_store[:-1]
-    midpoint = np.empty_like(poll_time_us)
-    midpoint[1:] = poll_time_us[1:] + poll_time_us[:-1]  # (p1 + p2) / 2 µs is p1 + p2 ticks
-    start = np.where(first_of_store, origin, np.clip(midpoint, origin, end))
+    start = np.empty_like(poll_time_us)
+    np.add(poll_time_us[1:], poll_time_us[:-1], out=start[1:])  # (p1 + p2) / 2 µs = p1 + p2 ticks
+    np.clip(start, origin, end, out=start)
+    start[first_of_store] = origin
 
-    last_of_store = np.append(first_of_store[1:], True)
-    seg_end = np.where(last_of_store, end, np.append(start[1:], end))
-    active = poll_active.astype(np.int64)
-    gained = active * (seg_end - start)
+    # Active ticks of each segment: it ends where the next one starts, or at
+    # `end` for a store's last segment.
+    gained = np.empty_like(start)
+    gained[:-1] = start[1:]
+    gained[-1:] = end
+    gained[np.flatnonzero(first_of_store[1:])] = end
+    gained -= start
+    gained[~poll_active] = 0
     # Active ticks before each segment, counted from its store's first segment.
-    cum = np.cumsum(gained) - gained
-    store_first_segment = np.maximum.accumulate(np.where(first_of_store, np.arange(len(cum)), 0))
-    cum -= cum[store_first_segment]
+    cum = np.cumsum(gained)
+    cum -= gained
+    first = np.flatnonzero(first_of_store)
+    cum -= np.repeat(cum[first], np.diff(first, append=count))
+    active = poll_active.astype(np.int64)
 
     stride = end - origin + 1
     return ActiveTime(
