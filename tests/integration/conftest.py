@@ -24,8 +24,9 @@ from django.db import connections
 from bench.stack import Api, Service, free_port, running, stack_environment, web_command
 
 # Set on every child process's database connections (libpq reads PGAPPNAME),
-# so that the ones a killed process left behind can be ended.
-APPLICATION_NAME = "store-monitoring-integration"
+# so that the ones a killed process left behind can be ended; the pid keeps
+# two test runs on one server from ending each other's.
+APPLICATION_NAME = f"store-monitoring-integration-{os.getpid()}"
 
 
 def unavailable(reason: str) -> None:
