@@ -6,10 +6,9 @@ from monitor.services import jobs
 
 
 # Acknowledged only once the report is written, and handed back to the queue
-# when the worker process running it dies: a killed worker's report is
-# redelivered. report_run makes a second run of the same report harmless.
-@shared_task(
-    name=jobs.REPORT_RUN_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True
-)
+# when the worker process running it dies (CELERY_TASK_ACKS_LATE and
+# CELERY_TASK_REJECT_ON_WORKER_LOST in the settings): a killed worker's report
+# is redelivered. report_run makes a second run of the same report harmless.
+@shared_task(name=jobs.REPORT_RUN_TASK, ignore_result=True)
 def report_run_task(report_id: str) -> None:
     jobs.report_run(report_id)

@@ -8,19 +8,57 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("STORE_MONITORING_VAR_DIR", BASE_DIR / "var"))
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def env_bool(name: str, default: bool) -> bool:
-    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+    """A yes/no variable; a value that is neither (a typo such as "ture") is an error."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in _TRUE | _FALSE:
+        return value in _TRUE
+    raise ImproperlyConfigured(
+        f"{name}={os.environ[name]!r} is not a yes/no value: "
+        f"use one of {', '.join(sorted(_TRUE))} or {', '.join(sorted(_FALSE))}"
+    )
 
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number") from None
+
+
+def env_list(name: str, default: str) -> list[str]:
+    """A comma-separated variable: items trimmed, empty items (a trailing comma) dropped."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+VAR_DIR = Path(os.environ.get("STORE_MONITORING_VAR_DIR", BASE_DIR / "var"))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# The fallback key is only good for local runs; production sets DJANGO_SECRET_KEY.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-local-key-set-DJANGO_SECRET_KEY")
-ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+# A production server (DJANGO_DEBUG off, the default) must never run on a key
+# from the source: it refuses to start without one. `make run`, `make test`
+# and the test suite (tests/conftest.py) set a clearly local key.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip()
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set (and DJANGO_DEBUG is off): set it to a long "
+            "random string, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(50))'`"
+        )
+    SECRET_KEY = "insecure-debug-only-key"  # DJANGO_DEBUG=true: a developer's machine
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -36,6 +74,24 @@ MIDDLEWARE = [
     # Serves /static/ (Swagger UI) from gunicorn and from runserver without DEBUG.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The Swagger UI page must not be framed by another site.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+# HTTPS, for a production server (all off by default: `make run` serves plain
+# HTTP on 127.0.0.1). See the README's production section.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+    # Only behind a proxy that terminates TLS and sets X-Forwarded-Proto itself
+    # (overwriting any the client sent): otherwise a client could claim HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SILENCED_SYSTEM_CHECKS = [
+    # CsrfViewMiddleware protects cookie-authenticated forms; the API sets no
+    # cookie and authenticates no one, so there is nothing for it to protect.
+    "security.W003",
 ]
 
 ROOT_URLCONF = "store_monitoring.urls"
@@ -52,11 +108,12 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'store_monitoring.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # Django's backend, creating the database's directory (var/) on first connection.
+    DATABASES["default"]["ENGINE"] = "store_monitoring.sqlite"
     # WAL lets the web process read while an import or a report job writes.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -71,10 +128,9 @@ LANGUAGE_CODE = "en-us"
 USE_I18N = False
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
-# Serve the apps' static files where they are: no collectstatic step to forget.
+# Serve the apps' static files where they are: no collectstatic step to forget,
+# and no STATIC_ROOT (WhiteNoise would warn at start-up about a missing directory).
 WHITENOISE_USE_FINDERS = True
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at start-up without it
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -114,12 +170,12 @@ CELERY_TASK_SERIALIZER = "json"
 # report is declared lost, and above the time a report takes (a job still
 # running past it gets a twin, harmless but wasted: see services.jobs).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "300")),
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
     "unacked_restore_interval": 10,
     "unacked_restore_throttle": 1,  # sweep on every interval, not every 10th
 }
 # A Running report whose job has not reported progress for this long is marked Failed.
-REPORT_STALE_AFTER_SECONDS = int(os.environ.get("REPORT_STALE_AFTER_SECONDS", "600"))
+REPORT_STALE_AFTER_SECONDS = env_int("REPORT_STALE_AFTER_SECONDS", 600)
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,7 @@
 """The production stack as child processes: gunicorn and a Celery worker.
 
 The commands are the README's production section's, run from the checkout's
-.venv; `python -m bench.api` and the integration tests (tests/integration/)
+.venv; the integration tests (tests/integration/) and `python -m bench.api`
 start them through here, and talk to the API over real HTTP.
 """
 
@@ -22,7 +22,10 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+# The key of processes started from a shell with none set (the test suite and
+# `make` set their own). Production refuses to start without DJANGO_SECRET_KEY.
+LOCAL_SECRET_KEY = "local-test-key-never-use-in-production"
 BIN = Path(sys.executable).parent  # .venv/bin: gunicorn and celery live beside python
 
 
@@ -38,7 +41,10 @@ def worker_command() -> list[str]:
 def stack_environment(*, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     """This process's environment, pointed at one database and one broker."""
     return {
+        "DJANGO_SECRET_KEY": LOCAL_SECRET_KEY,
         **os.environ,
+        # The production settings, not the test suite's (pytest-django exports those).
+        "DJANGO_SETTINGS_MODULE": "store_monitoring.settings",
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": redis_url,
         "PYTHONUNBUFFERED": "1",

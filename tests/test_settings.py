@@ -1,0 +1,70 @@
+"""store_monitoring/settings.py: strict environment values and a refused unsafe start.
+
+Each test runs the settings module afresh (runpy) under its own environment;
+the settings the suite runs on are untouched.
+"""
+
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+SETTINGS = Path(__file__).resolve().parent.parent / "store_monitoring" / "settings.py"
+
+
+@pytest.fixture
+def load_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """load_settings(**env): the settings' values under a bare environment plus `env`."""
+
+    def load(**env: str) -> dict[str, Any]:
+        for name in ("DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("STORE_MONITORING_VAR_DIR", str(tmp_path / "var"))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return runpy.run_path(str(SETTINGS))
+
+    return load
+
+
+def test_production_refuses_to_start_without_a_secret_key(load_settings: Any) -> None:
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_SECRET_KEY is not set"):
+        load_settings(DJANGO_DEBUG="false")
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_SECRET_KEY is not set"):
+        load_settings()  # DJANGO_DEBUG is off by default
+
+
+def test_debug_mode_runs_on_a_local_key(load_settings: Any) -> None:
+    assert load_settings(DJANGO_DEBUG="true")["SECRET_KEY"]
+
+
+def test_the_key_from_the_environment_is_used(load_settings: Any) -> None:
+    assert load_settings(DJANGO_SECRET_KEY="k" * 50)["SECRET_KEY"] == "k" * 50
+
+
+@pytest.mark.parametrize(("value", "expected"), [("TRUE", True), (" yes ", True), ("0", False)])
+def test_booleans(load_settings: Any, value: str, expected: bool) -> None:
+    assert load_settings(DJANGO_SECRET_KEY="k", DJANGO_DEBUG=value)["DEBUG"] is expected
+
+
+def test_an_unknown_boolean_is_an_error_naming_the_variable(load_settings: Any) -> None:
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_DEBUG='ture' is not a yes/no value"):
+        load_settings(DJANGO_SECRET_KEY="k", DJANGO_DEBUG="ture")
+
+
+def test_a_malformed_number_is_an_error_naming_the_variable(load_settings: Any) -> None:
+    with pytest.raises(ImproperlyConfigured, match="REPORT_STALE_AFTER_SECONDS='10m'"):
+        load_settings(DJANGO_SECRET_KEY="k", REPORT_STALE_AFTER_SECONDS="10m")
+
+
+def test_list_values_are_trimmed_and_empty_items_dropped(load_settings: Any) -> None:
+    settings = load_settings(DJANGO_SECRET_KEY="k", DJANGO_ALLOWED_HOSTS=" a.example, ,b.example,")
+    assert settings["ALLOWED_HOSTS"] == ["a.example", "b.example"]
+
+
+def test_importing_the_settings_creates_no_directory(load_settings: Any, tmp_path: Path) -> None:
+    settings = load_settings(DJANGO_SECRET_KEY="k")
+    assert Path(settings["DATABASES"]["default"]["NAME"]).parent == tmp_path / "var"
+    assert not (tmp_path / "var").exists()
