@@ -6,3 +6,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+
+# A request Django refuses before any view (a Host not in DJANGO_ALLOWED_HOSTS)
+# gets a JSON error too, not an HTML page.
+handler400 = "monitor.api.errors.bad_request"

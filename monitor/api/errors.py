@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest, JsonResponse
 from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -31,3 +33,16 @@ def error_text(detail: Any) -> str:
 
 def _keyed(key: str, text: str) -> str:
     return text if key in ("detail", "non_field_errors") else f"{key}: {text}"
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
+    """Django's 400 (handler400), for the requests it refuses before they reach a view."""
+    if isinstance(exception, DisallowedHost):
+        host = request.META.get("HTTP_HOST", "")
+        text = (
+            f"this server does not answer to the host {host!r}: add it to DJANGO_ALLOWED_HOSTS "
+            "(comma-separated names) or send a Host header that is already there"
+        )
+    else:
+        text = f"bad request: {exception}"
+    return JsonResponse({"error": text}, status=400)

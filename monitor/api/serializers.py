@@ -107,11 +107,17 @@ class ReportListSerializer(serializers.Serializer):
 # Query parameters (documented in the schema through these classes too)
 
 
+UNITS = ["absolute", "percent"]
+
+
 class ReportQuerySerializer(serializers.Serializer):
     units = serializers.ChoiceField(
-        choices=["absolute", "percent"],
+        choices=UNITS,
         default="absolute",
         help_text="absolute: minutes and hours (default); percent: share of business time.",
+        error_messages={
+            "invalid_choice": f'"{{input}}" is not a valid choice: use one of {", ".join(UNITS)}'
+        },
     )
 
 

@@ -63,7 +63,7 @@ def parse_as_of(text: str) -> datetime:
         instant = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ReportInputError(
-            f"as_of {text!r} is not an ISO 8601 instant such as 2023-01-25T18:00:00Z"
+            f"{text!r} is not an ISO 8601 instant such as 2023-01-25T18:00:00Z"
         ) from None
     return _in_range(instant if instant.tzinfo else instant.replace(tzinfo=UTC))
 
@@ -76,7 +76,7 @@ def _in_range(as_of: datetime) -> datetime:
         utc = None
     if utc is None or not _EARLIEST_AS_OF <= utc <= _LATEST_AS_OF:
         raise ReportInputError(
-            f"as_of {as_of.isoformat()} is out of range: it must lie between "
+            f"{as_of.isoformat()} is out of range: the as-of instant must lie between "
             f"{_EARLIEST_AS_OF.date()} and {_LATEST_AS_OF.date()}"
         )
     return utc

@@ -78,7 +78,7 @@ def test_trigger_without_as_of_asks_for_the_default(client: Client, body: object
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ({"as_of": "yesterday"}, "as_of: as_of 'yesterday' is not an ISO 8601 instant"),
+        ({"as_of": "yesterday"}, "as_of: 'yesterday' is not an ISO 8601 instant such as 2023"),
         ({"as_of": "2023-02-30T00:00:00Z"}, "is not an ISO 8601 instant"),
         ({"as_of": 1674669600}, "as_of: expected an ISO 8601 instant as a string, got int"),
         ({"asof": "2023-01-25T18:00:00Z"}, "unknown field(s): asof"),
@@ -208,7 +208,10 @@ def test_unknown_report_is_404_json(client: Client, url: str) -> None:
     [
         ("/api/monitor/get_report", "report_id: This field is required."),
         ("/api/monitor/get_report?report_id=", "report_id: This field may not be blank."),
-        ("/api/monitor/get_report/x?units=minutes", 'units: "minutes" is not a valid choice.'),
+        (
+            "/api/monitor/get_report/x?units=minutes",
+            'units: "minutes" is not a valid choice: use one of absolute, percent',
+        ),
     ],
 )
 def test_get_report_with_bad_parameters_is_400(client: Client, url: str, reason: str) -> None:
@@ -292,3 +295,17 @@ def test_trigger_then_get_gives_what_generate_report_writes(
     call_command("generate_report", stdout=written)  # default as-of: the latest poll
     assert response["X-Report-Status"] == "Complete"
     assert response.content.decode() == written.getvalue()
+
+
+# Requests refused before any view (handler400). Other non-API errors are not
+# JSON yet; this covers the one a misconfigured deployment meets first.
+
+
+def test_a_host_not_allowed_gets_a_json_400_naming_the_setting(client: Client) -> None:
+    response = client.get(REPORTS, HTTP_HOST="monitoring.example.com")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert "'monitoring.example.com'" in error
+    assert "DJANGO_ALLOWED_HOSTS" in error
