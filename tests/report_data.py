@@ -6,7 +6,8 @@ import random
 import threading
 from datetime import UTC, datetime, time, timedelta
 
-from monitor.models import BusinessHours, StatusPoll, Store
+from monitor.models import BusinessHours, Report, StatusPoll, Store
+from monitor.services import jobs
 
 SPEC_NOW = datetime(2023, 1, 25, 18, 0, tzinfo=UTC)
 # Worked examples 1 and 2 of the spec (§7) as of SPEC_NOW, as generate_report writes them.
@@ -80,7 +81,14 @@ def wait_for_job_thread(report_id: str, timeout: float = 30.0) -> None:
     meets a concurrent read fails at once ("table is locked") instead of
     waiting as it does on the real database file (WAL and a busy timeout).
     """
+    name = jobs.job_thread_name(report_id)
     for thread in threading.enumerate():
-        if thread.name == f"report-{report_id}":
+        if thread.name == name:
             thread.join(timeout)
             assert not thread.is_alive(), f"report {report_id}: job still running"
+    # Joined, or already ended: either way the job must have finished the report.
+    # (Safe to read now: no job thread of it writes any more.)
+    status = Report.objects.get(pk=report_id).status
+    assert status != Report.Status.RUNNING, (
+        f"report {report_id} is Running, but no thread named {name!r} runs its job"
+    )

@@ -1,18 +1,69 @@
-"""monitor.tasks: the Celery task around report_run."""
+"""monitor.tasks: the Celery task around report_run, and how its messages are acknowledged."""
+
+from collections.abc import Iterator
 
 import pytest
+from billiard.einfo import ExceptionInfo
+from celery.exceptions import WorkerLostError
+from celery.worker.request import Request
+from kombu import Connection
+from kombu.simple import SimpleQueue
 
 from monitor.models import Report
-from monitor.services import jobs
 from monitor.tasks import report_run_task
+from store_monitoring import celery_app
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
 
 
-def test_the_task_is_redelivered_when_its_worker_dies() -> None:
-    # What the kill tests in tests/integration rely on.
-    assert report_run_task.name == jobs.REPORT_RUN_TASK
-    assert report_run_task.acks_late is True
-    assert report_run_task.reject_on_worker_lost is True
+@pytest.fixture
+def queue() -> Iterator[SimpleQueue]:
+    """Celery's default queue on kombu's in-memory transport: real task messages,
+    acknowledged, rejected and redelivered as a broker does, without a server."""
+    with Connection("memory://") as connection:
+        queue = connection.SimpleQueue(celery_app.conf.task_default_queue)
+        queue.clear()
+        celery_app.send_task(report_run_task.name, args=["some-report"], connection=connection)
+        yield queue
+        queue.close()
+
+
+def received(queue: SimpleQueue) -> Request:
+    """The next task message, as a worker holds it while the task runs."""
+    message = queue.get(timeout=1)
+    return Request(
+        message,
+        on_ack=message.ack_log_error,
+        on_reject=message.reject_log_error,
+        app=celery_app,
+        task=report_run_task,
+    )
+
+
+def fail(request: Request, error: Exception) -> None:
+    try:
+        raise error
+    except type(error):
+        request.on_failure(ExceptionInfo())
+
+
+def test_a_task_whose_worker_died_goes_back_on_the_queue(queue: SimpleQueue) -> None:
+    # What the kill tests in tests/integration rely on: the message is still
+    # unacknowledged while the report runs, and is handed back when the
+    # process running it dies (CELERY_TASK_ACKS_LATE, ..._REJECT_ON_WORKER_LOST).
+    first = received(queue)
+    assert not first.acknowledged
+
+    fail(first, WorkerLostError("the pool process was killed"))
+
+    again = received(queue)
+    assert (again.id, again.args) == (first.id, ["some-report"])
+
+
+def test_a_task_that_raised_is_not_redelivered(queue: SimpleQueue) -> None:
+    # An exception that escaped report_run: acknowledged, not run again and again.
+    fail(received(queue), RuntimeError("a bug"))
+
+    assert len(queue) == 0
 
 
 @pytest.mark.django_db
@@ -20,6 +71,6 @@ def test_the_task_runs_the_report() -> None:
     store_spec_examples()
     report = Report.objects.create(requested_as_of=SPEC_NOW)
 
-    report_run_task.apply(args=[report.report_id]).get()
+    report_run_task.apply(args=(report.report_id,)).get()
 
     assert Report.objects.get(pk=report.pk).result_csv == SPEC_CSV

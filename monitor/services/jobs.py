@@ -233,8 +233,13 @@ def _dispatch(report_id: str) -> None:
         _enqueue(report_id)
     else:
         threading.Thread(
-            target=_run_in_thread, args=(report_id,), name=f"report-{report_id}", daemon=True
+            target=_run_in_thread, args=(report_id,), name=job_thread_name(report_id), daemon=True
         ).start()
+
+
+def job_thread_name(report_id: str) -> str:
+    """The name of the embedded mode's job thread (tests wait for it by this name)."""
+    return f"report-{report_id}"
 
 
 def _enqueue(report_id: str) -> None:
