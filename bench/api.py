@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 
 from tests.support.stack import (
     ROOT,
     Api,
+    Service,
     free_port,
     running,
     stack_environment,
@@ -51,10 +53,11 @@ def main() -> None:
     port = free_port()
     api = Api(f"http://127.0.0.1:{port}")
     with ExitStack() as stack:
-        for name, command, ready in [
+        services: list[tuple[str, list[str], Callable[[Service], bool]]] = [
             ("gunicorn", web_command(f"127.0.0.1:{port}"), api.up),
             ("celery-worker", worker_command(), worker_ready),
-        ]:
+        ]
+        for name, command, ready in services:
             stack.enter_context(running(name, command, env=env, log_dir=log_dir, ready=ready))
         for run in range(1, options.runs + 1):
             seconds, rows = measure(api, as_of=options.as_of, timeout=options.timeout)

@@ -5,6 +5,8 @@ Every response is documented for drf-spectacular (/api/schema/, /api/docs/).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -42,7 +44,7 @@ _GET_REPORT_200 = (
     "exactly what `generate_report` writes for the same as-of instant, as an attachment "
     "named report-<report_id>.csv."
 )
-_GET_REPORT_SCHEMA = {
+_GET_REPORT_SCHEMA: dict[str, Any] = {
     "summary": "A report: its progress while Running, its error if Failed, else its CSV",
     "responses": {
         (200, "application/json"): OpenApiResponse(

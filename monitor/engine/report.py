@@ -115,4 +115,5 @@ def _sum_by_row(
     """Exact integer sums of `values` per row (rows sorted ascending)."""
     bounds = np.searchsorted(row, np.arange(n_rows + 1))
     totals = np.concatenate([[0], np.cumsum(values)])
-    return totals[bounds[1:]] - totals[bounds[:-1]]
+    sums: npt.NDArray[np.int64] = totals[bounds[1:]] - totals[bounds[:-1]]
+    return sums

@@ -249,6 +249,7 @@ def test_reports_lists_recent_reports_newest_first(client: Client, complete_repo
     assert done["requested_as_of"] == "2023-01-25T18:00:00Z"
     assert done["row_count"] == 2
     assert done["attempts"] == 1
+    assert complete_report.finished_at is not None
     assert done["duration_seconds"] == pytest.approx(
         (complete_report.finished_at - complete_report.created_at).total_seconds()
     )

@@ -9,7 +9,7 @@ from datetime import datetime, time
 import numpy as np
 
 from monitor.engine import ReportInputs, ReportTable, compute_report, render_csv
-from tests.engine.reference import EPOCH, ONE_US, StoreData, StoreFigures
+from tests.engine.reference import EPOCH, ONE_US, StoreData, StoreFigures, windows
 
 
 def instant_us(instant: datetime) -> int:
@@ -59,8 +59,8 @@ def figures_of(table: ReportTable) -> list[StoreFigures]:
     return [
         StoreFigures(
             str(store_id),
-            tuple(int(v) for v in table.uptime[i]),
-            tuple(int(v) for v in table.business[i]),
+            windows(int(v) for v in table.uptime[i]),
+            windows(int(v) for v in table.business[i]),
         )
         for i, store_id in enumerate(table.store_ids)
     ]

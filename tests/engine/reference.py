@@ -62,17 +62,25 @@ class StoreData:
     polls: tuple[Poll, ...] = ()
 
 
+Windows = tuple[int, int, int]  # one figure per window: last hour, day, week
+
+
+def windows(values: Iterable[int]) -> Windows:
+    hour, day, week = values
+    return (hour, day, week)
+
+
 @dataclass(frozen=True)
 class StoreFigures:
     """One report row, exact: per window (hour, day, week), in half-microsecond ticks."""
 
     store_id: str
-    uptime: tuple[int, int, int]
-    business: tuple[int, int, int]
+    uptime: Windows
+    business: Windows
 
     @property
-    def downtime(self) -> tuple[int, int, int]:
-        return tuple(b - u for u, b in zip(self.uptime, self.business, strict=True))
+    def downtime(self) -> Windows:
+        return windows(b - u for u, b in zip(self.uptime, self.business, strict=True))
 
 
 def to_ticks(instant: datetime) -> int:
@@ -177,7 +185,7 @@ def store_figures(store: StoreData, as_of: datetime) -> StoreFigures | None:
         open_parts = [(a, b) for a, b in open_parts if a < b]
         businesses.append(sum(b - a for a, b in open_parts))
         uptimes.append(sum(overlap(part, seg) for part in open_parts for seg in active))
-    return StoreFigures(store.store_id, tuple(uptimes), tuple(businesses))
+    return StoreFigures(store.store_id, windows(uptimes), windows(businesses))
 
 
 def reference_report(stores: Iterable[StoreData], as_of: datetime) -> list[StoreFigures]:

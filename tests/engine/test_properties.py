@@ -33,6 +33,7 @@ from tests.engine.reference import (
     local_to_utc,
     reference_csv,
     reference_report,
+    windows,
 )
 
 US_PER_MINUTE = 60_000_000
@@ -237,12 +238,12 @@ def figure_rows(draw: st.DrawFn) -> list[StoreFigures]:
     )
     rows = []
     for store_id in sorted(ids):
-        windows = [draw(window_figures(window)) for window in range(3)]
+        drawn = [draw(window_figures(window)) for window in range(3)]
         rows.append(
             StoreFigures(
                 store_id,
-                tuple(uptime for uptime, _ in windows),
-                tuple(business for _, business in windows),
+                windows(uptime for uptime, _ in drawn),
+                windows(business for _, business in drawn),
             )
         )
     return rows

@@ -26,8 +26,8 @@ from tests.engine.reference import (
 CHICAGO = ZoneInfo("America/Chicago")
 
 
-def utc(*fields: int) -> datetime:
-    return datetime(*fields, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def intervals_within(

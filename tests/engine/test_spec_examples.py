@@ -25,6 +25,7 @@ from tests.engine.reference import (
     Poll,
     StoreData,
     StoreFigures,
+    Windows,
     reference_csv,
     reference_report,
 )
@@ -45,8 +46,8 @@ def ticks(**duration: float) -> int:
     return timedelta(**duration) // ONE_US * TICKS_PER_US
 
 
-def utc(*fields: int) -> datetime:
-    return datetime(*fields, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def every_day_but(day: int, start: time, end: time) -> tuple[HoursRow, ...]:
@@ -60,12 +61,14 @@ def reference_csv_report(stores: Sequence[StoreData], as_of: datetime, **options
 
 @pytest.fixture(params=["engine", "reference"])
 def report(request: pytest.FixtureRequest) -> Report:
-    return {"engine": engine_report, "reference": reference_report}[request.param]
+    reports: dict[str, Report] = {"engine": engine_report, "reference": reference_report}
+    return reports[request.param]
 
 
 @pytest.fixture(params=["engine", "reference"])
 def csv_report(request: pytest.FixtureRequest) -> CsvReport:
-    return {"engine": engine_csv, "reference": reference_csv_report}[request.param]
+    reports: dict[str, CsvReport] = {"engine": engine_csv, "reference": reference_csv_report}
+    return reports[request.param]
 
 
 @pytest.fixture(params=["engine", "reference"])
@@ -563,7 +566,7 @@ FULL = (ticks(hours=1), ticks(hours=24), ticks(hours=WEEK))
     ],
 )
 def test_plain_rounding_half_up_two_decimals(
-    render: Render, uptime: tuple[int, ...], business: tuple[int, ...], cells: str
+    render: Render, uptime: Windows, business: Windows, cells: str
 ) -> None:
     rows = [StoreFigures("r", uptime, business)]
     assert render(rows) == f"{PLAIN_HEADER_LINE}\nr,{cells}\n"
@@ -587,7 +590,7 @@ def test_plain_rounding_half_up_two_decimals(
     ],
 )
 def test_percent_rounding_and_empty_cells(
-    render: Render, uptime: tuple[int, ...], business: tuple[int, ...], cells: str
+    render: Render, uptime: Windows, business: Windows, cells: str
 ) -> None:
     rows = [StoreFigures("r", uptime, business)]
     assert render(rows, percent=True) == f"{PERCENT_HEADER_LINE}\nr,{cells}\n"

@@ -10,9 +10,10 @@ skipped too, unless the environment variable CI is set: then they fail.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -35,13 +36,13 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def database_url(database: dict) -> str:
+def database_url(database: Mapping[str, Any]) -> str:
     password = f":{quote(database['PASSWORD'])}" if database["PASSWORD"] else ""
     host, port = database["HOST"] or "127.0.0.1", database["PORT"] or 5432
     return f"postgres://{quote(database['USER'])}{password}@{host}:{port}/{database['NAME']}"
 
 
-def server_url(database: dict) -> str:
+def server_url(database: Mapping[str, Any]) -> str:
     return database_url({**database, "NAME": "postgres"})
 
 

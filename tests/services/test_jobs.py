@@ -61,6 +61,7 @@ def test_run_stores_both_forms_of_the_report() -> None:
     assert stored.result_percent_csv.startswith("store_id,uptime_last_hour_pct,")
     assert (stored.as_of, stored.row_count, stored.error) == (SPEC_NOW, 2, "")
     assert (stored.progress, stored.stage, stored.attempts) == (1.0, "done", 1)
+    assert stored.finished_at is not None
     assert stored.created_at <= stored.finished_at <= timezone.now()
 
 
