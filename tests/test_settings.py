@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db.utils import ConnectionHandler
+from pytest_django import DjangoDbBlocker
 
 SETTINGS = Path(__file__).resolve().parent.parent / "store_monitoring" / "settings.py"
 
@@ -68,3 +70,17 @@ def test_importing_the_settings_creates_no_directory(load_settings: Any, tmp_pat
     settings = load_settings(DJANGO_SECRET_KEY="k")
     assert Path(settings["DATABASES"]["default"]["NAME"]).parent == tmp_path / "var"
     assert not (tmp_path / "var").exists()
+
+
+def test_the_sqlite_database_directory_is_made_on_first_connection(
+    tmp_path: Path, django_db_blocker: DjangoDbBlocker
+) -> None:
+    name = tmp_path / "var" / "store_monitoring.sqlite3"
+    connection = ConnectionHandler({"default": {"ENGINE": "store_monitoring.sqlite", "NAME": name}})
+    with django_db_blocker.unblock():  # a database of its own, not the test database
+        try:
+            connection["default"].ensure_connection()
+        finally:
+            connection.close_all()
+
+    assert name.is_file()
