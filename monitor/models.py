@@ -91,8 +91,8 @@ class Report(models.Model):
 
     report_id = models.CharField(max_length=64, primary_key=True, default=new_report_id)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
-    # The as-of instant the caller asked for; null means "latest poll" (spec §2),
-    # resolved when the job starts and then stored in as_of.
+    # The as-of instant the caller asked for; null means "latest poll"
+    # (docs/report-semantics.md §2), resolved when the job starts and then stored in as_of.
     requested_as_of = models.DateTimeField(null=True, blank=True)
     as_of = models.DateTimeField(null=True, blank=True)
     progress = models.FloatField(default=0.0)  # 0.0–1.0

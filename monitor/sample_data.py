@@ -93,7 +93,11 @@ LISTED_DAYS_WEIGHTS: Mapping[int, float] = {
 
 HOURS_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "store_id": ("store_id",),
-    "day": ("day", "dayOfWeek", "day_of_week"),  # spec §1: `day` first if several are present
+    "day": (
+        "day",
+        "dayOfWeek",
+        "day_of_week",
+    ),  # docs/report-semantics.md §1: `day` first if several are present
     "start_time_local": ("start_time_local",),
     "end_time_local": ("end_time_local",),
 }
@@ -132,7 +136,7 @@ def _hours_kinds() -> list[tuple[float, list[list[tuple[int, int]]]]]:
     a late-night close split at midnight (`00:00–01:00` plus `11:00–23:59:59`,
     the way the real files write it), some a lunch break, a few three or four
     meals, tiny `00:00–00:10` placeholders, and some overnight rows (end before
-    start, spec §4 — not in the real files but a legitimate input).
+    start, docs/report-semantics.md §4 — not in the real files but a legitimate input).
     """
     opens = [_hm(h, m) for h, m in [(6, 0), (7, 0), (8, 0), (9, 0), (10, 0), (10, 30), (11, 0)]]
     opens += [_hm(11, 30), _hm(12, 0)]
@@ -473,7 +477,8 @@ def _outage_free(store: np.ndarray, stores: int, rng: np.random.Generator) -> np
 
 
 def _source_rows(path: Path, columns: Mapping[str, tuple[str, ...]]) -> Iterator[list[str]]:
-    """The values of `columns` in each row of a CSV file, header names matched as spec §1 says
+    """The values of `columns` in each row of a CSV file, header names matched as
+    docs/report-semantics.md §1 says
     (case-insensitively, trimmed; the first alias present wins); blank lines skipped."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:

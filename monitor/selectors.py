@@ -30,7 +30,7 @@ _SQLITE_POLL_ROW = np.dtype([("store", np.int64), ("time", "U26"), ("active", np
 
 
 def latest_poll_time() -> datetime | None:
-    """The default as-of instant (spec §2); served by the timestamp index."""
+    """The default as-of instant (docs/report-semantics.md §2); served by the timestamp index."""
     return StatusPoll.objects.aggregate(latest=Max("timestamp_utc"))["latest"]
 
 

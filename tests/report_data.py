@@ -10,7 +10,8 @@ from monitor.models import BusinessHours, Report, StatusPoll, Store
 from monitor.services import jobs
 
 SPEC_NOW = datetime(2023, 1, 25, 18, 0, tzinfo=UTC)
-# Worked examples 1 and 2 of the spec (§7) as of SPEC_NOW, as generate_report writes them.
+# Worked examples 1 and 2 of docs/report-semantics.md (§7) as of SPEC_NOW,
+# as generate_report writes them.
 SPEC_CSV = (
     "store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
     "downtime_last_hour,downtime_last_day,downtime_last_week\n"

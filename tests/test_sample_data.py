@@ -23,7 +23,7 @@ from monitor.sample_data import (
     generate_sample_data,
 )
 
-# Spec §1 spellings, written as the generator must write them.
+# docs/report-semantics.md §1 spellings, written as the generator must write them.
 TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,6}))? UTC")
 CLOCK = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?")
 STORES = 600
@@ -187,7 +187,7 @@ def test_hours_rows_are_valid_by_the_spec_and_as_varied_as_the_real_ones(sample:
     assert ends["23:59:00"] > 0
     assert any(len({row[0] for row in store_rows}) < 7 for store_rows in sample.hours.values())
     assert any(start == "00:00:00" and seconds(end) <= 600 for _, _, start, end in rows)
-    assert any(end < start for _, _, start, end in rows)  # overnight (spec §4)
+    assert any(end < start for _, _, start, end in rows)  # overnight (docs/report-semantics.md §4)
 
 
 def test_intervals_of_a_day_do_not_overlap(sample: Loaded) -> None:

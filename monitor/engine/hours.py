@@ -1,4 +1,4 @@
-"""Business hours → UTC intervals (spec §4).
+"""Business hours → UTC intervals (docs/report-semantics.md §4).
 
 Each store's weekly rows, in local wall-clock time, are laid on every local
 date around the report's week and converted to UTC instants the way zoneinfo
@@ -19,7 +19,7 @@ import numpy.typing as npt
 from monitor.engine.keys import order_by_group, packing
 from monitor.engine.units import US_PER_DAY
 
-DEFAULT_TIMEZONE = "America/Chicago"  # spec §4: a store without a zone
+DEFAULT_TIMEZONE = "America/Chicago"  # docs/report-semantics.md §4: a store without a zone
 _EPOCH = datetime(1970, 1, 1)  # naive: local wall-clock times are counted from it
 _ONE_US = timedelta(microseconds=1)
 

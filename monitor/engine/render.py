@@ -1,4 +1,4 @@
-"""Table → CSV text (spec §6): exact integer rounding, half up, two decimals."""
+"""Table → CSV text (docs/report-semantics.md §6): exact integer rounding, half up, two decimals."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ class ReportInputs:
     """Everything a report reads, as columns. Index i of `store_ids` is store i.
 
     Polls may come in any order and may include polls after `as_of_us` (they
-    are ignored, spec §2). Hours rows: day 0 = Monday; start and end are
+    are ignored, docs/report-semantics.md §2). Hours rows: day 0 = Monday; start and end are
     microseconds since local midnight (0 ≤ t < 24 h).
     """
 
@@ -36,7 +36,7 @@ class ReportInputs:
 
 @dataclass(frozen=True)
 class ReportTable:
-    """One row per reported store (spec §3), sorted by store_id as a plain string.
+    """One row per reported store (§3 of docs/report-semantics.md), sorted by store_id as text.
 
     Columns of `uptime` and `business` are the windows hour, day, week; values
     are exact, in ticks of half a microsecond (see monitor.engine.units).
@@ -55,10 +55,12 @@ class ReportTable:
 
 
 def compute_report(inputs: ReportInputs) -> ReportTable:
-    """The report's figures (spec §2–§6), exact, in half-microsecond ticks."""
+    """The report's figures (docs/report-semantics.md §2–§6), exact, in half-microsecond ticks."""
     now_us = inputs.as_of_us
     polls = _polls_until(inputs, now_us)
-    stores = np.unique(polls.store)  # spec §3: stores with a poll at or before now
+    stores = np.unique(
+        polls.store
+    )  # docs/report-semantics.md §3: stores with a poll at or before now
     week_start_us = now_us - WINDOW_LENGTHS_US[-1]
 
     intervals = business_intervals(

@@ -1,4 +1,4 @@
-"""Polls → status step function → active time (spec §5).
+"""Polls → status step function → active time (docs/report-semantics.md §5).
 
 A store has the status of its nearest poll: between polls p1 < p2 the status
 switches at their midpoint, the first poll's status holds before it and the

@@ -7,6 +7,6 @@ US_PER_DAY = 24 * US_PER_HOUR
 
 TICKS_PER_US = 2  # a tick is half a microsecond: poll midpoints are whole ticks
 
-# The report's windows (spec §2), longest last; each ends at the as-of instant.
+# The report's windows (docs/report-semantics.md §2), longest last; each ends at the as-of instant.
 WINDOW_NAMES = ("hour", "day", "week")
 WINDOW_LENGTHS_US = (US_PER_HOUR, US_PER_DAY, 7 * US_PER_DAY)

@@ -1,4 +1,4 @@
-"""CSV ingestion by the spec's §1: value rules (rules), reading a file (reader),
+"""CSV ingestion by docs/report-semantics.md §1: value rules (rules), reading a file (reader),
 the three sources (loaders) and the bulk loads per database (backends).
 
 The services in monitor.services.imports are the way in; nothing here opens a

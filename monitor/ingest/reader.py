@@ -1,4 +1,4 @@
-"""Reading an input CSV by the spec's §1: header, line numbers, blank lines, bad rows.
+"""Reading an input CSV by docs/report-semantics.md §1: header, line numbers, blank lines, bad rows.
 
 A file is streamed: rows come out parsed, in batches, so memory stays bounded
 whatever the file's size. Rows that break a rule are counted and the first

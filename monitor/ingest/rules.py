@@ -1,4 +1,4 @@
-"""The value rules of the spec's §1, one function per kind of value.
+"""The value rules of docs/report-semantics.md §1, one function per kind of value.
 
 Each takes a value already trimmed and returns what is stored, or raises
 RowRejectedError with a message that reads after the column's name ("'7' is not …").

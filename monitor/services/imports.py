@@ -1,4 +1,4 @@
-"""Loading the three input CSVs (spec §1): one service per source, one transaction per file.
+"""Loading the three input CSVs (docs/report-semantics.md §1): one transaction per file.
 
 Each loads what is valid, reports what is not (line and reason), and either
 commits the whole file or, on a refusal, an error or an interruption, leaves

@@ -32,7 +32,7 @@ class ReportTimings:
 
 @dataclass(frozen=True)
 class GeneratedReport:
-    as_of: datetime  # UTC: the resolved `now` of the report (spec §2)
+    as_of: datetime  # UTC: the resolved `now` of the report (docs/report-semantics.md §2)
     table: ReportTable
     timings: ReportTimings = field(compare=False)
 

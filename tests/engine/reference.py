@@ -1,4 +1,4 @@
-"""An independent reference for the report, written from the spec (§2–§6) alone.
+"""An independent reference for the report, written from docs/report-semantics.md (§2–§6) alone.
 
 Deliberately slow and plain: one store at a time, `zoneinfo` + `datetime` for
 every local → UTC conversion, Python lists of intervals, and exact integers.
@@ -18,11 +18,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-DEFAULT_ZONE = "America/Chicago"  # spec §4: a store without a zone
+DEFAULT_ZONE = "America/Chicago"  # docs/report-semantics.md §4: a store without a zone
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
 TICKS_PER_US = 2  # a tick is half a microsecond: a midpoint of two polls is a whole tick
-WINDOWS = (timedelta(hours=1), timedelta(hours=24), timedelta(hours=168))  # spec §2
+WINDOWS = (
+    timedelta(hours=1),
+    timedelta(hours=24),
+    timedelta(hours=168),
+)  # docs/report-semantics.md §2
 # Local dates around the as-of date to convert; the week window needs 8, ±9 is ample.
 DATE_MARGIN_DAYS = 9
 

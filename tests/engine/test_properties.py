@@ -1,4 +1,5 @@
 """Property tests: the engine agrees exactly with the reference on random stores.
+(§N refers to docs/report-semantics.md.)
 
 Random zones (DST, 30- and 45-minute offsets), hours rows of every kind,
 random polls (before, inside and after the windows) and as-of instants, many of

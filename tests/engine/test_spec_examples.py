@@ -1,4 +1,4 @@
-"""The spec's worked examples (§7) and one hand-computed case per rule of §2–§6.
+"""Worked examples (§7) of docs/report-semantics.md, one hand-computed case per rule of §2–§6.
 
 Every case runs twice: against the engine and against the reference
 (tests/engine/reference.py), so the hand-computed figures check both, and the

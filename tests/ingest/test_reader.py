@@ -1,4 +1,5 @@
-"""monitor.ingest.reader: headers, line numbers, blank lines and bad rows (spec §1).
+"""monitor.ingest.reader: headers, line numbers, blank lines, bad rows
+(docs/report-semantics.md §1).
 
 No database here: the files are read with the sources' own columns and parsers.
 """

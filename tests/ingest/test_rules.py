@@ -1,4 +1,4 @@
-"""monitor.ingest.rules: the value rules of spec §1, one kind of value at a time."""
+"""monitor.ingest.rules: the value rules of docs/report-semantics.md §1, one kind at a time."""
 
 from datetime import UTC, datetime, time, timedelta, timezone
 

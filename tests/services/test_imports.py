@@ -1,5 +1,6 @@
-"""monitor.services.imports: what each import stores, skips and rejects (spec §1), on the
-database of the run (SQLite by default, PostgreSQL with DATABASE_URL)."""
+"""monitor.services.imports: what each import stores, skips and rejects
+(docs/report-semantics.md §1), on the database of the run (SQLite by default,
+PostgreSQL with DATABASE_URL)."""
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time

@@ -12,7 +12,7 @@ NOW = datetime(2023, 1, 25, 18, 0, tzinfo=UTC)
 
 @pytest.fixture
 def spec_examples_1_and_2(db: None) -> None:
-    """Worked examples 1 and 2 of the spec (§7), stored through the ORM."""
+    """Worked examples 1 and 2 of docs/report-semantics.md (§7), stored through the ORM."""
     plain = Store.objects.create(store_id="example-1")
     StatusPoll.objects.create(store=plain, timestamp_utc=NOW - timedelta(minutes=50), active=True)
     StatusPoll.objects.create(store=plain, timestamp_utc=NOW - timedelta(minutes=20), active=False)
