@@ -8,7 +8,8 @@ rows written by the ORM and by an import compare and dedupe as equal there;
 PostgreSQL parses the same text.
 
 Each rule tries a precompiled fast path for the spelling real files use, and
-only a value that misses it pays for the detailed parse (1.8 M polls a load).
+only a value that misses it pays for the detailed parse: a polls file has
+millions of rows.
 """
 
 from __future__ import annotations
@@ -21,45 +22,57 @@ from zoneinfo import available_timezones
 from monitor.ingest.errors import RowRejectedError
 
 # re.ASCII everywhere: without it \d also matches other scripts' digits ("٣").
-# The real files' spelling, with a day ≤ 28 so that the date exists in any
-# month (and no year 0); days 29–31 and every other spelling take the detailed path.
+# The real files' spelling (" UTC" or, amendment 2, nothing after the time),
+# with a day ≤ 28 so that the date exists in any month (and no year 0); days
+# 29–31 and every other spelling take the detailed path.
 _SPACE_UTC_FAST = re.compile(
     r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8]) "
-    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})? UTC",
+    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?(?: UTC)?",
     re.ASCII,
 )
-_SPACE_UTC_LENGTH_6_DIGITS = len("2023-01-22 12:09:39.388884 UTC")
+_UTC_SUFFIX = " UTC"
+_LENGTH_6_DIGITS = len("2023-01-22 12:09:39.388884")
 _WALL_CLOCK_LENGTH = len("2023-01-22 12:09:39")
-# The two spellings of the spec; the values of the fields are checked by datetime.
+# The two spellings of §1, each with its zone designator optional (amendment 2:
+# none means UTC); the values of the fields are checked by datetime.
 _SPACE_UTC = re.compile(
     r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2}) "
-    r"(?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?) UTC",
+    r"(?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?)(?: UTC)?",
     re.ASCII,
 )
 _ISO_8601 = re.compile(
     r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})T(?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?)"
-    r"(?P<offset>Z|[+-][0-9]{2}:[0-9]{2})",
+    r"(?P<offset>Z|[+-][0-9]{2}:[0-9]{2})?",
     re.ASCII,
 )
 _TIMESTAMP_SPELLINGS = (
-    "is not 'YYYY-MM-DD HH:MM:SS[.f] UTC' nor ISO 8601 'YYYY-MM-DDTHH:MM:SS[.f]' "
-    "with Z or ±HH:MM (.f: 1 to 6 digits)"
+    "is not 'YYYY-MM-DD HH:MM:SS[.f][ UTC]' nor ISO 8601 'YYYY-MM-DDTHH:MM:SS[.f][Z|±HH:MM]' "
+    "(.f: 1 to 6 digits)"
 )
 
 _LOCAL_TIME_FAST = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]", re.ASCII)
+# Amendment 2: a one-digit hour is allowed (`9:00`).
 _LOCAL_TIME = re.compile(
-    r"(?P<hm>(?:[01][0-9]|2[0-3]):[0-5][0-9])(?::(?P<s>[0-5][0-9])(?:\.(?P<f>[0-9]{1,6}))?)?",
+    r"(?P<h>[0-9]|[01][0-9]|2[0-3]):(?P<m>[0-5][0-9])"
+    r"(?::(?P<s>[0-5][0-9])(?:\.(?P<f>[0-9]{1,6}))?)?",
     re.ASCII,
 )
 _DAYS = {str(day): day for day in range(7)}
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _STATUSES = {"active": True, "inactive": False}
+# Amendment 1: what a spreadsheet opening a report would run as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def store_id(value: str) -> str:
-    """Opaque text, kept verbatim (`007` stays `007`)."""
+    """Opaque text, kept verbatim (`007` stays `007`), that no spreadsheet reads as a formula."""
     if not value:
         raise RowRejectedError("is empty")
+    if value.startswith(_FORMULA_STARTS):
+        raise RowRejectedError(
+            f"{value!r} begins with {value[0]!r}: a spreadsheet opening a report would run "
+            "it as a formula"
+        )
     if "\x00" in value:
         raise RowRejectedError(f"{value!r} contains a NUL character, which a database cannot store")
     return value
@@ -76,13 +89,14 @@ def is_active(value: str) -> bool:
 
 
 def utc_timestamp(value: str) -> str:
-    """A UTC instant in one of the spec's spellings → 'YYYY-MM-DD HH:MM:SS[.ffffff]' UTC."""
+    """A UTC instant in one of §1's spellings → 'YYYY-MM-DD HH:MM:SS[.ffffff]' UTC."""
     if _SPACE_UTC_FAST.fullmatch(value) is None:
         return _utc_timestamp_parsed(value)
-    if len(value) == _SPACE_UTC_LENGTH_6_DIGITS:
+    wall_clock = value.removesuffix(_UTC_SUFFIX)
+    if len(wall_clock) == _LENGTH_6_DIGITS:
         # Django writes no fraction for a whole second.
-        return value[:_WALL_CLOCK_LENGTH] if value.endswith("000000 UTC") else value[:-4]
-    return _with_fraction(value[:_WALL_CLOCK_LENGTH], value[_WALL_CLOCK_LENGTH + 1 : -4])
+        return wall_clock[:_WALL_CLOCK_LENGTH] if wall_clock.endswith("000000") else wall_clock
+    return _with_fraction(wall_clock[:_WALL_CLOCK_LENGTH], wall_clock[_WALL_CLOCK_LENGTH + 1 :])
 
 
 def _utc_timestamp_parsed(value: str) -> str:
@@ -100,15 +114,17 @@ def _utc_timestamp_parsed(value: str) -> str:
 
 
 def local_time(value: str) -> str:
-    """`HH:MM` or `HH:MM:SS[.f]`, hour 00–23 → 'HH:MM:SS[.ffffff]'."""
+    """`[H]H:MM` or `[H]H:MM:SS[.f]`, hour 0–23 → 'HH:MM:SS[.ffffff]'."""
     if _LOCAL_TIME_FAST.fullmatch(value) is not None:
         return value
     match = _LOCAL_TIME.fullmatch(value)
     if match is None:
         raise RowRejectedError(
-            f"{value!r} is not HH:MM or HH:MM:SS[.f] (two-digit hour 00–23, 1 to 6 fraction digits)"
+            f"{value!r} is not H:MM or H:MM:SS[.f] (hour 0–23, one or two digits; "
+            "1 to 6 fraction digits)"
         )
-    return _with_fraction(f"{match['hm']}:{match['s'] or '00'}", match["f"] or "")
+    hour = match["h"].rjust(2, "0")
+    return _with_fraction(f"{hour}:{match['m']}:{match['s'] or '00'}", match["f"] or "")
 
 
 def day_of_week(value: str) -> int:

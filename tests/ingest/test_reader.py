@@ -162,8 +162,8 @@ def test_values_are_trimmed_and_store_ids_kept_as_text(write_file: WriteFile) ->
         (
             "1,maybe,2023-01-22",
             "status 'maybe' is neither 'active' nor 'inactive'; timestamp_utc '2023-01-22' "
-            "is not 'YYYY-MM-DD HH:MM:SS[.f] UTC' nor ISO 8601 'YYYY-MM-DDTHH:MM:SS[.f]' "
-            "with Z or ±HH:MM (.f: 1 to 6 digits)",
+            "is not 'YYYY-MM-DD HH:MM:SS[.f][ UTC]' nor ISO 8601 "
+            "'YYYY-MM-DDTHH:MM:SS[.f][Z|±HH:MM]' (.f: 1 to 6 digits)",
         ),
         ('"1\x002",active,2023-01-22 12:00:00 UTC', "store_id '1\\x002' contains a NUL"),
     ],
@@ -198,13 +198,13 @@ def test_a_bad_row_is_rejected_with_every_reason_and_the_others_still_load(
             HOURS,
             "store_id,day,start_time_local,end_time_local",
             "1,0,09:00,24:00",
-            "end_time_local '24:00' is not HH:MM or HH:MM:SS[.f] (two-digit hour 00–23",
+            "end_time_local '24:00' is not H:MM or H:MM:SS[.f] (hour 0–23",
         ),
         (
             HOURS,
             "store_id,day,start_time_local,end_time_local",
             "1,0,9am,17:00",
-            "start_time_local '9am' is not HH:MM",
+            "start_time_local '9am' is not H:MM",
         ),
         (ZONES, "store_id,timezone_str", "1,Mars/Olympus", "timezone_str 'Mars/Olympus' is not"),
     ],

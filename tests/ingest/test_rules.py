@@ -1,5 +1,6 @@
 """monitor.ingest.rules: the value rules of docs/report-semantics.md §1, one kind at a time."""
 
+import re
 from datetime import UTC, datetime, time, timedelta, timezone
 
 import pytest
@@ -31,6 +32,14 @@ from monitor.ingest.errors import RowRejectedError
         ("2023-01-22T17:39:39.1234+05:30", "2023-01-22 12:09:39.123400"),
         ("2023-01-22T12:09:39+00:00", "2023-01-22 12:09:39"),
         ("2023-01-01T01:00:00+02:00", "2022-12-31 23:00:00"),  # the offset crosses a year
+        # Amendment 2: no zone designator means UTC, in both spellings.
+        ("2023-01-22 12:09:39", "2023-01-22 12:09:39"),
+        ("2023-01-22T12:09:39", "2023-01-22 12:09:39"),
+        ("2023-01-22 12:09:39.388884", "2023-01-22 12:09:39.388884"),
+        ("2023-01-22 12:09:39.000000", "2023-01-22 12:09:39"),
+        ("2023-01-22 12:09:39.5", "2023-01-22 12:09:39.500000"),
+        ("2023-01-31 12:09:39.5", "2023-01-31 12:09:39.500000"),  # day > 28: checked path
+        ("2023-01-22T12:09:39.123456", "2023-01-22 12:09:39.123456"),
     ],
 )
 def test_every_spelling_of_the_spec_gives_the_utc_instant(spelled: str, stored: str) -> None:
@@ -40,12 +49,14 @@ def test_every_spelling_of_the_spec_gives_the_utc_instant(spelled: str, stored: 
 @pytest.mark.parametrize(
     "spelled",
     [
-        "2023-01-22 12:09:39",  # no zone
-        "2023-01-22 12:09:39 utc",
+        # The spellings §1 names as still invalid.
         "2023-01-22 12:09:39Z",
-        "2023-01-22 12:09:39+00:00",
-        "2023-01-22T12:09:39",  # ISO without Z or offset
         "2023-01-22T12:09:39 UTC",
+        "2023-01-22 12:09 UTC",
+        "2023-01-22 12:09",
+        "2023-01-22 12:09:39 utc",
+        "2023-01-22 12:09:39+00:00",
+        "2023-01-22T12:09:39.1234567",  # 7 fraction digits, no zone
         "2023-01-22T12:09:39.1234567Z",  # 7 fraction digits
         "2023-01-22 12:09:39.1234567 UTC",
         "2023-01-22 12:09:39. UTC",
@@ -62,7 +73,9 @@ def test_every_spelling_of_the_spec_gives_the_utc_instant(spelled: str, stored: 
     ],
 )
 def test_other_spellings_are_rejected_naming_the_accepted_ones(spelled: str) -> None:
-    with pytest.raises(RowRejectedError, match=r"is not 'YYYY-MM-DD HH:MM:SS\[\.f\] UTC' nor ISO"):
+    with pytest.raises(
+        RowRejectedError, match=r"is not 'YYYY-MM-DD HH:MM:SS\[\.f\]\[ UTC\]' nor ISO"
+    ):
         rules.utc_timestamp(spelled)
 
 
@@ -76,6 +89,8 @@ def test_other_spellings_are_rejected_naming_the_accepted_ones(spelled: str) -> 
         "2023-00-10 00:00:00 UTC",
         "2023-01-00 00:00:00 UTC",
         "2023-01-22 24:00:00 UTC",
+        "2023-01-22 24:00:00",
+        "2023-02-29T00:00:00",
         "2023-01-22 12:60:00 UTC",
         "2023-01-22 23:59:60 UTC",  # leap seconds are not instants Python can hold
         "2023-01-22T12:09:39+24:00",
@@ -103,11 +118,13 @@ def spelled_instants(draw: st.DrawFn) -> tuple[str, datetime]:
     digits = draw(_fraction_digits(instant.microsecond))
     fraction = f".{instant.microsecond:06d}"[: digits + 1] if digits else ""
     offset_minutes = draw(st.integers(-23 * 60 - 59, 23 * 60 + 59))
-    spelling = draw(st.sampled_from(["space UTC", "Z", "offset"]))
-    if spelling == "space UTC":
-        return f"{instant:%Y-%m-%d %H:%M:%S}{fraction} UTC", instant
-    if spelling == "Z":
-        return f"{instant:%Y-%m-%dT%H:%M:%S}{fraction}Z", instant
+    spelling = draw(st.sampled_from(["space UTC", "space", "Z", "T", "offset"]))
+    if spelling in ("space UTC", "space"):
+        zone = " UTC" if spelling == "space UTC" else ""
+        return f"{instant:%Y-%m-%d %H:%M:%S}{fraction}{zone}", instant
+    if spelling in ("Z", "T"):
+        zone = "Z" if spelling == "Z" else ""
+        return f"{instant:%Y-%m-%dT%H:%M:%S}{fraction}{zone}", instant
     local = instant.astimezone(timezone(timedelta(minutes=offset_minutes)))
     sign, minutes = ("-" if offset_minutes < 0 else "+"), abs(offset_minutes)
     return (
@@ -159,6 +176,18 @@ def test_an_empty_store_id_is_rejected() -> None:
         rules.store_id("")
 
 
+@pytest.mark.parametrize("value", ["=1+1", "+7", "-42", "@SUM(A1)", '=HYPERLINK("x")'])
+def test_a_formula_like_store_id_is_rejected(value: str) -> None:
+    """Amendment 1: a spreadsheet opening a report would run it as a formula."""
+    with pytest.raises(RowRejectedError, match=f"begins with '{re.escape(value[0])}'.*formula"):
+        rules.store_id(value)
+
+
+@pytest.mark.parametrize("value", ["1=1", "a+b", "7-", "x@y"])
+def test_formula_characters_after_the_first_are_kept(value: str) -> None:
+    assert rules.store_id(value) == value
+
+
 def test_a_store_id_with_a_nul_character_is_rejected() -> None:
     with pytest.raises(RowRejectedError, match="NUL character"):
         rules.store_id("12\x0034")
@@ -190,19 +219,37 @@ def test_other_days_are_rejected(value: str) -> None:
         ("23:59:59.5", "23:59:59.500000"),
         ("10:00:00.000000", "10:00:00"),
         ("10:00:00.123456", "10:00:00.123456"),
+        # Amendment 2: a one-digit hour.
+        ("9:00", "09:00:00"),
+        ("9:00:00.5", "09:00:00.500000"),
+        ("0:00", "00:00:00"),
+        ("9:05:07", "09:05:07"),
     ],
 )
-def test_local_times_are_hh_mm_or_hh_mm_ss_with_a_fraction(value: str, stored: str) -> None:
+def test_local_times_are_h_mm_or_h_mm_ss_with_a_fraction(value: str, stored: str) -> None:
     assert rules.local_time(value) == stored
-    assert stored == str(time.fromisoformat(value))  # Django's text of a TimeField on SQLite
+    # Django's text of a TimeField on SQLite.
+    assert stored == str(time.fromisoformat(value.rjust(len(value) + value.index(":") % 2, "0")))
 
 
 @pytest.mark.parametrize(
     "value",
-    ["24:00", "24:00:00", "9:00", "09:60", "09:00:60", "09", "0900", "09:00:00.1234567", "9am"],
+    [
+        "24:00",
+        "24:00:00",
+        "009:00",
+        "9:0",
+        "09:60",
+        "09:00:60",
+        "09",
+        "0900",
+        "09:00:00.1234567",
+        "9am",
+        " 9:00",
+    ],
 )
 def test_other_local_times_are_rejected(value: str) -> None:
-    with pytest.raises(RowRejectedError, match="is not HH:MM or HH:MM:SS"):
+    with pytest.raises(RowRejectedError, match=r"is not H:MM or H:MM:SS\[\.f\] \(hour 0–23"):
         rules.local_time(value)
 
 

@@ -76,8 +76,8 @@ def test_rejected_rows_are_listed_with_file_and_line_and_exit_1(write_file: Writ
     assert out == "loaded 1, skipped 0 duplicates, rejected 23 invalid rows\n"
     lines = err.splitlines()
     assert lines[0] == (
-        f"{path}:3: timestamp_utc 'tomorrow' is not 'YYYY-MM-DD HH:MM:SS[.f] UTC' nor ISO 8601 "
-        "'YYYY-MM-DDTHH:MM:SS[.f]' with Z or ±HH:MM (.f: 1 to 6 digits)"
+        f"{path}:3: timestamp_utc 'tomorrow' is not 'YYYY-MM-DD HH:MM:SS[.f][ UTC]' nor "
+        "ISO 8601 'YYYY-MM-DDTHH:MM:SS[.f][Z|±HH:MM]' (.f: 1 to 6 digits)"
     )
     assert [line.split(":")[1] for line in lines[:20]] == [str(n) for n in range(3, 23)]
     assert lines[20] == "… and 3 more"

@@ -244,6 +244,51 @@ def test_bad_poll_rows_are_reported_and_the_others_load(
     assert not Store.objects.filter(store_id__in=["2", "3"]).exists()
 
 
+def test_formula_like_store_ids_are_rejected_and_stored_nowhere(
+    write_file: WriteFile, poll_table: str
+) -> None:
+    """Amendment 1 of §1: after trimming, no store id begins with =, +, - or @."""
+    path = write_file(
+        "polls.csv",
+        POLLS_HEADER + "=1+1,active,2023-01-22 12:00:00 UTC\n"
+        " +7,active,2023-01-22 12:00:00 UTC\n"
+        "-42,active,2023-01-22 12:00:00 UTC\n"
+        "@A1,active,2023-01-22 12:00:00 UTC\n"
+        "a=1,active,2023-01-22 12:00:00 UTC\n",
+    )
+    result = polls_import(path)
+    assert (result.loaded, result.rejected) == (1, 4)
+    assert [error.line for error in result.errors] == [2, 3, 4, 5]
+    assert result.errors[1].reason == (
+        "store_id '+7' begins with '+': a spreadsheet opening a report would run it as a formula"
+    )
+    assert list(Store.objects.values_list("store_id", flat=True)) == ["a=1"]
+
+
+def test_timestamps_without_a_zone_designator_are_utc(
+    write_file: WriteFile, poll_table: str
+) -> None:
+    """Amendment 2 of §1: both spellings, with or without a fraction of 1 to 6 digits."""
+    path = write_file(
+        "polls.csv",
+        POLLS_HEADER + "1,active,2023-01-22 12:09:39\n"
+        "1,active,2023-01-22T12:09:39\n"  # the same instant: a duplicate
+        "1,inactive,2023-01-22 12:09:40.5\n"
+        "1,active,2023-01-31T23:59:59.123456\n"
+        "1,active,2023-01-22 12:09:39Z\n"  # still invalid
+        "1,active,2023-01-22T12:09:39 UTC\n"
+        "1,active,2023-01-22 12:09 UTC\n",
+    )
+    result = polls_import(path)
+    assert (result.loaded, result.duplicates, result.rejected) == (3, 1, 3)
+    assert [error.line for error in result.errors] == [6, 7, 8]
+    assert stored_polls() == [
+        ("1", at(2023, 1, 22, 12, 9, 39), True),
+        ("1", at(2023, 1, 22, 12, 9, 40, 500000), False),
+        ("1", at(2023, 1, 31, 23, 59, 59, 123456), True),
+    ]
+
+
 def test_a_file_with_a_header_only_loads_nothing(write_file: WriteFile, poll_table: str) -> None:
     result = polls_import(write_file("polls.csv", POLLS_HEADER))
     assert (result.loaded, result.duplicates, result.rejected) == (0, 0, 0)
@@ -272,6 +317,24 @@ def test_hours_load_with_either_day_column(
         (V1_STORE, 0, time(0), time(0, 10)),
         (V2_STORE, 6, time(9), time(23, 59, 59)),
         (V2_STORE, 6, time(9), time(23, 59, 59)),
+    ]
+
+
+def test_hours_may_have_a_one_digit_hour(write_file: WriteFile, db: None) -> None:
+    """Amendment 2 of §1: `9:00`, `9:00:00.5`; `24:00` stays invalid."""
+    path = write_file(
+        "hours.csv",
+        "store_id,day,start_time_local,end_time_local\n"
+        "1,0,9:00,17:30\n"
+        "1,1,9:00:00.5,9:30\n"
+        "1,2,9:00,24:00\n",
+    )
+    result = business_hours_import(path)
+    assert (result.loaded, result.rejected) == (2, 1)
+    assert result.errors[0].line == 4
+    assert stored_hours() == [
+        ("1", 0, time(9), time(17, 30)),
+        ("1", 1, time(9, 0, 0, 500000), time(9, 30)),
     ]
 
 
