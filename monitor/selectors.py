@@ -19,7 +19,8 @@ from django.db.models import Max
 
 from monitor.engine import ReportInputs
 from monitor.engine.units import WINDOW_LENGTHS_US
-from monitor.models import BusinessHours, StatusPoll, Store
+from monitor.models import StatusPoll, Store
+from monitor.sql import sql_names
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # PostgreSQL's binary timestamps count µs from 2000-01-01.
@@ -86,29 +87,33 @@ def _stores() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArr
     )
 
 
-def _polls_sql(time_column: str = "timestamp_utc", active_column: str = "active") -> str:
-    polls, stores = StatusPoll._meta.db_table, Store._meta.db_table
+def _polls_sql(time: str | None = None, active: str | None = None) -> str:
+    """The window's polls and each store's last before it; `time` and `active`
+    replace the selected columns (SQLite casts them)."""
+    n = sql_names()
     # The window's polls come from a range scan of the covering timestamp
     # index. Each store's last poll before the window takes two probes of the
     # unique (store, timestamp_utc) index, whatever the length of the history:
     # correlated subqueries, as SQLite has no LATERAL, and no join on ids,
     # which PostgreSQL would plan as a hash join over every poll ever stored.
     return f"""
-        SELECT store_id, {time_column}, {active_column} FROM (
-            SELECT store_id, timestamp_utc, active FROM {polls}
-            WHERE timestamp_utc >= %(start)s AND timestamp_utc <= %(end)s
+        SELECT store, {time or "instant"}, {active or "active"} FROM (
+            SELECT {n.poll_store} AS store, {n.poll_time} AS instant, {n.poll_active} AS active
+            FROM {n.polls}
+            WHERE {n.poll_time} >= %(start)s AND {n.poll_time} <= %(end)s
             UNION ALL
-            SELECT store_id, timestamp_utc, (
-                SELECT active FROM {polls} AS poll
-                WHERE poll.store_id = last.store_id AND poll.timestamp_utc = last.timestamp_utc
+            SELECT last.store, last.instant, (
+                SELECT poll.{n.poll_active} FROM {n.polls} AS poll
+                WHERE poll.{n.poll_store} = last.store AND poll.{n.poll_time} = last.instant
             ) FROM (
-                SELECT store.id AS store_id, (
-                    SELECT MAX(timestamp_utc) FROM {polls} AS before
-                    WHERE before.store_id = store.id AND before.timestamp_utc < %(start)s
-                ) AS timestamp_utc
-                FROM {stores} AS store
+                SELECT s.{n.store_pk} AS store, (
+                    SELECT MAX(before.{n.poll_time}) FROM {n.polls} AS before
+                    WHERE before.{n.poll_store} = s.{n.store_pk}
+                    AND before.{n.poll_time} < %(start)s
+                ) AS instant
+                FROM {n.stores} AS s
             ) AS last
-            WHERE last.timestamp_utc IS NOT NULL
+            WHERE last.instant IS NOT NULL
         ) AS polls
     """
 
@@ -133,7 +138,7 @@ def _polls_postgresql(
     # Python far more than the query. Aggregated into three arrays, the polls
     # come as one row of binary arrays, which NumPy reads in place.
     query = (
-        "COPY (SELECT array_agg(store_id), array_agg(timestamp_utc), array_agg(active)"
+        "COPY (SELECT array_agg(store), array_agg(instant), array_agg(active)"
         f" FROM ({_polls_sql()}) AS window_polls) TO STDOUT (FORMAT BINARY)"
     )
     connection.ensure_connection()
@@ -174,7 +179,7 @@ def _polls_sqlite(
     with connection.cursor() as cursor:
         # The casts hide the columns' declared types, so that Django's SQLite
         # converters don't build a datetime and a bool per row (10× slower).
-        cursor.execute(_polls_sql("CAST(timestamp_utc AS TEXT)", "CAST(active AS INTEGER)"), params)
+        cursor.execute(_polls_sql("CAST(instant AS TEXT)", "CAST(active AS INTEGER)"), params)
         # Rows stream from the cursor straight into one array: no list of tuples.
         rows = np.fromiter(cursor, dtype=_SQLITE_POLL_ROW)
     # Copies: the engine runs faster on contiguous columns than on strided views.
@@ -185,12 +190,12 @@ def _business_hours() -> tuple[
     npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
 ]:
     """Store pk, weekday and local start/end (µs since midnight) of every hours row."""
-    table = BusinessHours._meta.db_table
+    n = sql_names()
     with connection.cursor() as cursor:
         # Times as text ('HH:MM:SS[.ffffff]') read the same from both databases.
         cursor.execute(
-            f"SELECT store_id, day_of_week, CAST(start_time_local AS TEXT),"
-            f" CAST(end_time_local AS TEXT) FROM {table}"
+            f"SELECT {n.hours_store}, {n.day}, CAST({n.start} AS TEXT),"
+            f" CAST({n.end} AS TEXT) FROM {n.hours}"
         )
         rows = cursor.fetchall()
     if not rows:

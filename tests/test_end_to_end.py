@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from monitor.sample_data import generate_sample_data
+from monitor.sample_data.generator import generate_sample_data
 from monitor.services.reports import report_generate
 from tests.engine.bridge import figures_of
 from tests.engine.reference import HoursRow, Poll, StoreData, reference_csv, reference_report

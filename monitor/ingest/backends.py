@@ -26,8 +26,7 @@ from typing import Any, NamedTuple, Protocol
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 
-from monitor.ingest.sql_names import sql_names
-from monitor.models import StatusPoll
+from monitor.sql import sql_names
 
 Batch = list[tuple[Any, ...]]
 # A parsed poll: (line, store_id, UTC instant as 'YYYY-MM-DD HH:MM:SS[.ffffff]', active).
@@ -41,13 +40,16 @@ class StagingColumn:
     postgresql_type: str  # SQLite keeps the values as given: text and integers
 
 
-class PollCounts(NamedTuple):
-    inserted: int
-    duplicates: int  # stored already, or earlier in the file
+class LoadCounts(NamedTuple):
+    """What a load saved: rows inserted (or, for zones, stores upserted), and
+    polls skipped as duplicates (saved already, or earlier in the file)."""
+
+    loaded: int
+    duplicates: int
 
 
 class PollLoad(Protocol):
-    """Where a file's valid polls go, batch by batch, until finish() stores them.
+    """Where a file's valid polls go, batch by batch, until finish() saves them.
 
     A context manager: leaving it on an exception ends what is in flight.
     """
@@ -62,7 +64,7 @@ class PollLoad(Protocol):
         """Let the connection run other statements before the next write."""
         ...
 
-    def finish(self) -> PollCounts: ...
+    def finish(self) -> LoadCounts: ...
 
 
 class Backend(Protocol):
@@ -162,7 +164,7 @@ class _PostgreSQLPollsStaged:
     def suspend(self) -> None:
         self.stream.end()
 
-    def finish(self) -> PollCounts:
+    def finish(self) -> LoadCounts:
         self.stream.end()
         names = sql_names()
         with connection.cursor() as cursor:
@@ -173,15 +175,15 @@ class _PostgreSQLPollsStaged:
             # even by a concurrent import that commits first.
             cursor.execute(
                 f"""
-                INSERT INTO {names["polls"]} ({names["store"]}, {names["time"]}, {names["active"]})
+                INSERT INTO {names.polls} ({names.poll_columns})
                 SELECT DISTINCT ON (store, instant) store, instant, active FROM {self.TABLE}
                 ORDER BY store, instant, line
-                ON CONFLICT ({names["store"]}, {names["time"]}) DO NOTHING
+                ON CONFLICT ({names.poll_store}, {names.poll_time}) DO NOTHING
                 """
             )
             inserted = cursor.rowcount
             cursor.execute(f"DROP TABLE {self.TABLE}")
-        return PollCounts(inserted, self.staged - inserted)
+        return LoadCounts(inserted, self.staged - inserted)
 
 
 class _PostgreSQLPollsDirect:
@@ -194,10 +196,8 @@ class _PostgreSQLPollsDirect:
 
     def __enter__(self) -> _PostgreSQLPollsDirect:
         names = sql_names()
-        self.table = names["polls"]
-        self.stream = _CopyStream(
-            f"COPY {self.table} ({names['store']}, {names['time']}, {names['active']}) FROM STDIN"
-        )
+        self.table = names.polls
+        self.stream = _CopyStream(f"COPY {self.table} ({names.poll_columns}) FROM STDIN")
         self.copied = 0
         with connection.cursor() as cursor:
             # Readers wait until the load commits rather than read without
@@ -241,7 +241,7 @@ class _PostgreSQLPollsDirect:
     def suspend(self) -> None:
         self.stream.end()
 
-    def finish(self) -> PollCounts:
+    def finish(self) -> LoadCounts:
         self.stream.end()
         duplicates = 0
         with connection.cursor() as cursor:
@@ -258,7 +258,7 @@ class _PostgreSQLPollsDirect:
                     cursor.execute(
                         f"ALTER TABLE {self.table} ADD CONSTRAINT {_quote(name)} {definition}"
                     )
-        return PollCounts(self.copied - duplicates, duplicates)
+        return LoadCounts(self.copied - duplicates, duplicates)
 
     def _add_unique(self, cursor: Any, name: str, definition: str) -> int:
         """Restore the (store, instant) constraint; how many later duplicates it took deleting.
@@ -278,10 +278,10 @@ class _PostgreSQLPollsDirect:
         # a smaller one: keeping the smallest keeps the first occurrence.
         cursor.execute(
             f"""
-            DELETE FROM {names["polls"]} AS later USING {names["polls"]} AS earlier
-            WHERE later.{names["store"]} = earlier.{names["store"]}
-            AND later.{names["time"]} = earlier.{names["time"]}
-            AND later.{names["id"]} > earlier.{names["id"]}
+            DELETE FROM {names.polls} AS later USING {names.polls} AS earlier
+            WHERE later.{names.poll_store} = earlier.{names.poll_store}
+            AND later.{names.poll_time} = earlier.{names.poll_time}
+            AND later.{names.poll_pk} > earlier.{names.poll_pk}
             """
         )
         deleted = cursor.rowcount
@@ -350,7 +350,7 @@ class _SQLitePolls:
     def suspend(self) -> None:
         """Nothing in flight (see __exit__)."""
 
-    def finish(self) -> PollCounts:
+    def finish(self) -> LoadCounts:
         names = sql_names()
         with connection.cursor() as cursor, self._merge_settings(cursor):
             indexes = self._drop_indexes(cursor) if self.rebuild_indexes else []
@@ -360,8 +360,7 @@ class _SQLitePolls:
             # that its insertions are sequential.
             cursor.execute(
                 f"""
-                INSERT OR IGNORE INTO {names["polls"]}
-                    ({names["store"]}, {names["time"]}, {names["active"]})
+                INSERT OR IGNORE INTO {names.polls} ({names.poll_columns})
                 SELECT store, instant, active FROM {self.TABLE} ORDER BY store, instant, line
                 """
             )
@@ -369,7 +368,7 @@ class _SQLitePolls:
             for _, definition in indexes:
                 cursor.execute(definition)
             cursor.execute(f"DROP TABLE {self.TABLE}")
-        return PollCounts(inserted, self.staged - inserted)
+        return LoadCounts(inserted, self.staged - inserted)
 
     @staticmethod
     def _drop_indexes(cursor: Any) -> list[tuple[str, str]]:
@@ -381,7 +380,7 @@ class _SQLitePolls:
         cursor.execute(
             "SELECT name, sql FROM sqlite_master "
             "WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL ORDER BY name",
-            [StatusPoll._meta.db_table],
+            [sql_names().polls_unquoted],
         )
         indexes = cursor.fetchall()
         for name, _ in indexes:

@@ -20,7 +20,7 @@ class RowRejectedError(ValueError):
     """Raised by a value rule; the message is the reason shown to the user."""
 
 
-class ImportRefused(Exception):  # noqa: N818 (the services API names it so)
+class FileRefusedError(Exception):
     """The whole file is refused (a required column is missing, not UTF-8): nothing is loaded.
 
     The message names the file and says why.

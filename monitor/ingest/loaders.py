@@ -1,24 +1,24 @@
-"""The three sources: their columns, how a row is parsed, and how the rows are stored.
+"""The three sources: their columns, how a row is parsed, and how the rows are saved.
 
 Every loader streams the file's valid rows to the database in batches and
-stores them with set-based statements (see backends), never one ORM object per
+saves them with set-based statements (see backends), never one ORM object per
 row. It runs in the caller's transaction: the services wrap each file in one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.db import connection
 
 from monitor.ingest import rules
-from monitor.ingest.backends import Batch, PollRow, StagingColumn, current_backend
-from monitor.ingest.reader import Column, CsvInput, ProgressCallback, RowErrors, RowParser
-from monitor.ingest.sql_names import sql_names
-from monitor.models import StatusPoll
+from monitor.ingest.backends import Batch, LoadCounts, PollRow, StagingColumn, current_backend
+from monitor.ingest.reader import Column, CsvInput, FileProgress, RowErrors, RowParser
+from monitor.sql import sql_names
 
 # Bytes of a poll line with a 19-digit id and 6 fraction digits, rounded up:
 # a file's size over this is a low estimate of its polls.
@@ -27,32 +27,27 @@ POLL_LINE_BYTES = 64
 STORE_LOOKUP_CHUNK = 1000
 
 
-class Loaded(NamedTuple):
-    loaded: int
-    duplicates: int
-
-
 @dataclass(frozen=True)
 class Source:
     columns: tuple[Column, ...]
     # The row parser for the columns' field indexes; a parsed row is (line, *values).
     parser: Callable[[Mapping[str, int]], RowParser]
-    store: Callable[[Iterable[Batch], CsvInput], Loaded]
+    save: Callable[[Iterable[Batch], CsvInput], LoadCounts]
 
     def load(
-        self, csv_input: CsvInput, errors: RowErrors, on_progress: ProgressCallback | None
-    ) -> Loaded:
+        self, csv_input: CsvInput, errors: RowErrors, on_progress: FileProgress | None
+    ) -> LoadCounts:
         parse = self.parser(csv_input.positions)
         batches = csv_input.parsed_batches(parse, self.columns, errors, on_progress)
-        return self.store(batches, csv_input)
+        return self.save(batches, csv_input)
 
 
 def _staged(
-    table: str, columns: tuple[StagingColumn, ...], merge: Callable[[str], Loaded]
-) -> Callable[[Iterable[Batch], CsvInput], Loaded]:
-    """Store by staging the rows in the temporary `table`, then running `merge` on it."""
+    table: str, columns: tuple[StagingColumn, ...], merge: Callable[[str], LoadCounts]
+) -> Callable[[Iterable[Batch], CsvInput], LoadCounts]:
+    """Save by staging the rows in the temporary `table`, then running `merge` on it."""
 
-    def store(batches: Iterable[Batch], csv_input: CsvInput) -> Loaded:
+    def save(batches: Iterable[Batch], csv_input: CsvInput) -> LoadCounts:
         current_backend().stage(table, columns, batches)
         loaded = merge(table)
         with connection.cursor() as cursor:
@@ -61,7 +56,7 @@ def _staged(
             cursor.execute(f"DROP TABLE {table}")
         return loaded
 
-    return store
+    return save
 
 
 def _create_stores(staging: str) -> None:
@@ -71,9 +66,9 @@ def _create_stores(staging: str) -> None:
         # WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
         cursor.execute(
             f"""
-            INSERT INTO {names["stores"]} ({names["store_id"]}, {names["timezone"]})
+            INSERT INTO {names.stores} ({names.store_id}, {names.timezone})
             SELECT DISTINCT store_id, '' FROM {staging} WHERE true
-            ON CONFLICT ({names["store_id"]}) DO NOTHING
+            ON CONFLICT ({names.store_id}) DO NOTHING
             """
         )
 
@@ -96,9 +91,16 @@ def _poll_parser(at: Mapping[str, int]) -> RowParser:
     return parse
 
 
-def _store_polls(batches: Iterable[Batch], csv_input: CsvInput) -> Loaded:
-    """New polls in; one stored already, or earlier in the file, is a duplicate."""
-    rebuild_indexes = _stored_polls_fewer_than(csv_input.size // POLL_LINE_BYTES)
+def _save_polls(
+    batches: Iterable[Batch], csv_input: CsvInput, rebuild_indexes: bool | None = None
+) -> LoadCounts:
+    """New polls in; one saved already, or earlier in the file, is a duplicate.
+
+    A load expected to at least double the poll table rebuilds its indexes
+    (see backends), unless `rebuild_indexes` says which path to take.
+    """
+    if rebuild_indexes is None:
+        rebuild_indexes = _stored_polls_fewer_than(csv_input.size // POLL_LINE_BYTES)
     keys: dict[str, int] = {}  # store_id → Store key, of the stores seen so far
     with current_backend().poll_load(rebuild_indexes=rebuild_indexes) as load:
         for batch in batches:
@@ -108,15 +110,14 @@ def _store_polls(batches: Iterable[Batch], csv_input: CsvInput) -> Loaded:
                 load.suspend()
                 _add_store_keys(keys, new)
             load.write(batch, keys)
-        inserted, duplicates = load.finish()
-    return Loaded(inserted, duplicates)
+        return load.finish()
 
 
 def _stored_polls_fewer_than(limit: int) -> bool:
     """Whether fewer than `limit` polls are stored (counting at most `limit`)."""
-    table = connection.ops.quote_name(StatusPoll._meta.db_table)
+    polls = sql_names().polls
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT %s) AS t", [limit])
+        cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {polls} LIMIT %s) AS t", [limit])
         (stored,) = cursor.fetchone()
     return stored < limit
 
@@ -127,15 +128,15 @@ def _add_store_keys(keys: dict[str, int], store_ids: set[str]) -> None:
     names = sql_names()
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {names['stores']} ({names['store_id']}, {names['timezone']}) "
-            f"VALUES (%s, '') ON CONFLICT ({names['store_id']}) DO NOTHING",
+            f"INSERT INTO {names.stores} ({names.store_id}, {names.timezone}) "
+            f"VALUES (%s, '') ON CONFLICT ({names.store_id}) DO NOTHING",
             [(store_id,) for store_id in new],
         )
         for start in range(0, len(new), STORE_LOOKUP_CHUNK):
             chunk = new[start : start + STORE_LOOKUP_CHUNK]
             cursor.execute(
-                f"SELECT {names['store_id']}, {names['store_pk']} FROM {names['stores']} "
-                f"WHERE {names['store_id']} IN ({', '.join(['%s'] * len(chunk))})",
+                f"SELECT {names.store_id}, {names.store_pk} FROM {names.stores} "
+                f"WHERE {names.store_id} IN ({', '.join(['%s'] * len(chunk))})",
                 chunk,
             )
             keys.update(cursor.fetchall())
@@ -148,8 +149,13 @@ POLLS = Source(
         Column(("timestamp_utc",), rules.utc_timestamp),
     ),
     parser=_poll_parser,
-    store=_store_polls,
+    save=_save_polls,
 )
+
+
+def polls_source(*, rebuild_indexes: bool | None) -> Source:
+    """POLLS, its load path chosen (None: by the file's size, as POLLS does)."""
+    return replace(POLLS, save=partial(_save_polls, rebuild_indexes=rebuild_indexes))
 
 
 # ---- business hours ----------------------------------------------------------------
@@ -179,36 +185,36 @@ def _hours_parser(at: Mapping[str, int]) -> RowParser:
     return parse
 
 
-def _merge_hours(staging: str) -> Loaded:
+def _merge_hours(staging: str) -> LoadCounts:
     """Every store named by a valid row gets exactly the file's rows as its hours."""
     _create_stores(staging)
     names = sql_names()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            DELETE FROM {names["hours"]} WHERE {names["hours_store"]} IN (
-                SELECT s.{names["store_pk"]} FROM {names["stores"]} AS s
-                WHERE s.{names["store_id"]} IN (SELECT store_id FROM {staging})
+            DELETE FROM {names.hours} WHERE {names.hours_store} IN (
+                SELECT s.{names.store_pk} FROM {names.stores} AS s
+                WHERE s.{names.store_id} IN (SELECT store_id FROM {staging})
             )
             """
         )
         cursor.execute(
             f"""
-            INSERT INTO {names["hours"]}
-                ({names["hours_store"]}, {names["day"]}, {names["start"]}, {names["end"]})
-            SELECT s.{names["store_pk"]}, h.day_of_week, h.start_time_local, h.end_time_local
+            INSERT INTO {names.hours}
+                ({names.hours_store}, {names.day}, {names.start}, {names.end})
+            SELECT s.{names.store_pk}, h.day_of_week, h.start_time_local, h.end_time_local
             FROM {staging} AS h
-            JOIN {names["stores"]} AS s ON s.{names["store_id"]} = h.store_id
+            JOIN {names.stores} AS s ON s.{names.store_id} = h.store_id
             ORDER BY h.line
             """
         )
-        return Loaded(cursor.rowcount, 0)
+        return LoadCounts(cursor.rowcount, 0)
 
 
 HOURS = Source(
     columns=_HOURS_COLUMNS,
     parser=_hours_parser,
-    store=_staged(
+    save=_staged(
         "hours_staging",
         (
             StagingColumn("line", "bigint"),
@@ -235,20 +241,20 @@ def _zone_parser(at: Mapping[str, int]) -> RowParser:
     return parse
 
 
-def _merge_zones(staging: str) -> Loaded:
+def _merge_zones(staging: str) -> LoadCounts:
     """Upsert each store's zone from its last valid row; counts the stores upserted."""
     names = sql_names()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {names["stores"]} ({names["store_id"]}, {names["timezone"]})
+            INSERT INTO {names.stores} ({names.store_id}, {names.timezone})
             SELECT store_id, timezone_str FROM {staging}
             WHERE line IN (SELECT max(line) FROM {staging} GROUP BY store_id)
-            ON CONFLICT ({names["store_id"]})
-            DO UPDATE SET {names["timezone"]} = excluded.{names["timezone"]}
+            ON CONFLICT ({names.store_id})
+            DO UPDATE SET {names.timezone} = excluded.{names.timezone}
             """
         )
-        return Loaded(cursor.rowcount, 0)
+        return LoadCounts(cursor.rowcount, 0)
 
 
 ZONES = Source(
@@ -257,7 +263,7 @@ ZONES = Source(
         Column(("timezone_str",), rules.timezone_name),
     ),
     parser=_zone_parser,
-    store=_staged(
+    save=_staged(
         "zone_staging",
         (
             StagingColumn("line", "bigint"),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.ingest.errors import ImportRefused, RowError, RowRejectedError
+from monitor.ingest.errors import FileRefusedError, RowError, RowRejectedError
 
 BATCH_ROWS = 20_000  # rows per batch handed to the database: bounded memory, few round trips
 KEPT_ERRORS = 20  # row errors kept with their reason; the rest are only counted
@@ -23,7 +23,9 @@ KEPT_ERRORS = 20  # row errors kept with their reason; the rest are only counted
 Rule = Callable[[str], Any]
 # (line, fields) → the staged row, or RowRejectedError / IndexError (a missing field).
 RowParser = Callable[[int, list[str]], tuple[Any, ...]]
-ProgressCallback = Callable[[int], None]  # bytes of the file read so far
+# (the file, bytes of it read so far, its size): called as batches go by, and
+# once at the end with the whole size, when the database saves the rows.
+FileProgress = Callable[[Path, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -70,13 +72,13 @@ class CsvInput:
         parse: RowParser,
         columns: Sequence[Column],
         errors: RowErrors,
-        on_progress: ProgressCallback | None = None,
+        on_progress: FileProgress | None = None,
     ) -> Iterator[list[tuple[Any, ...]]]:
         """The valid rows, parsed, in batches of BATCH_ROWS; bad rows go to `errors`.
 
-        Raises ImportRefused when the file turns out not to be UTF-8, however far in.
+        Raises FileRefusedError when the file turns out not to be UTF-8, however far in.
         """
-        reader, width, batch_rows = self.reader, len(self.header), BATCH_ROWS
+        reader, width, batch_rows, size = self.reader, len(self.header), BATCH_ROWS, self.size
         batch: list[tuple[Any, ...]] = []
         last = reader.line_num  # the physical line the previous row ended on
         try:
@@ -98,17 +100,17 @@ class CsvInput:
                             yield batch
                             batch = []
                             if on_progress is not None:
-                                on_progress(self.binary.tell())
+                                on_progress(self.path, self.binary.tell(), size)
                     break
                 except csv.Error as error:  # e.g. a field over csv.field_size_limit()
                     errors.add(last + 1, f"malformed CSV: {error}")
                     last = reader.line_num
         except UnicodeDecodeError:
-            raise ImportRefused(_not_utf8_message(self.path)) from None
+            raise FileRefusedError(_not_utf8_message(self.path)) from None
         if batch:
             yield batch
         if on_progress is not None:
-            on_progress(self.size)
+            on_progress(self.path, size, size)
 
     def _describe(self, fields: list[str], columns: Sequence[Column]) -> str:
         """Every reason the row is rejected (the slow path, for bad rows only)."""
@@ -133,11 +135,11 @@ class CsvInput:
 
 @contextmanager
 def open_csv(path: Path, columns: Sequence[Column]) -> Iterator[CsvInput]:
-    """The file opened and its header matched; ImportRefused if it cannot be loaded at all."""
+    """The file opened and its header matched; FileRefusedError if it cannot be loaded at all."""
     try:
         binary = path.open("rb")
     except OSError as error:
-        raise ImportRefused(f"{path}: cannot be read ({error.strerror})") from None
+        raise FileRefusedError(f"{path}: cannot be read ({error.strerror})") from None
     # utf-8-sig drops a byte-order mark; newline="" leaves line ends to csv,
     # which keeps a quoted newline inside its field and counts physical lines.
     with binary, io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
@@ -145,9 +147,9 @@ def open_csv(path: Path, columns: Sequence[Column]) -> Iterator[CsvInput]:
         try:
             header = _header(path, reader)
         except UnicodeDecodeError:
-            raise ImportRefused(_not_utf8_message(path)) from None
+            raise FileRefusedError(_not_utf8_message(path)) from None
         except csv.Error as error:
-            raise ImportRefused(f"{path}: the header is malformed CSV ({error})") from None
+            raise FileRefusedError(f"{path}: the header is malformed CSV ({error})") from None
         yield CsvInput(path, binary, reader, _positions(path, header, columns), header)
 
 
@@ -155,26 +157,43 @@ def _header(path: Path, reader: Any) -> list[str]:
     for fields in reader:
         if not _is_blank(fields):
             return [name.strip() for name in fields]
-    raise ImportRefused(f"{path}: the file is empty (no header row)")
+    raise FileRefusedError(f"{path}: the file is empty (no header row)")
 
 
 def _positions(path: Path, header: list[str], columns: Sequence[Column]) -> dict[str, int]:
-    """Each column's field index: names matched case-insensitively, first one written wins."""
+    """Each column's field index: names matched case-insensitively, first one written wins.
+
+    A header that lacks columns is refused naming all of them, with a hint when
+    the file looks delimited by something other than commas.
+    """
     index_of: dict[str, int] = {}
     for index, name in enumerate(header):
         index_of.setdefault(name.lower(), index)
     positions = {}
+    missing = []
     for column in columns:
         found = [index_of[name.lower()] for name in column.names if name.lower() in index_of]
-        if not found:
-            accepted = " or ".join(repr(name) for name in column.names)
-            written = ", ".join(repr(name) for name in header)
-            raise ImportRefused(
-                f"{path}: the header has no {accepted} column (it has {written}); "
-                "the file is refused, nothing was loaded"
-            )
-        positions[column.name] = found[0]
+        if found:
+            positions[column.name] = found[0]
+        else:
+            missing.append(f"no {' or '.join(repr(name) for name in column.names)} column")
+    if missing:
+        written = ", ".join(repr(name) for name in header)
+        raise FileRefusedError(
+            f"{path}: the header has {', '.join(missing)} (it has {written})"
+            f"{_delimiter_hint(header)}; the file is refused, nothing was loaded"
+        )
     return positions
+
+
+def _delimiter_hint(header: list[str]) -> str:
+    """A hint when the one field the header was read as holds another delimiter."""
+    if len(header) != 1:
+        return ""
+    for delimiter, name in [(";", "semicolons"), ("\t", "tabs")]:
+        if delimiter in header[0]:
+            return f" — the values are separated by {name}; save the file as comma-separated CSV"
+    return ""
 
 
 def _is_blank(fields: list[str]) -> bool:

@@ -1,32 +1,67 @@
-"""What the import commands share: running a service on a file, and reporting on it."""
+"""What the import commands share: running the services, a progress bar, reporting."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
-from monitor.services.imports import ImportRefused, ImportResult
-
-Importer = Callable[..., ImportResult]
+from monitor.services.imports import FileProgress, FileRefusedError, Importer, ImportResult
 
 EXIT_REJECTED_ROWS = 1  # the valid rows were loaded
 EXIT_REFUSED = 2  # a whole file refused: nothing was loaded
 EXIT_INTERRUPTED = 130  # Ctrl-C: nothing was loaded (128 + SIGINT, as shells report it)
 
+T = TypeVar("T")
 
-def run_importer(command: BaseCommand, importer: Importer, path: Path) -> ImportResult:
-    """The service's result; a refusal or an interruption as a CommandError."""
+
+def run_import(command: BaseCommand, run: Callable[[FileProgress | None], T], what: str) -> T:
+    """`run(on_progress)`, with a progress bar on a terminal; a refusal or an
+    interruption as a CommandError. `what` names the files in a message."""
     try:
-        return importer(path, show_progress=command.stdout.isatty())
-    except ImportRefused as error:
+        with progress_bar() if command.stdout.isatty() else nullcontext() as on_progress:
+            return run(on_progress)
+    except FileRefusedError as error:
         raise CommandError(str(error), returncode=EXIT_REFUSED) from error
     except KeyboardInterrupt:
         raise CommandError(
-            f"{path}: interrupted, nothing was loaded", returncode=EXIT_INTERRUPTED
+            f"{what}: interrupted, nothing was loaded", returncode=EXIT_INTERRUPTED
         ) from None
+
+
+@contextmanager
+def progress_bar() -> Iterator[FileProgress]:
+    """A terminal progress bar over each file's bytes; the callback moves it."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns) as progress:
+        tasks: dict[Path, TaskID] = {}
+
+        def advance(path: Path, done: int, size: int) -> None:
+            if path not in tasks:
+                tasks[path] = progress.add_task(path.name, total=size)
+            # Once the file is read, the database saves the rows: say so.
+            label = f"{path.name}: saving" if done >= size else path.name
+            progress.update(tasks[path], completed=done, description=label)
+
+        yield advance
 
 
 def report(command: BaseCommand, result: ImportResult, *, summary_prefix: str = "") -> None:
@@ -62,6 +97,10 @@ class ImportCommand(BaseCommand):
         parser.add_argument("path", type=Path, help=self.path_help)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = run_importer(self, type(self).importer, options["path"])
+        path: Path = options["path"]
+        importer = type(self).importer
+        result = run_import(
+            self, lambda on_progress: importer(path, on_progress=on_progress), str(path)
+        )
         report(self, result)
         exit_for([result])

@@ -2,35 +2,31 @@
 
 Each loads what is valid, reports what is not (line and reason), and either
 commits the whole file or, on a refusal, an error or an interruption, leaves
-the database exactly as it was.
+the database exactly as it was. dataset_import loads the three files of a data
+set in the one order that makes sense: zones and hours before the polls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
-from monitor.ingest.errors import ImportRefused, RowError
-from monitor.ingest.loaders import HOURS, POLLS, ZONES, Source
-from monitor.ingest.reader import ProgressCallback, RowErrors, open_csv
+from monitor.ingest.errors import FileRefusedError, RowError
+from monitor.ingest.loaders import HOURS, ZONES, Source, polls_source
+from monitor.ingest.reader import FileProgress, RowErrors, open_csv
 
 __all__ = [
-    "ImportRefused",
+    "IMPORT_ORDER",
+    "FileProgress",
+    "FileRefusedError",
     "ImportResult",
+    "Importer",
     "RowError",
     "business_hours_import",
+    "dataset_import",
     "polls_import",
     "timezones_import",
 ]
@@ -39,34 +35,54 @@ __all__ = [
 @dataclass(frozen=True)
 class ImportResult:
     source: str  # the file's path as given
-    loaded: int  # polls inserted; business hours rows stored; stores whose zone was upserted
-    duplicates: int  # polls skipped as already stored or earlier in the file; 0 for the others
+    loaded: int  # polls inserted; business hours rows saved; stores whose zone was upserted
+    duplicates: int  # polls skipped as already saved or earlier in the file; 0 for the others
     rejected: int  # invalid rows
     errors: list[RowError]  # the first ones (at most 20), in file order
 
 
-def polls_import(path: Path, *, show_progress: bool = False) -> ImportResult:
-    """Store the file's new polls; a poll already stored or earlier in the file is skipped."""
-    return _import(POLLS, path, show_progress)
+def polls_import(
+    path: Path, *, on_progress: FileProgress | None = None, rebuild_indexes: bool | None = None
+) -> ImportResult:
+    """Save the file's new polls; a poll already saved or earlier in the file is skipped.
+
+    `rebuild_indexes` chooses the load path (see monitor.ingest.backends): the
+    poll table's indexes dropped and rebuilt, or kept; None lets the file's
+    size against the polls saved decide.
+    """
+    return _import(polls_source(rebuild_indexes=rebuild_indexes), path, on_progress)
 
 
-def business_hours_import(path: Path, *, show_progress: bool = False) -> ImportResult:
+def business_hours_import(path: Path, *, on_progress: FileProgress | None = None) -> ImportResult:
     """Replace the business hours of every store the file names in a valid row."""
-    return _import(HOURS, path, show_progress)
+    return _import(HOURS, path, on_progress)
 
 
-def timezones_import(path: Path, *, show_progress: bool = False) -> ImportResult:
+def timezones_import(path: Path, *, on_progress: FileProgress | None = None) -> ImportResult:
     """Set the zone of every store the file names; a store's last valid row wins."""
-    return _import(ZONES, path, show_progress)
+    return _import(ZONES, path, on_progress)
 
 
-def _import(source: Source, path: Path, show_progress: bool) -> ImportResult:
+Importer = Callable[..., ImportResult]
+# Zones and hours before the polls, so that the polls find their stores complete.
+IMPORT_ORDER: tuple[Importer, ...] = (timezones_import, business_hours_import, polls_import)
+
+
+def dataset_import(
+    *, timezones: Path, hours: Path, polls: Path, on_progress: FileProgress | None = None
+) -> list[ImportResult]:
+    """The three files, in IMPORT_ORDER, in one transaction: a refused file or an
+    interruption loads none of them, so polls never arrive without the zones and
+    hours they were sent with. The results come in IMPORT_ORDER."""
+    paths = {timezones_import: timezones, business_hours_import: hours, polls_import: polls}
+    with transaction.atomic():
+        # Each file's own transaction nests inside.
+        return [importer(paths[importer], on_progress=on_progress) for importer in IMPORT_ORDER]
+
+
+def _import(source: Source, path: Path, on_progress: FileProgress | None) -> ImportResult:
     errors = RowErrors()
-    with (
-        open_csv(path, source.columns) as csv_input,
-        _progress_bar(path, csv_input.size) if show_progress else nullcontext() as on_progress,
-        transaction.atomic(),
-    ):
+    with open_csv(path, source.columns) as csv_input, transaction.atomic():
         loaded = source.load(csv_input, errors, on_progress)
     return ImportResult(
         source=str(path),
@@ -75,24 +91,3 @@ def _import(source: Source, path: Path, show_progress: bool) -> ImportResult:
         rejected=errors.count,
         errors=errors.first,
     )
-
-
-@contextmanager
-def _progress_bar(path: Path, size: int) -> Iterator[ProgressCallback]:
-    """A terminal progress bar over the file's bytes; the callback moves it."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns) as progress:
-        task = progress.add_task(path.name, total=size)
-
-        def advance(done: int) -> None:
-            # Once the file is read, the database stores the rows: say so.
-            label = f"{path.name}: storing" if done >= size else path.name
-            progress.update(task, completed=done, description=label)
-
-        yield advance

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from monitor.ingest import reader
-from monitor.ingest.errors import ImportRefused, RowError
+from monitor.ingest.errors import FileRefusedError, RowError
 from monitor.ingest.loaders import HOURS, POLLS, ZONES, Source
 from monitor.ingest.reader import RowErrors, open_csv
 from tests.conftest import WriteFile
@@ -79,21 +79,45 @@ def test_a_header_without_a_required_column_refuses_the_file(
     write_file: WriteFile, source: Source, header: str, missing: str
 ) -> None:
     path = write_file("input.csv", f"{header}\n1,2,3,4\n")
-    with pytest.raises(ImportRefused) as refused:
+    with pytest.raises(FileRefusedError) as refused:
         read(source, path)
     message = str(refused.value)
     assert message.startswith(f"{path}: the header has no {missing}")
     assert "nothing was loaded" in message
 
 
+def test_a_wrong_header_names_every_missing_column(write_file: WriteFile) -> None:
+    path = write_file("hours.csv", "id,weekday,start_time_local\n1,2,09:00\n")
+    with pytest.raises(FileRefusedError) as refused:
+        read(HOURS, path)
+    assert str(refused.value) == (
+        f"{path}: the header has no 'store_id' column, no 'day' or 'dayOfWeek' or "
+        "'day_of_week' column, no 'end_time_local' column (it has 'id', 'weekday', "
+        "'start_time_local'); the file is refused, nothing was loaded"
+    )
+
+
+@pytest.mark.parametrize(("delimiter", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_delimited_by_another_character_gets_a_hint(
+    write_file: WriteFile, delimiter: str, name: str
+) -> None:
+    header = delimiter.join(["store_id", "timezone_str"])
+    path = write_file("zones.csv", f"{header}\n1{delimiter}Asia/Kolkata\n")
+    with pytest.raises(FileRefusedError) as refused:
+        read(ZONES, path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: the header has no 'store_id' column, no 'timezone_str'")
+    assert f"the values are separated by {name}; save the file as comma-separated CSV" in message
+
+
 @pytest.mark.parametrize("content", ["", "\n\n  \n"])
 def test_a_file_without_a_header_is_refused(write_file: WriteFile, content: str) -> None:
-    with pytest.raises(ImportRefused, match="the file is empty"):
+    with pytest.raises(FileRefusedError, match="the file is empty"):
         read(POLLS, write_file("empty.csv", content))
 
 
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ImportRefused, match="cannot be read"):
+    with pytest.raises(FileRefusedError, match="cannot be read"):
         read(POLLS, tmp_path / "nowhere.csv")
 
 
@@ -251,14 +275,21 @@ def test_rows_stream_in_batches_in_file_order(
     monkeypatch.setattr(reader, "BATCH_ROWS", 2)
     body = "".join(f"{n},active,2023-01-22 12:00:00 UTC\n" for n in range(5))
     errors = RowErrors()
-    progress: list[int] = []
+    progress: list[tuple[Path, int, int]] = []
     path = write_file("polls.csv", POLLS_HEADER + body)
     with open_csv(path, POLLS.columns) as csv_input:
         parse = POLLS.parser(csv_input.positions)
-        batches = list(csv_input.parsed_batches(parse, POLLS.columns, errors, progress.append))
+        batches = list(
+            csv_input.parsed_batches(
+                parse, POLLS.columns, errors, lambda *args: progress.append(args)
+            )
+        )
     assert [[row[1] for row in batch] for batch in batches] == [["0", "1"], ["2", "3"], ["4"]]
-    assert progress[-1] == path.stat().st_size
-    assert progress == sorted(progress)
+    size = path.stat().st_size
+    assert progress[-1] == (path, size, size)
+    assert {(file, total) for file, _, total in progress} == {(path, size)}
+    read = [done for _, done, _ in progress]
+    assert read == sorted(read)
 
 
 @pytest.mark.parametrize(
@@ -274,7 +305,7 @@ def test_a_file_that_is_not_utf8_is_refused_wherever_the_bad_byte_is(
     write_file: WriteFile, content: bytes, where: str
 ) -> None:
     path = write_file("latin1.csv", content)
-    with pytest.raises(ImportRefused) as refused:
+    with pytest.raises(FileRefusedError) as refused:
         read(POLLS, path)
     assert str(refused.value) == (
         f"{path}: not UTF-8 text (byte {where}); the file is refused, nothing was loaded"

@@ -62,5 +62,5 @@ def test_sources_are_copied_through(tmp_path: Path) -> None:
 def test_a_bad_source_is_a_command_error(tmp_path: Path) -> None:
     zones = tmp_path / "zones.csv"
     zones.write_text("store,zone\n")
-    with pytest.raises(CommandError, match=r"zones\.csv: the header has no store_id column"):
+    with pytest.raises(CommandError, match=r"zones\.csv: the header has no 'store_id' column"):
         run("--stores", "3", "--timezones-from", str(zones), "--out", str(tmp_path / "out"))

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from monitor.models import BusinessHours, StatusPoll, Store
-from monitor.sample_data import generate_sample_data
+from monitor.sample_data.generator import generate_sample_data
 
 pytestmark = pytest.mark.django_db
 

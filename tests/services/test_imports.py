@@ -2,8 +2,10 @@
 (docs/report-semantics.md §1), on the database of the run (SQLite by default,
 PostgreSQL with DATABASE_URL)."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, time
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from monitor.ingest import backends, loaders, reader, rules
 from monitor.models import BusinessHours, StatusPoll, Store
 from monitor.services.imports import (
-    ImportRefused,
+    FileRefusedError,
     ImportResult,
     RowError,
     business_hours_import,
@@ -65,29 +67,18 @@ def snapshot() -> tuple[Any, ...]:
 # ---- polls, on both load paths -------------------------------------------------
 
 
-@pytest.fixture(params=["indexes rebuilt", "indexes kept"])
-def poll_table(
-    request: pytest.FixtureRequest, db: None, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
+LoadPolls = Callable[[Path], ImportResult]
+
+
+@pytest.fixture(params=[True, False], ids=["indexes rebuilt", "indexes kept"])
+def load_polls(request: pytest.FixtureRequest, db: None) -> LoadPolls:
     """Each poll test runs on both load paths (see backends): the poll table's
-    indexes dropped and rebuilt, or kept. Which one a load takes depends on the
-    file's size against the polls stored, so the size of a line is set here."""
-    rebuild = request.param == "indexes rebuilt"
-    monkeypatch.setattr(loaders, "POLL_LINE_BYTES", 1 if rebuild else 10**9)
-    decisions: list[bool] = []
-    decide = loaders._stored_polls_fewer_than
-
-    def spy(limit: int) -> bool:
-        decisions.append(decide(limit))
-        return decisions[-1]
-
-    monkeypatch.setattr(loaders, "_stored_polls_fewer_than", spy)
-    yield request.param
-    assert set(decisions) == {rebuild}
+    indexes dropped and rebuilt, or kept."""
+    return partial(polls_import, rebuild_indexes=request.param)
 
 
 def test_polls_load_with_both_id_versions_and_microseconds(
-    write_file: WriteFile, poll_table: str
+    write_file: WriteFile, load_polls: LoadPolls
 ) -> None:
     path = write_file(
         "polls.csv",
@@ -96,7 +87,7 @@ def test_polls_load_with_both_id_versions_and_microseconds(
         "007,active,2023-01-22 12:09:39.000001 UTC\n"
         "007,inactive,2023-01-22 12:09:40 UTC\n",
     )
-    result = polls_import(path)
+    result = load_polls(path)
     assert result == ImportResult(str(path), loaded=4, duplicates=0, rejected=0, errors=[])
     assert stored_polls() == [
         ("007", at(2023, 1, 22, 12, 9, 39, 1), True),
@@ -110,7 +101,7 @@ def test_polls_load_with_both_id_versions_and_microseconds(
 
 
 def test_every_spelling_of_one_instant_is_the_same_poll_and_the_first_line_wins(
-    write_file: WriteFile, poll_table: str
+    write_file: WriteFile, load_polls: LoadPolls
 ) -> None:
     path = write_file(
         "polls.csv",
@@ -122,7 +113,7 @@ def test_every_spelling_of_one_instant_is_the_same_poll_and_the_first_line_wins(
         "1,active,2023-01-22 12:00:00 UTC\n"
         "1,inactive,2023-01-22T12:00:00Z\n",
     )
-    result = polls_import(path)
+    result = load_polls(path)
     assert (result.loaded, result.duplicates, result.rejected) == (2, 5, 0)
     assert stored_polls() == [
         ("1", at(2023, 1, 22, 12, 0), True),
@@ -130,28 +121,28 @@ def test_every_spelling_of_one_instant_is_the_same_poll_and_the_first_line_wins(
     ]
 
 
-def test_reloading_a_file_adds_nothing(write_file: WriteFile, poll_table: str) -> None:
+def test_reloading_a_file_adds_nothing(write_file: WriteFile, load_polls: LoadPolls) -> None:
     path = write_file(
         "polls.csv",
         POLLS_HEADER + "".join(f"{n % 3},active,2023-01-22 12:{n:02d}:00 UTC\n" for n in range(40)),
     )
-    assert polls_import(path).loaded == 40
+    assert load_polls(path).loaded == 40
     before = stored_polls()
-    again = polls_import(path)
+    again = load_polls(path)
     assert (again.loaded, again.duplicates, again.rejected) == (0, 40, 0)
     assert stored_polls() == before
 
 
 def test_a_poll_loaded_earlier_wins_over_a_later_file(
-    write_file: WriteFile, poll_table: str
+    write_file: WriteFile, load_polls: LoadPolls
 ) -> None:
     first = write_file("first.csv", POLLS_HEADER + "1,active,2023-01-22 12:00:00 UTC\n")
     later = write_file(
         "later.csv",
         POLLS_HEADER + "1,inactive,2023-01-22T12:00:00Z\n1,inactive,2023-01-22 13:00:00 UTC\n",
     )
-    polls_import(first)
-    result = polls_import(later)
+    load_polls(first)
+    result = load_polls(later)
     assert (result.loaded, result.duplicates) == (1, 1)
     assert stored_polls() == [
         ("1", at(2023, 1, 22, 12), True),
@@ -182,13 +173,14 @@ def test_a_bulk_load_keeps_the_polls_stored_before_it(write_file: WriteFile, db:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("poll_table")
-def test_the_indexes_and_constraints_are_the_same_after_a_load(write_file: WriteFile) -> None:
+def test_the_indexes_and_constraints_are_the_same_after_a_load(
+    write_file: WriteFile, load_polls: LoadPolls
+) -> None:
     before = poll_table_schema()
     body = "".join(
         f"{n % 7},active,2023-01-22 12:{n % 60:02d}:{n // 60:02d} UTC\n" for n in range(300)
     )
-    polls_import(write_file("polls.csv", POLLS_HEADER + body))
+    load_polls(write_file("polls.csv", POLLS_HEADER + body))
     assert poll_table_schema() == before
     first = StatusPoll.objects.filter(store__store_id="0").first()
     assert first is not None
@@ -202,22 +194,22 @@ def test_the_indexes_and_constraints_are_the_same_after_a_load(write_file: Write
     "spelled", ["2023-01-22 12:09:39 UTC", "2023-01-22 12:09:39.000000 UTC", "2023-01-22T12:09:39Z"]
 )
 def test_an_orm_poll_and_an_imported_poll_at_one_instant_collide(
-    write_file: WriteFile, poll_table: str, spelled: str
+    write_file: WriteFile, load_polls: LoadPolls, spelled: str
 ) -> None:
     """Whole seconds included: SQLite compares instants as the text Django writes."""
     instant = at(2023, 1, 22, 12, 9, 39)
     store = Store.objects.create(store_id="1")
     StatusPoll.objects.create(store=store, timestamp_utc=instant, active=False)
-    result = polls_import(write_file("polls.csv", f"{POLLS_HEADER}1,active,{spelled}\n"))
+    result = load_polls(write_file("polls.csv", f"{POLLS_HEADER}1,active,{spelled}\n"))
     assert (result.loaded, result.duplicates) == (0, 1)
     assert StatusPoll.objects.filter(store=store, timestamp_utc=instant).count() == 1
     # And the other way round: the ORM finds the imported poll.
-    polls_import(write_file("more.csv", f"{POLLS_HEADER}2,active,{spelled}\n"))
+    load_polls(write_file("more.csv", f"{POLLS_HEADER}2,active,{spelled}\n"))
     assert StatusPoll.objects.filter(store__store_id="2", timestamp_utc=instant).exists()
 
 
 def test_bad_poll_rows_are_reported_and_the_others_load(
-    write_file: WriteFile, poll_table: str
+    write_file: WriteFile, load_polls: LoadPolls
 ) -> None:
     path = write_file(
         "polls.csv",
@@ -228,7 +220,7 @@ def test_bad_poll_rows_are_reported_and_the_others_load(
         ",active,2023-01-22 12:00:00 UTC\n"
         "4,inactive,2023-01-22 12:00:00 UTC\n",
     )
-    result = polls_import(path)
+    result = load_polls(path)
     assert (result.loaded, result.duplicates, result.rejected) == (2, 0, 3)
     assert result.errors == [
         RowError(4, "status 'up' is neither 'active' nor 'inactive'"),
@@ -245,7 +237,7 @@ def test_bad_poll_rows_are_reported_and_the_others_load(
 
 
 def test_formula_like_store_ids_are_rejected_and_stored_nowhere(
-    write_file: WriteFile, poll_table: str
+    write_file: WriteFile, load_polls: LoadPolls
 ) -> None:
     """Amendment 1 of §1: after trimming, no store id begins with =, +, - or @."""
     path = write_file(
@@ -256,7 +248,7 @@ def test_formula_like_store_ids_are_rejected_and_stored_nowhere(
         "@A1,active,2023-01-22 12:00:00 UTC\n"
         "a=1,active,2023-01-22 12:00:00 UTC\n",
     )
-    result = polls_import(path)
+    result = load_polls(path)
     assert (result.loaded, result.rejected) == (1, 4)
     assert [error.line for error in result.errors] == [2, 3, 4, 5]
     assert result.errors[1].reason == (
@@ -266,7 +258,7 @@ def test_formula_like_store_ids_are_rejected_and_stored_nowhere(
 
 
 def test_timestamps_without_a_zone_designator_are_utc(
-    write_file: WriteFile, poll_table: str
+    write_file: WriteFile, load_polls: LoadPolls
 ) -> None:
     """Amendment 2 of §1: both spellings, with or without a fraction of 1 to 6 digits."""
     path = write_file(
@@ -279,7 +271,7 @@ def test_timestamps_without_a_zone_designator_are_utc(
         "1,active,2023-01-22T12:09:39 UTC\n"
         "1,active,2023-01-22 12:09 UTC\n",
     )
-    result = polls_import(path)
+    result = load_polls(path)
     assert (result.loaded, result.duplicates, result.rejected) == (3, 1, 3)
     assert [error.line for error in result.errors] == [6, 7, 8]
     assert stored_polls() == [
@@ -289,8 +281,10 @@ def test_timestamps_without_a_zone_designator_are_utc(
     ]
 
 
-def test_a_file_with_a_header_only_loads_nothing(write_file: WriteFile, poll_table: str) -> None:
-    result = polls_import(write_file("polls.csv", POLLS_HEADER))
+def test_a_file_with_a_header_only_loads_nothing(
+    write_file: WriteFile, load_polls: LoadPolls
+) -> None:
+    result = load_polls(write_file("polls.csv", POLLS_HEADER))
     assert (result.loaded, result.duplicates, result.rejected) == (0, 0, 0)
     assert stored_polls() == []
 
@@ -427,7 +421,7 @@ def test_a_file_whose_last_line_is_not_utf8_loads_nothing(
 ) -> None:
     many = rows * 200  # several batches, and the rebuild path for polls
     path = write_file("input.csv", (header + many).encode() + b"3,caf\xe9\n")
-    with pytest.raises(ImportRefused, match=f"line {1 + many.count(chr(10)) + 1}"):
+    with pytest.raises(FileRefusedError, match=f"line {1 + many.count(chr(10)) + 1}"):
         importer(path)
     assert snapshot() == stored_before
 
@@ -453,48 +447,44 @@ def interrupt_on_call(number: int, function: Callable[..., Any]) -> Callable[...
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("small_batches")
-@pytest.mark.parametrize("table", ["empty", "bigger"])
+@pytest.mark.parametrize("rebuild_indexes", [True, False])
 def test_ctrl_c_in_the_middle_of_a_polls_file_leaves_the_database_as_it_was(
     write_file: WriteFile,
     stored_before: tuple[Any, ...],
     monkeypatch: pytest.MonkeyPatch,
-    table: str,
+    rebuild_indexes: bool,
 ) -> None:
-    if table == "bigger":
-        monkeypatch.setattr(loaders, "POLL_LINE_BYTES", 10**9)  # never rebuild
     body = "".join(f"{n},active,2023-01-22 12:00:{n % 60:02d} UTC\n" for n in range(20))
     path = write_file("polls.csv", POLLS_HEADER + body)
     # Row 10 is parsed after three batches of new stores and polls were sent.
     monkeypatch.setattr(rules, "utc_timestamp", interrupt_on_call(10, rules.utc_timestamp))
     with pytest.raises(KeyboardInterrupt):
-        polls_import(path)
+        polls_import(path, rebuild_indexes=rebuild_indexes)
     assert snapshot() == stored_before
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("table", ["empty", "bigger"])
+@pytest.mark.parametrize("rebuild_indexes", [True, False])
 def test_ctrl_c_once_the_polls_are_written_leaves_the_database_as_it_was(
     write_file: WriteFile,
     stored_before: tuple[Any, ...],
     monkeypatch: pytest.MonkeyPatch,
-    table: str,
+    rebuild_indexes: bool,
 ) -> None:
-    if table == "bigger":
-        monkeypatch.setattr(loaders, "POLL_LINE_BYTES", 10**9)
     load_kind = {
-        ("postgresql", "empty"): backends._PostgreSQLPollsDirect,
-        ("postgresql", "bigger"): backends._PostgreSQLPollsStaged,
-    }.get((connection.vendor, table), backends._SQLitePolls)
+        ("postgresql", True): backends._PostgreSQLPollsDirect,
+        ("postgresql", False): backends._PostgreSQLPollsStaged,
+    }.get((connection.vendor, rebuild_indexes), backends._SQLitePolls)
     finish = load_kind.finish
 
-    def finish_then_interrupt(self: Any) -> backends.PollCounts:
+    def finish_then_interrupt(self: Any) -> backends.LoadCounts:
         finish(self)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(load_kind, "finish", finish_then_interrupt)
     body = "".join(f"{n},active,2023-01-22 12:00:{n % 60:02d} UTC\n" for n in range(20))
     with pytest.raises(KeyboardInterrupt):
-        polls_import(write_file("polls.csv", POLLS_HEADER + body))
+        polls_import(write_file("polls.csv", POLLS_HEADER + body), rebuild_indexes=rebuild_indexes)
     assert snapshot() == stored_before
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from monitor.sample_data import DEFAULT_DAYS, SampleDataError, generate_sample_data
+from monitor.sample_data.generator import DEFAULT_DAYS, SampleDataError, generate_sample_data
 
 
 class Command(BaseCommand):

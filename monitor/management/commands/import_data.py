@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
 
-from monitor.management.imports import exit_for, report, run_importer
-from monitor.services.imports import business_hours_import, polls_import, timezones_import
+from monitor.management.imports import exit_for, report, run_import
+from monitor.services.imports import dataset_import
 
 
 class Command(BaseCommand):
@@ -25,16 +24,16 @@ class Command(BaseCommand):
         parser.add_argument("--timezones", type=Path, required=True, help="the time zones CSV")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        steps = [
-            (timezones_import, options["timezones"]),
-            (business_hours_import, options["hours"]),
-            (polls_import, options["status"]),
-        ]
-        # One transaction, so that the command leaves the database as it was
-        # unless all three files load: never polls without the zones and hours
-        # they were sent with. Each service's own transaction nests inside.
-        with transaction.atomic():
-            results = [run_importer(self, importer, path) for importer, path in steps]
+        files = {
+            "timezones": options["timezones"],
+            "hours": options["hours"],
+            "polls": options["status"],
+        }
+        results = run_import(
+            self,
+            lambda on_progress: dataset_import(**files, on_progress=on_progress),
+            ", ".join(str(path) for path in files.values()),
+        )
         # Reported once committed: a refusal of the last file loads nothing at all.
         for result in results:
             report(self, result, summary_prefix=f"{result.source}: ")

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from monitor.management.imports import run_import
 from monitor.models import StatusPoll
-from monitor.sample_data import generate_sample_data
-from monitor.services.imports import (
-    ImportRefused,
-    ImportResult,
-    business_hours_import,
-    polls_import,
-    timezones_import,
-)
-
-Importer = Callable[..., ImportResult]
+from monitor.sample_data.generator import generate_sample_data
+from monitor.services.imports import dataset_import
 
 
 class Command(BaseCommand):
@@ -47,27 +39,25 @@ class Command(BaseCommand):
             )
             stores, seed = f"{data.polled_stores:,}", options["seed"]
             self.stdout.write(f"Generated data of {stores} stores (seed {seed}), loading it.")
-            # Zones and hours first so the polls find their stores complete. No
-            # transaction around the three: each import is atomic on its own, and a
-            # run cut short leaves no polls, so the next `--if-empty` run loads
-            # again (zones are upserted and hours replaced, so that is harmless).
-            steps: list[tuple[str, Importer, Path]] = [
-                ("time zones", timezones_import, data.timezones_csv),
-                ("business hours", business_hours_import, data.hours_csv),
-                ("polls", polls_import, data.status_csv),
-            ]
-            for label, importer, path in steps:
-                self._load(label, importer, path)
-
-    def _load(self, label: str, importer: Importer, path: Path) -> None:
-        try:
-            result = importer(path, show_progress=self.stdout.isatty())
-        except ImportRefused as error:
-            raise CommandError(f"{label}: {error}") from error
-        self.stdout.write(
-            f"{label}: loaded {result.loaded:,}, skipped {result.duplicates:,} duplicates"
-        )
-        if result.rejected:
-            # Generated rows are valid by construction: a rejection is a bug here.
-            reasons = "; ".join(str(error) for error in result.errors[:5])
-            raise CommandError(f"{label}: {result.rejected:,} generated rows rejected: {reasons}")
+            # One transaction: a run cut short leaves nothing, so the next
+            # `--if-empty` run loads again.
+            results = run_import(
+                self,
+                lambda on_progress: dataset_import(
+                    timezones=data.timezones_csv,
+                    hours=data.hours_csv,
+                    polls=data.status_csv,
+                    on_progress=on_progress,
+                ),
+                "sample data",
+            )
+        for label, result in zip(["time zones", "business hours", "polls"], results, strict=True):
+            self.stdout.write(
+                f"{label}: loaded {result.loaded:,}, skipped {result.duplicates:,} duplicates"
+            )
+            if result.rejected:
+                # Generated rows are valid by construction: a rejection is a bug here.
+                reasons = "; ".join(str(error) for error in result.errors[:5])
+                raise CommandError(
+                    f"{label}: {result.rejected:,} generated rows rejected: {reasons}"
+                )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.sample_data import (
+from monitor.sample_data.generator import (
     DEFAULT_END,
     NO_HOURS_SHARE,
     NO_ZONE_SHARE,
@@ -338,8 +338,11 @@ def test_an_id_with_a_comma_stays_one_field(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("store_id,start_time_local,end_time_local\n", r"no day / dayOfWeek / day_of_week column"),
-        ("", "no store_id column"),
+        (
+            "store_id,start_time_local,end_time_local\n",
+            r"no 'day' or 'dayOfWeek' or 'day_of_week' column",
+        ),
+        ("", "the file is empty"),
         (b"store_id,day,start_time_local,end_time_local\n\xff\xfe,1,2,3\n", "not UTF-8"),
     ],
 )
@@ -358,5 +361,18 @@ def test_unusable_source_files_are_refused_with_their_name(
 
 
 def test_a_missing_source_file_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(SampleDataError, match="cannot read"):
+    with pytest.raises(SampleDataError, match="cannot be read"):
         generate_sample_data(tmp_path / "out", stores=3, timezones_from=tmp_path / "none.csv")
+
+
+def test_formula_like_ids_of_a_source_file_are_left_out(tmp_path: Path) -> None:
+    """docs/report-semantics.md §1, amendment 1: an import would reject them."""
+    zones = tmp_path / "zones.csv"
+    zones.write_text(
+        "store_id,timezone_str\n=1+1,Asia/Kolkata\n-5,Asia/Kolkata\nok,Asia/Kolkata\n",
+        encoding="utf-8",
+    )
+    loaded = load(generate_sample_data(tmp_path / "out", stores=3, timezones_from=zones, seed=2))
+    assert "ok" in loaded.polled
+    named = loaded.polled | set(loaded.hours) | set(loaded.zones)
+    assert not [store_id for store_id in named if store_id[0] in "=+-@"]

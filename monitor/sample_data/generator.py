@@ -26,6 +26,11 @@ from typing import BinaryIO
 
 import numpy as np
 
+from monitor.ingest import rules
+from monitor.ingest.errors import FileRefusedError, RowRejectedError
+from monitor.ingest.loaders import HOURS, POLLS, ZONES
+from monitor.ingest.reader import Column, open_csv
+
 DEFAULT_END = datetime(2023, 1, 25, 18, 13, 22, 479220, tzinfo=UTC)  # the real v1 file's last poll
 DEFAULT_DAYS = 7.75
 
@@ -91,20 +96,10 @@ LISTED_DAYS_WEIGHTS: Mapping[int, float] = {
     1: 150,
 }
 
-HOURS_COLUMNS: Mapping[str, tuple[str, ...]] = {
-    "store_id": ("store_id",),
-    "day": (
-        "day",
-        "dayOfWeek",
-        "day_of_week",
-    ),  # docs/report-semantics.md §1: `day` first if several are present
-    "start_time_local": ("start_time_local",),
-    "end_time_local": ("end_time_local",),
-}
-TIMEZONE_COLUMNS: Mapping[str, tuple[str, ...]] = {
-    "store_id": ("store_id",),
-    "timezone_str": ("timezone_str",),
-}
+# The importer's columns: the header matching and aliases of a source file are its own.
+HOURS_COLUMNS = HOURS.columns
+TIMEZONE_COLUMNS = ZONES.columns
+POLL_COLUMNS = POLLS.columns
 
 
 class SampleDataError(ValueError):
@@ -476,54 +471,51 @@ def _outage_free(store: np.ndarray, stores: int, rng: np.random.Generator) -> np
     return np.cumsum(covering)[:rows] == 0
 
 
-def _source_rows(path: Path, columns: Mapping[str, tuple[str, ...]]) -> Iterator[list[str]]:
-    """The values of `columns` in each row of a CSV file, header names matched as
-    docs/report-semantics.md §1 says
-    (case-insensitively, trimmed; the first alias present wins); blank lines skipped."""
+def _source_rows(path: Path, columns: Sequence[Column]) -> Iterator[list[str]]:
+    """The trimmed values of `columns` in each row of a CSV file, its header matched as
+    an import matches it; blank lines and rows whose store id an import would reject
+    (a formula-like one, say) are left out."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = [name.strip().lower() for name in next(reader, [])]
-            positions = []
-            for aliases in columns.values():
-                found = [
-                    header.index(alias.lower()) for alias in aliases if alias.lower() in header
-                ]
-                if not found:
-                    raise SampleDataError(
-                        f"{path}: the header has no {' / '.join(aliases)} column "
-                        f"(needed: {', '.join(columns)})"
-                    )
-                positions.append(found[0])
-            for row in reader:
-                if any(value.strip() for value in row):
-                    yield [row[index] if index < len(row) else "" for index in positions]
-    except UnicodeDecodeError as error:
-        raise SampleDataError(f"{path}: not UTF-8 text ({error.reason})") from error
-    except OSError as error:
-        raise SampleDataError(f"{path}: cannot read it ({error.strerror})") from error
+        with open_csv(path, columns) as csv_input:
+            positions = [csv_input.positions[column.name] for column in columns]
+            for row in csv_input.reader:
+                values = [row[index].strip() if index < len(row) else "" for index in positions]
+                if _valid_store_id(values[0]):
+                    yield values
+    except UnicodeDecodeError:
+        raise SampleDataError(f"{path}: not UTF-8 text") from None
+    except FileRefusedError as error:
+        raise SampleDataError(str(error)) from None
 
 
-def _file_store_ids(path: Path, columns: Mapping[str, tuple[str, ...]]) -> list[str]:
-    """The distinct (trimmed, non-empty) store ids of a file, in order of appearance."""
-    ids = (row[0].strip() for row in _source_rows(path, columns))
-    return list(dict.fromkeys(store_id for store_id in ids if store_id))
+def _valid_store_id(value: str) -> bool:
+    try:
+        rules.store_id(value)
+    except RowRejectedError:
+        return False
+    return True
 
 
-def _copy_rows(
-    source: Path, columns: Mapping[str, tuple[str, ...]], keep: set[str], target: Path
-) -> int:
+def _file_store_ids(path: Path, columns: Sequence[Column]) -> list[str]:
+    """The distinct valid store ids of a file, in order of appearance."""
+    return list(dict.fromkeys(row[0] for row in _source_rows(path, columns)))
+
+
+def _copy_rows(source: Path, columns: Sequence[Column], keep: set[str], target: Path) -> int:
     """Copy the rows of the kept stores, under the canonical header (`day` for the day column)."""
     copied = 0
     with target.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
+        writer.writerow(_header(columns))
         for row in _source_rows(source, columns):
-            store_id = row[0].strip()
-            if store_id in keep:
-                writer.writerow([store_id, *row[1:]])
+            if row[0] in keep:
+                writer.writerow(row)
                 copied += 1
     return copied
+
+
+def _header(columns: Sequence[Column]) -> list[str]:
+    return [column.name for column in columns]
 
 
 def _id_column(ids: Sequence[str]) -> _Column:
@@ -585,10 +577,12 @@ def generate_sample_data(
     timezones_csv = out_dir / TIMEZONES_FILE
     polls = hours_rows = zone_rows = 0
     with ExitStack() as stack:
-        polls_out = _open_output(stack, status_csv, ["store_id", "status", "timestamp_utc"])
-        hours_out = None if hours_from else _open_output(stack, hours_csv, list(HOURS_COLUMNS))
+        polls_out = _open_output(stack, status_csv, _header(POLL_COLUMNS))
+        hours_out = None if hours_from else _open_output(stack, hours_csv, _header(HOURS_COLUMNS))
         zones_out = (
-            None if timezones_from else _open_output(stack, timezones_csv, list(TIMEZONE_COLUMNS))
+            None
+            if timezones_from
+            else _open_output(stack, timezones_csv, _header(TIMEZONE_COLUMNS))
         )
         chunk_starts = range(0, len(plan.ids), STORES_PER_CHUNK)
         end_pending = True
