@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import django
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +28,7 @@ REAL_V1 = ROOT.parent / "shared" / "data" / "loop-v1"
 REAL_POLLED_STORES = 14_092
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
 PG_DATABASE = "store_monitoring_bench"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_monitoring.settings")
 
 
 @dataclass(frozen=True)
@@ -100,14 +102,25 @@ def rows_in(path: Path) -> int:
         return sum(1 for line in f if line.strip()) - 1
 
 
+def import_steps() -> list[tuple[str, str]]:
+    """(command, sample file) of each source, in the import service's order (each
+    command in a process of its own, for its own time and peak RSS)."""
+    django.setup()
+    from monitor.sample_data import generator
+    from monitor.services import imports
+
+    steps = {
+        imports.timezones_import: ("import_store_timezone_data", generator.TIMEZONES_FILE),
+        imports.business_hours_import: ("import_store_business_hours_data", generator.HOURS_FILE),
+        imports.polls_import: ("import_store_status_data", generator.STATUS_FILE),
+    }
+    return [steps[importer] for importer in imports.IMPORT_ORDER]
+
+
 def bench_database(kind: str, data: Path, label: str) -> str:
     """Print the import and report figures of one database; return the report's digest."""
     env = fresh_database(kind)
-    for command, file in [
-        ("import_store_timezone_data", "timezones.csv"),
-        ("import_store_business_hours_data", "menu_hours.csv"),
-        ("import_store_status_data", "store_status.csv"),
-    ]:
+    for command, file in import_steps():
         rows = rows_in(data / file)
         run = run_measured([command, str(data / file)], env)
         print(
