@@ -18,6 +18,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from monitor.management.database import require_migrated_database
 from monitor.services.imports import FileProgress, FileRefusedError, Importer, ImportResult
 
 EXIT_REJECTED_ROWS = 1  # the valid rows were loaded
@@ -97,6 +98,7 @@ class ImportCommand(BaseCommand):
         parser.add_argument("path", type=Path, help=self.path_help)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated_database()
         path: Path = options["path"]
         importer = type(self).importer
         result = run_import(

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from monitor.management.database import require_migrated_database
 from monitor.services.reports import ReportInputError, parse_as_of, report_generate
 
 
@@ -30,6 +31,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated_database()
         try:
             as_of = parse_as_of(options["as_of"]) if options["as_of"] else None
             report = report_generate(as_of=as_of)

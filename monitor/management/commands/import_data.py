@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from monitor.management.database import require_migrated_database
 from monitor.management.imports import exit_for, report, run_import
 from monitor.services.imports import dataset_import
 
@@ -24,6 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--timezones", type=Path, required=True, help="the time zones CSV")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated_database()
         files = {
             "timezones": options["timezones"],
             "hours": options["hours"],

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from monitor.management.database import require_migrated_database
 from monitor.management.imports import run_import
 from monitor.models import StatusPoll
 from monitor.sample_data.generator import generate_sample_data
@@ -30,6 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0, help="same seed, same data (default 0)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated_database()
         if options["if_empty"] and StatusPoll.objects.exists():
             self.stdout.write("Polls are already stored: sample data not loaded.")
             return
