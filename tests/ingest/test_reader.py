@@ -24,7 +24,7 @@ def read(source: Source, path: Path) -> tuple[list[tuple[Any, ...]], RowErrors]:
     """Every parsed row, in order, and the rejections."""
     errors = RowErrors()
     with open_csv(path, source.columns) as csv_input:
-        parse = source.parser(csv_input.positions)
+        parse = source.row_parser(csv_input.positions)
         batches = list(csv_input.parsed_batches(parse, source.columns, errors))
     return [row for batch in batches for row in batch], errors
 
@@ -278,7 +278,7 @@ def test_rows_stream_in_batches_in_file_order(
     progress: list[tuple[Path, int, int]] = []
     path = write_file("polls.csv", POLLS_HEADER + body)
     with open_csv(path, POLLS.columns) as csv_input:
-        parse = POLLS.parser(csv_input.positions)
+        parse = POLLS.row_parser(csv_input.positions)
         batches = list(
             csv_input.parsed_batches(
                 parse, POLLS.columns, errors, lambda *args: progress.append(args)
