@@ -27,12 +27,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PG_EPOCH_US = int((datetime(2000, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds()) * 1_000_000
 _PG_COPY_HEADER_BYTES = 19  # signature (11), flags (4), header extension length (4)
 # A poll as SQLite returns it: the instant as Django writes it, 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
+SqlParams = dict[str, str | None]  # the window's bounds, as the database takes them
 _SQLITE_POLL_ROW = np.dtype([("store", np.int64), ("time", "U26"), ("active", np.int8)])
 
 
 def latest_poll_time() -> datetime | None:
     """The default as-of instant (docs/report-semantics.md §2); served by the timestamp index."""
-    return StatusPoll.objects.aggregate(latest=Max("timestamp_utc"))["latest"]
+    latest: datetime | None = StatusPoll.objects.aggregate(latest=Max("timestamp_utc"))["latest"]
+    return latest
 
 
 def report_inputs(as_of: datetime) -> ReportInputs:
@@ -122,7 +124,7 @@ def _polls(
     start: datetime, end: datetime
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """Store pk, instant (µs) and status of the polls in [start, end] and the last before start."""
-    params = {
+    params: SqlParams = {
         "start": connection.ops.adapt_datetimefield_value(start),
         "end": connection.ops.adapt_datetimefield_value(end),
     }
@@ -132,7 +134,7 @@ def _polls(
 
 
 def _polls_postgresql(
-    params: dict[str, object],
+    params: SqlParams,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     # PostgreSQL sends COPY data one message per row, and 1.7 M messages cost
     # Python far more than the query. Aggregated into three arrays, the polls
@@ -174,7 +176,7 @@ def _pg_binary_arrays(data: bytes, element_types: list[str]) -> list[npt.NDArray
 
 
 def _polls_sqlite(
-    params: dict[str, object],
+    params: SqlParams,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     with connection.cursor() as cursor:
         # The casts hide the columns' declared types, so that Django's SQLite

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import Field, Model
 
 from monitor.models import BusinessHours, StatusPoll, Store
 
@@ -45,18 +46,25 @@ def sql_names() -> SqlNames:
     quote = connection.ops.quote_name
     return SqlNames(
         stores=quote(Store._meta.db_table),
-        store_pk=quote(Store._meta.pk.column),
-        store_id=quote(Store._meta.get_field("store_id").column),
-        timezone=quote(Store._meta.get_field("timezone_str").column),
+        store_pk=_column(Store, "id"),
+        store_id=_column(Store, "store_id"),
+        timezone=_column(Store, "timezone_str"),
         hours=quote(BusinessHours._meta.db_table),
-        hours_store=quote(BusinessHours._meta.get_field("store").column),
-        day=quote(BusinessHours._meta.get_field("day_of_week").column),
-        start=quote(BusinessHours._meta.get_field("start_time_local").column),
-        end=quote(BusinessHours._meta.get_field("end_time_local").column),
+        hours_store=_column(BusinessHours, "store"),
+        day=_column(BusinessHours, "day_of_week"),
+        start=_column(BusinessHours, "start_time_local"),
+        end=_column(BusinessHours, "end_time_local"),
         polls=quote(StatusPoll._meta.db_table),
         polls_unquoted=StatusPoll._meta.db_table,
-        poll_pk=quote(StatusPoll._meta.pk.column),
-        poll_store=quote(StatusPoll._meta.get_field("store").column),
-        poll_time=quote(StatusPoll._meta.get_field("timestamp_utc").column),
-        poll_active=quote(StatusPoll._meta.get_field("active").column),
+        poll_pk=_column(StatusPoll, "id"),
+        poll_store=_column(StatusPoll, "store"),
+        poll_time=_column(StatusPoll, "timestamp_utc"),
+        poll_active=_column(StatusPoll, "active"),
     )
+
+
+def _column(model: type[Model], field: str) -> str:
+    concrete = model._meta.get_field(field)
+    assert isinstance(concrete, Field)  # a concrete field: it has a column
+    assert concrete.column is not None
+    return connection.ops.quote_name(concrete.column)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from monitor import selectors
+from monitor.engine import ReportInputs
 from monitor.models import BusinessHours, StatusPoll, Store
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +19,7 @@ def poll(store: Store, instant: datetime, *, active: bool = True) -> StatusPoll:
     return StatusPoll.objects.create(store=store, timestamp_utc=instant, active=active)
 
 
-def polls_read(inputs) -> set[tuple[str, int, bool]]:
+def polls_read(inputs: ReportInputs) -> set[tuple[str, int, bool]]:
     return {
         (str(inputs.store_ids[s]), int(t), bool(a))
         for s, t, a in zip(inputs.poll_store, inputs.poll_time_us, inputs.poll_active, strict=True)

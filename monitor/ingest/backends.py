@@ -284,7 +284,7 @@ class _PostgreSQLPollsDirect:
             AND later.{names.poll_pk} > earlier.{names.poll_pk}
             """
         )
-        deleted = cursor.rowcount
+        deleted: int = cursor.rowcount
         cursor.execute(add)
         return deleted
 
@@ -382,7 +382,7 @@ class _SQLitePolls:
             "WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL ORDER BY name",
             [sql_names().polls_unquoted],
         )
-        indexes = cursor.fetchall()
+        indexes: list[tuple[str, str]] = cursor.fetchall()
         for name, _ in indexes:
             cursor.execute(f"DROP INDEX {_quote(name)}")
         return indexes

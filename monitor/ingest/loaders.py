@@ -138,7 +138,7 @@ def _stored_polls_fewer_than(limit: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {polls} LIMIT %s) AS t", [limit])
         (stored,) = cursor.fetchone()
-    return stored < limit
+    return bool(stored < limit)
 
 
 def _add_store_keys(keys: dict[str, int], store_ids: set[str]) -> None:
@@ -178,6 +178,7 @@ def polls_source(*, rebuild_indexes: bool | None) -> Source:
 
 
 # ---- business hours ----------------------------------------------------------------
+
 
 def _merge_hours(staging: str) -> LoadCounts:
     """Every store named by a valid row gets exactly the file's rows as its hours."""

@@ -253,7 +253,8 @@ def _csv_bytes(fields: Sequence[_Column | bytes], rows: int) -> bytes:
         else:
             blocks.append(field.matrix)
             keeps.append(np.arange(field.matrix.shape[1]) < field.lengths[:, None])
-    return np.concatenate(blocks, axis=1)[np.concatenate(keeps, axis=1)].tobytes()
+    data: bytes = np.concatenate(blocks, axis=1)[np.concatenate(keeps, axis=1)].tobytes()
+    return data
 
 
 def _timestamp_column(micros: np.ndarray) -> _Column:
@@ -385,7 +386,8 @@ def _hours_bytes(ids: _Column, rng: np.random.Generator) -> tuple[bytes, int]:
     end = catalogue.ends[row_template, interval]
     end = np.where(end == DAY_END, day_end[row_store], end)
     day_column = _Column((day[row_day] + ord("0")).astype(np.uint8)[:, None], np.ones(len(end)))
-    fields = [ids.take(row_store), b",", day_column, b",", _clock_column(start), b","]
+    fields: list[_Column | bytes] = [ids.take(row_store), b",", day_column, b","]
+    fields += [_clock_column(start), b","]
     fields += [_clock_column(end), b"\n"]
     return _csv_bytes(fields, len(end)), len(end)
 
@@ -445,7 +447,8 @@ def _poll_bytes(
 
     order = rng.permutation(len(store))
     statuses = _Column.of(np.where(active[order], b"active", b"inactive"))
-    fields = [ids.take(store[order]), b",", statuses, b",", _timestamp_column(micros[order])]
+    fields: list[_Column | bytes] = [ids.take(store[order]), b",", statuses, b","]
+    fields.append(_timestamp_column(micros[order]))
     return _csv_bytes([*fields, b" UTC\n"], len(order)), len(order)
 
 
@@ -468,7 +471,8 @@ def _outage_free(store: np.ndarray, stores: int, rng: np.random.Generator) -> np
     store_stop = np.cumsum(np.bincount(store, minlength=stores))  # row after each store's last
     stops = np.minimum(starts + length, store_stop[store[starts]])
     covering = np.bincount(starts, minlength=rows + 1) - np.bincount(stops, minlength=rows + 1)
-    return np.cumsum(covering)[:rows] == 0
+    free: np.ndarray = np.cumsum(covering)[:rows] == 0
+    return free
 
 
 def _source_rows(path: Path, columns: Sequence[Column]) -> Iterator[list[str]]:

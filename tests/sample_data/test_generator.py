@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -241,7 +242,7 @@ def test_end_sets_the_last_instant(tmp_path: Path) -> None:
         ({"stores": 5, "end": datetime(2023, 1, 25)}, "aware"),
     ],
 )
-def test_bad_arguments_are_refused(tmp_path: Path, arguments: dict, message: str) -> None:
+def test_bad_arguments_are_refused(tmp_path: Path, arguments: dict[str, Any], message: str) -> None:
     with pytest.raises(SampleDataError, match=message):
         generate_sample_data(tmp_path, **arguments)
 

@@ -31,7 +31,7 @@ V2_STORE = "d84a4552-3668-4075-ad1d-16840294f818"
 
 
 def at(*fields: int) -> datetime:
-    return datetime(*fields, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*fields, tzinfo=UTC)  # type: ignore[misc,arg-type]
 
 
 def stored_polls() -> list[tuple[str, datetime, bool]]:
@@ -471,7 +471,7 @@ def test_ctrl_c_once_the_polls_are_written_leaves_the_database_as_it_was(
     monkeypatch: pytest.MonkeyPatch,
     rebuild_indexes: bool,
 ) -> None:
-    load_kind = {
+    load_kind: type[Any] = {
         ("postgresql", True): backends._PostgreSQLPollsDirect,
         ("postgresql", False): backends._PostgreSQLPollsStaged,
     }.get((connection.vendor, rebuild_indexes), backends._SQLitePolls)
