@@ -136,8 +136,8 @@ def _polls(
 def _polls_postgresql(
     params: SqlParams,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    # PostgreSQL sends COPY data one message per row, and 1.7 M messages cost
-    # Python far more than the query. Aggregated into three arrays, the polls
+    # PostgreSQL sends COPY data one message per row, and a message per poll
+    # costs Python far more than the query. Aggregated into three arrays, the polls
     # come as one row of binary arrays, which NumPy reads in place.
     query = (
         "COPY (SELECT array_agg(store), array_agg(instant), array_agg(active)"
@@ -180,7 +180,7 @@ def _polls_sqlite(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     with connection.cursor() as cursor:
         # The casts hide the columns' declared types, so that Django's SQLite
-        # converters don't build a datetime and a bool per row (10× slower).
+        # converters don't build a datetime and a bool per row (many times slower).
         cursor.execute(_polls_sql("CAST(instant AS TEXT)", "CAST(active AS INTEGER)"), params)
         # Rows stream from the cursor straight into one array: no list of tuples.
         rows = np.fromiter(cursor, dtype=_SQLITE_POLL_ROW)

@@ -38,7 +38,7 @@ def sort_by_group(
     """(group, value, flag) rows sorted by group, then value.
 
     With the flag as the lowest bit of the packed key, one plain sort of int64
-    replaces an argsort and three gathers: twice as fast on 1.7 M polls.
+    replaces an argsort and three gathers, and runs faster on a full-size set.
     """
     base, stride = packing(values)
     groups = int(group.max()) + 1 if len(group) else 0

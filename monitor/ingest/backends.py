@@ -5,12 +5,12 @@ they share the import's transaction: PostgreSQL takes them through COPY,
 SQLite through executemany, into a temporary staging table that set-based
 statements then merge. Nothing builds an ORM object per row.
 
-Polls get more care, being 1.8 M a file. Their store ids become Store keys in
-Python as batches go by (new stores are created first), so staging carries
+Polls get more care, being millions a file. Their store ids become Store keys
+in Python as batches go by (new stores are created first), so staging carries
 integers, not the ids' text. The poll table carries two indexes and a foreign
 key, and maintaining them row by row is most of a big load's cost (on
-PostgreSQL, 3 index entries and a deferred foreign key check per row: ~20 s
-for 1.8 M polls, against ~2 s for building them afresh). So a load expected
+PostgreSQL, three index entries and a deferred foreign key check per row, many
+times the cost of building them afresh: `make bench` measures it). So a load expected
 to at least double the table drops them first and rebuilds them at the end,
 in the same transaction, as PostgreSQL's "Populating a Database" advises; a
 crash still leaves the table exactly as it was.
@@ -316,13 +316,14 @@ class _SQLitePolls:
 
     TABLE = "poll_staging"
     # The page cache while merging, in KiB (SQLite's convention for a negative
-    # cache_size). Django's connections keep SQLite's default 2 MB, and
-    # inserting into an index much bigger than the cache is 4× slower.
+    # cache_size). Django's connections keep SQLite's small default, and
+    # inserting into an index much bigger than the cache is several times
+    # slower; a bigger cache than this was no faster and took more memory.
     CACHE_KIB = 65_536
-    # The ORDER BY below and the index rebuild sort 1.8 M rows: 25 % faster
-    # with a second thread. Each sorting thread holds up to a cache's worth
-    # of rows, so memory stays bounded: peak RSS 290 MB for 1.8 M polls,
-    # 410 MB for 18 M (a 128 MB cache was no faster, and took 585 MB for 5.5 M).
+    # The ORDER BY below and the index rebuild sort every poll of the file,
+    # faster with a second thread. Each sorting thread holds up to a cache's
+    # worth of rows, so memory stays bounded whatever the file's size
+    # (`make bench` reports the peak RSS).
     SORT_THREADS = 2
 
     def __init__(self, *, rebuild_indexes: bool) -> None:

@@ -84,7 +84,7 @@ class CsvInput:
         try:
             while True:
                 try:
-                    # The hot loop: 1.8 M polls go through it, so a blank line or
+                    # The hot loop: every poll goes through it, so a blank line or
                     # a short row is told apart only once parsing has failed.
                     for fields in reader:
                         line, last = last + 1, reader.line_num
