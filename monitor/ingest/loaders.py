@@ -58,13 +58,19 @@ def columns_parser(columns: Sequence[Column], positions: Mapping[str, int]) -> R
     return parse
 
 
-def _staged(
-    table: str, columns: tuple[StagingColumn, ...], merge: Callable[[str], LoadCounts]
-) -> Callable[[Iterable[Batch], CsvInput], LoadCounts]:
-    """Save by staging the rows in the temporary `table`, then running `merge` on it."""
+def _staged_source(
+    table: str, columns: tuple[tuple[Column, str], ...], merge: Callable[[str], LoadCounts]
+) -> Source:
+    """A source saved by staging its rows in the temporary `table`, then running `merge`
+    on it. The table has the line, then a column per Column, named by its preferred
+    name, of the PostgreSQL type paired with it."""
+    staging = (
+        StagingColumn("line", "bigint"),
+        *(StagingColumn(column.name, sql_type) for column, sql_type in columns),
+    )
 
     def save(batches: Iterable[Batch], csv_input: CsvInput) -> LoadCounts:
-        current_backend().stage(table, columns, batches)
+        current_backend().stage(table, staging, batches)
         loaded = merge(table)
         with connection.cursor() as cursor:
             # Also dropped at commit; dropping now lets one transaction load
@@ -72,7 +78,7 @@ def _staged(
             cursor.execute(f"DROP TABLE {table}")
         return loaded
 
-    return save
+    return Source(columns=tuple(column for column, _ in columns), save=save)
 
 
 def _create_stores(staging: str) -> None:
@@ -197,7 +203,7 @@ def _merge_hours(staging: str) -> LoadCounts:
             f"""
             INSERT INTO {names.hours}
                 ({names.hours_store}, {names.day}, {names.start}, {names.end})
-            SELECT s.{names.store_pk}, h.day_of_week, h.start_time_local, h.end_time_local
+            SELECT s.{names.store_pk}, h.day, h.start_time_local, h.end_time_local
             FROM {staging} AS h
             JOIN {names.stores} AS s ON s.{names.store_id} = h.store_id
             ORDER BY h.line
@@ -206,25 +212,16 @@ def _merge_hours(staging: str) -> LoadCounts:
         return LoadCounts(cursor.rowcount, 0)
 
 
-HOURS = Source(
-    columns=(
-        Column(("store_id",), rules.store_id),
+HOURS = _staged_source(
+    "hours_staging",
+    (
+        (Column(("store_id",), rules.store_id), "text"),
         # §1's order of preference when a header has several.
-        Column(("day", "dayOfWeek", "day_of_week"), rules.day_of_week),
-        Column(("start_time_local",), rules.local_time),
-        Column(("end_time_local",), rules.local_time),
+        (Column(("day", "dayOfWeek", "day_of_week"), rules.day_of_week), "smallint"),
+        (Column(("start_time_local",), rules.local_time), "time"),
+        (Column(("end_time_local",), rules.local_time), "time"),
     ),
-    save=_staged(
-        "hours_staging",
-        (
-            StagingColumn("line", "bigint"),
-            StagingColumn("store_id", "text"),
-            StagingColumn("day_of_week", "smallint"),
-            StagingColumn("start_time_local", "time"),
-            StagingColumn("end_time_local", "time"),
-        ),
-        _merge_hours,
-    ),
+    _merge_hours,
 )
 
 
@@ -247,18 +244,11 @@ def _merge_zones(staging: str) -> LoadCounts:
         return LoadCounts(cursor.rowcount, 0)
 
 
-ZONES = Source(
-    columns=(
-        Column(("store_id",), rules.store_id),
-        Column(("timezone_str",), rules.timezone_name),
+ZONES = _staged_source(
+    "zone_staging",
+    (
+        (Column(("store_id",), rules.store_id), "text"),
+        (Column(("timezone_str",), rules.timezone_name), "text"),
     ),
-    save=_staged(
-        "zone_staging",
-        (
-            StagingColumn("line", "bigint"),
-            StagingColumn("store_id", "text"),
-            StagingColumn("timezone_str", "text"),
-        ),
-        _merge_zones,
-    ),
+    _merge_zones,
 )
