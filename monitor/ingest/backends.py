@@ -139,8 +139,29 @@ class _CopyStream:
             stack.__exit__(*(exc_info or (None, None, None)))
 
 
-class _PostgreSQLPollsStaged:
+class _PostgreSQLPollsCopy:
+    """What both PostgreSQL poll loads do: COPY the rows as they come, with their
+    line or not, and count them."""
+
+    stream: _CopyStream
+    copied: int
+    with_line: bool
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stream.end(*exc_info)
+
+    def write(self, rows: list[PollRow], keys: StoreKeys) -> None:
+        self.stream.write(_copy_text(rows, keys, with_line=self.with_line))
+        self.copied += len(rows)
+
+    def suspend(self) -> None:
+        self.stream.end()
+
+
+class _PostgreSQLPollsStaged(_PostgreSQLPollsCopy):
     """Into a staging table, then one INSERT … ON CONFLICT DO NOTHING."""
+
+    with_line = True
 
     TABLE = "poll_staging"
 
@@ -151,18 +172,8 @@ class _PostgreSQLPollsStaged:
                 "instant timestamptz, active boolean) ON COMMIT DROP"
             )
         self.stream = _CopyStream(f"COPY {self.TABLE} FROM STDIN")
-        self.staged = 0
+        self.copied = 0
         return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.stream.end(*exc_info)
-
-    def write(self, rows: list[PollRow], keys: StoreKeys) -> None:
-        self.stream.write(_copy_text(rows, keys, with_line=True))
-        self.staged += len(rows)
-
-    def suspend(self) -> None:
-        self.stream.end()
 
     def finish(self) -> LoadCounts:
         self.stream.end()
@@ -183,16 +194,18 @@ class _PostgreSQLPollsStaged:
             )
             inserted = cursor.rowcount
             cursor.execute(f"DROP TABLE {self.TABLE}")
-        return LoadCounts(inserted, self.staged - inserted)
+        return LoadCounts(inserted, self.copied - inserted)
 
 
-class _PostgreSQLPollsDirect:
+class _PostgreSQLPollsDirect(_PostgreSQLPollsCopy):
     """Straight into the poll table, its unique and foreign key constraints and its
     secondary indexes dropped, all rebuilt by finish().
 
     COPY into the table itself also inserts a page of rows at a time, where
     INSERT … SELECT writes one row (and its WAL record) at a time.
     """
+
+    with_line = False
 
     def __enter__(self) -> _PostgreSQLPollsDirect:
         names = sql_names()
@@ -230,16 +243,6 @@ class _PostgreSQLPollsDirect:
             for name, _ in self.indexes:
                 cursor.execute(f"DROP INDEX {name}")
         return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.stream.end(*exc_info)
-
-    def write(self, rows: list[PollRow], keys: StoreKeys) -> None:
-        self.stream.write(_copy_text(rows, keys, with_line=False))
-        self.copied += len(rows)
-
-    def suspend(self) -> None:
-        self.stream.end()
 
     def finish(self) -> LoadCounts:
         self.stream.end()

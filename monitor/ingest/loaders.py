@@ -83,16 +83,20 @@ def _staged_source(
 
 def _create_stores(staging: str) -> None:
     """A Store row (with no zone) for every store_id staged that has none yet."""
+    # WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
+    _insert_stores(f"SELECT DISTINCT store_id, '' FROM {staging} WHERE true", "DO NOTHING")
+
+
+def _insert_stores(select: str, on_conflict: str) -> int:
+    """INSERT the (store_id, zone) rows of `select` into the stores; how many it wrote."""
     names = sql_names()
     with connection.cursor() as cursor:
-        # WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
         cursor.execute(
-            f"""
-            INSERT INTO {names.stores} ({names.store_id}, {names.timezone})
-            SELECT DISTINCT store_id, '' FROM {staging} WHERE true
-            ON CONFLICT ({names.store_id}) DO NOTHING
-            """
+            f"INSERT INTO {names.stores} ({names.store_id}, {names.timezone}) {select} "
+            f"ON CONFLICT ({names.store_id}) {on_conflict}"
         )
+        inserted: int = cursor.rowcount
+    return inserted
 
 
 # ---- polls ----------------------------------------------------------------------
@@ -230,18 +234,13 @@ HOURS = _staged_source(
 
 def _merge_zones(staging: str) -> LoadCounts:
     """Upsert each store's zone from its last valid row; counts the stores upserted."""
-    names = sql_names()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {names.stores} ({names.store_id}, {names.timezone})
-            SELECT store_id, timezone_str FROM {staging}
-            WHERE line IN (SELECT max(line) FROM {staging} GROUP BY store_id)
-            ON CONFLICT ({names.store_id})
-            DO UPDATE SET {names.timezone} = excluded.{names.timezone}
-            """
-        )
-        return LoadCounts(cursor.rowcount, 0)
+    timezone = sql_names().timezone
+    upserted = _insert_stores(
+        f"SELECT store_id, timezone_str FROM {staging} "
+        f"WHERE line IN (SELECT max(line) FROM {staging} GROUP BY store_id)",
+        f"DO UPDATE SET {timezone} = excluded.{timezone}",
+    )
+    return LoadCounts(upserted, 0)
 
 
 ZONES = _staged_source(
