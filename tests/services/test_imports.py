@@ -18,6 +18,7 @@ from monitor.services.imports import (
     ImportResult,
     RowError,
     business_hours_import,
+    dataset_import,
     polls_import,
     timezones_import,
 )
@@ -503,4 +504,36 @@ def test_ctrl_c_in_the_middle_of_an_hours_or_zones_file_loads_nothing(
     interrupt = interrupt_on_call(2, lambda *_: None)
     with pytest.raises(KeyboardInterrupt):
         importer(write_file("input.csv", header + rows * 10), on_progress=interrupt)
+    assert snapshot() == stored_before
+
+
+# ---- a whole data set -----------------------------------------------------------
+
+
+def test_a_data_set_loads_zones_then_hours_then_polls(write_file: WriteFile, db: None) -> None:
+    results = dataset_import(
+        timezones=write_file("zones.csv", ZONES_HEADER + "1,Asia/Kolkata\n"),
+        hours=write_file("hours.csv", HOURS_HEADER + "1,0,9:00,17:00\n"),
+        polls=write_file("polls.csv", POLLS_HEADER + "1,active,2023-01-22 12:00:00\n"),
+    )
+    assert [Path(result.source).name for result in results] == [
+        "zones.csv",
+        "hours.csv",
+        "polls.csv",
+    ]
+    assert [result.loaded for result in results] == [1, 1, 1]
+    assert stored_zones() == {"1": "Asia/Kolkata"}
+    assert stored_hours() == [("1", 0, time(9), time(17))]
+    assert stored_polls() == [("1", at(2023, 1, 22, 12), True)]
+
+
+def test_a_refused_polls_file_loads_none_of_the_data_set(
+    write_file: WriteFile, stored_before: tuple[Any, ...]
+) -> None:
+    with pytest.raises(FileRefusedError, match=r"polls\.csv: the header has no 'status' column"):
+        dataset_import(
+            timezones=write_file("zones.csv", ZONES_HEADER + "9,Asia/Kolkata\n"),
+            hours=write_file("hours.csv", HOURS_HEADER + "9,0,9:00,17:00\n"),
+            polls=write_file("polls.csv", "store_id,timestamp_utc\n9,2023-01-22 12:00:00\n"),
+        )
     assert snapshot() == stored_before
