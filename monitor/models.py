@@ -92,9 +92,14 @@ class Report(models.Model):
     report_id = models.CharField(max_length=64, primary_key=True, default=new_report_id)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     # The as-of instant the caller asked for; null means "latest poll"
-    # (docs/report-semantics.md §2), resolved when the job starts and then stored in as_of.
+    # (docs/report-semantics.md §2).
     requested_as_of = models.DateTimeField(null=True, blank=True)
+    # The report's instant: resolved when it is triggered (null only when no
+    # poll was stored then: the job resolves it when it starts).
     as_of = models.DateTimeField(null=True, blank=True)
+    # The DataVersion when the report was triggered: a later trigger for the
+    # same as_of reuses the report only while the data is still that version.
+    data_version = models.PositiveBigIntegerField(null=True, blank=True)
     progress = models.FloatField(default=0.0)  # 0.0–1.0
     stage = models.CharField(max_length=32, blank=True, default="queued")
     error = models.TextField(blank=True, default="")
@@ -118,7 +123,21 @@ class Report(models.Model):
         indexes = [
             # Serves the recent-reports listing (ORDER BY created_at DESC LIMIT n).
             models.Index(fields=["-created_at"], name="report_created_idx"),
+            # Serves the reuse lookup of every trigger (services.jobs.report_trigger).
+            models.Index(fields=["as_of", "data_version"], name="report_reuse_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.report_id} ({self.status})"
+
+
+class DataVersion(models.Model):
+    """One row: a counter bumped by every transaction that changes what reports read.
+
+    See monitor.services.data_version.
+    """
+
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"data version {self.version}"

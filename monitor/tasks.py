@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from monitor.services import jobs
+from monitor.services import jobs, report_retention
 
 
 # Acknowledged only once the report is written, and handed back to the queue
@@ -12,3 +12,9 @@ from monitor.services import jobs
 @shared_task(name=jobs.REPORT_RUN_TASK, ignore_result=True)
 def report_run_task(report_id: str) -> None:
     jobs.report_run(report_id)
+
+
+# Run by `celery -A store_monitoring beat` every REPORT_RETENTION_INTERVAL_SECONDS.
+@shared_task(name="monitor.reports_prune", ignore_result=True)
+def reports_prune_task() -> int:
+    return report_retention.reports_prune()

@@ -1,4 +1,5 @@
-"""The Celery app: `celery -A store_monitoring worker` runs the report jobs."""
+"""The Celery app: `celery -A store_monitoring worker` runs the report jobs,
+`celery -A store_monitoring beat` sends the periodic ones."""
 
 import os
 
@@ -6,6 +7,15 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_monitoring.settings")
 
+from django.conf import settings  # noqa: E402 (needs DJANGO_SETTINGS_MODULE)
+
 app = Celery("store_monitoring")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.conf.beat_schedule = {
+    # Deletes finished reports past REPORT_RETENTION_DAYS or REPORT_RETENTION_COUNT.
+    "prune-reports": {
+        "task": "monitor.reports_prune",
+        "schedule": float(settings.REPORT_RETENTION_INTERVAL_SECONDS),
+    },
+}

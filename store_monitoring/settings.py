@@ -1,6 +1,6 @@
 """Settings, all from environment variables (see the README's table).
 
-The defaults are the embedded set-up: SQLite under var/ and report jobs in a
+The defaults are the embedded set-up: SQLite under var/ and report jobs on a
 thread of the web process, so a fresh clone runs with nothing but Python.
 """
 
@@ -157,8 +157,11 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Report jobs. Without a broker they run in a thread of the web process.
+# Report jobs. Without a broker they run on a small pool of threads of the web process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+REPORT_EMBEDDED_THREADS = env_int("REPORT_EMBEDDED_THREADS", 1)
+if REPORT_EMBEDDED_THREADS < 1:
+    raise ImproperlyConfigured("REPORT_EMBEDDED_THREADS must be at least 1")
 CELERY_TASK_ACKS_LATE = True  # a report is acknowledged only once it is written...
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ...so a killed worker's report is redelivered
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -173,9 +176,30 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
     "unacked_restore_interval": 10,
     "unacked_restore_throttle": 1,  # sweep on every interval, not every 10th
+    # A dead or hung (stopped, not closed) Redis must not hang a trigger: a
+    # connection attempt, and then any one command, gives up after these...
+    "socket_connect_timeout": 1.0,
+    "socket_timeout": 0.5,
 }
-# A Running report whose job has not reported progress for this long is marked Failed.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+# ...and publishing a task retries once: trigger_report answers 503 within about 2 s.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.2,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# A started report whose job has not reported progress for this long is marked Failed.
 REPORT_STALE_AFTER_SECONDS = env_int("REPORT_STALE_AFTER_SECONDS", 600)
+# A report still waiting in the queue after this long is marked Failed: the
+# queue lost its job (a broker restarted without persistence, or no worker runs).
+REPORT_QUEUE_TIMEOUT = env_int("REPORT_QUEUE_TIMEOUT", 3600)
+# Retention: finished reports older than this many days, or beyond the newest
+# this many, are deleted every REPORT_RETENTION_INTERVAL_SECONDS (Celery beat,
+# or between jobs in the embedded set-up).
+REPORT_RETENTION_DAYS = env_int("REPORT_RETENTION_DAYS", 7)
+REPORT_RETENTION_COUNT = env_int("REPORT_RETENTION_COUNT", 500)
+REPORT_RETENTION_INTERVAL_SECONDS = env_int("REPORT_RETENTION_INTERVAL_SECONDS", 600)
 
 LOGGING = {
     "version": 1,

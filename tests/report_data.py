@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import threading
 from datetime import UTC, datetime, time, timedelta
 
 from monitor.models import BusinessHours, Report, StatusPoll, Store
@@ -74,22 +73,17 @@ def store_random_data(*, stores: int, seed: int, end: datetime = SPEC_NOW) -> No
     BusinessHours.objects.bulk_create(hours)
 
 
-def wait_for_job_thread(report_id: str, timeout: float = 30.0) -> None:
-    """Wait until the embedded mode's job thread of a report has ended.
+def wait_for_embedded_jobs(*report_ids: str, timeout: float = 30.0) -> None:
+    """Wait until the embedded set-up's job threads have finished every queued
+    job, and check that each of `report_ids` is finished.
 
-    Tests wait for the thread rather than poll the database meanwhile: the
+    Tests wait for the jobs rather than poll the database meanwhile: the
     SQLite test database is in memory with a shared cache, where a write that
     meets a concurrent read fails at once ("table is locked") instead of
     waiting as it does on the real database file (WAL and a busy timeout).
     """
-    name = jobs.job_thread_name(report_id)
-    for thread in threading.enumerate():
-        if thread.name == name:
-            thread.join(timeout)
-            assert not thread.is_alive(), f"report {report_id}: job still running"
-    # Joined, or already ended: either way the job must have finished the report.
-    # (Safe to read now: no job thread of it writes any more.)
-    status = Report.objects.get(pk=report_id).status
-    assert status != Report.Status.RUNNING, (
-        f"report {report_id} is Running, but no thread named {name!r} runs its job"
-    )
+    assert jobs.embedded_jobs_join(timeout), "embedded report jobs still running"
+    # Safe to read now: no job thread writes any more.
+    for report_id in report_ids:
+        status = Report.objects.get(pk=report_id).status
+        assert status != Report.Status.RUNNING, f"report {report_id} is still Running"

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from monitor.models import Report
+from monitor.services import jobs
 from monitor.services.reports import ReportInputError, parse_as_of
 
 
@@ -38,6 +39,12 @@ class TriggerRequestSerializer(serializers.Serializer):
         help_text="The report's instant, e.g. 2023-01-25T18:00:00Z (UTC when no offset is "
         "given). Default: the latest stored poll.",
     )
+    force = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Compute a new report even if a Running or Complete one exists for the same "
+        "instant and data (default: that one is returned, with reused: true).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # A misspelt key would otherwise be ignored silently, and the report
@@ -45,7 +52,7 @@ class TriggerRequestSerializer(serializers.Serializer):
         unknown = sorted(set(self.initial_data) - set(self.fields))
         if unknown:
             raise serializers.ValidationError(
-                f"unknown field(s): {', '.join(unknown)}; the body may only contain as_of"
+                f"unknown field(s): {', '.join(unknown)}; the body may only contain as_of and force"
             )
         return attrs
 
@@ -54,11 +61,37 @@ class ReportRunningSerializer(serializers.Serializer):
     report_id = serializers.CharField()
     status = serializers.ChoiceField(choices=[Report.Status.RUNNING])
     progress = serializers.FloatField(min_value=0.0, max_value=1.0, help_text="0.0 to 1.0")
+    stage = serializers.CharField(
+        help_text="queued (waiting for a worker), then started, reading, computing, "
+        "rendering, writing."
+    )
+    queue_position = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="While queued, where the queue can tell (the embedded set-up): 1 = next.",
+    )
+
+    def to_representation(self, instance: Report) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        position = jobs.report_queue_position(instance)
+        if position is not None:
+            data["queue_position"] = position
+        return data
 
 
 class TriggerResponseSerializer(serializers.Serializer):
-    report_id = serializers.CharField(help_text="Random and URL-safe; 22 characters.")
-    status = serializers.ChoiceField(choices=[Report.Status.RUNNING])
+    report_id = serializers.CharField(
+        source="report.report_id", help_text="Random and URL-safe; 22 characters."
+    )
+    status = serializers.ChoiceField(
+        source="report.status",
+        choices=[Report.Status.RUNNING, Report.Status.COMPLETE],
+        help_text="Complete only when an existing report is reused.",
+    )
+    reused = serializers.BooleanField(
+        help_text="true: an existing report of the same instant, made from the same data "
+        "(nothing imported since), is returned instead of a new job."
+    )
 
 
 class ReportFailedSerializer(serializers.Serializer):

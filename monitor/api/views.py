@@ -103,10 +103,12 @@ def trigger_report(request: Request) -> Response:
     body = TriggerRequestSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     try:
-        report = jobs.report_trigger(as_of=body.validated_data.get("as_of"))
+        triggered = jobs.report_trigger(
+            as_of=body.validated_data.get("as_of"), force=body.validated_data["force"]
+        )
     except jobs.JobQueueUnavailableError as error:
         return Response({"error": str(error)}, status=503)
-    return Response(TriggerResponseSerializer(report).data)
+    return Response(TriggerResponseSerializer(triggered).data)
 
 
 @extend_schema(

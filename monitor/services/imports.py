@@ -17,6 +17,7 @@ from django.db import transaction
 from monitor.ingest.errors import FileRefusedError, RowError
 from monitor.ingest.loaders import HOURS, ZONES, Source, polls_source
 from monitor.ingest.reader import FileProgress, RowErrors, open_csv
+from monitor.services.data_version import data_changed
 
 __all__ = [
     "IMPORT_ORDER",
@@ -84,6 +85,7 @@ def _import(source: Source, path: Path, on_progress: FileProgress | None) -> Imp
     errors = RowErrors()
     with open_csv(path, source.columns) as csv_input, transaction.atomic():
         loaded = source.load(csv_input, errors, on_progress)
+        data_changed()  # reports made before this import are not reused after it
     return ImportResult(
         source=str(path),
         loaded=loaded.loaded,

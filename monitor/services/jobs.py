@@ -2,9 +2,11 @@
 
 `report_trigger` creates the row and hands the job over once the row is
 committed: to Celery when `CELERY_BROKER_URL` is set (a `celery worker` runs
-`monitor.tasks.report_run_task`), else to a thread of this process (the
-embedded default). Either way the job is `report_run`, which writes progress
-and the result to the row, so any process can read them.
+`monitor.tasks.report_run_task`), else to this process's small pool of job
+threads (services.embedded_jobs, the embedded default). Either way the job is
+`report_run`, which writes progress and the result to the row, so any process
+can read them. A trigger for an instant that already has a Running or
+Complete report of the same data reuses it instead (see report_trigger).
 
 A job may run more than once for the same report: Celery redelivers a task
 whose worker died (acks_late, reject_on_worker_lost), and Redis redelivers a
@@ -13,6 +15,11 @@ run goes on. Each start therefore claims the next attempt number under a row
 lock, and every later write is a conditional UPDATE (`… WHERE status =
 'Running' AND attempts = <mine>`): a finished report is never overwritten, and
 of two runs of one report only the latest claimer writes.
+
+A report waits in the queue (attempts 0, stage "queued") until a job claims
+it; only REPORT_QUEUE_TIMEOUT, long, fails it there: a backlog is not a
+fault. Once started, a job that gives no sign of life for
+REPORT_STALE_AFTER_SECONDS has been lost.
 """
 
 from __future__ import annotations
@@ -26,10 +33,14 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Case, Value, When
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from monitor import selectors
 from monitor.models import Report
+from monitor.services.data_version import data_version_locked
+from monitor.services.embedded_jobs import JobPool
+from monitor.services.report_retention import reports_prune_if_due
 from monitor.services.reports import GeneratedReport, ReportInputError, report_generate
 
 logger = logging.getLogger(__name__)
@@ -50,12 +61,46 @@ class AttemptSupersededError(Exception):
     """This run's report finished, failed or was claimed by a newer run."""
 
 
-def report_trigger(*, as_of: datetime | None = None) -> Report:
-    """Create a Running report as of `as_of` (None: the latest poll) and start its job."""
-    report = Report.objects.create(requested_as_of=as_of)
-    # After commit only: a worker that picked the job up earlier would not
-    # find the row yet. Outside a transaction this runs at once.
-    transaction.on_commit(lambda: _dispatch(report.report_id))
+@dataclass(frozen=True)
+class Triggered:
+    report: Report
+    reused: bool  # an existing report of the same instant and data, not a new job
+
+
+def report_trigger(*, as_of: datetime | None = None, force: bool = False) -> Triggered:
+    """The report as of `as_of` (None: the latest poll, resolved now).
+
+    A Running or Complete report of that instant triggered at the current
+    data version is returned as it is (reused), unless `force`: nothing was
+    imported since, so it is the report a new job would compute. Otherwise a
+    new Running report is created and its job started.
+    """
+    with transaction.atomic():
+        # Locked until commit: no import commits between reading the version
+        # and storing it, and concurrent identical triggers take turns, so
+        # the second one finds the first one's report.
+        version = data_version_locked()
+        resolved = as_of if as_of is not None else selectors.latest_poll_time()
+        existing = None if force or resolved is None else _reusable(resolved, version)
+        if existing is not None:
+            return Triggered(existing, reused=True)
+        report = Report.objects.create(requested_as_of=as_of, as_of=resolved, data_version=version)
+        # After commit only: a worker that picked the job up earlier would not
+        # find the row yet.
+        transaction.on_commit(lambda: _dispatch(report.report_id))
+    return Triggered(report, reused=False)
+
+
+def _reusable(as_of: datetime, version: int) -> Report | None:
+    candidates = Report.objects.filter(
+        as_of=as_of,
+        data_version=version,
+        status__in=[Report.Status.RUNNING, Report.Status.COMPLETE],
+    )
+    report = candidates.defer("result_csv", "result_percent_csv").order_by("-created_at").first()
+    if report is not None and _is_stale(report):
+        reports_fail_stale(report_ids=[report.report_id])
+        return None
     return report
 
 
@@ -69,7 +114,7 @@ def report_run(report_id: str) -> None:
     if attempt is None:
         return
     try:
-        generated = report_generate(as_of=attempt.requested_as_of, on_progress=attempt.progress)
+        generated = report_generate(as_of=attempt.as_of, on_progress=attempt.progress)
         attempt.progress("rendering", 0.8)
         absolute, percent = generated.csv(), generated.csv(percent=True)
         attempt.progress("writing", 0.9)
@@ -111,7 +156,8 @@ def report_attempt_start(report_id: str) -> ReportAttempt | None:
         report.attempts += 1
         report.stage, report.progress, report.heartbeat_at = "started", 0.0, now
         report.save(update_fields=["attempts", "stage", "progress", "heartbeat_at"])
-    return ReportAttempt(report_id, report.attempts, report.requested_as_of)
+    as_of = report.as_of if report.as_of is not None else report.requested_as_of
+    return ReportAttempt(report_id, report.attempts, as_of)
 
 
 @dataclass(frozen=True)
@@ -124,7 +170,7 @@ class ReportAttempt:
 
     report_id: str
     number: int
-    requested_as_of: datetime | None
+    as_of: datetime | None  # None: the latest poll
 
     def progress(self, stage: str, fraction: float) -> None:
         """on_progress for report_generate; stops the run once superseded."""
@@ -187,18 +233,21 @@ def reports_recent(*, limit: int) -> list[Report]:
 
 
 def reports_fail_stale(*, report_ids: list[str] | None = None) -> int:
-    """Mark Failed the Running reports whose job gave no sign of life for
-    REPORT_STALE_AFTER_SECONDS (all of them, or those of `report_ids`).
+    """Mark Failed the Running reports whose job is lost (all of them, or those of `report_ids`):
 
-    This runs lazily, whenever reports are read (report_get, reports_recent),
-    rather than on a schedule: no beat process to deploy, and a report is
-    never *seen* Running once its job is lost. The UPDATE re-checks status and
-    heartbeat in its WHERE clause, so a job that finishes or reports progress
-    at the same moment is never overwritten: whichever write lands second
+    - started, then no sign of life for REPORT_STALE_AFTER_SECONDS (its
+      worker was stopped or vanished, and nothing redelivered the job);
+    - never started within REPORT_QUEUE_TIMEOUT (the queue lost the job, e.g.
+      a broker restarted without persistence, or no worker runs).
+
+    This runs lazily, whenever reports are read (report_get, reports_recent)
+    or reused, rather than on a schedule: a report is never *seen* Running
+    once its job is lost. The UPDATE re-checks status, attempts and heartbeat
+    in its WHERE clause, so a job that starts, finishes or reports progress at
+    the same moment is never overwritten: whichever write lands second
     matches no row.
     """
-    seconds = settings.REPORT_STALE_AFTER_SECONDS
-    stale = Report.objects.filter(status=Report.Status.RUNNING, heartbeat_at__lt=_stale_before())
+    stale = Report.objects.filter(_lost())
     if report_ids is not None:
         stale = stale.filter(pk__in=report_ids)
     return stale.update(
@@ -208,55 +257,95 @@ def reports_fail_stale(*, report_ids: list[str] | None = None) -> int:
             When(
                 attempts=0,
                 then=Value(
-                    f"no worker started the report's job within {seconds} s "
-                    "(is a Celery worker running?); trigger a new report"
+                    f"no worker started the report's job within "
+                    f"{settings.REPORT_QUEUE_TIMEOUT} s (the job queue lost it, or no "
+                    "worker is running); trigger a new report"
                 ),
             ),
             default=Value(
-                f"the report's job gave no sign of life for {seconds} s (its worker was "
-                "stopped or lost); trigger a new report"
+                f"the report's job gave no sign of life for "
+                f"{settings.REPORT_STALE_AFTER_SECONDS} s (its worker was stopped or lost); "
+                "trigger a new report"
             ),
         ),
     )
 
 
+def report_queue_position(report: Report) -> int | None:
+    """1 for the next report to start, when the queue can tell: the embedded
+    pool can; Redis is not asked, so that reads never wait on the broker."""
+    if settings.CELERY_BROKER_URL or report.status != Report.Status.RUNNING or report.attempts:
+        return None
+    return _embedded_pool().position(report.report_id)
+
+
+def embedded_jobs_join(timeout: float) -> bool:
+    """Wait until this process's embedded jobs have all finished; False on timeout."""
+    return _embedded_pool().join(timeout)
+
+
+def _lost() -> Q:
+    # A queued report's heartbeat is its creation time.
+    now = timezone.now()
+    return Q(status=Report.Status.RUNNING) & (
+        Q(attempts=0, heartbeat_at__lt=now - timedelta(seconds=settings.REPORT_QUEUE_TIMEOUT))
+        | Q(
+            attempts__gt=0,
+            heartbeat_at__lt=now - timedelta(seconds=settings.REPORT_STALE_AFTER_SECONDS),
+        )
+    )
+
+
 def _is_stale(report: Report) -> bool:
-    return report.status == Report.Status.RUNNING and report.heartbeat_at < _stale_before()
-
-
-def _stale_before() -> datetime:
-    return timezone.now() - timedelta(seconds=settings.REPORT_STALE_AFTER_SECONDS)
+    if report.status != Report.Status.RUNNING:
+        return False
+    timeout = (
+        settings.REPORT_STALE_AFTER_SECONDS if report.attempts else settings.REPORT_QUEUE_TIMEOUT
+    )
+    return report.heartbeat_at < timezone.now() - timedelta(seconds=timeout)
 
 
 def _dispatch(report_id: str) -> None:
     if settings.CELERY_BROKER_URL:
         _enqueue(report_id)
     else:
-        threading.Thread(
-            target=_run_in_thread, args=(report_id,), name=job_thread_name(report_id), daemon=True
-        ).start()
-
-
-def job_thread_name(report_id: str) -> str:
-    """The name of the embedded mode's job thread (tests wait for it by this name)."""
-    return f"report-{report_id}"
+        _embedded_pool().put(report_id)
 
 
 def _enqueue(report_id: str) -> None:
     try:
+        # Bounded: the broker's timeouts and publish retries (settings) make
+        # a dead or hung Redis an error within about 2 s.
         current_app.send_task(REPORT_RUN_TASK, args=[report_id])
     except Exception as error:
-        # Without a queued job the report would only fail once stale: fail it now.
-        message = f"the job queue is unreachable ({type(error).__name__}: {error})"
+        # Without a queued job the report would only fail after the queue
+        # timeout: fail it now. The details (the broker's address) go to the
+        # log only.
+        logger.error("report %s: the job queue refused the job: %r", report_id, error)
+        message = "the job queue is unreachable; try again later"
         Report.objects.filter(pk=report_id, status=Report.Status.RUNNING).update(
             status=Report.Status.FAILED, error=message, finished_at=timezone.now()
         )
         raise JobQueueUnavailableError(message) from error
 
 
-def _run_in_thread(report_id: str) -> None:
+class _Embedded:
+    lock = threading.Lock()
+    pool: JobPool | None = None
+
+
+def _embedded_pool() -> JobPool:
+    with _Embedded.lock:
+        if _Embedded.pool is None:
+            _Embedded.pool = JobPool(_run_embedded, threads=settings.REPORT_EMBEDDED_THREADS)
+        return _Embedded.pool
+
+
+def _run_embedded(report_id: str) -> None:
     try:
         report_run(report_id)
+        # No beat process in this set-up: retention runs between jobs.
+        reports_prune_if_due()
     except Exception:
         # The database itself failed; the report fails once stale.
         logger.exception("report %s: job thread failed", report_id)

@@ -15,7 +15,7 @@ from pytest_django.fixtures import Settings
 from monitor.models import Report
 from monitor.services import jobs
 from monitor.services.reports import report_generate
-from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples, wait_for_job_thread
+from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -60,8 +60,8 @@ def test_trigger_answers_the_new_report_id_and_running(
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"report_id", "status"}
-    assert body["status"] == "Running"
+    assert set(body) == {"report_id", "status", "reused"}
+    assert (body["status"], body["reused"]) == ("Running", False)
     report = Report.objects.get(pk=body["report_id"])
     assert report.requested_as_of == SPEC_NOW
     assert len(callbacks) == 1  # its job, started once the row is committed
@@ -163,7 +163,12 @@ def test_running_report_is_its_progress(client: Client) -> None:
 
     assert response.status_code == 200
     assert response["X-Report-Status"] == "Running"
-    assert response.json() == {"report_id": report.report_id, "status": "Running", "progress": 0.6}
+    assert response.json() == {
+        "report_id": report.report_id,
+        "status": "Running",
+        "progress": 0.6,
+        "stage": "computing",
+    }
 
 
 def test_failed_report_is_its_error(client: Client) -> None:
@@ -289,7 +294,7 @@ def test_trigger_then_get_gives_what_generate_report_writes(
     store_spec_examples()
 
     report_id = trigger(client)[1]["report_id"]
-    wait_for_job_thread(report_id)
+    wait_for_embedded_jobs(report_id)
     response = client.get(get_report(report_id))
 
     written = io.StringIO()

@@ -13,7 +13,7 @@ from pytest_django.fixtures import Settings
 from monitor.models import Report, Store
 from monitor.services import jobs
 from monitor.services.reports import report_generate
-from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples, wait_for_job_thread
+from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +37,13 @@ def test_trigger_creates_a_running_report_and_starts_the_job_after_commit(
     django_capture_on_commit_callbacks: Callable,
 ) -> None:
     with django_capture_on_commit_callbacks() as callbacks:
-        report = jobs.report_trigger(as_of=SPEC_NOW)
+        report = jobs.report_trigger(as_of=SPEC_NOW).report
 
     assert len(callbacks) == 1  # the job starts only once the row is committed
     stored = reload(report)
     assert stored.status == Report.Status.RUNNING
     assert stored.requested_as_of == SPEC_NOW
-    assert stored.as_of is None
+    assert (stored.as_of, stored.data_version) == (SPEC_NOW, 0)
     assert (stored.attempts, stored.progress, stored.stage) == (0, 0.0, "queued")
     assert re.fullmatch(r"[A-Za-z0-9_-]{16,}", stored.report_id)
 
@@ -181,15 +181,19 @@ def test_a_report_whose_worker_keeps_dying_fails_instead_of_running_for_ever() -
 
 
 @pytest.mark.parametrize(
-    ("attempts", "error"),
-    [(1, "gave no sign of life for 600 s"), (0, "no worker started the report's job within")],
+    ("attempts", "silent_for", "error"),
+    [
+        (1, 601, "gave no sign of life for 600 s"),
+        (0, 3601, "no worker started the report's job within 3600 s"),
+    ],
 )
 def test_a_lost_job_makes_its_report_fail_when_read(
-    settings: Settings, attempts: int, error: str
+    settings: Settings, attempts: int, silent_for: int, error: str
 ) -> None:
     settings.REPORT_STALE_AFTER_SECONDS = 600
+    settings.REPORT_QUEUE_TIMEOUT = 3600
     report = Report.objects.create(attempts=attempts)
-    make_stale(report, seconds=601)
+    make_stale(report, seconds=silent_for)
 
     stored = jobs.report_get(report.report_id)
 
@@ -199,15 +203,32 @@ def test_a_lost_job_makes_its_report_fail_when_read(
     assert stored.finished_at is not None
 
 
-def test_a_job_within_the_stale_timeout_stays_running(settings: Settings) -> None:
+@pytest.mark.parametrize(("attempts", "silent_for"), [(1, 590), (0, 3590)])
+def test_a_job_within_its_timeout_stays_running(
+    settings: Settings, attempts: int, silent_for: int
+) -> None:
     settings.REPORT_STALE_AFTER_SECONDS = 600
-    report = Report.objects.create(attempts=1)
-    make_stale(report, seconds=590)
+    settings.REPORT_QUEUE_TIMEOUT = 3600
+    report = Report.objects.create(attempts=attempts)
+    make_stale(report, seconds=silent_for)
 
     stored = jobs.report_get(report.report_id)
 
     assert stored is not None
     assert stored.status == Report.Status.RUNNING
+
+
+def test_waiting_in_the_queue_longer_than_the_stale_timeout_is_not_failing(
+    settings: Settings,
+) -> None:
+    settings.REPORT_STALE_AFTER_SECONDS = 2
+    queued = Report.objects.create()
+    make_stale(queued, seconds=60)  # a long backlog ahead of it
+
+    assert jobs.reports_fail_stale() == 0
+    stored = jobs.report_get(queued.report_id)
+    assert stored is not None
+    assert (stored.status, stored.stage) == (Report.Status.RUNNING, "queued")
 
 
 def test_listing_fails_the_lost_jobs_reports_only(settings: Settings) -> None:
@@ -257,7 +278,7 @@ def test_without_a_broker_the_job_runs_in_a_thread_of_this_process(
     settings.CELERY_BROKER_URL = ""
     store_spec_examples()
 
-    report = jobs.report_trigger(as_of=SPEC_NOW)  # autocommit: the job starts now
+    report = jobs.report_trigger(as_of=SPEC_NOW).report  # autocommit: the job starts now
 
-    wait_for_job_thread(report.pk)  # nobody else runs it
+    wait_for_embedded_jobs(report.pk)  # nobody else runs it
     assert reload(report).result_csv == SPEC_CSV

@@ -1,0 +1,61 @@
+"""Retention: finished reports are deleted once old, or once beyond the newest ones kept.
+
+Celery beat runs `reports_prune` every REPORT_RETENTION_INTERVAL_SECONDS in
+production (monitor.tasks, store_monitoring.celery); the embedded set-up runs
+it after a job finishes, at most that often (`reports_prune_if_due`);
+`manage.py prune_reports` runs it by hand. Running reports are never deleted:
+their jobs still write to them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from monitor.models import Report
+
+_FINISHED = [Report.Status.COMPLETE, Report.Status.FAILED]
+
+
+def reports_prune(*, older_than: timedelta | None = None, keep: int | None = None) -> int:
+    """Delete the finished reports created more than `older_than` ago, or
+    beyond the newest `keep` finished ones; how many were deleted.
+
+    Defaults: REPORT_RETENTION_DAYS and REPORT_RETENTION_COUNT.
+    """
+    if older_than is None:
+        older_than = timedelta(days=settings.REPORT_RETENTION_DAYS)
+    if keep is None:
+        keep = settings.REPORT_RETENTION_COUNT
+    finished = Report.objects.filter(status__in=_FINISHED)
+    # Newest first, as the report_created_idx index reads them; the pk breaks ties.
+    beyond_newest = finished.order_by("-created_at", "-pk").values("pk")[keep:]
+    expired = Q(created_at__lt=timezone.now() - older_than) | Q(pk__in=beyond_newest)
+    deleted, _ = finished.filter(expired).delete()
+    return deleted
+
+
+class _Schedule:
+    """When this process last pruned (the embedded set-up has no beat)."""
+
+    lock = threading.Lock()
+    last: float | None = None
+
+
+def reports_prune_if_due() -> int:
+    """reports_prune, unless this process ran it less than
+    REPORT_RETENTION_INTERVAL_SECONDS ago (then 0)."""
+    now = time.monotonic()
+    with _Schedule.lock:
+        due = (
+            _Schedule.last is None
+            or now - _Schedule.last >= settings.REPORT_RETENTION_INTERVAL_SECONDS
+        )
+        if due:
+            _Schedule.last = now
+    return reports_prune() if due else 0
