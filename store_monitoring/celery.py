@@ -4,10 +4,9 @@
 import os
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_monitoring.settings")
-
-from django.conf import settings  # noqa: E402 (needs DJANGO_SETTINGS_MODULE)
 
 app = Celery("store_monitoring")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -8,9 +8,10 @@ from celery.exceptions import WorkerLostError
 from celery.worker.request import Request
 from kombu import Connection
 from kombu.simple import SimpleQueue
+from pytest_django.fixtures import Settings
 
 from monitor.models import Report
-from monitor.tasks import report_run_task
+from monitor.tasks import report_run_task, reports_prune_task
 from store_monitoring import celery_app
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
 
@@ -74,3 +75,15 @@ def test_the_task_runs_the_report() -> None:
     report_run_task.apply(args=(report.report_id,)).get()
 
     assert Report.objects.get(pk=report.pk).result_csv == SPEC_CSV
+
+
+@pytest.mark.django_db
+def test_beat_runs_the_retention_task_on_its_interval(settings: Settings) -> None:
+    entry = celery_app.conf.beat_schedule["prune-reports"]
+    assert entry["task"] == reports_prune_task.name
+    assert entry["schedule"] == settings.REPORT_RETENTION_INTERVAL_SECONDS
+    settings.REPORT_RETENTION_COUNT = 1
+    Report.objects.bulk_create(Report(status=Report.Status.COMPLETE) for _ in range(3))
+
+    assert reports_prune_task.apply().get() == 2
+    assert Report.objects.count() == 1

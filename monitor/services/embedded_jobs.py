@@ -57,9 +57,6 @@ class JobPool:
                 self._changed.wait(left)
         return True
 
-    def thread_count(self) -> int:
-        return self._threads if self._started else 0
-
     def _start_threads(self) -> None:
         if self._started:
             return

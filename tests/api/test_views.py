@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from pytest_django.fixtures import Settings
 
 from monitor.models import Report
 from monitor.services import jobs
+from monitor.services.embedded_jobs import JobPool
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
 
@@ -65,6 +67,31 @@ def test_trigger_answers_the_new_report_id_and_running(
     report = Report.objects.get(pk=body["report_id"])
     assert report.requested_as_of == SPEC_NOW
     assert len(callbacks) == 1  # its job, started once the row is committed
+
+
+@pytest.mark.usefixtures("spec_examples")
+def test_a_second_trigger_reuses_the_report_and_force_computes_anew(client: Client) -> None:
+    body = {"as_of": "2023-01-25T18:00:00Z"}
+    first = trigger(client, body)[1]
+    again = trigger(client, body)[1]
+    forced = trigger(client, {**body, "force": True})[1]
+
+    assert (first["reused"], again["reused"], forced["reused"]) == (False, True, False)
+    assert again["report_id"] == first["report_id"] != forced["report_id"]
+    assert Report.objects.count() == 2
+
+
+def test_reusing_a_complete_report_answers_complete(
+    client: Client, complete_report: Report
+) -> None:
+    Report.objects.filter(pk=complete_report.pk).update(data_version=0)  # as a trigger stores it
+
+    status, answer = trigger(client, {"as_of": SPEC_NOW.isoformat()})
+
+    assert (status, answer) == (
+        200,
+        {"report_id": complete_report.report_id, "status": "Complete", "reused": True},
+    )
 
 
 @pytest.mark.parametrize("body", [None, {}, {"as_of": None}])
@@ -154,6 +181,32 @@ def test_the_query_form_gives_the_same_answer(client: Client, complete_report: R
     assert by_query.content == by_path.content
     assert by_query["Content-Disposition"] == by_path["Content-Disposition"]
     assert by_query["X-Report-Status"] == "Complete"
+
+
+def test_a_queued_report_shows_its_place_in_the_embedded_queue(
+    client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.CELERY_BROKER_URL = ""
+    running = threading.Event()
+    release = threading.Event()
+
+    def job(report_id: str) -> None:
+        running.set()
+        release.wait(30)
+
+    # This process's pool, its one thread held by a first job: the others wait.
+    monkeypatch.setattr(jobs._Embedded, "pool", JobPool(job, threads=1))
+    queued = [Report.objects.create() for _ in range(3)]
+    for report in queued:
+        jobs._embedded_pool().put(report.report_id)
+    running.wait(30)
+
+    answers = [client.get(get_report(report.report_id)).json() for report in queued]
+    release.set()
+    assert jobs.embedded_jobs_join(timeout=30)
+
+    assert [answer.get("queue_position") for answer in answers] == [None, 1, 2]
+    assert {(answer["status"], answer["stage"]) for answer in answers} == {("Running", "queued")}
 
 
 def test_running_report_is_its_progress(client: Client) -> None:

@@ -1,0 +1,90 @@
+"""monitor.services.embedded_jobs: the embedded set-up's fixed pool of job threads."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from monitor.services.embedded_jobs import JobPool
+
+
+def pool_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith("report-job-")]
+
+
+class Gate:
+    """A job that records its report ids and waits until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.open = threading.Event()
+        self.ran: list[str] = []
+
+    def __call__(self, report_id: str) -> None:
+        self.started.set()
+        self.open.wait(30)
+        self.ran.append(report_id)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_burst_queues_jobs_on_a_fixed_number_of_threads(threads: int) -> None:
+    gate = Gate()
+    pool = JobPool(gate, threads=threads)
+    before = len(pool_threads())
+
+    for number in range(200):
+        pool.put(f"r{number}")
+
+    assert len(pool_threads()) == before + threads
+    gate.open.set()
+    assert pool.join(timeout=30)
+    assert sorted(gate.ran) == sorted(f"r{number}" for number in range(200))
+    if threads == 1:
+        assert gate.ran == [f"r{number}" for number in range(200)]  # first in, first run
+
+
+def test_the_queue_tells_each_waiting_jobs_position() -> None:
+    gate = Gate()
+    pool = JobPool(gate, threads=1)
+    for report_id in ["a", "b", "c"]:
+        pool.put(report_id)
+
+    gate.started.wait(30)  # "a" runs: no longer waiting
+    positions = {report_id: pool.position(report_id) for report_id in "abc"}
+    gate.open.set()
+    pool.join(timeout=30)
+
+    assert positions == {"a": None, "b": 1, "c": 2}
+    assert pool.position("c") is None
+
+
+def test_a_failing_job_does_not_stop_the_pool() -> None:
+    ran: list[str] = []
+
+    def job(report_id: str) -> None:
+        if report_id == "bad":
+            raise RuntimeError("boom")
+        ran.append(report_id)
+
+    pool = JobPool(job, threads=1)
+    for report_id in ["bad", "good"]:
+        pool.put(report_id)
+
+    assert pool.join(timeout=30)
+    assert ran == ["good"]
+
+
+def test_join_times_out_while_a_job_runs() -> None:
+    gate = Gate()
+    pool = JobPool(gate, threads=1)
+    pool.put("a")
+
+    assert not pool.join(timeout=0.05)
+    gate.open.set()
+    assert pool.join(timeout=30)
+
+
+def test_a_pool_needs_a_thread() -> None:
+    with pytest.raises(ValueError, match="at least one thread"):
+        JobPool(lambda report_id: None, threads=0)

@@ -1,0 +1,212 @@
+"""Report reuse: a trigger returns the existing report of its instant unless the data changed.
+
+The reports here stay Running (their jobs are started on commit, which the
+test transaction never reaches), which reuse treats like Complete ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from monitor.models import Report
+from monitor.services import jobs
+from monitor.services.data_version import data_changed
+from monitor.services.imports import (
+    ImportRefused,
+    business_hours_import,
+    polls_import,
+    timezones_import,
+)
+from tests.conftest import WriteFile
+from tests.report_data import SPEC_NOW, store_spec_examples
+
+pytestmark = pytest.mark.django_db
+
+LATEST_POLL = SPEC_NOW - timedelta(minutes=20)  # of the spec examples
+
+
+@pytest.fixture(autouse=True)
+def spec_examples(db: None) -> None:
+    store_spec_examples()
+
+
+def test_a_second_trigger_for_the_same_instant_returns_the_first_report() -> None:
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+    second = jobs.report_trigger(as_of=SPEC_NOW)
+
+    assert (first.reused, second.reused) == (False, True)
+    assert second.report.report_id == first.report.report_id
+    assert Report.objects.count() == 1
+
+
+def test_the_default_instant_is_resolved_and_matches_the_same_explicit_one() -> None:
+    default = jobs.report_trigger()
+    explicit = jobs.report_trigger(as_of=LATEST_POLL)
+
+    assert default.report.as_of == LATEST_POLL
+    assert default.report.requested_as_of is None
+    assert explicit.reused
+    assert explicit.report.report_id == default.report.report_id
+
+
+def test_another_instant_is_another_report() -> None:
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+    other = jobs.report_trigger(as_of=SPEC_NOW + timedelta(microseconds=1))
+
+    assert not other.reused
+    assert other.report.report_id != first.report.report_id
+
+
+def test_force_computes_anew() -> None:
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+    forced = jobs.report_trigger(as_of=SPEC_NOW, force=True)
+    after = jobs.report_trigger(as_of=SPEC_NOW)
+
+    assert not forced.reused
+    assert forced.report.report_id != first.report.report_id
+    assert after.report.report_id == forced.report.report_id  # the newest one is reused
+
+
+def test_a_complete_report_is_reused() -> None:
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+    jobs.report_run(first.report.report_id)
+
+    again = jobs.report_trigger(as_of=SPEC_NOW)
+
+    assert again.reused
+    assert again.report.status == Report.Status.COMPLETE
+
+
+def test_a_failed_report_is_not_reused() -> None:
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+    Report.objects.filter(pk=first.report.pk).update(status=Report.Status.FAILED)
+
+    again = jobs.report_trigger(as_of=SPEC_NOW)
+
+    assert not again.reused
+
+
+def test_a_lost_job_is_failed_and_not_reused() -> None:
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+    Report.objects.filter(pk=first.report.pk).update(
+        attempts=1, heartbeat_at=first.report.heartbeat_at - timedelta(hours=1)
+    )
+
+    again = jobs.report_trigger(as_of=SPEC_NOW)
+
+    assert not again.reused
+    assert Report.objects.get(pk=first.report.pk).status == Report.Status.FAILED
+
+
+def test_200_identical_triggers_make_one_report() -> None:
+    triggered = [jobs.report_trigger(as_of=SPEC_NOW) for _ in range(200)]
+
+    assert Report.objects.count() == 1
+    assert sum(not each.reused for each in triggered) == 1
+
+
+IMPORTS: dict[str, tuple[Callable[..., object], str]] = {
+    "polls": (
+        polls_import,
+        "store_id,status,timestamp_utc\nexample-1,active,2023-01-25 17:50:00\n",
+    ),
+    "hours": (
+        business_hours_import,
+        "store_id,day,start_time_local,end_time_local\nexample-1,2,09:00,17:00\n",
+    ),
+    "zones": (timezones_import, "store_id,timezone_str\nexample-1,Asia/Kolkata\n"),
+}
+
+
+@pytest.mark.parametrize("source", IMPORTS)
+def test_any_import_since_the_report_gives_a_new_report(write_file: WriteFile, source: str) -> None:
+    importer, content = IMPORTS[source]
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+
+    importer(write_file(f"{source}.csv", content))
+    after = jobs.report_trigger(as_of=SPEC_NOW)
+
+    assert not after.reused
+    assert after.report.data_version == first.report.data_version + 1
+
+
+def test_an_import_that_adds_nothing_new_still_counts(write_file: WriteFile) -> None:
+    # Simpler to trust than to compare what it stored: any committed import is new data.
+    path = write_file("polls.csv", IMPORTS["polls"][1])
+    polls_import(path)
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+
+    polls_import(path)  # every row a duplicate
+
+    assert not jobs.report_trigger(as_of=SPEC_NOW).reused
+    assert first.report.data_version is not None
+
+
+def test_a_refused_import_changes_nothing_and_the_report_is_reused(
+    write_file: WriteFile,
+) -> None:
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+
+    with pytest.raises(ImportRefused):
+        polls_import(write_file("polls.csv", "store_id,status\nexample-1,active\n"))
+
+    again = jobs.report_trigger(as_of=SPEC_NOW)
+    assert again.reused
+    assert again.report.report_id == first.report.report_id
+
+
+def test_a_change_rolled_back_is_no_change() -> None:
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+
+    with transaction.atomic():
+        data_changed()
+        transaction.set_rollback(True)  # as an import that fails after its bump
+
+    assert jobs.report_trigger(as_of=SPEC_NOW).report.report_id == first.report.report_id
+
+
+INSTANTS = [SPEC_NOW, SPEC_NOW - timedelta(hours=1), None]  # None: the default, LATEST_POLL
+
+
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("trigger"), st.sampled_from(INSTANTS), st.booleans()),
+        st.tuples(st.just("change"), st.none(), st.just(False)),
+    ),
+    max_size=25,
+)
+
+
+# Each example runs in a transaction rolled back at its end, so the
+# function-scoped database is fresh for every one.
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(STEPS)
+def test_new_data_always_gives_a_new_report(
+    steps: list[tuple[str, datetime | None, bool]],
+) -> None:
+    """Any sequence of triggers and data changes: a trigger is reused exactly
+    when a report of its instant was triggered since the last change, unforced."""
+    with transaction.atomic():
+        latest: dict[datetime, str] = {}  # instant → its newest report since the last change
+        for action, instant, force in steps:
+            if action == "change":
+                with transaction.atomic():
+                    data_changed()
+                latest.clear()
+                continue
+            key = LATEST_POLL if instant is None else instant
+            triggered = jobs.report_trigger(as_of=instant, force=force)
+            expect_reuse = not force and key in latest
+            assert triggered.reused == expect_reuse
+            if expect_reuse:
+                assert triggered.report.report_id == latest[key]
+            latest[key] = triggered.report.report_id
+        transaction.set_rollback(True)
