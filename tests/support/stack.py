@@ -38,6 +38,20 @@ def worker_command() -> list[str]:
     return [str(BIN / "celery"), *arguments]
 
 
+def beat_command(schedule: Path) -> list[str]:
+    """Celery beat, keeping its schedule's state in the file `schedule`."""
+    arguments = [
+        "-A",
+        "store_monitoring",
+        "beat",
+        "--loglevel",
+        "INFO",
+        "--schedule",
+        str(schedule),
+    ]
+    return [str(BIN / "celery"), *arguments]
+
+
 def stack_environment(*, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     """This process's environment, pointed at one database and one broker."""
     return {
@@ -161,10 +175,9 @@ class Api:
         except OSError:
             return False
 
-    def trigger(self, as_of: str | None = None) -> str:
-        answer = self.request(
-            "POST", "/api/monitor/trigger_report", None if as_of is None else {"as_of": as_of}
-        )
+    def trigger(self, as_of: str | None = None, *, force: bool = False) -> str:
+        body = ({} if as_of is None else {"as_of": as_of}) | ({"force": True} if force else {})
+        answer = self.request("POST", "/api/monitor/trigger_report", body or None)
         if answer.status != 200:
             raise RuntimeError(f"trigger_report answered {answer.status}: {answer.body!r}")
         return answer.json()["report_id"]
