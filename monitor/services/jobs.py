@@ -32,7 +32,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import OperationalError, connection, connections, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
@@ -75,12 +75,15 @@ def report_trigger(*, as_of: datetime | None = None, force: bool = False) -> Tri
     imported since, so it is the report a new job would compute. Otherwise a
     new Running report is created and its job started.
     """
+    # Before the version is locked: a bulk poll load holds the polls table
+    # until it commits, and bumps the version last; the other order would
+    # deadlock with it.
+    resolved = as_of if as_of is not None else _latest_poll_unless_loading()
     with transaction.atomic():
         # Locked until commit: no import commits between reading the version
         # and storing it, and concurrent identical triggers take turns, so
         # the second one finds the first one's report.
         version = data_version_locked()
-        resolved = as_of if as_of is not None else selectors.latest_poll_time()
         existing = None if force or resolved is None else _reusable(resolved, version)
         if existing is not None:
             return Triggered(existing, reused=True)
@@ -89,6 +92,21 @@ def report_trigger(*, as_of: datetime | None = None, force: bool = False) -> Tri
         # find the row yet.
         transaction.on_commit(lambda: _dispatch(report.report_id))
     return Triggered(report, reused=False)
+
+
+def _latest_poll_unless_loading() -> datetime | None:
+    """The default as-of instant; None (the job resolves it) while a bulk poll
+    load holds the polls table (PostgreSQL), so that a trigger never waits for
+    an import: its report is then new, not reused."""
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '1s'")
+            return selectors.latest_poll_time()
+    except OperationalError:  # the lock timeout
+        logger.info("the polls table is being loaded: the report resolves its instant later")
+        return None
 
 
 def _reusable(as_of: datetime, version: int) -> Report | None:

@@ -6,15 +6,17 @@ test transaction never reaches), which reuse treats like Complete ones.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import psycopg
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.models import Report
+from monitor.models import Report, StatusPoll
 from monitor.services import jobs
 from monitor.services.data_version import data_changed
 from monitor.services.imports import (
@@ -24,7 +26,8 @@ from monitor.services.imports import (
     timezones_import,
 )
 from tests.conftest import WriteFile
-from tests.report_data import SPEC_NOW, store_spec_examples
+from tests.integration.conftest import database_url
+from tests.report_data import SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +213,22 @@ def test_new_data_always_gives_a_new_report(
                 assert triggered.report.report_id == latest[key]
             latest[key] = triggered.report.report_id
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_trigger_does_not_wait_for_a_bulk_poll_load() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL's bulk poll load locks the table (SQLite: one writer)")
+    # What a bulk load of polls (monitor.ingest.backends) holds until it commits.
+    with psycopg.connect(database_url(connection.settings_dict)) as loader:
+        loader.execute(f"LOCK TABLE {StatusPoll._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        triggered = jobs.report_trigger()
+        waited = time.monotonic() - started
+        assert triggered.report.as_of is None  # the job resolves it, once the load is done
+        loader.rollback()
+    wait_for_embedded_jobs()
+
+    assert waited < 3
+    done = Report.objects.get(pk=triggered.report.pk)
+    assert (done.status, done.as_of) == (Report.Status.COMPLETE, LATEST_POLL)
