@@ -18,7 +18,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from bench.stack import (
+from monitor.models import Report
+from tests.integration.test_report_jobs import AS_OF, wait_until
+from tests.report_data import store_random_data
+from tests.support.stack import (
     Answer,
     Api,
     Service,
@@ -28,9 +31,6 @@ from bench.stack import (
     worker_command,
     worker_ready,
 )
-from monitor.models import Report
-from tests.integration.test_report_jobs import AS_OF, wait_until
-from tests.report_data import store_random_data
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -81,5 +81,7 @@ def test_the_embedded_set_up_prunes_at_most_once_per_interval(
 
     report(Report.Status.COMPLETE)
     assert reports_prune_if_due() == 0  # pruned less than 600 s ago
-    monkeypatch.setattr(report_retention._Schedule, "last", report_retention._Schedule.last - 600)
+    last = report_retention._Schedule.last
+    assert last is not None
+    monkeypatch.setattr(report_retention._Schedule, "last", last - 600)  # 600 s later
     assert reports_prune_if_due() == 1

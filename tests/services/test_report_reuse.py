@@ -136,7 +136,7 @@ def test_any_import_since_the_report_gives_a_new_report(write_file: WriteFile, s
     after = jobs.report_trigger(as_of=SPEC_NOW)
 
     assert not after.reused
-    assert after.report.data_version == first.report.data_version + 1
+    assert (first.report.data_version, after.report.data_version) == (0, 1)
 
 
 def test_an_import_that_adds_nothing_new_still_counts(write_file: WriteFile) -> None:
