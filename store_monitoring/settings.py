@@ -200,6 +200,13 @@ REPORT_QUEUE_TIMEOUT = env_int("REPORT_QUEUE_TIMEOUT", 3600)
 REPORT_RETENTION_DAYS = env_int("REPORT_RETENTION_DAYS", 7)
 REPORT_RETENTION_COUNT = env_int("REPORT_RETENTION_COUNT", 500)
 REPORT_RETENTION_INTERVAL_SECONDS = env_int("REPORT_RETENTION_INTERVAL_SECONDS", 600)
+# What `celery -A store_monitoring beat` sends (the Celery app's beat_schedule).
+CELERY_BEAT_SCHEDULE = {
+    "prune-reports": {
+        "task": "monitor.reports_prune",
+        "schedule": float(REPORT_RETENTION_INTERVAL_SECONDS),
+    },
+}
 
 LOGGING = {
     "version": 1,
