@@ -35,6 +35,8 @@ from tests.support.stack import (
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 FLOOD = 200
+# The timeouts and the retry give up after about 2 s; the rest is room for a busy machine.
+PUBLISH_BOUND = 3.5
 
 
 @pytest.fixture
@@ -181,11 +183,15 @@ def timed(action: Callable[[], Answer]) -> tuple[float, Answer]:
 
 @pytest.mark.usefixtures("stored_data")
 def test_a_stopped_or_killed_broker_gives_a_quick_503_and_reads_never_wait(
-    private_redis: PrivateRedis, start_api: Callable[..., Api]
+    private_redis: PrivateRedis,
+    start_api: Callable[..., Api],
+    record_property: Callable[[str, object], None],
 ) -> None:
     broker = private_redis.start()
     api = start_api(CELERY_BROKER_URL=private_redis.url)
     queued = api.trigger(AS_OF)  # no worker: it stays queued
+    for _ in range(4):  # both web processes connected: what follows times the broker only
+        force_trigger(api)
 
     os.kill(broker.process.pid, signal.SIGSTOP)  # hung: connections open, nothing answers
     try:
@@ -195,11 +201,14 @@ def test_a_stopped_or_killed_broker_gives_a_quick_503_and_reads_never_wait(
     finally:
         os.kill(broker.process.pid, signal.SIGCONT)
 
+    record_property(
+        "stopped broker: seconds to 503, read, list", (seconds, read_seconds, list_seconds)
+    )
     assert (answer.status, answer.json()) == (
         503,
         {"error": "the job queue is unreachable; try again later"},
     )
-    assert seconds < 3.0
+    assert seconds < PUBLISH_BOUND
     assert (read.status, listing.status) == (200, 200)
     assert read_seconds < 0.5
     assert list_seconds < 0.5
@@ -207,8 +216,9 @@ def test_a_stopped_or_killed_broker_gives_a_quick_503_and_reads_never_wait(
 
     broker.kill()  # dead: connections refused
     seconds, answer = timed(lambda: force_trigger(api))
+    record_property("killed broker: seconds to 503", seconds)
     assert answer.status == 503
-    assert seconds < 3.0
+    assert seconds < PUBLISH_BOUND
 
     private_redis.start()  # back, on the same port
     assert force_trigger(api).status == 200
@@ -250,7 +260,7 @@ def threads_and_rss(pids: list[int]) -> dict[int, tuple[int, int]]:
 
 @pytest.mark.usefixtures("stored_data")
 def test_embedded_a_flood_keeps_threads_memory_and_the_table_flat(
-    launch: Callable[..., Service],
+    launch: Callable[..., Service], record_property: Callable[[str, object], None]
 ) -> None:
     api, web = start_web(
         launch,
@@ -268,6 +278,8 @@ def test_embedded_a_flood_keeps_threads_memory_and_the_table_flat(
     wait_until(all_finished, "the forced flood to finish", timeout=300)
 
     after = threads_and_rss(web.children())
+    record_property("web processes' (threads, RSS kB) before and after", (before, after))
+    record_property("reports stored", Report.objects.count())
     assert set(identical) == {first}  # reused: no computation at all
     assert len(set(forced)) == FLOOD
     # A worker that has run a job has all its threads (its job thread, and
