@@ -20,7 +20,7 @@ from monitor.models import Report, StatusPoll
 from monitor.services import jobs
 from monitor.services.data_version import data_changed
 from monitor.services.imports import (
-    ImportRefused,
+    FileRefusedError,
     business_hours_import,
     polls_import,
     timezones_import,
@@ -156,7 +156,7 @@ def test_a_refused_import_changes_nothing_and_the_report_is_reused(
 ) -> None:
     first = jobs.report_trigger(as_of=SPEC_NOW)
 
-    with pytest.raises(ImportRefused):
+    with pytest.raises(FileRefusedError):
         polls_import(write_file("polls.csv", "store_id,status\nexample-1,active\n"))
 
     again = jobs.report_trigger(as_of=SPEC_NOW)
