@@ -148,6 +148,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The schema describes the API, not itself: a generated client needs no
+    # operation for it, and it would be the one with four content types.
+    "SERVE_INCLUDE_SCHEMA": False,
     # Names for the report status enums (the whole set, and the one-value sets
     # of the Running and Failed bodies), which share the field name "status".
     "ENUM_NAME_OVERRIDES": {

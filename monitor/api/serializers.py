@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.http import HttpRequest, QueryDict
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -137,13 +139,75 @@ class ReportListSerializer(serializers.Serializer):
     reports = ReportSummarySerializer(many=True)
 
 
+class ReportDetailSerializer(ReportSummarySerializer):
+    """A report in any state, as JSON: what a typed client polls."""
+
+    warnings = serializers.SerializerMethodField(
+        help_text="What a reader of the report should know (e.g. stale data); may be empty."
+    )
+    csv_url = serializers.SerializerMethodField(
+        help_text="The CSV in minutes and hours (409 until the report is Complete)."
+    )
+    csv_percent_url = serializers.SerializerMethodField(
+        help_text="The CSV as shares of business time (409 until the report is Complete)."
+    )
+
+    class Meta(ReportSummarySerializer.Meta):
+        fields = [*ReportSummarySerializer.Meta.fields, "warnings", "csv_url", "csv_percent_url"]
+        read_only_fields = fields
+
+    def get_warnings(self, report: Report) -> list[str]:
+        # No check writes warnings yet; the field is part of the contract a
+        # typed client is generated from, so it is there, empty, from the start.
+        return []
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_csv_url(self, report: Report) -> str:
+        return self._csv_url(report)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_csv_percent_url(self, report: Report) -> str:
+        return self._csv_url(report) + "?units=percent"
+
+    def _csv_url(self, report: Report) -> str:
+        request: HttpRequest = self.context["request"]
+        return request.build_absolute_uri(reverse("report_csv", args=[report.report_id]))
+
+
+class ReportNotReadySerializer(serializers.Serializer[Report]):
+    error = serializers.CharField()
+    report_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=[Report.Status.RUNNING, Report.Status.FAILED])
+
+
 # Query parameters (documented in the schema through these classes too)
 
 
 UNITS = ["absolute", "percent"]
 
 
-class ReportQuerySerializer(serializers.Serializer):
+class StrictQuerySerializer(serializers.Serializer[dict[str, Any]]):
+    """Query parameters, each given at most once and never empty.
+
+    DRF reads a query string as an HTML form: an empty value would silently
+    mean the default, and of a repeated one the last would win. Both are
+    mistakes of the caller's, and the schema forbids them, so both are a 400.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        problems: dict[str, str] = {}
+        for name, _field in self.fields.items():
+            values = data.getlist(name) if isinstance(data, QueryDict) else []
+            if len(values) > 1:
+                problems[name] = f"This field was given {len(values)} times; give it once."
+            elif values == [""]:
+                problems[name] = "This field may not be blank."
+        if problems:
+            raise serializers.ValidationError(problems)
+        return super().to_internal_value(data)
+
+
+class ReportQuerySerializer(StrictQuerySerializer):
     units = serializers.ChoiceField(
         choices=UNITS,
         default="absolute",
@@ -158,5 +222,5 @@ class ReportIdQuerySerializer(ReportQuerySerializer):
     report_id = serializers.CharField(help_text="The id that trigger_report returned.")
 
 
-class RecentQuerySerializer(serializers.Serializer):
+class RecentQuerySerializer(StrictQuerySerializer):
     limit = serializers.IntegerField(min_value=1, max_value=500, default=50)

@@ -9,4 +9,6 @@ urlpatterns = [
     path("get_report/<str:report_id>", views.get_report, name="get_report"),
     path("get_report", views.get_report_by_query, name="get_report_by_query"),
     path("reports", views.reports, name="reports"),
+    path("reports/<str:report_id>", views.report_detail, name="report_detail"),
+    path("reports/<str:report_id>/csv", views.report_csv, name="report_csv"),
 ]

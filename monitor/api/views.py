@@ -5,9 +5,10 @@ Every response is documented for drf-spectacular (/api/schema/, /api/docs/).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -17,16 +18,21 @@ from drf_spectacular.utils import (
 )
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from monitor.api.downloads import csv_download
 from monitor.api.serializers import (
     ErrorSerializer,
     RecentQuerySerializer,
+    ReportDetailSerializer,
     ReportFailedSerializer,
     ReportIdQuerySerializer,
     ReportListSerializer,
+    ReportNotReadySerializer,
     ReportQuerySerializer,
     ReportRunningSerializer,
     TriggerRequestSerializer,
@@ -37,15 +43,57 @@ from monitor.services import jobs
 
 _ERROR = OpenApiResponse(ErrorSerializer, description='{"error": "<what went wrong>"}')
 _WRONG_METHOD = OpenApiResponse(ErrorSerializer, description="Wrong method (see Allow).")
+_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No report has this id.")
+# A finished report's CSV is immutable: see monitor.api.downloads.
+_CSV_CACHING = {
+    304: OpenApiResponse(
+        description="Not modified: If-None-Match named this CSV's ETag (or If-Modified-Since "
+        "is not before it was finished)."
+    ),
+    412: OpenApiResponse(
+        ErrorSerializer, description="If-Match or If-Unmodified-Since did not hold."
+    ),
+}
+_CSV_HEADERS = [
+    OpenApiParameter(
+        "ETag",
+        str,
+        OpenApiParameter.HEADER,
+        response=[200, 304],
+        description="On the CSV: the same for as long as the report exists (weak when "
+        "gzipped); send it back in If-None-Match to get a 304.",
+    ),
+    OpenApiParameter(
+        "Cache-Control",
+        str,
+        OpenApiParameter.HEADER,
+        response=[200, 304],
+        description="On the CSV: private, max-age=31536000, immutable.",
+    ),
+    OpenApiParameter(
+        "Content-Disposition",
+        str,
+        OpenApiParameter.HEADER,
+        response=[200],
+        description='On the CSV: attachment; filename="report-<report_id>.csv".',
+    ),
+]
+_CSV_DESCRIPTION = (
+    "The CSV is exactly what `generate_report` writes for the same as-of instant. HEAD is "
+    "supported, and the CSV comes gzipped to a client that accepts it."
+)
 
 
 _GET_REPORT_200 = (
     "Running: JSON with the progress; Failed: JSON with the error; Complete: the CSV, "
-    "exactly what `generate_report` writes for the same as-of instant, as an attachment "
-    "named report-<report_id>.csv."
+    "as an attachment named report-<report_id>.csv."
 )
 _GET_REPORT_SCHEMA: dict[str, Any] = {
     "summary": "A report: its progress while Running, its error if Failed, else its CSV",
+    "description": "The original contract: one 200 answer, JSON or CSV depending on the "
+    "report's state. Clients generated from this schema should use `report_detail` and "
+    "`report_csv` instead, which have one content type per answer. " + _CSV_DESCRIPTION,
+    "tags": ["original contract"],
     "responses": {
         (200, "application/json"): OpenApiResponse(
             PolymorphicProxySerializer(
@@ -59,28 +107,41 @@ _GET_REPORT_SCHEMA: dict[str, Any] = {
             description=_GET_REPORT_200,
         ),
         (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description=_GET_REPORT_200),
+        **{(code, "application/json"): answer for code, answer in _CSV_CACHING.items()},
         (400, "application/json"): _ERROR,
-        (404, "application/json"): _ERROR,
+        (404, "application/json"): _NOT_FOUND,
         (405, "application/json"): _WRONG_METHOD,
     },
 }
-_REPORT_STATUS_HEADERS = [
-    OpenApiParameter(
-        "X-Report-Status",
-        str,
-        OpenApiParameter.HEADER,
-        response=[200],
-        enum=Report.Status.values,
-        description="The report's status; Complete on the CSV.",
-    ),
-    OpenApiParameter(
-        "Content-Disposition",
-        str,
-        OpenApiParameter.HEADER,
-        response=[200],
-        description='On the CSV: attachment; filename="report-<report_id>.csv".',
-    ),
-]
+_REPORT_STATUS_HEADER = OpenApiParameter(
+    "X-Report-Status",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200],
+    enum=Report.Status.values,
+    description="The report's status; Complete on the CSV.",
+)
+
+
+class _AnyAccept(BaseContentNegotiation):
+    """The negotiation of the views that answer CSV: whatever Accept says, a
+    view's own answer (CSV or JSON), and its errors as JSON, rather than a 406
+    to a client that asked for text/csv alone."""
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser:
+        return next(iter(parsers))
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+
+def _any_accept(view: Callable[..., Any]) -> Callable[..., Any]:
+    # api_view reads the class off the function, as its own decorators set it.
+    view.content_negotiation_class = _AnyAccept  # type: ignore[attr-defined]
+    return view
 
 
 @extend_schema(
@@ -114,28 +175,82 @@ def trigger_report(request: Request) -> Response:
 @extend_schema(
     **_GET_REPORT_SCHEMA,
     operation_id="get_report",
-    parameters=[ReportQuerySerializer, *_REPORT_STATUS_HEADERS],
+    parameters=[ReportQuerySerializer, _REPORT_STATUS_HEADER, *_CSV_HEADERS],
 )
-@api_view(["GET"])
-def get_report(request: Request, report_id: str) -> HttpResponse:
+@api_view(["GET", "HEAD"])
+@_any_accept
+def get_report(request: Request, report_id: str) -> HttpResponseBase:
     query = ReportQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    return _report_response(report_id, percent=query.validated_data["units"] == "percent")
+    return _report_response(request, report_id, percent=query.validated_data["units"] == "percent")
 
 
 @extend_schema(
     **_GET_REPORT_SCHEMA,
     operation_id="get_report_by_query",
-    parameters=[ReportIdQuerySerializer, *_REPORT_STATUS_HEADERS],
-    description="The original service's form of get_report/<report_id>.",
+    parameters=[ReportIdQuerySerializer, _REPORT_STATUS_HEADER, *_CSV_HEADERS],
 )
-@api_view(["GET"])
-def get_report_by_query(request: Request) -> HttpResponse:
+@api_view(["GET", "HEAD"])
+@_any_accept
+def get_report_by_query(request: Request) -> HttpResponseBase:
     query = ReportIdQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     return _report_response(
-        query.validated_data["report_id"], percent=query.validated_data["units"] == "percent"
+        request,
+        query.validated_data["report_id"],
+        percent=query.validated_data["units"] == "percent",
     )
+
+
+@extend_schema(
+    operation_id="report_detail",
+    summary="A report's state, as JSON, whatever its status",
+    description="Poll this until `status` is Complete (then download `csv_url`) or Failed "
+    "(then `error` says why).",
+    responses={200: ReportDetailSerializer, 404: _NOT_FOUND, 405: _WRONG_METHOD},
+)
+@api_view(["GET", "HEAD"])
+def report_detail(request: Request, report_id: str) -> Response:
+    report = _report_or_404(report_id)
+    return Response(ReportDetailSerializer(report, context={"request": request}).data)
+
+
+@extend_schema(
+    operation_id="report_csv",
+    summary="A Complete report's CSV",
+    description=_CSV_DESCRIPTION,
+    parameters=[ReportQuerySerializer, *_CSV_HEADERS],
+    responses={
+        (200, "text/csv"): OpenApiResponse(
+            OpenApiTypes.STR, description="The CSV, as an attachment named report-<id>.csv."
+        ),
+        **_CSV_CACHING,
+        400: _ERROR,
+        404: _NOT_FOUND,
+        405: _WRONG_METHOD,
+        409: OpenApiResponse(
+            ReportNotReadySerializer, description="The report is Running or Failed: no CSV."
+        ),
+    },
+)
+@api_view(["GET", "HEAD"])
+@_any_accept
+def report_csv(request: Request, report_id: str) -> HttpResponseBase:
+    query = ReportQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    report = _report_or_404(report_id)
+    if report.status != Report.Status.COMPLETE:
+        reason = f": {report.error}" if report.error else ""
+        return Response(
+            {
+                "error": f"report {report_id!r} is {report.status}{reason}; its CSV "
+                "exists once it is Complete",
+                "report_id": report_id,
+                "status": report.status,
+            },
+            status=409,
+        )
+    return _csv_download(request, report, percent=query.validated_data["units"] == "percent")
 
 
 @extend_schema(
@@ -152,19 +267,27 @@ def reports(request: Request) -> Response:
     return Response(ReportListSerializer({"reports": recent}).data)
 
 
-def _report_response(report_id: str, *, percent: bool) -> HttpResponse:
+def _report_or_404(report_id: str) -> Report:
     report = jobs.report_get(report_id)
     if report is None:
         raise NotFound(f"no report with id {report_id!r}")
-    headers = {"X-Report-Status": report.status}
+    return report
+
+
+def _report_response(request: Request, report_id: str, *, percent: bool) -> HttpResponseBase:
+    report = _report_or_404(report_id)
     if report.status == Report.Status.RUNNING:
-        return Response(ReportRunningSerializer(report).data, headers=headers)
-    if report.status == Report.Status.FAILED:
-        return Response(ReportFailedSerializer(report).data, headers=headers)
-    response = HttpResponse(
-        report.result_percent_csv if percent else report.result_csv,
-        content_type="text/csv; charset=utf-8",
-        headers=headers,
-    )
-    response["Content-Disposition"] = f'attachment; filename="report-{report.report_id}.csv"'
+        response: HttpResponseBase = Response(ReportRunningSerializer(report).data)
+    elif report.status == Report.Status.FAILED:
+        response = Response(ReportFailedSerializer(report).data)
+    else:
+        response = _csv_download(request, report, percent=percent)
+    response["X-Report-Status"] = report.status
+    return response
+
+
+def _csv_download(request: Request, report: Report, *, percent: bool) -> HttpResponseBase:
+    response = csv_download(request._request, report, percent=percent)
+    if response.status_code == 412:
+        return Response({"error": "If-Match or If-Unmodified-Since did not hold"}, status=412)
     return response

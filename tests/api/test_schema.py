@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
+
+Schema = dict[str, Any]
 
 
 def test_schema_is_valid_openapi_without_warnings(tmp_path: Path) -> None:
@@ -15,37 +18,92 @@ def test_schema_is_valid_openapi_without_warnings(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def schema(client: Client) -> dict:
+def schema(client: Client) -> Schema:
     response = client.get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
-    return response.json()
+    answer: Schema = response.json()
+    return answer
+
+
+GET_REPORT_PATHS = ["/api/monitor/get_report/{report_id}", "/api/monitor/get_report"]
+CSV_CODES = {"200", "304", "400", "404", "405", "412"}
 
 
 @pytest.mark.parametrize(
     ("path", "method", "codes"),
     [
         ("/api/monitor/trigger_report", "post", {"200", "400", "405", "415", "503"}),
-        ("/api/monitor/get_report/{report_id}", "get", {"200", "400", "404", "405"}),
-        ("/api/monitor/get_report", "get", {"200", "400", "404", "405"}),
+        ("/api/monitor/get_report/{report_id}", "get", CSV_CODES),
+        ("/api/monitor/get_report", "get", CSV_CODES),
         ("/api/monitor/reports", "get", {"200", "400", "405"}),
+        ("/api/monitor/reports/{report_id}", "get", {"200", "404", "405"}),
+        ("/api/monitor/reports/{report_id}/csv", "get", CSV_CODES | {"409"}),
     ],
 )
 def test_every_endpoint_and_status_code_is_documented(
-    schema: dict, path: str, method: str, codes: set[str]
+    schema: Schema, path: str, method: str, codes: set[str]
 ) -> None:
     assert set(schema["paths"][path]) == {method}
     assert set(schema["paths"][path][method]["responses"]) == codes
 
 
-@pytest.mark.parametrize("path", ["/api/monitor/get_report/{report_id}", "/api/monitor/get_report"])
-def test_get_report_documents_json_csv_and_the_status_header(schema: dict, path: str) -> None:
-    ok = schema["paths"][path]["get"]["responses"]["200"]
-    assert set(ok["content"]) == {"application/json", "text/csv"}
+def test_the_schema_describes_only_the_api(schema: Schema) -> None:
+    assert all(path.startswith("/api/monitor/") for path in schema["paths"])
+
+
+def test_every_answer_but_the_original_get_report_has_one_content_type(schema: Schema) -> None:
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for code, answer in operation["responses"].items():
+                types = set(answer.get("content", {}))
+                if path in GET_REPORT_PATHS and code == "200":
+                    assert types == {"application/json", "text/csv"}
+                elif code == "304":
+                    assert types == set()
+                else:
+                    assert len(types) == 1, (method, path, code, types)
+
+
+def test_the_csv_is_text_csv_and_every_error_is_json(schema: Schema) -> None:
+    answers = schema["paths"]["/api/monitor/reports/{report_id}/csv"]["get"]["responses"]
+    assert set(answers["200"]["content"]) == {"text/csv"}
+    assert {"ETag", "Cache-Control", "Content-Disposition"} <= set(answers["200"]["headers"])
+    assert set(answers["409"]["content"]) == {"application/json"}
+    for code, answer in answers.items():
+        if code not in ("200", "304"):
+            assert set(answer["content"]) == {"application/json"}, code
+
+
+@pytest.mark.parametrize("path", GET_REPORT_PATHS)
+def test_get_report_documents_json_csv_and_the_status_header(schema: Schema, path: str) -> None:
+    operation = schema["paths"][path]["get"]
+    assert operation["tags"] == ["original contract"]
+    assert "report_detail" in operation["description"]
+    ok = operation["responses"]["200"]
     assert ok["headers"]["X-Report-Status"]["schema"]["enum"] == ["Complete", "Failed", "Running"]
     assert "Content-Disposition" in ok["headers"]
-    parameters = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
+    parameters = {p["name"]: p for p in operation["parameters"]}
     assert parameters["units"]["schema"]["enum"] == ["absolute", "percent"]
     assert parameters["report_id"]["required"] is True
+
+
+def test_the_report_json_lists_every_field_as_required(schema: Schema) -> None:
+    detail = schema["components"]["schemas"]["ReportDetail"]
+    assert set(detail["required"]) == set(detail["properties"])
+    assert {
+        "report_id",
+        "status",
+        "stage",
+        "progress",
+        "as_of",
+        "created_at",
+        "finished_at",
+        "row_count",
+        "error",
+        "warnings",
+        "csv_url",
+        "csv_percent_url",
+    } <= set(detail["properties"])
 
 
 def test_interactive_docs_need_no_cdn(client: Client) -> None:

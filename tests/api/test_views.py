@@ -29,6 +29,14 @@ def get_report(report_id: str) -> str:
     return f"/api/monitor/get_report/{report_id}"
 
 
+def detail_of(report_id: str) -> str:
+    return f"/api/monitor/reports/{report_id}"
+
+
+def csv_of(report_id: str) -> str:
+    return f"/api/monitor/reports/{report_id}/csv"
+
+
 @pytest.fixture
 def spec_examples(db: None) -> None:
     store_spec_examples()
@@ -270,21 +278,179 @@ def test_unknown_report_is_404_json(client: Client, url: str) -> None:
             "/api/monitor/get_report/x?units=minutes",
             'units: "minutes" is not a valid choice: use one of absolute, percent',
         ),
+        ("/api/monitor/get_report/x?units=", "units: This field may not be blank."),
+        (
+            "/api/monitor/get_report/x?units=junk&units=percent",
+            "units: This field was given 2 times; give it once.",
+        ),
+        (
+            "/api/monitor/get_report?report_id=x&report_id=y",
+            "report_id: This field was given 2 times; give it once.",
+        ),
+        ("/api/monitor/reports/x/csv?units=", "units: This field may not be blank."),
+        (
+            "/api/monitor/reports/x/csv?units=percent&units=percent",
+            "units: This field was given 2 times; give it once.",
+        ),
+        ("/api/monitor/reports?limit=", "limit: This field may not be blank."),
     ],
 )
-def test_get_report_with_bad_parameters_is_400(client: Client, url: str, reason: str) -> None:
+def test_bad_parameters_are_400(client: Client, url: str, reason: str) -> None:
     response = client.get(url)
 
     assert response.status_code == 400
     assert response.json() == {"error": reason}
 
 
-@pytest.mark.parametrize("url", ["/api/monitor/get_report/x", "/api/monitor/get_report"])
-def test_get_report_with_another_method_is_405_json(client: Client, url: str) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/monitor/get_report/x",
+        "/api/monitor/get_report",
+        "/api/monitor/reports/x",
+        "/api/monitor/reports/x/csv",
+    ],
+)
+def test_report_reads_with_another_method_are_405_json(client: Client, url: str) -> None:
     response = client.post(url)
 
     assert response.status_code == 405
     assert response.json() == {"error": 'Method "POST" not allowed.'}
+    assert set(response["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+def test_head_of_get_report_is_the_csv_headers_without_the_csv(
+    client: Client, complete_report: Report
+) -> None:
+    url = get_report(complete_report.report_id)
+    got, head = client.get(url), client.head(url)
+
+    assert head.status_code == 200
+    assert head.content == b""
+    for header in ("Content-Type", "Content-Length", "ETag", "X-Report-Status"):
+        assert head[header] == got[header]
+
+
+def test_a_client_that_accepts_only_csv_gets_the_csv_and_json_errors(
+    client: Client, complete_report: Report
+) -> None:
+    response = client.get(get_report(complete_report.report_id), headers={"Accept": "text/csv"})
+    assert response.status_code == 200
+    assert response.content.decode() == SPEC_CSV
+
+    missing = client.get(csv_of("nope"), headers={"Accept": "text/csv"})
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/json"
+
+
+# reports/<id>: the report as JSON, in every state
+
+
+def test_detail_of_a_complete_report(client: Client, complete_report: Report) -> None:
+    response = client.get(detail_of(complete_report.report_id))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    detail = response.json()
+    link = f"http://testserver/api/monitor/reports/{complete_report.report_id}/csv"
+    assert detail == {
+        "report_id": complete_report.report_id,
+        "status": "Complete",
+        "requested_as_of": "2023-01-25T18:00:00Z",
+        "as_of": "2023-01-25T18:00:00Z",
+        "progress": 1.0,
+        "stage": "done",
+        "error": "",
+        "attempts": 1,
+        "created_at": detail["created_at"],
+        "finished_at": detail["finished_at"],
+        "duration_seconds": detail["duration_seconds"],
+        "row_count": 2,
+        "warnings": [],
+        "csv_url": link,
+        "csv_percent_url": link + "?units=percent",
+    }
+    assert datetime.fromisoformat(detail["finished_at"]) == complete_report.finished_at
+    assert client.get(detail["csv_url"]).content.decode() == SPEC_CSV
+    assert client.get(detail["csv_percent_url"]).content.decode() == report_generate(
+        as_of=SPEC_NOW
+    ).csv(percent=True)
+
+
+def test_detail_of_a_running_and_of_a_failed_report(client: Client) -> None:
+    running = Report.objects.create(progress=0.6, stage="computing", attempts=1)
+    failed = Report.objects.create(status=Report.Status.FAILED, error="no polls are stored yet")
+
+    running_detail = client.get(detail_of(running.report_id)).json()
+    failed_detail = client.get(detail_of(failed.report_id)).json()
+
+    assert (running_detail["status"], running_detail["stage"]) == ("Running", "computing")
+    assert running_detail["progress"] == 0.6
+    assert running_detail["finished_at"] is None
+    assert running_detail["row_count"] is None
+    assert (failed_detail["status"], failed_detail["error"]) == (
+        "Failed",
+        "no polls are stored yet",
+    )
+    assert failed_detail["csv_url"].endswith(f"/reports/{failed.report_id}/csv")
+
+
+def test_detail_of_an_unknown_report_is_404_json(client: Client) -> None:
+    response = client.get(detail_of("nope"))
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "no report with id 'nope'"}
+
+
+# reports/<id>/csv: only the CSV
+
+
+@pytest.mark.parametrize(("query", "percent"), [("?units=percent", True), ("", False)])
+def test_csv_of_a_complete_report(
+    client: Client, complete_report: Report, query: str, percent: bool
+) -> None:
+    response = client.get(csv_of(complete_report.report_id) + query)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert (
+        response["Content-Disposition"]
+        == f'attachment; filename="report-{complete_report.report_id}.csv"'
+    )
+    assert response.content.decode() == report_generate(as_of=SPEC_NOW).csv(percent=percent)
+
+
+def test_csv_of_a_running_report_is_409_with_its_status(client: Client) -> None:
+    report = Report.objects.create(attempts=1)
+
+    response = client.get(csv_of(report.report_id))
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": f"report {report.report_id!r} is Running; its CSV exists once it is Complete",
+        "report_id": report.report_id,
+        "status": "Running",
+    }
+
+
+def test_csv_of_a_failed_report_is_409_with_its_status_and_error(client: Client) -> None:
+    report = Report.objects.create(status=Report.Status.FAILED, error="no polls are stored yet")
+
+    response = client.head(csv_of(report.report_id))
+    assert response.status_code == 409
+    answer = client.get(csv_of(report.report_id)).json()
+    assert answer["status"] == "Failed"
+    assert answer["error"] == (
+        f"report {report.report_id!r} is Failed: no polls are stored yet; "
+        "its CSV exists once it is Complete"
+    )
+
+
+def test_csv_of_an_unknown_report_is_404_json(client: Client) -> None:
+    response = client.get(csv_of("nope"))
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "no report with id 'nope'"}
 
 
 # reports

@@ -1,0 +1,146 @@
+"""A finished report's CSV: ETag, caching headers, 304s, gzip and HEAD, on both the
+original get_report and reports/<id>/csv."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from django.test import Client
+from django.utils.http import http_date
+
+from monitor.api.downloads import accepts_gzip
+from monitor.models import Report
+from monitor.services import jobs
+from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
+
+pytestmark = pytest.mark.django_db
+
+GZIP = {"Accept-Encoding": "gzip, deflate"}
+
+
+@pytest.fixture
+def report(db: None) -> Report:
+    store_spec_examples()
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    jobs.report_run(report.report_id)
+    return Report.objects.get(pk=report.pk)
+
+
+@pytest.fixture(params=["get_report", "reports_csv"])
+def url(request: pytest.FixtureRequest, report: Report) -> str:
+    if request.param == "get_report":
+        return f"/api/monitor/get_report/{report.report_id}"
+    return f"/api/monitor/reports/{report.report_id}/csv"
+
+
+def test_the_csv_carries_its_etag_and_is_cacheable_for_good(
+    client: Client, report: Report, url: str
+) -> None:
+    response = client.get(url)
+
+    assert report.finished_at is not None
+    assert response["ETag"] == f'"{report.report_id}-absolute"'
+    assert client.get(url + "?units=percent")["ETag"] == f'"{report.report_id}-percent"'
+    assert response["Cache-Control"] == "private, max-age=31536000, immutable"
+    assert response["Last-Modified"] == http_date(int(report.finished_at.timestamp()))
+    assert response["Vary"] == "Accept-Encoding"
+    assert "Content-Encoding" not in response
+    assert response.content.decode() == SPEC_CSV
+
+
+def test_a_matching_if_none_match_is_304_without_a_body(client: Client, url: str) -> None:
+    etag = client.get(url)["ETag"]
+
+    response = client.get(url, headers={"If-None-Match": etag})
+
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response["ETag"] == etag
+    assert response["Cache-Control"] == "private, max-age=31536000, immutable"
+    assert client.head(url, headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_another_etag_or_form_gets_the_csv(client: Client, url: str) -> None:
+    etag = client.get(url)["ETag"]
+
+    assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    percent = client.get(url + "?units=percent", headers={"If-None-Match": etag})
+    assert percent.status_code == 200
+
+
+def test_if_modified_since_its_finish_is_304(client: Client, url: str) -> None:
+    last_modified = client.get(url)["Last-Modified"]
+
+    assert client.get(url, headers={"If-Modified-Since": last_modified}).status_code == 304
+
+
+def test_a_failed_if_match_is_412_json(client: Client, url: str) -> None:
+    response = client.get(url, headers={"If-Match": '"other"'})
+
+    assert response.status_code == 412
+    assert response.json() == {"error": "If-Match or If-Unmodified-Since did not hold"}
+
+
+def test_gzip_when_accepted_with_a_weak_etag_that_still_matches(
+    client: Client, report: Report, url: str
+) -> None:
+    response = client.get(url, headers=GZIP)
+
+    assert response["Content-Encoding"] == "gzip"
+    assert response["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(response.content).decode() == SPEC_CSV
+    assert int(response["Content-Length"]) == len(response.content)
+    assert response["ETag"] == f'W/"{report.report_id}-absolute"'
+    # Either form's ETag names the same content.
+    plain_etag = client.get(url)["ETag"]
+    assert client.get(url, headers={**GZIP, "If-None-Match": plain_etag}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": response["ETag"]}).status_code == 304
+
+
+def test_gzip_bodies_are_the_same_bytes_every_time(client: Client, url: str) -> None:
+    first = client.get(url, headers=GZIP).content
+    again = client.get(url, headers=GZIP).content
+
+    assert first == again
+
+
+def test_head_gives_the_headers_of_get(client: Client, url: str) -> None:
+    for headers in ({}, GZIP):
+        got, head = client.get(url, headers=headers), client.head(url, headers=headers)
+        assert head.status_code == 200
+        assert head.content == b""
+        for name in ("Content-Type", "Content-Length", "ETag", "Cache-Control", "Vary"):
+            assert head[name] == got[name]
+
+
+def test_running_and_failed_answers_of_get_report_are_not_cached(client: Client) -> None:
+    running = Report.objects.create(attempts=1)
+
+    response = client.get(f"/api/monitor/get_report/{running.report_id}", headers=GZIP)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "Running"
+    assert "ETag" not in response
+    assert "Cache-Control" not in response
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("deflate, GZIP;q=0.5", True),
+        ("*", True),
+        ("x-gzip", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0.000, *", False),
+        ("*;q=0, gzip", True),
+        ("deflate, br", False),
+        ("identity", False),
+        ("", False),
+        ("gzip;q=nonsense", False),
+    ],
+)
+def test_accepts_gzip(header: str, accepted: bool) -> None:
+    assert accepts_gzip(header) is accepted
