@@ -219,7 +219,10 @@ class ReportQuerySerializer(StrictQuerySerializer):
 
 
 class ReportIdQuerySerializer(ReportQuerySerializer):
-    report_id = serializers.CharField(help_text="The id that trigger_report returned.")
+    # Not trimmed: " " is an id like any other, of no report (404), as in the path form.
+    report_id = serializers.CharField(
+        trim_whitespace=False, help_text="The id that trigger_report returned."
+    )
 
 
 class RecentQuerySerializer(StrictQuerySerializer):

@@ -260,13 +260,18 @@ def test_a_report_whose_job_was_lost_is_failed_not_running(
 
 
 @pytest.mark.parametrize(
-    "url", ["/api/monitor/get_report/nope", "/api/monitor/get_report?report_id=nope"]
+    ("url", "report_id"),
+    [
+        ("/api/monitor/get_report/nope", "nope"),
+        ("/api/monitor/get_report?report_id=nope", "nope"),
+        ("/api/monitor/get_report?report_id=+", " "),
+    ],
 )
-def test_unknown_report_is_404_json(client: Client, url: str) -> None:
+def test_unknown_report_is_404_json(client: Client, url: str, report_id: str) -> None:
     response = client.get(url)
 
     assert response.status_code == 404
-    assert response.json() == {"error": "no report with id 'nope'"}
+    assert response.json() == {"error": f"no report with id {report_id!r}"}
 
 
 @pytest.mark.parametrize(
