@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from pytest_django import DjangoDbBlocker
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
@@ -33,34 +34,47 @@ PACKAGE = "store_monitoring_client"
 
 
 @pytest.fixture(scope="module")
-def generated(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def generated(
+    live_server: LiveServer,
+    django_db_setup: None,
+    django_db_blocker: DjangoDbBlocker,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
     """The generated package, imported (typed Any: it exists only at run time)."""
     folder = tmp_path_factory.mktemp("generated")
-    # The generator formats its output with ruff, which it finds on PATH:
-    # the one installed next to it.
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "openapi-python-client"),
-            "generate",
-            "--url",
-            f"{live_server.url}/api/schema/",
-            "--meta",
-            "none",
-            "--output-path",
-            str(folder / PACKAGE),
-            "--fail-on-warning",  # a schema it cannot fully model is a failure
-        ],
-        check=True,
-        cwd=folder,
-        env={**os.environ, "PATH": path},
-        capture_output=True,
-    )
+    # The schema reads no table, but the server checks its connection on
+    # every request: allowed here, once for the module, outside any test.
+    with django_db_blocker.unblock():
+        generate(live_server.url, folder / PACKAGE)
     with pytest.MonkeyPatch.context() as patch:
         patch.syspath_prepend(str(folder))
         yield importlib.import_module(PACKAGE)
     for name in [name for name in sys.modules if name.split(".")[0] == PACKAGE]:
         del sys.modules[name]
+
+
+def generate(server_url: str, output: Path) -> None:
+    """Run openapi-python-client over the server's /api/schema/, as the README says."""
+    # The generator formats its output with ruff, which it finds on PATH:
+    # the one installed next to it.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    generator = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "openapi-python-client"),
+            "generate",
+            "--url",
+            f"{server_url}/api/schema/",
+            "--meta",
+            "none",
+            "--output-path",
+            str(output),
+            "--fail-on-warning",  # a schema it cannot fully model is a failure
+        ],
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+    )
+    assert generator.returncode == 0, generator.stdout + generator.stderr
 
 
 def module(name: str) -> ModuleType:
