@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import get_conditional_response, patch_vary_headers
@@ -52,11 +53,17 @@ def csv_download(request: HttpRequest, report: Report, *, percent: bool) -> Http
     )
     if conditional is not response and conditional is not None:
         return conditional
-    body = (report.result_percent_csv if percent else report.result_csv).encode()
+
+    def csv() -> bytes:
+        # The form's column alone is read here (services.jobs.report_get defers
+        # both), and only when the gzip cache lacks it.
+        return (report.result_percent_csv if percent else report.result_csv).encode()
+
     if gzipped:
         response["Content-Encoding"] = "gzip"
-        body = _gzip_cache.get(etag, body)
-    response.content = body
+        response.content = _gzip_cache.get(etag, csv)
+    else:
+        response.content = csv()
     return response
 
 
@@ -77,7 +84,7 @@ def accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
-class _GzipCache:
+class GzipCache:
     """Compressed bodies by ETag, least recently used dropped first, at most
     `limit` bytes in all. Two first requests may both compress: harmless."""
 
@@ -87,14 +94,15 @@ class _GzipCache:
         self._size = 0
         self._lock = threading.Lock()
 
-    def get(self, etag: str, body: bytes) -> bytes:
+    def get(self, etag: str, body: Callable[[], bytes]) -> bytes:
+        """The compressed `body()`, which is called only when it is not cached."""
         with self._lock:
             compressed = self._bodies.get(etag)
             if compressed is not None:
                 self._bodies.move_to_end(etag)
                 return compressed
         # mtime=0: the same bytes from every process, so the ETag holds across them.
-        compressed = gzip.compress(body, compresslevel=6, mtime=0)
+        compressed = gzip.compress(body(), compresslevel=6, mtime=0)
         with self._lock:
             if etag not in self._bodies and len(compressed) <= self._limit:
                 self._bodies[etag] = compressed
@@ -104,4 +112,4 @@ class _GzipCache:
         return compressed
 
 
-_gzip_cache = _GzipCache(GZIP_CACHE_BYTES)
+_gzip_cache = GzipCache(GZIP_CACHE_BYTES)

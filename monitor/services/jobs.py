@@ -226,8 +226,12 @@ class ReportAttempt:
 
 
 def report_get(report_id: str) -> Report | None:
-    """The report, with a lost job's report marked Failed first (see reports_fail_stale)."""
-    report = Report.objects.filter(pk=report_id).first()
+    """The report, with a lost job's report marked Failed first (see reports_fail_stale).
+
+    Its CSVs are loaded when first read, each alone: a download needs one
+    form, and a status check or a 304 none.
+    """
+    report = Report.objects.defer("result_csv", "result_percent_csv").filter(pk=report_id).first()
     if report is not None and _is_stale(report):
         reports_fail_stale(report_ids=[report_id])
         report.refresh_from_db()

@@ -4,12 +4,15 @@ original get_report and reports/<id>/csv."""
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils.http import http_date
 
-from monitor.api.downloads import accepts_gzip
+from monitor.api.downloads import GzipCache, accepts_gzip
 from monitor.models import Report
 from monitor.services import jobs
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
@@ -144,3 +147,38 @@ def test_running_and_failed_answers_of_get_report_are_not_cached(client: Client)
 )
 def test_accepts_gzip(header: str, accepted: bool) -> None:
     assert accepts_gzip(header) is accepted
+
+
+def test_a_304_or_a_cached_gzip_body_reads_no_csv_and_a_download_one_form(
+    client: Client, url: str
+) -> None:
+    etag = client.get(url, headers=GZIP)["ETag"]  # compressed, and cached, once
+
+    for headers in (GZIP, {"If-None-Match": etag}):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url, headers=headers).status_code in (200, 304)
+        assert not any("result_" in query["sql"] for query in queries), headers
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url + "?units=percent")
+    read = " ".join(query["sql"] for query in queries)
+    assert "result_percent_csv" in read
+    assert "result_csv" not in read
+
+
+def test_the_gzip_cache_keeps_the_latest_bodies_within_its_bound() -> None:
+    made: list[str] = []
+
+    def body(name: str) -> Callable[[], bytes]:
+        def make() -> bytes:
+            made.append(name)
+            return name.encode() * 1000
+
+        return make
+
+    one_body = len(gzip.compress(b"a" * 1000, mtime=0))
+    cache = GzipCache(limit=2 * one_body)
+    for name in ["a", "b", "a", "c", "a", "b"]:
+        assert gzip.decompress(cache.get(name, body(name))) == name.encode() * 1000
+
+    # "a", used last, stayed; "b" was dropped for "c", then made again.
+    assert made == ["a", "b", "c", "b"]
