@@ -142,6 +142,9 @@ class ReportListSerializer(serializers.Serializer):
 class ReportDetailSerializer(ReportSummarySerializer):
     """A report in any state, as JSON: what a typed client polls."""
 
+    queue_position = serializers.SerializerMethodField(
+        help_text="While queued, where the queue can tell (the embedded set-up): 1 = next."
+    )
     warnings = serializers.SerializerMethodField(
         help_text="What a reader of the report should know (e.g. stale data); may be empty."
     )
@@ -153,8 +156,17 @@ class ReportDetailSerializer(ReportSummarySerializer):
     )
 
     class Meta(ReportSummarySerializer.Meta):
-        fields = [*ReportSummarySerializer.Meta.fields, "warnings", "csv_url", "csv_percent_url"]
+        fields = [
+            *ReportSummarySerializer.Meta.fields,
+            "queue_position",
+            "warnings",
+            "csv_url",
+            "csv_percent_url",
+        ]
         read_only_fields = fields
+
+    def get_queue_position(self, report: Report) -> int | None:
+        return jobs.report_queue_position(report)
 
     def get_warnings(self, report: Report) -> list[str]:
         # No check writes warnings yet; the field is part of the contract a

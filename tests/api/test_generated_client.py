@@ -26,7 +26,7 @@ from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from monitor.models import Report
-from tests.report_data import store_random_data, wait_for_job_thread
+from tests.report_data import store_random_data, wait_for_embedded_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,8 +107,8 @@ def test_trigger_poll_and_download_through_the_generated_client(
     assert isinstance(triggered, models.TriggerResponse)
     if connection.vendor == "sqlite":
         # The in-memory test database fails a read that meets the job's write
-        # at once, instead of waiting: see wait_for_job_thread.
-        wait_for_job_thread(triggered.report_id)
+        # at once, instead of waiting: see wait_for_embedded_jobs.
+        wait_for_embedded_jobs(triggered.report_id)
     deadline = time.monotonic() + 30
     detail = report_detail.sync(triggered.report_id, client=client)
     while detail.status == models.ReportStatusEnum.RUNNING and time.monotonic() < deadline:

@@ -210,10 +210,12 @@ def test_a_queued_report_shows_its_place_in_the_embedded_queue(
     running.wait(30)
 
     answers = [client.get(get_report(report.report_id)).json() for report in queued]
+    details = [client.get(detail_of(report.report_id)).json() for report in queued]
     release.set()
     assert jobs.embedded_jobs_join(timeout=30)
 
     assert [answer.get("queue_position") for answer in answers] == [None, 1, 2]
+    assert [detail["queue_position"] for detail in details] == [None, 1, 2]
     assert {(answer["status"], answer["stage"]) for answer in answers} == {("Running", "queued")}
 
 
@@ -371,6 +373,7 @@ def test_detail_of_a_complete_report(client: Client, complete_report: Report) ->
         "finished_at": detail["finished_at"],
         "duration_seconds": detail["duration_seconds"],
         "row_count": 2,
+        "queue_position": None,
         "warnings": [],
         "csv_url": link,
         "csv_percent_url": link + "?units=percent",
