@@ -30,13 +30,7 @@ def header(*, percent: bool = False) -> list[str]:
 
 def render_csv(table: ReportTable, *, percent: bool = False) -> str:
     """The report as CSV text, rows in the table's order (sorted by store_id)."""
-    if percent:
-        columns = [_percent(table.uptime, table.business), _percent(table.downtime, table.business)]
-    else:
-        units = np.array(_TICKS_PER_UNIT, dtype=np.int64)
-        columns = [_two_decimals(_hundredths(table.uptime, units))]
-        columns.append(_two_decimals(_hundredths(table.downtime, units)))
-    cells = np.concatenate(columns, axis=1).tolist()
+    cells = figure_cells(table, percent=percent)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header(percent=percent))
@@ -44,6 +38,27 @@ def render_csv(table: ReportTable, *, percent: bool = False) -> str:
         [store, *row] for store, row in zip(table.store_ids.tolist(), cells, strict=True)
     )
     return out.getvalue()
+
+
+def figure_cells(table: ReportTable, *, percent: bool = False) -> list[list[str]]:
+    """Per row, the six figures as the CSV prints them (the header's columns after store_id)."""
+    if percent:
+        columns = [_percent(table.uptime, table.business), _percent(table.downtime, table.business)]
+    else:
+        columns = [_in_units(table.uptime), _in_units(table.downtime)]
+    cells: list[list[str]] = np.concatenate(columns, axis=1).tolist()
+    return cells
+
+
+def business_cells(table: ReportTable) -> list[list[str]]:
+    """Per row, the business time of each window (hour, day, week), in the CSV's units."""
+    cells: list[list[str]] = _in_units(table.business).tolist()
+    return cells
+
+
+def _in_units(ticks: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
+    """Minutes for the last hour, hours for the day and the week: two decimals, half up."""
+    return _two_decimals(_hundredths(ticks, np.array(_TICKS_PER_UNIT, dtype=np.int64)))
 
 
 def _hundredths(

@@ -233,3 +233,34 @@ def reference_csv(rows: Iterable[StoreFigures], *, percent: bool = False) -> str
     for row in rows:
         writer.writerow([row.store_id, *cells(row)])
     return out.getvalue()
+
+
+# ---- §8: a store's timeline ------------------------------------------------------------------
+
+
+def store_pieces(store: StoreData, as_of: datetime) -> list[tuple[int, int, bool]]:
+    """The maximal intervals of business time ∩ last week of constant status, in ticks.
+
+    Cut plainly: each business interval at every status segment boundary inside it,
+    then neighbours that touch with the same status are joined.
+    """
+    polls = [poll for poll in store.polls if poll.at <= as_of]
+    if not polls:
+        return []
+    now = to_ticks(as_of)
+    week = (now - WINDOWS[-1] // ONE_US * TICKS_PER_US, now)
+    pieces: list[tuple[int, int, bool]] = []
+    for a, b in business_intervals(store, as_of):
+        part = (max(to_ticks(a), week[0]), min(to_ticks(b), week[1]))
+        for start, end, active in status_segments(polls):
+            length = overlap(part, (start, end))
+            if length:
+                piece_start = int(max(part[0], start))
+                pieces.append((piece_start, piece_start + length, active))
+    joined: list[tuple[int, int, bool]] = []
+    for start, end, active in pieces:
+        if joined and joined[-1][1] == start and joined[-1][2] == active:
+            joined[-1] = (joined[-1][0], end, active)
+        else:
+            joined.append((start, end, active))
+    return joined
