@@ -19,6 +19,15 @@ class Store(models.Model):
     # monitor.engine.hours.DEFAULT_TIMEZONE).
     timezone_str = models.TextField(blank=True, default="")
 
+    class Meta:
+        indexes = [
+            # Serves the store list's id-prefix search (store_id LIKE 'prefix%') on
+            # PostgreSQL, whose default collation keeps the unique index from it.
+            models.Index(
+                fields=["store_id"], name="store_id_prefix_idx", opclasses=["text_pattern_ops"]
+            ),
+        ]
+
     def __str__(self) -> str:
         return self.store_id
 
@@ -113,6 +122,9 @@ class Report(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
     row_count = models.PositiveIntegerField(null=True, blank=True)
+    # Reported stores without a poll in the 24 h up to the as-of instant: their
+    # figures extrapolate an old status (set when the report completes).
+    stores_without_recent_poll = models.PositiveIntegerField(null=True, blank=True)
     # Both forms are kept, so a finished report survives restarts and any web
     # process can serve it. Deferred when listing reports.
     result_csv = models.TextField(blank=True, default="")

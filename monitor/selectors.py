@@ -10,12 +10,13 @@ PostgreSQL through a binary COPY, on SQLite through one fetch.
 from __future__ import annotations
 
 import struct
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 import numpy.typing as npt
 from django.db import connection
-from django.db.models import Max
+from django.db.models import Count, Max, OrderBy, OuterRef, Subquery
+from django.db.models.functions import Coalesce, Substr
 
 from monitor.engine import ReportInputs
 from monitor.engine.units import WINDOW_LENGTHS_US
@@ -215,3 +216,85 @@ def _business_hours() -> tuple[
 def _text_to_us(texts: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
     """'YYYY-MM-DD HH:MM:SS[.ffffff]' (naive UTC, as Django writes it to SQLite) → µs."""
     return np.array(texts, dtype="datetime64[us]").astype(np.int64)
+
+
+# ---- one store (the store API and explain_store) ------------------------------------------
+
+
+def store_get(store_id: str) -> Store | None:
+    """The store with this id; served by the unique index on store_id."""
+    return Store.objects.filter(store_id=store_id).first()
+
+
+def store_report_inputs(store: Store, as_of: datetime) -> ReportInputs:
+    """The engine's inputs for one store as of `as_of`: store index 0, its rows only.
+
+    The polls of the week window and the last one before it, exactly what the
+    report reads for this store: both queries walk the unique (store,
+    timestamp_utc) index; the hours come through the foreign key's index.
+    """
+    week_start = as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1])
+    mine = StatusPoll.objects.filter(store=store).order_by("timestamp_utc")
+    before = mine.filter(timestamp_utc__lt=week_start).order_by("-timestamp_utc")[:1]
+    window = mine.filter(timestamp_utc__gte=week_start, timestamp_utc__lte=as_of)
+    polls = [
+        *before.values_list("timestamp_utc", "active"),
+        *window.values_list("timestamp_utc", "active"),
+    ]
+    hours = list(
+        store.business_hours.values_list("day_of_week", "start_time_local", "end_time_local")
+    )
+    return ReportInputs(
+        store_ids=np.array([store.store_id], dtype=object),
+        timezones=np.array([store.timezone_str], dtype=str),
+        poll_store=np.zeros(len(polls), dtype=np.int64),
+        poll_time_us=np.array([to_epoch_us(at) for at, _ in polls], dtype=np.int64),
+        poll_active=np.array([active for _, active in polls], dtype=bool),
+        hours_store=np.zeros(len(hours), dtype=np.int64),
+        hours_day=np.array([day for day, _, _ in hours], dtype=np.int64),
+        hours_start_us=np.array([_time_of_day_us(start) for _, start, _ in hours], dtype=np.int64),
+        hours_end_us=np.array([_time_of_day_us(end) for _, _, end in hours], dtype=np.int64),
+        as_of_us=to_epoch_us(as_of),
+    )
+
+
+def _time_of_day_us(wall: time) -> int:
+    return ((wall.hour * 60 + wall.minute) * 60 + wall.second) * 1_000_000 + wall.microsecond
+
+
+def stores_page(
+    *, search: str, order_by: list[OrderBy], limit: int, offset: int, polls_since: datetime
+) -> tuple[int, list[tuple[str, str, datetime | None, bool | None, int]]]:
+    """How many stores match `search` (an id prefix), and one page of them:
+    (store_id, timezone, last poll instant, its status, polls since `polls_since`).
+
+    The prefix is matched exactly on both databases: LIKE (served on
+    PostgreSQL by store_id_prefix_idx) narrows, and a comparison of the
+    prefix itself decides, as SQLite's LIKE ignores case. Each store's last
+    poll and its count walk the unique (store, timestamp_utc) index; for
+    order=id they are computed for the page only.
+    """
+    stores = Store.objects.all()
+    if search:
+        stores = (
+            stores.filter(store_id__startswith=search)
+            .annotate(prefix=Substr("store_id", 1, len(search)))
+            .filter(prefix=search)
+        )
+    latest = StatusPoll.objects.filter(store=OuterRef("pk")).order_by("-timestamp_utc")
+    recent = (
+        StatusPoll.objects.filter(store=OuterRef("pk"), timestamp_utc__gte=polls_since)
+        .order_by()
+        .values("store")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    page = stores.annotate(
+        last_poll_at=Subquery(latest.values("timestamp_utc")[:1]),
+        last_poll_active=Subquery(latest.values("active")[:1]),
+        polls_recent=Coalesce(Subquery(recent), 0),
+    ).order_by(*order_by)[offset : offset + limit]
+    rows = page.values_list(
+        "store_id", "timezone_str", "last_poll_at", "last_poll_active", "polls_recent"
+    )
+    return stores.count(), list(rows)

@@ -1,0 +1,306 @@
+"""A store's own story (spec §8): what its report row says and where that time lies.
+
+Stable interface (the store API, `explain_store` and the pages build on it):
+
+- `store_story(store_id, as_of=None) -> StoreStory`, raising `StoreNotFoundError`;
+- `stores_list(search="", limit=50, offset=0, order="id") -> StoreList`,
+  raising `StoreListError` for a bad order, limit or offset.
+
+A story's figures are the report's own: the report engine run on this store's
+rows alone, printed by the report's CSV code (a store's figures depend on its
+own rows only). Its outages and segments come from `monitor.engine.timeline`,
+whose exact lengths add up to those figures before rounding. Instants are
+aware datetimes, truncated to the microsecond where a boundary lies on a half
+microsecond (§8); `ticks` are exact lengths in half microseconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from django.db.models import F, OrderBy
+
+from monitor import selectors
+from monitor.engine import compute_report
+from monitor.engine.hours import DEFAULT_TIMEZONE
+from monitor.engine.render import business_cells, figure_cells, header
+from monitor.engine.report import ReportInputs
+from monitor.engine.timeline import (
+    Spans,
+    Timeline,
+    local_instant,
+    store_polls,
+    store_timeline,
+    switch_ticks,
+    utc_instant,
+)
+from monitor.engine.units import TICKS_PER_US, US_PER_MINUTE, WINDOW_LENGTHS_US, WINDOW_NAMES
+
+TICKS_PER_MINUTE = US_PER_MINUTE * TICKS_PER_US
+# ?order= of stores_list → the ordering; last poll: oldest (and never polled) first.
+STORE_ORDERS: dict[str, list[OrderBy]] = {
+    "id": [F("store_id").asc()],
+    "last_poll": [F("last_poll_at").asc(nulls_first=True), F("store_id").asc()],
+    "-last_poll": [F("last_poll_at").desc(nulls_last=True), F("store_id").asc()],
+}
+MAX_LIMIT = 500
+
+
+class StoreNotFoundError(LookupError):
+    """No store has this id."""
+
+
+class StoreListError(ValueError):
+    """A bad parameter of stores_list."""
+
+
+@dataclass(frozen=True)
+class HoursRow:
+    """A business hours row as stored: weekday (0 = Monday), local start and end."""
+
+    day: int
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Interval:
+    """[start, end) in UTC and local time (with the store's offset), and its exact length."""
+
+    start: datetime
+    end: datetime
+    start_local: datetime
+    end_local: datetime
+    ticks: int  # exact length in half microseconds
+
+    @property
+    def minutes(self) -> float:
+        return self.ticks / TICKS_PER_MINUTE
+
+
+@dataclass(frozen=True)
+class Segment(Interval):
+    """A maximal interval of business time of constant status."""
+
+    active: bool
+
+
+@dataclass(frozen=True)
+class PollView:
+    """A poll and the instants between which its status holds (§5: the midpoints with
+    its neighbours; None before the first poll read and after the last)."""
+
+    at: datetime
+    at_local: datetime
+    active: bool
+    holds_from: datetime | None
+    holds_until: datetime | None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The report row's six figures and each window's business time, as the CSV prints
+    them (keys: the CSV's column names; business_last_hour/day/week), with exact ticks."""
+
+    columns: dict[str, str]
+    business: dict[str, str]
+    uptime_ticks: tuple[int, int, int]  # hour, day, week
+    business_ticks: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class StoreStory:
+    store_id: str
+    timezone: str  # the zone its hours are read in
+    timezone_is_default: bool  # the store has no zone: DEFAULT_TIMEZONE
+    as_of: datetime | None  # UTC; None only when no poll is stored at all
+    business_hours: tuple[HoursRow, ...]
+    last_poll: PollView | None  # the latest poll at or before as_of
+    figures: Figures | None  # None when the store is not reported (no poll by as_of, §3)
+    business_intervals: tuple[Interval, ...]  # within the week window
+    segments: tuple[Segment, ...]  # business time ∩ week, by status
+    outages: tuple[Interval, ...]  # the inactive segments
+    polls: tuple[PollView, ...]  # the week window's, and the last one before it
+
+    @property
+    def reported(self) -> bool:
+        return self.figures is not None
+
+    @property
+    def last_poll_age_seconds(self) -> float | None:
+        if self.last_poll is None or self.as_of is None:
+            return None
+        return (self.as_of - self.last_poll.at).total_seconds()
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    store_id: str
+    timezone: str
+    timezone_is_default: bool
+    last_poll_at: datetime | None  # the latest poll stored
+    last_poll_active: bool | None
+    polls_last_week: int  # polls in the week up to the latest poll stored
+
+
+@dataclass(frozen=True)
+class StoreList:
+    total: int  # stores matching the search
+    as_of: datetime | None  # the latest poll stored: the end of the polls' week
+    stores: tuple[StoreSummary, ...]
+
+
+def store_story(store_id: str, as_of: datetime | None = None) -> StoreStory:
+    """Store `store_id` as of `as_of` (aware; default: the latest poll stored, as reports)."""
+    store = selectors.store_get(store_id)
+    if store is None:
+        raise StoreNotFoundError(f"no store with id {store_id!r}")
+    if as_of is None:
+        as_of = selectors.latest_poll_time()
+    elif as_of.tzinfo is None:
+        raise ValueError(f"as-of instant {as_of.isoformat()} has no UTC offset")
+    zone = store.timezone_str or DEFAULT_TIMEZONE
+    hours = tuple(
+        HoursRow(day, start, end)
+        for day, start, end in store.business_hours.order_by(
+            "day_of_week", "start_time_local", "end_time_local"
+        ).values_list("day_of_week", "start_time_local", "end_time_local")
+    )
+    story = StoreStory(
+        store_id=store.store_id,
+        timezone=zone,
+        timezone_is_default=not store.timezone_str,
+        as_of=None,
+        business_hours=hours,
+        last_poll=None,
+        figures=None,
+        business_intervals=(),
+        segments=(),
+        outages=(),
+        polls=(),
+    )
+    if as_of is None:  # nothing polled anywhere yet
+        return story
+    as_of = as_of.astimezone(UTC)
+    inputs = selectors.store_report_inputs(store, as_of)
+    timeline = store_timeline(inputs, 0)
+    polls = _poll_views(inputs, zone)
+    return dataclasses.replace(
+        story,
+        as_of=as_of,
+        last_poll=polls[-1] if polls else None,
+        figures=_figures(inputs),
+        business_intervals=_intervals(timeline.business, zone),
+        segments=_segments(timeline),
+        outages=_intervals(timeline.outages, zone),
+        polls=polls,
+    )
+
+
+def stores_list(
+    *, search: str = "", limit: int = 50, offset: int = 0, order: str = "id"
+) -> StoreList:
+    """Stores whose id starts with `search`, a page of them in `order` (see STORE_ORDERS)."""
+    if order not in STORE_ORDERS:
+        raise StoreListError(f"order must be one of {', '.join(STORE_ORDERS)}, not {order!r}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise StoreListError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    if offset < 0:
+        raise StoreListError(f"offset must be 0 or more, not {offset}")
+    as_of = selectors.latest_poll_time()
+    week_start = (as_of or datetime.now(UTC)) - timedelta(microseconds=WINDOW_LENGTHS_US[-1])
+    total, rows = selectors.stores_page(
+        search=search,
+        order_by=STORE_ORDERS[order],
+        limit=limit,
+        offset=offset,
+        polls_since=week_start,
+    )
+    return StoreList(
+        total=total,
+        as_of=as_of,
+        stores=tuple(
+            StoreSummary(
+                store_id=store_id,
+                timezone=zone or DEFAULT_TIMEZONE,
+                timezone_is_default=not zone,
+                last_poll_at=last_at,
+                last_poll_active=last_active,
+                polls_last_week=count,
+            )
+            for store_id, zone, last_at, last_active, count in rows
+        ),
+    )
+
+
+def _figures(inputs: ReportInputs) -> Figures | None:
+    table = compute_report(inputs)
+    if len(table) == 0:
+        return None
+    names = header()[1:]
+    return Figures(
+        columns=dict(zip(names, figure_cells(table)[0], strict=True)),
+        business=dict(
+            zip(
+                (f"business_last_{window}" for window in WINDOW_NAMES),
+                business_cells(table)[0],
+                strict=True,
+            )
+        ),
+        uptime_ticks=_three(table.uptime[0].tolist()),
+        business_ticks=_three(table.business[0].tolist()),
+    )
+
+
+def _three(values: list[int]) -> tuple[int, int, int]:
+    hour, day, week = values
+    return hour, day, week
+
+
+def _interval(start: int, end: int, zone: str) -> Interval:
+    return Interval(
+        start=utc_instant(start),
+        end=utc_instant(end),
+        start_local=local_instant(start, zone),
+        end_local=local_instant(end, zone),
+        ticks=end - start,
+    )
+
+
+def _intervals(spans: Spans, zone: str) -> tuple[Interval, ...]:
+    return tuple(
+        _interval(start, end, zone)
+        for start, end in zip(spans.start.tolist(), spans.end.tolist(), strict=True)
+    )
+
+
+def _segments(timeline: Timeline) -> tuple[Segment, ...]:
+    pieces = timeline.pieces
+    return tuple(
+        Segment(**vars(_interval(start, end, timeline.zone)), active=active)
+        for start, end, active in zip(
+            pieces.start.tolist(), pieces.end.tolist(), pieces.active.tolist(), strict=True
+        )
+    )
+
+
+def _poll_views(inputs: ReportInputs, zone: str) -> tuple[PollView, ...]:
+    times, active = store_polls(inputs, 0)
+    if len(times) == 0:
+        return ()
+    switches: list[datetime | None] = [utc_instant(t) for t in switch_ticks(times).tolist()]
+    starts, ends = [None, *switches], [*switches, None]
+    return tuple(
+        PollView(
+            at=utc_instant(at * TICKS_PER_US),
+            at_local=local_instant(at * TICKS_PER_US, zone),
+            active=is_active,
+            holds_from=start,
+            holds_until=end,
+        )
+        for at, is_active, start, end in zip(
+            times.tolist(), active.tolist(), starts, ends, strict=True
+        )
+    )
