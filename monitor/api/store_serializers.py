@@ -1,0 +1,176 @@
+"""Bodies of the store API (and their OpenAPI schema): monitor.services.stores as JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from monitor.api.serializers import AsOfField
+from monitor.services.stores import MAX_LIMIT, STORE_ORDERS, Figures, StoreStory
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class InstantField(serializers.Field[datetime, str, str, Any]):
+    """An aware instant as ISO 8601 with its own offset (UTC, or the store's local time)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class StatusField(serializers.Field[bool, str, str, Any]):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: bool) -> str:
+        return "active" if value else "inactive"
+
+
+class StrictQuerySerializer(serializers.Serializer[Any]):
+    """Query parameters where a misspelt name is an error, not silently ignored."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                f"unknown parameter(s): {', '.join(unknown)}; known: {', '.join(self.fields)}"
+            )
+        return attrs
+
+
+class StoreListQuerySerializer(StrictQuerySerializer):
+    search = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Only stores whose id starts with this text (exact, case-sensitive).",
+    )
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=50)
+    offset = serializers.IntegerField(min_value=0, default=0)
+    order = serializers.ChoiceField(
+        choices=list(STORE_ORDERS),
+        default="id",
+        help_text="id: by store id; last_poll: stalest first (never polled first); "
+        "-last_poll: most recently polled first.",
+    )
+
+
+class StoreQuerySerializer(StrictQuerySerializer):
+    as_of = AsOfField(
+        required=False,
+        help_text="The instant, as for reports (UTC when no offset is given). "
+        "Default: the latest stored poll.",
+    )
+
+
+class StoreSummarySerializer(serializers.Serializer[Any]):
+    store_id = serializers.CharField()
+    timezone = serializers.CharField()
+    timezone_is_default = serializers.BooleanField()
+    last_poll_at = InstantField(allow_null=True, help_text="The latest stored poll.")
+    last_poll_status = StatusField(source="last_poll_active", allow_null=True)
+    polls_last_week = serializers.IntegerField(
+        help_text="Polls in the week up to the latest stored poll (of any store)."
+    )
+
+
+class StoreListSerializer(serializers.Serializer[Any]):
+    total = serializers.IntegerField(help_text="Stores matching the search.")
+    as_of = InstantField(allow_null=True, help_text="The latest stored poll.")
+    stores = StoreSummarySerializer(many=True)
+
+
+class HoursRowSerializer(serializers.Serializer[Any]):
+    day = serializers.IntegerField(help_text="0 = Monday … 6 = Sunday")
+    start_time_local = serializers.TimeField(source="start")
+    end_time_local = serializers.TimeField(source="end")
+
+
+class IntervalSerializer(serializers.Serializer[Any]):
+    start = InstantField(help_text="UTC, truncated to the microsecond.")
+    end = InstantField()
+    start_local = InstantField(help_text="The store's local time, with its offset.")
+    end_local = InstantField()
+    minutes = serializers.FloatField(help_text="The exact length, in minutes.")
+
+
+class SegmentSerializer(IntervalSerializer):
+    status = StatusField(source="active")
+
+
+class PollSerializer(serializers.Serializer[Any]):
+    at = InstantField()
+    at_local = InstantField()
+    status = StatusField(source="active")
+    holds_from = InstantField(
+        allow_null=True, help_text="Midpoint with the previous poll listed (§5)."
+    )
+    holds_until = InstantField(allow_null=True, help_text="Midpoint with the next poll.")
+
+
+class LastPollSerializer(serializers.Serializer[Any]):
+    at = InstantField()
+    status = StatusField(source="active")
+    age_seconds = serializers.FloatField(help_text="Seconds from the poll to the as-of instant.")
+
+
+class FiguresSerializer(serializers.Serializer[Any]):
+    """The report row's six cells and each window's business time, as the CSV prints them
+    (minutes for the last hour, hours for the day and the week)."""
+
+    uptime_last_hour = serializers.CharField()
+    uptime_last_day = serializers.CharField()
+    uptime_last_week = serializers.CharField()
+    downtime_last_hour = serializers.CharField()
+    downtime_last_day = serializers.CharField()
+    downtime_last_week = serializers.CharField()
+    business_last_hour = serializers.CharField()
+    business_last_day = serializers.CharField()
+    business_last_week = serializers.CharField()
+
+    def to_representation(self, instance: Figures) -> dict[str, str]:
+        return {**instance.columns, **instance.business}
+
+
+class StoreStorySerializer(serializers.Serializer[Any]):
+    store_id = serializers.CharField()
+    timezone = serializers.CharField()
+    timezone_is_default = serializers.BooleanField()
+    as_of = InstantField(allow_null=True)
+    reported = serializers.BooleanField(
+        help_text="False when the store has no poll at or before as_of: no figures (§3)."
+    )
+    message = serializers.SerializerMethodField()
+    business_hours = HoursRowSerializer(many=True)
+    last_poll = serializers.SerializerMethodField()
+    figures = FiguresSerializer(allow_null=True)
+    business_intervals = IntervalSerializer(many=True, help_text="Within the week window.")
+    outages = IntervalSerializer(many=True, help_text="Business time ∩ week ∩ inactive (§8).")
+    segments = SegmentSerializer(many=True, help_text="Business time ∩ week, by status.")
+    polls = PollSerializer(many=True, help_text="The week window's, and the last before it.")
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_message(self, story: StoreStory) -> str:
+        if story.reported and story.as_of is not None:
+            return f"the store's row of the report as of {story.as_of.isoformat()}"
+        if story.as_of is None:
+            return "no polls are stored yet"
+        return f"no poll at or before {story.as_of.isoformat()}: the store is not reported"
+
+    @extend_schema_field(LastPollSerializer(allow_null=True))
+    def get_last_poll(self, story: StoreStory) -> dict[str, Any] | None:
+        if story.last_poll is None:
+            return None
+        return {
+            "at": story.last_poll.at.isoformat(),
+            "status": "active" if story.last_poll.active else "inactive",
+            "age_seconds": story.last_poll_age_seconds,
+        }

@@ -1,0 +1,146 @@
+"""The store API: each figure equals the report CSV's cell, outages add up, errors are JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from fractions import Fraction
+from urllib.parse import quote
+
+import pytest
+from django.test import Client
+
+from monitor.models import Store
+from monitor.services.reports import report_generate
+from tests.report_data import SPEC_NOW, store_random_data, store_spec_examples
+
+pytestmark = pytest.mark.django_db
+
+STORES = "/api/monitor/stores"
+TICKS_PER_HOUR = 3600 * 2_000_000
+
+
+def store_url(store_id: str, **params: str) -> str:
+    query = "&".join(f"{key}={quote(value)}" for key, value in params.items())
+    return f"{STORES}/{quote(store_id)}" + (f"?{query}" if query else "")
+
+
+def test_every_figure_is_the_report_csv_cell_and_outages_add_up(client: Client) -> None:
+    store_random_data(stores=15, seed=5)
+    as_of = SPEC_NOW - timedelta(hours=2, minutes=17, microseconds=3)
+    report = report_generate(as_of=as_of)
+    rows = list(csv.DictReader(io.StringIO(report.csv())))
+    downtime_week = dict(
+        zip(report.table.store_ids.tolist(), report.table.downtime[:, 2].tolist(), strict=True)
+    )
+    assert len(rows) == 15
+
+    for row in rows:
+        response = client.get(store_url(row["store_id"], as_of=as_of.isoformat()))
+        assert response.status_code == 200
+        body = response.json()
+        assert body["reported"] is True
+        figures = body["figures"]
+        assert {key: figures[key] for key in row if key != "store_id"} == {
+            key: value for key, value in row.items() if key != "store_id"
+        }
+        # The outages' minutes add up to the week's downtime (up to float rounding;
+        # the service's exact ticks are checked in tests/services/test_stores.py).
+        minutes = sum(outage["minutes"] for outage in body["outages"])
+        assert minutes == pytest.approx(
+            float(Fraction(downtime_week[row["store_id"]], TICKS_PER_HOUR) * 60), abs=1e-6
+        )
+        down = [s for s in body["segments"] if s["status"] == "inactive"]
+        assert [(s["start"], s["end"]) for s in down] == [
+            (o["start"], o["end"]) for o in body["outages"]
+        ]
+
+
+def test_spec_example_answer(client: Client) -> None:
+    store_spec_examples()
+
+    body = client.get(store_url("example-1", as_of="2023-01-25T18:00:00Z")).json()
+
+    assert body["store_id"] == "example-1"
+    assert (body["timezone"], body["timezone_is_default"]) == ("America/Chicago", True)
+    assert body["business_hours"] == []
+    assert body["last_poll"] == {
+        "at": "2023-01-25T17:40:00+00:00",
+        "status": "inactive",
+        "age_seconds": 1200.0,
+    }
+    assert body["figures"]["uptime_last_hour"] == "25.00"
+    assert body["figures"]["business_last_week"] == "168.00"
+    assert body["outages"] == [
+        {
+            "start": "2023-01-25T17:25:00+00:00",
+            "end": "2023-01-25T18:00:00+00:00",
+            "start_local": "2023-01-25T11:25:00-06:00",
+            "end_local": "2023-01-25T12:00:00-06:00",
+            "minutes": 35.0,
+        }
+    ]
+    assert [p["holds_from"] for p in body["polls"]] == [None, "2023-01-25T17:25:00+00:00"]
+
+
+def test_store_without_poll_by_as_of_answers_without_figures(client: Client) -> None:
+    store_spec_examples()
+
+    response = client.get(store_url("never-polled", as_of="2023-01-25T18:00:00Z"))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["reported"], body["figures"], body["last_poll"]) == (False, None, None)
+    assert "not reported" in body["message"]
+
+
+def test_store_ids_are_opaque_text(client: Client) -> None:
+    Store.objects.create(store_id="a/b c?")
+    assert client.get(store_url("a/b c?")).json()["store_id"] == "a/b c?"
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "reason"),
+    [
+        (store_url("nope"), 404, "no store with id 'nope'"),
+        (store_url("example-1", as_of="yesterday"), 400, "as_of: as_of 'yesterday' is not"),
+        (store_url("example-1", asof="2023-01-25T18:00:00Z"), 400, "unknown parameter(s): asof"),
+        (f"{STORES}?order=name", 400, "order: "),
+        (f"{STORES}?limit=0", 400, "limit: "),
+        (f"{STORES}?limit=x", 400, "limit: "),
+        (f"{STORES}?offset=-1", 400, "offset: "),
+        (f"{STORES}?page=2", 400, "unknown parameter(s): page"),
+    ],
+)
+def test_errors_are_json(client: Client, url: str, status: int, reason: str) -> None:
+    store_spec_examples()
+
+    response = client.get(url)
+
+    assert response.status_code == status
+    assert reason in response.json()["error"]
+
+
+def test_wrong_method(client: Client) -> None:
+    assert client.post(STORES).status_code == 405
+    assert "error" in client.post(store_url("x")).json()
+
+
+def test_store_list(client: Client) -> None:
+    store_spec_examples()
+
+    body = client.get(f"{STORES}?search=example&order=-last_poll&limit=1&offset=1").json()
+
+    assert body["total"] == 2
+    assert body["as_of"] == "2023-01-25T17:40:00+00:00"
+    assert body["stores"] == [
+        {
+            "store_id": "example-2",
+            "timezone": "America/New_York",
+            "timezone_is_default": False,
+            "last_poll_at": "2023-01-25T15:00:00+00:00",
+            "last_poll_status": "active",
+            "polls_last_week": 1,
+        }
+    ]
