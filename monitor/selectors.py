@@ -32,9 +32,13 @@ SqlParams = dict[str, str | None]  # the window's bounds, as the database takes 
 _SQLITE_POLL_ROW = np.dtype([("store", np.int64), ("time", "U26"), ("active", np.int8)])
 
 
-def latest_poll_time() -> datetime | None:
-    """The default as-of instant (docs/report-semantics.md §2); served by the timestamp index."""
-    latest: datetime | None = StatusPoll.objects.aggregate(latest=Max("timestamp_utc"))["latest"]
+def latest_poll_time(*, at_or_before: datetime | None = None) -> datetime | None:
+    """The latest poll stored (the default as-of instant, docs/report-semantics.md §2),
+    or the latest at or before an instant; served by the timestamp index."""
+    polls = StatusPoll.objects.all()
+    if at_or_before is not None:
+        polls = polls.filter(timestamp_utc__lte=at_or_before)
+    latest: datetime | None = polls.aggregate(latest=Max("timestamp_utc"))["latest"]
     return latest
 
 

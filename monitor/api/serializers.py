@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from monitor.models import Report
 from monitor.services import jobs
+from monitor.services.freshness import report_warnings
 from monitor.services.reports import ReportInputError, parse_as_of
 
 
@@ -59,6 +60,22 @@ class TriggerRequestSerializer(serializers.Serializer):
         return attrs
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class FreshnessWarningsField(serializers.Field):
+    """The report's data freshness warnings (monitor.services.freshness)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            source="*",
+            read_only=True,
+            help_text="Says so when the as-of instant is more than an hour after the latest "
+            "poll; empty otherwise.",
+        )
+
+    def to_representation(self, value: Report) -> list[str]:
+        return report_warnings(value)
+
+
 class ReportRunningSerializer(serializers.Serializer):
     report_id = serializers.CharField()
     status = serializers.ChoiceField(choices=[Report.Status.RUNNING])
@@ -67,6 +84,7 @@ class ReportRunningSerializer(serializers.Serializer):
         help_text="queued (waiting for a worker), then started, reading, computing, "
         "rendering, writing."
     )
+    warnings = FreshnessWarningsField()
     queue_position = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -100,6 +118,7 @@ class ReportFailedSerializer(serializers.Serializer):
     report_id = serializers.CharField()
     status = serializers.ChoiceField(choices=[Report.Status.FAILED])
     error = serializers.CharField(help_text="What went wrong.")
+    warnings = FreshnessWarningsField()
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -110,6 +129,7 @@ class ReportSummarySerializer(serializers.ModelSerializer):
     duration_seconds = serializers.SerializerMethodField(
         help_text="From trigger to finish; null while Running."
     )
+    warnings = FreshnessWarningsField()
 
     class Meta:
         model = Report
@@ -126,6 +146,8 @@ class ReportSummarySerializer(serializers.ModelSerializer):
             "finished_at",
             "duration_seconds",
             "row_count",
+            "stores_without_recent_poll",
+            "warnings",
         ]
         read_only_fields = fields
 

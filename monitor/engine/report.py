@@ -95,6 +95,14 @@ def compute_report(inputs: ReportInputs) -> ReportTable:
     return ReportTable(inputs.store_ids[stores][order], uptime[order], business[order])
 
 
+def stores_without_polls_since(inputs: ReportInputs, since_us: int) -> int:
+    """How many reported stores (a poll at or before now) have none in [since_us, now]."""
+    polled = inputs.poll_time_us <= inputs.as_of_us
+    reported = np.unique(inputs.poll_store[polled])
+    recent = np.unique(inputs.poll_store[polled & (inputs.poll_time_us >= since_us)])
+    return len(reported) - len(recent)
+
+
 @dataclass(frozen=True)
 class _Polls:
     store: npt.NDArray[np.int64]

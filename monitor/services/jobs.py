@@ -203,6 +203,7 @@ class ReportAttempt:
             progress=1.0,
             as_of=generated.as_of,
             row_count=len(generated.table),
+            stores_without_recent_poll=generated.stores_without_recent_poll,
             result_csv=absolute,
             result_percent_csv=percent,
             heartbeat_at=now,

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 from monitor import selectors
 from monitor.engine import ReportTable, compute_report, render_csv
+from monitor.engine.report import stores_without_polls_since
+from monitor.engine.units import US_PER_DAY
 
 ProgressCallback = Callable[[str, float], None]
 # The report lays business hours on local dates from the week before `now`
@@ -35,6 +37,8 @@ class GeneratedReport:
     as_of: datetime  # UTC: the resolved `now` of the report (docs/report-semantics.md §2)
     table: ReportTable
     timings: ReportTimings = field(compare=False)
+    # Reported stores without a poll in the 24 h up to as_of (data freshness).
+    stores_without_recent_poll: int = 0
 
     def csv(self, *, percent: bool = False) -> str:
         return render_csv(self.table, percent=percent)
@@ -54,7 +58,12 @@ def report_generate(
     table = compute_report(inputs)
     computed = time.perf_counter()
     timings = ReportTimings(reading=read - started, computing=computed - read)
-    return GeneratedReport(as_of=as_of, table=table, timings=timings)
+    return GeneratedReport(
+        as_of=as_of,
+        table=table,
+        timings=timings,
+        stores_without_recent_poll=stores_without_polls_since(inputs, inputs.as_of_us - US_PER_DAY),
+    )
 
 
 def parse_as_of(text: str) -> datetime:

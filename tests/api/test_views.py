@@ -231,6 +231,7 @@ def test_running_report_is_its_progress(client: Client) -> None:
         "status": "Running",
         "progress": 0.6,
         "stage": "computing",
+        "warnings": [],
     }
 
 
@@ -245,6 +246,7 @@ def test_failed_report_is_its_error(client: Client) -> None:
         "report_id": report.report_id,
         "status": "Failed",
         "error": "no polls are stored yet",
+        "warnings": [],
     }
 
 
@@ -542,3 +544,49 @@ def test_a_host_not_allowed_gets_a_json_400_naming_the_setting(client: Client) -
     error = response.json()["error"]
     assert "'monitoring.example.com'" in error
     assert "DJANGO_ALLOWED_HOSTS" in error
+
+
+# data freshness
+
+
+@pytest.mark.parametrize("status", [Report.Status.RUNNING, Report.Status.FAILED])
+def test_report_far_after_the_latest_poll_warns(
+    client: Client, spec_examples: None, status: str
+) -> None:
+    # The latest poll is at 17:40; 18:40:00.000001 is more than an hour after it.
+    late = SPEC_NOW + timedelta(minutes=40, microseconds=1)
+    report = Report.objects.create(status=status, requested_as_of=late, error="x", attempts=1)
+
+    (warning,) = client.get(get_report(report.report_id)).json()["warnings"]
+
+    assert warning.startswith(f"the as-of instant {late.isoformat()} is 1 h 0 min after")
+    assert "(2023-01-25T17:40:00+00:00)" in warning
+
+
+def test_report_an_hour_after_the_latest_poll_does_not_warn(
+    client: Client, spec_examples: None
+) -> None:
+    report = Report.objects.create(requested_as_of=SPEC_NOW + timedelta(minutes=40))
+    assert client.get(get_report(report.report_id)).json()["warnings"] == []
+
+
+def test_report_before_every_poll_warns(client: Client, spec_examples: None) -> None:
+    report = Report.objects.create(requested_as_of=SPEC_NOW - timedelta(days=30))
+    (warning,) = client.get(get_report(report.report_id)).json()["warnings"]
+    assert warning.startswith("no poll is stored at or before")
+
+
+def test_reports_list_warnings_and_stores_without_recent_poll(
+    client: Client, spec_examples: None
+) -> None:
+    # As of 2 days later: the latest poll is 2 days old and no store has a poll in
+    # the 24 h before; as of SPEC_NOW: fresh, and both reported stores polled.
+    for as_of in (SPEC_NOW, SPEC_NOW + timedelta(days=2)):
+        report = Report.objects.create(requested_as_of=as_of)
+        jobs.report_run(report.report_id)
+
+    late, fresh = client.get(REPORTS).json()["reports"]
+
+    assert (fresh["stores_without_recent_poll"], fresh["warnings"]) == (0, [])
+    assert late["stores_without_recent_poll"] == 2
+    assert "2 d 0 h 20 min after the latest poll" in late["warnings"][0]

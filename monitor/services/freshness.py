@@ -1,0 +1,45 @@
+"""Data freshness: is a report's as-of instant far ahead of its latest poll?
+
+Between its last poll and the as-of instant a store keeps its last status
+(spec §5): an as-of instant well after the latest poll reports extrapolated
+figures. The report API says so in a `warnings` list.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from monitor import selectors
+from monitor.models import Report
+
+# An as-of instant more than this after the latest poll gets a warning: polls
+# come about hourly, so a longer gap means polls are missing or late.
+STALE_AFTER = timedelta(hours=1)
+
+
+def report_warnings(report: Report) -> list[str]:
+    """What a reader of `report` should know about the freshness of its data."""
+    as_of = report.as_of or report.requested_as_of
+    if as_of is None:  # the default: the latest poll itself
+        return []
+    return as_of_warnings(as_of)
+
+
+def as_of_warnings(as_of: datetime) -> list[str]:
+    latest = selectors.latest_poll_time(at_or_before=as_of)
+    if latest is None:
+        return [f"no poll is stored at or before the as-of instant {as_of.isoformat()}"]
+    gap = as_of - latest
+    if gap <= STALE_AFTER:
+        return []
+    return [
+        f"the as-of instant {as_of.isoformat()} is {_duration(gap)} after the latest poll "
+        f"({latest.isoformat()}): every store's status since then is extrapolated"
+    ]
+
+
+def _duration(gap: timedelta) -> str:
+    hours, seconds = divmod(int(gap.total_seconds()), 3600)
+    days, hours = divmod(hours, 24)
+    minutes = seconds // 60
+    return f"{days} d {hours} h {minutes} min" if days else f"{hours} h {minutes} min"
