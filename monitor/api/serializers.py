@@ -61,7 +61,7 @@ class TriggerRequestSerializer(serializers.Serializer):
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string"}})
-class FreshnessWarningsField(serializers.Field):
+class FreshnessWarningsField(serializers.Field[Report, list[str], list[str], Any]):
     """The report's data freshness warnings (monitor.services.freshness)."""
 
     def __init__(self) -> None:
