@@ -158,6 +158,7 @@ def main() -> None:
             print(f"{label:<16} reports identical on {' and '.join(digests)}")
         if scale == 1 and "postgresql" in digests and not options.no_api:
             bench_api()
+            bench_stores()
 
 
 def bench_api() -> None:
@@ -172,6 +173,15 @@ def bench_api() -> None:
             "--redis-url",
             os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
         ],
+        cwd=ROOT,
+        check=True,
+    )
+
+
+def bench_stores() -> None:
+    """The store endpoint's latency over HTTP (gunicorn), on the loaded PostgreSQL database."""
+    subprocess.run(
+        [sys.executable, "-m", "bench.stores", "--database-url", f"{PG_SERVER}/{PG_DATABASE}"],
         cwd=ROOT,
         check=True,
     )

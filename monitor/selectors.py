@@ -10,7 +10,7 @@ PostgreSQL through a binary COPY, on SQLite through one fetch.
 from __future__ import annotations
 
 import struct
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -193,16 +193,21 @@ def _polls_sqlite(
     return rows["store"].copy(), _text_to_us(rows["time"]), rows["active"].astype(bool)
 
 
-def _business_hours() -> tuple[
+def _business_hours(
+    *, store_pk: int | None = None
+) -> tuple[
     npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
 ]:
-    """Store pk, weekday and local start/end (µs since midnight) of every hours row."""
+    """Store pk, weekday and local start/end (µs since midnight) of every hours row
+    (of one store's, through the foreign key's index)."""
     n = sql_names()
+    where, params = ("", []) if store_pk is None else (f" WHERE {n.hours_store} = %s", [store_pk])
     with connection.cursor() as cursor:
         # Times as text ('HH:MM:SS[.ffffff]') read the same from both databases.
         cursor.execute(
             f"SELECT {n.hours_store}, {n.day}, CAST({n.start} AS TEXT),"
-            f" CAST({n.end} AS TEXT) FROM {n.hours}"
+            f" CAST({n.end} AS TEXT) FROM {n.hours}{where}",
+            params,
         )
         rows = cursor.fetchall()
     if not rows:
@@ -227,43 +232,71 @@ def _text_to_us(texts: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
 
 def store_get(store_id: str) -> Store | None:
     """The store with this id; served by the unique index on store_id."""
-    return Store.objects.filter(store_id=store_id).first()
+    # Not .first(): its ORDER BY id can make PostgreSQL walk the primary key instead.
+    try:
+        return Store.objects.get(store_id=store_id)
+    except Store.DoesNotExist:
+        return None
 
 
 def store_report_inputs(store: Store, as_of: datetime) -> ReportInputs:
     """The engine's inputs for one store as of `as_of`: store index 0, its rows only.
 
     The polls of the week window and the last one before it, exactly what the
-    report reads for this store: both queries walk the unique (store,
-    timestamp_utc) index; the hours come through the foreign key's index.
+    report reads for this store, in one query whose two parts walk the unique
+    (store, timestamp_utc) index; the hours come through the foreign key's index.
     """
-    week_start = as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1])
-    mine = StatusPoll.objects.filter(store=store).order_by("timestamp_utc")
-    before = mine.filter(timestamp_utc__lt=week_start).order_by("-timestamp_utc")[:1]
-    window = mine.filter(timestamp_utc__gte=week_start, timestamp_utc__lte=as_of)
-    polls = [
-        *before.values_list("timestamp_utc", "active"),
-        *window.values_list("timestamp_utc", "active"),
-    ]
-    hours = list(
-        store.business_hours.values_list("day_of_week", "start_time_local", "end_time_local")
-    )
+    poll_time_us, poll_active = _store_polls(store.pk, as_of)
+    _, hours_day, hours_start_us, hours_end_us = _business_hours(store_pk=store.pk)
     return ReportInputs(
         store_ids=np.array([store.store_id], dtype=object),
         timezones=np.array([store.timezone_str], dtype=str),
-        poll_store=np.zeros(len(polls), dtype=np.int64),
-        poll_time_us=np.array([to_epoch_us(at) for at, _ in polls], dtype=np.int64),
-        poll_active=np.array([active for _, active in polls], dtype=bool),
-        hours_store=np.zeros(len(hours), dtype=np.int64),
-        hours_day=np.array([day for day, _, _ in hours], dtype=np.int64),
-        hours_start_us=np.array([_time_of_day_us(start) for _, start, _ in hours], dtype=np.int64),
-        hours_end_us=np.array([_time_of_day_us(end) for _, _, end in hours], dtype=np.int64),
+        poll_store=np.zeros(len(poll_time_us), dtype=np.int64),
+        poll_time_us=poll_time_us,
+        poll_active=poll_active,
+        hours_store=np.zeros(len(hours_day), dtype=np.int64),
+        hours_day=hours_day,
+        hours_start_us=hours_start_us,
+        hours_end_us=hours_end_us,
         as_of_us=to_epoch_us(as_of),
     )
 
 
-def _time_of_day_us(wall: time) -> int:
-    return ((wall.hour * 60 + wall.minute) * 60 + wall.second) * 1_000_000 + wall.microsecond
+def _store_polls(
+    store_pk: int, as_of: datetime
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Instants (µs) and statuses of one store's polls in the week window and the last before."""
+    n = sql_names()
+    # Instants as integers (PostgreSQL) or text (SQLite): no datetime object per row.
+    if connection.vendor == "postgresql":
+        instant = f"(EXTRACT(EPOCH FROM {n.poll_time}) * 1000000)::bigint"
+    else:
+        instant = f"CAST({n.poll_time} AS TEXT)"
+    query = f"""
+        SELECT * FROM (
+            SELECT {instant}, {n.poll_active} FROM {n.polls}
+            WHERE {n.poll_store} = %(store)s AND {n.poll_time} < %(start)s
+            ORDER BY {n.poll_time} DESC LIMIT 1
+        ) AS before
+        UNION ALL
+        SELECT {instant}, {n.poll_active} FROM {n.polls}
+        WHERE {n.poll_store} = %(store)s
+        AND {n.poll_time} >= %(start)s AND {n.poll_time} <= %(end)s
+    """
+    start = as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1])
+    params = {
+        "store": store_pk,
+        "start": connection.ops.adapt_datetimefield_value(start),
+        "end": connection.ops.adapt_datetimefield_value(as_of),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        rows = cursor.fetchall()
+    instants = [instant for instant, _ in rows]
+    active = np.array([bool(active) for _, active in rows], dtype=bool)
+    if connection.vendor == "postgresql":
+        return np.array(instants, dtype=np.int64), active
+    return _text_to_us(np.array(instants, dtype=str)), active
 
 
 def stores_page(

@@ -10,7 +10,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from monitor.api.serializers import AsOfField
-from monitor.services.stores import MAX_LIMIT, STORE_ORDERS, Figures, StoreStory
+from monitor.services.stores import (
+    MAX_LIMIT,
+    STORE_ORDERS,
+    Figures,
+    Interval,
+    PollView,
+    Segment,
+    StoreStory,
+)
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -30,7 +38,15 @@ class StatusField(serializers.Field[bool, str, str, Any]):
         super().__init__(read_only=True, **kwargs)
 
     def to_representation(self, value: bool) -> str:
-        return "active" if value else "inactive"
+        return _status(value)
+
+
+def _status(active: bool) -> str:
+    return "active" if active else "inactive"
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.isoformat()
 
 
 class StrictQuerySerializer(serializers.Serializer[Any]):
@@ -101,9 +117,24 @@ class IntervalSerializer(serializers.Serializer[Any]):
     end_local = InstantField()
     minutes = serializers.FloatField(help_text="The exact length, in minutes.")
 
+    def to_representation(self, instance: Interval) -> dict[str, Any]:
+        # By hand: a week has hundreds of these, and DRF's field-by-field
+        # rendering would be most of the response's time.
+        return {
+            "start": instance.start.isoformat(),
+            "end": instance.end.isoformat(),
+            "start_local": instance.start_local.isoformat(),
+            "end_local": instance.end_local.isoformat(),
+            "minutes": instance.minutes,
+        }
+
 
 class SegmentSerializer(IntervalSerializer):
     status = StatusField(source="active")
+
+    def to_representation(self, instance: Interval) -> dict[str, Any]:
+        assert isinstance(instance, Segment)
+        return {**super().to_representation(instance), "status": _status(instance.active)}
 
 
 class PollSerializer(serializers.Serializer[Any]):
@@ -114,6 +145,15 @@ class PollSerializer(serializers.Serializer[Any]):
         allow_null=True, help_text="Midpoint with the previous poll listed (§5)."
     )
     holds_until = InstantField(allow_null=True, help_text="Midpoint with the next poll.")
+
+    def to_representation(self, instance: PollView) -> dict[str, Any]:
+        return {
+            "at": instance.at.isoformat(),
+            "at_local": instance.at_local.isoformat(),
+            "status": _status(instance.active),
+            "holds_from": _iso(instance.holds_from),
+            "holds_until": _iso(instance.holds_until),
+        }
 
 
 class LastPollSerializer(serializers.Serializer[Any]):
@@ -171,6 +211,6 @@ class StoreStorySerializer(serializers.Serializer[Any]):
             return None
         return {
             "at": story.last_poll.at.isoformat(),
-            "status": "active" if story.last_poll.active else "inactive",
+            "status": _status(story.last_poll.active),
             "age_seconds": story.last_poll_age_seconds,
         }

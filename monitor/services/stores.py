@@ -162,18 +162,14 @@ def store_story(store_id: str, as_of: datetime | None = None) -> StoreStory:
     elif as_of.tzinfo is None:
         raise ValueError(f"as-of instant {as_of.isoformat()} has no UTC offset")
     zone = store.timezone_str or DEFAULT_TIMEZONE
-    hours = tuple(
-        HoursRow(day, start, end)
-        for day, start, end in store.business_hours.order_by(
-            "day_of_week", "start_time_local", "end_time_local"
-        ).values_list("day_of_week", "start_time_local", "end_time_local")
-    )
+    # With no poll stored anywhere, any instant reads no polls: only the hours matter.
+    inputs = selectors.store_report_inputs(store, (as_of or datetime.now(UTC)).astimezone(UTC))
     story = StoreStory(
         store_id=store.store_id,
         timezone=zone,
         timezone_is_default=not store.timezone_str,
         as_of=None,
-        business_hours=hours,
+        business_hours=_hours_rows(inputs),
         last_poll=None,
         figures=None,
         business_intervals=(),
@@ -183,13 +179,11 @@ def store_story(store_id: str, as_of: datetime | None = None) -> StoreStory:
     )
     if as_of is None:  # nothing polled anywhere yet
         return story
-    as_of = as_of.astimezone(UTC)
-    inputs = selectors.store_report_inputs(store, as_of)
     timeline = store_timeline(inputs, 0)
     polls = _poll_views(inputs, zone)
     return dataclasses.replace(
         story,
-        as_of=as_of,
+        as_of=as_of.astimezone(UTC),
         last_poll=polls[-1] if polls else None,
         figures=_figures(inputs),
         business_intervals=_intervals(timeline.business, zone),
@@ -233,6 +227,22 @@ def stores_list(
             for store_id, zone, last_at, last_active, count in rows
         ),
     )
+
+
+def _hours_rows(inputs: ReportInputs) -> tuple[HoursRow, ...]:
+    rows = sorted(
+        zip(
+            inputs.hours_day.tolist(),
+            inputs.hours_start_us.tolist(),
+            inputs.hours_end_us.tolist(),
+            strict=True,
+        )
+    )
+    return tuple(HoursRow(day, _time_of_day(start), _time_of_day(end)) for day, start, end in rows)
+
+
+def _time_of_day(us: int) -> time:
+    return (datetime.min + timedelta(microseconds=us)).time()
 
 
 def _figures(inputs: ReportInputs) -> Figures | None:
