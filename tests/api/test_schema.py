@@ -38,6 +38,8 @@ CSV_CODES = {"200", "304", "400", "404", "405", "412"}
         ("/api/monitor/reports", "get", {"200", "400", "405"}),
         ("/api/monitor/reports/{report_id}", "get", {"200", "404", "405"}),
         ("/api/monitor/reports/{report_id}/csv", "get", CSV_CODES | {"409"}),
+        ("/api/monitor/stores", "get", {"200", "400", "405"}),
+        ("/api/monitor/stores/{store_id}", "get", {"200", "400", "404", "405"}),
     ],
 )
 def test_every_endpoint_and_status_code_is_documented(
