@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from monitor.models import Store
+from monitor.sample_data import generate_sample_data
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_NOW, store_random_data, store_spec_examples
 
@@ -26,15 +29,45 @@ def store_url(store_id: str, **params: str) -> str:
     return f"{STORES}/{quote(store_id)}" + (f"?{query}" if query else "")
 
 
-def test_every_figure_is_the_report_csv_cell_and_outages_add_up(client: Client) -> None:
-    store_random_data(stores=15, seed=5)
-    as_of = SPEC_NOW - timedelta(hours=2, minutes=17, microseconds=3)
+@pytest.mark.parametrize(
+    "end",
+    [
+        SPEC_NOW,
+        datetime(2024, 3, 12, 12, tzinfo=UTC),  # US clocks jumped forward on the 10th
+        datetime(2024, 11, 4, 12, tzinfo=UTC),  # and back on the 3rd
+    ],
+)
+def test_every_figure_is_the_report_csv_cell_and_outages_add_up(
+    client: Client, end: datetime
+) -> None:
+    store_random_data(stores=15, seed=5, end=end)
+    assert_store_answers_match_the_report(client, end - timedelta(hours=2, microseconds=3), 15)
+
+
+def test_imported_sample_data_in_a_dst_week(client: Client, tmp_path: Path) -> None:
+    end = datetime(2024, 3, 31, 9, tzinfo=UTC)  # Europe's clocks jumped at 01:00 UTC
+    generate_sample_data(tmp_path, stores=40, seed=3, end=end)
+    call_command(
+        "import_data",
+        "--timezones",
+        str(tmp_path / "timezones.csv"),
+        "--hours",
+        str(tmp_path / "menu_hours.csv"),
+        "--status",
+        str(tmp_path / "store_status.csv"),
+        stdout=io.StringIO(),
+    )
+    assert_store_answers_match_the_report(client, end - timedelta(minutes=30), 40)
+
+
+def assert_store_answers_match_the_report(client: Client, as_of: datetime, stores: int) -> None:
+    """Each store's figures are its CSV row's cells; its outages add up to its downtime."""
     report = report_generate(as_of=as_of)
     rows = list(csv.DictReader(io.StringIO(report.csv())))
     downtime_week = dict(
         zip(report.table.store_ids.tolist(), report.table.downtime[:, 2].tolist(), strict=True)
     )
-    assert len(rows) == 15
+    assert len(rows) == stores
 
     for row in rows:
         response = client.get(store_url(row["store_id"], as_of=as_of.isoformat()))

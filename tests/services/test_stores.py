@@ -57,9 +57,12 @@ def test_spec_example_1_figures_outage_and_switch() -> None:
     assert story.last_poll_age_seconds == 20 * 60
 
 
-def test_figures_equal_the_report_csv_and_outages_add_up() -> None:
-    store_random_data(stores=12, seed=11)
-    as_of = SPEC_NOW - timedelta(hours=5, microseconds=1)
+@pytest.mark.parametrize(
+    "end", [SPEC_NOW, datetime(2024, 3, 12, 12, tzinfo=UTC), datetime(2024, 11, 4, 12, tzinfo=UTC)]
+)
+def test_figures_equal_the_report_csv_and_outages_add_up(end: datetime) -> None:
+    store_random_data(stores=12, seed=11, end=end)
+    as_of = end - timedelta(hours=5, microseconds=1)
     report = report_generate(as_of=as_of)
     rows = csv_rows(report.csv())
     downtime = dict(
