@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.engine.hours import DEFAULT_TIMEZONE, WeeklyHours, business_intervals
-from monitor.engine.report import ReportInputs
+from monitor.engine.report import ReportInputs, ReportTable
 from monitor.engine.status import active_time
 from monitor.engine.units import TICKS_PER_US, WINDOW_LENGTHS_US
 
@@ -92,6 +92,20 @@ class Timeline:
     def totals(self) -> list[tuple[int, int]]:
         """(uptime, business) ticks of each report window (hour, day, week)."""
         return [self.window(length).totals() for length in WINDOW_LENGTHS_US]
+
+
+def report_row(timeline: Timeline, store_id: str) -> ReportTable:
+    """The store's report row (one row, or none when it has no pieces: not reported),
+    summed from its pieces; equal to compute_report's row for the store."""
+    if len(timeline.pieces) == 0:
+        empty = np.empty((0, len(WINDOW_LENGTHS_US)), dtype=np.int64)
+        return ReportTable(np.array([], dtype=object), empty, empty)
+    uptime, business = zip(*timeline.totals(), strict=True)
+    return ReportTable(
+        np.array([store_id], dtype=object),
+        np.array([uptime], dtype=np.int64),
+        np.array([business], dtype=np.int64),
+    )
 
 
 def store_zone(inputs: ReportInputs, store: int) -> str:

@@ -6,10 +6,11 @@ Stable interface (the store API, `explain_store` and the pages build on it):
 - `stores_list(search="", limit=50, offset=0, order="id") -> StoreList`,
   raising `StoreListError` for a bad order, limit or offset.
 
-A story's figures are the report's own: the report engine run on this store's
-rows alone, printed by the report's CSV code (a store's figures depend on its
-own rows only). Its outages and segments come from `monitor.engine.timeline`,
-whose exact lengths add up to those figures before rounding. Instants are
+A story's outages and segments come from `monitor.engine.timeline`, read from
+this store's rows alone (a store's figures depend on its own rows only). Its
+figures are their exact sums, printed by the report's CSV code: the engine's
+property tests hold those sums equal to the report engine's, to the half
+microsecond, so the figures are the report CSV's cells. Instants are
 aware datetimes, truncated to the microsecond where a boundary lies on a half
 microsecond (§8); `ticks` are exact lengths in half microseconds.
 """
@@ -23,14 +24,14 @@ from datetime import UTC, datetime, time, timedelta
 from django.db.models import F, OrderBy
 
 from monitor import selectors
-from monitor.engine import compute_report
 from monitor.engine.hours import DEFAULT_TIMEZONE
 from monitor.engine.render import business_cells, figure_cells, header
-from monitor.engine.report import ReportInputs
+from monitor.engine.report import ReportInputs, ReportTable
 from monitor.engine.timeline import (
     Spans,
     Timeline,
     local_instant,
+    report_row,
     store_polls,
     store_timeline,
     switch_ticks,
@@ -185,7 +186,7 @@ def store_story(store_id: str, as_of: datetime | None = None) -> StoreStory:
         story,
         as_of=as_of.astimezone(UTC),
         last_poll=polls[-1] if polls else None,
-        figures=_figures(inputs),
+        figures=_figures(report_row(timeline, store.store_id)),
         business_intervals=_intervals(timeline.business, zone),
         segments=_segments(timeline),
         outages=_intervals(timeline.outages, zone),
@@ -245,8 +246,7 @@ def _time_of_day(us: int) -> time:
     return (datetime.min + timedelta(microseconds=us)).time()
 
 
-def _figures(inputs: ReportInputs) -> Figures | None:
-    table = compute_report(inputs)
+def _figures(table: ReportTable) -> Figures | None:
     if len(table) == 0:
         return None
     names = header()[1:]

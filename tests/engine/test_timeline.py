@@ -20,6 +20,7 @@ from monitor.engine.timeline import (
     Spans,
     Timeline,
     local_instant,
+    report_row,
     store_timeline,
     switch_ticks,
     utc_instant,
@@ -64,9 +65,11 @@ def test_pieces_match_the_reference_and_add_up_to_the_report(
         assert pieces == store_pieces(store, as_of)
         if store.store_id not in report:  # no poll at or before now: not reported
             assert pieces == []
+            assert len(report_row(timeline, store.store_id)) == 0
             continue
         row = report[store.store_id]
         assert timeline.totals() == list(zip(row.uptime, row.business, strict=True))
+        assert figures_of(report_row(timeline, store.store_id)) == [row]
         downtime_week = int(timeline.outages.lengths.sum())
         assert downtime_week == row.downtime[2]
         _assert_partition(timeline.pieces.start, timeline.pieces.end, timeline.business)
