@@ -308,8 +308,9 @@ def stores_page(
     The prefix is matched exactly on both databases: LIKE (served on
     PostgreSQL by store_id_prefix_idx) narrows, and a comparison of the
     prefix itself decides, as SQLite's LIKE ignores case. Each store's last
-    poll and its count walk the unique (store, timestamp_utc) index; for
-    order=id they are computed for the page only.
+    poll walks the unique (store, timestamp_utc) index backwards, once per
+    store to order by it (order=last_poll), and the page's statuses and counts
+    are read for the page only.
     """
     stores = Store.objects.all()
     if search:
@@ -319,6 +320,11 @@ def stores_page(
             .filter(prefix=search)
         )
     latest = StatusPoll.objects.filter(store=OuterRef("pk")).order_by("-timestamp_utc")
+    page_pks = list(
+        stores.annotate(last_poll_at=Subquery(latest.values("timestamp_utc")[:1]))
+        .order_by(*order_by)
+        .values_list("pk", flat=True)[offset : offset + limit]
+    )
     recent = (
         StatusPoll.objects.filter(store=OuterRef("pk"), timestamp_utc__gte=polls_since)
         .order_by()
@@ -326,12 +332,16 @@ def stores_page(
         .annotate(count=Count("*"))
         .values("count")
     )
-    page = stores.annotate(
+    details = Store.objects.filter(pk__in=page_pks).annotate(
         last_poll_at=Subquery(latest.values("timestamp_utc")[:1]),
         last_poll_active=Subquery(latest.values("active")[:1]),
         polls_recent=Coalesce(Subquery(recent), 0),
-    ).order_by(*order_by)[offset : offset + limit]
-    rows = page.values_list(
-        "store_id", "timezone_str", "last_poll_at", "last_poll_active", "polls_recent"
     )
-    return stores.count(), list(rows)
+    by_pk = {
+        row[0]: row[1:]
+        for row in details.values_list(
+            "pk", "store_id", "timezone_str", "last_poll_at", "last_poll_active", "polls_recent"
+        )
+    }
+    rows = [by_pk[pk] for pk in page_pks]
+    return stores.count(), rows

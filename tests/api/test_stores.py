@@ -137,7 +137,7 @@ def test_store_ids_are_opaque_text(client: Client) -> None:
     ("url", "status", "reason"),
     [
         (store_url("nope"), 404, "no store with id 'nope'"),
-        (store_url("example-1", as_of="yesterday"), 400, "as_of: as_of 'yesterday' is not"),
+        (store_url("example-1", as_of="yesterday"), 400, "as_of: 'yesterday' is not an ISO 8601 instant"),
         (store_url("example-1", asof="2023-01-25T18:00:00Z"), 400, "unknown parameter(s): asof"),
         (f"{STORES}?order=name", 400, "order: "),
         (f"{STORES}?limit=0", 400, "limit: "),

@@ -86,7 +86,7 @@ def test_store_not_reported() -> None:
     ("args", "reason"),
     [
         (["nope"], "no store with id 'nope'"),
-        (["example-1", "--as-of", "soon"], "as_of 'soon' is not an ISO 8601 instant"),
+        (["example-1", "--as-of", "soon"], "'soon' is not an ISO 8601 instant"),
     ],
 )
 def test_errors(args: list[str], reason: str) -> None:
