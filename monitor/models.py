@@ -65,8 +65,10 @@ class StatusPoll(models.Model):
     class Meta:
         constraints = [
             # Serves the import's dedupe (ON CONFLICT DO NOTHING: first occurrence
-            # wins) and the report's "latest poll of each store before the week
-            # window" lookup, an index walk backwards from (store, window start).
+            # wins), the report's "latest poll of each store before the week
+            # window" lookup, an index walk backwards from (store, window start),
+            # and the store API's reads of one store (its week of polls, its
+            # last poll: selectors.store_report_inputs, selectors.stores_page).
             models.UniqueConstraint(
                 fields=["store", "timestamp_utc"], name="status_poll_unique_store_instant"
             )
