@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from monitor.models import Store
-from monitor.sample_data import generate_sample_data
+from monitor.sample_data.generator import generate_sample_data
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_NOW, store_random_data, store_spec_examples
 
@@ -137,7 +137,11 @@ def test_store_ids_are_opaque_text(client: Client) -> None:
     ("url", "status", "reason"),
     [
         (store_url("nope"), 404, "no store with id 'nope'"),
-        (store_url("example-1", as_of="yesterday"), 400, "as_of: 'yesterday' is not an ISO 8601 instant"),
+        (
+            store_url("example-1", as_of="yesterday"),
+            400,
+            "as_of: 'yesterday' is not an ISO 8601 instant",
+        ),
         (store_url("example-1", asof="2023-01-25T18:00:00Z"), 400, "unknown parameter(s): asof"),
         (f"{STORES}?order=name", 400, "order: "),
         (f"{STORES}?limit=0", 400, "limit: "),
