@@ -189,3 +189,27 @@ def test_switches_are_the_midpoints_of_consecutive_polls() -> None:
 @given(st.integers(0, 4 * 10**17))  # up to year 8307
 def test_utc_instant_truncates_half_microseconds(ticks: int) -> None:
     assert to_ticks(utc_instant(ticks)) == ticks - ticks % 2
+
+
+def test_example_4_dst_interval_shows_both_offsets() -> None:
+    # Chicago, Sunday 2024-03-10 01:00–03:00 local: clocks jump 02:00 → 03:00, so one
+    # hour of business time, from 01:00 CST (UTC−6) to 03:00 CDT (UTC−5).
+    now = datetime(2024, 3, 10, 12, tzinfo=UTC)
+    store = StoreData(
+        "dst",
+        timezone="America/Chicago",
+        hours=(HoursRow(6, time(1), time(3)),),
+        polls=(Poll(now - timedelta(hours=5, minutes=30), False),),
+    )
+    timeline = _timeline(store, now)
+
+    (outage,) = (
+        (start, end)
+        for start, end in zip(
+            timeline.outages.start.tolist(), timeline.outages.end.tolist(), strict=True
+        )
+        if utc_instant(start).date() == now.date()
+    )
+    assert local_instant(outage[0], timeline.zone).isoformat() == "2024-03-10T01:00:00-06:00"
+    assert local_instant(outage[1], timeline.zone).isoformat() == "2024-03-10T03:00:00-05:00"
+    assert outage[1] - outage[0] == TICKS_PER_HOUR
