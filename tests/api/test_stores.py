@@ -13,6 +13,13 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from monitor.api.store_serializers import (
+    FiguresSerializer,
+    IntervalSerializer,
+    PollSerializer,
+    SegmentSerializer,
+    StoreStorySerializer,
+)
 from monitor.models import Store
 from monitor.sample_data.generator import generate_sample_data
 from monitor.services.reports import report_generate
@@ -181,3 +188,20 @@ def test_store_list(client: Client) -> None:
             "polls_last_week": 1,
         }
     ]
+
+
+def test_hand_rendered_items_have_the_documented_fields(client: Client) -> None:
+    store_spec_examples()
+
+    body = client.get(store_url("example-1", as_of="2023-01-25T18:00:00Z")).json()
+
+    assert set(body) == set(StoreStorySerializer().fields)
+    assert set(body["figures"]) == set(FiguresSerializer().fields)
+    for key, serializer in [
+        ("business_intervals", IntervalSerializer),
+        ("outages", IntervalSerializer),
+        ("segments", SegmentSerializer),
+        ("polls", PollSerializer),
+    ]:
+        assert body[key], key
+        assert all(set(item) == set(serializer().fields) for item in body[key]), key
