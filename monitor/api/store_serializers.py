@@ -118,15 +118,7 @@ class IntervalSerializer(serializers.Serializer[Any]):
     minutes = serializers.FloatField(help_text="The exact length, in minutes.")
 
     def to_representation(self, instance: Interval) -> dict[str, Any]:
-        # By hand: a week has hundreds of these, and DRF's field-by-field
-        # rendering would be most of the response's time.
-        return {
-            "start": instance.start.isoformat(),
-            "end": instance.end.isoformat(),
-            "start_local": instance.start_local.isoformat(),
-            "end_local": instance.end_local.isoformat(),
-            "minutes": instance.minutes,
-        }
+        return _interval(instance)
 
 
 class SegmentSerializer(IntervalSerializer):
@@ -134,7 +126,7 @@ class SegmentSerializer(IntervalSerializer):
 
     def to_representation(self, instance: Interval) -> dict[str, Any]:
         assert isinstance(instance, Segment)
-        return {**super().to_representation(instance), "status": _status(instance.active)}
+        return _segment(instance)
 
 
 class PollSerializer(serializers.Serializer[Any]):
@@ -147,13 +139,7 @@ class PollSerializer(serializers.Serializer[Any]):
     holds_until = InstantField(allow_null=True, help_text="Midpoint with the next poll.")
 
     def to_representation(self, instance: PollView) -> dict[str, Any]:
-        return {
-            "at": instance.at.isoformat(),
-            "at_local": instance.at_local.isoformat(),
-            "status": _status(instance.active),
-            "holds_from": _iso(instance.holds_from),
-            "holds_until": _iso(instance.holds_until),
-        }
+        return _poll(instance)
 
 
 class LastPollSerializer(serializers.Serializer[Any]):
@@ -177,7 +163,7 @@ class FiguresSerializer(serializers.Serializer[Any]):
     business_last_week = serializers.CharField()
 
     def to_representation(self, instance: Figures) -> dict[str, str]:
-        return {**instance.columns, **instance.business}
+        return _figures(instance)
 
 
 class StoreStorySerializer(serializers.Serializer[Any]):
@@ -214,3 +200,59 @@ class StoreStorySerializer(serializers.Serializer[Any]):
             "status": _status(story.last_poll.active),
             "age_seconds": story.last_poll_age_seconds,
         }
+
+    def to_representation(self, instance: StoreStory) -> dict[str, Any]:
+        # By hand, as the fields above declare it: a week has hundreds of polls
+        # and segments, and DRF's field-by-field rendering (with a deep copy of
+        # every nested serializer) would be a third of the response's time.
+        story = instance
+        return {
+            "store_id": story.store_id,
+            "timezone": story.timezone,
+            "timezone_is_default": story.timezone_is_default,
+            "as_of": _iso(story.as_of),
+            "reported": story.reported,
+            "message": self.get_message(story),
+            "business_hours": [
+                {
+                    "day": row.day,
+                    "start_time_local": row.start.isoformat(),
+                    "end_time_local": row.end.isoformat(),
+                }
+                for row in story.business_hours
+            ],
+            "last_poll": self.get_last_poll(story),
+            "figures": None if story.figures is None else _figures(story.figures),
+            "business_intervals": [_interval(i) for i in story.business_intervals],
+            "outages": [_interval(i) for i in story.outages],
+            "segments": [_segment(s) for s in story.segments],
+            "polls": [_poll(p) for p in story.polls],
+        }
+
+
+def _interval(interval: Interval) -> dict[str, Any]:
+    return {
+        "start": interval.start.isoformat(),
+        "end": interval.end.isoformat(),
+        "start_local": interval.start_local.isoformat(),
+        "end_local": interval.end_local.isoformat(),
+        "minutes": interval.minutes,
+    }
+
+
+def _segment(segment: Segment) -> dict[str, Any]:
+    return {**_interval(segment), "status": _status(segment.active)}
+
+
+def _poll(poll: PollView) -> dict[str, Any]:
+    return {
+        "at": poll.at.isoformat(),
+        "at_local": poll.at_local.isoformat(),
+        "status": _status(poll.active),
+        "holds_from": _iso(poll.holds_from),
+        "holds_until": _iso(poll.holds_until),
+    }
+
+
+def _figures(figures: Figures) -> dict[str, str]:
+    return {**figures.columns, **figures.business}
