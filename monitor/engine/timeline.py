@@ -77,8 +77,9 @@ class Timeline:
 
     zone: str  # the IANA zone the hours were read in (the default when the store has none)
     now: int  # ticks
+    reported: bool  # the store has a poll at or before now (spec §3)
     business: Spans
-    pieces: Spans
+    pieces: Spans  # empty when not reported
 
     @property
     def outages(self) -> Spans:
@@ -95,9 +96,9 @@ class Timeline:
 
 
 def report_row(timeline: Timeline, store_id: str) -> ReportTable:
-    """The store's report row (one row, or none when it has no pieces: not reported),
-    summed from its pieces; equal to compute_report's row for the store."""
-    if len(timeline.pieces) == 0:
+    """The store's report row (none when it is not reported), summed from its pieces;
+    equal to compute_report's row for the store."""
+    if not timeline.reported:
         empty = np.empty((0, len(WINDOW_LENGTHS_US)), dtype=np.int64)
         return ReportTable(np.array([], dtype=object), empty, empty)
     uptime, business = zip(*timeline.totals(), strict=True)
@@ -165,11 +166,13 @@ def store_timeline(inputs: ReportInputs, store: int) -> Timeline:
     """
     business = store_business(inputs, store)
     status = status_segments(inputs, store)
+    reported = len(status) > 0
     return Timeline(
         zone=store_zone(inputs, store),
         now=inputs.as_of_us * TICKS_PER_US,
+        reported=reported,
         business=business,
-        pieces=_cut(business, status) if len(status) else status,
+        pieces=_cut(business, status) if reported else status,
     )
 
 

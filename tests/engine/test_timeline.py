@@ -9,6 +9,7 @@ Hand examples from the spec's worked examples follow.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
@@ -213,3 +214,17 @@ def test_example_4_dst_interval_shows_both_offsets() -> None:
     assert local_instant(outage[0], timeline.zone).isoformat() == "2024-03-10T01:00:00-06:00"
     assert local_instant(outage[1], timeline.zone).isoformat() == "2024-03-10T03:00:00-05:00"
     assert outage[1] - outage[0] == TICKS_PER_HOUR
+
+
+def test_reported_store_without_business_time_has_a_row_of_zeros() -> None:
+    # A store with a poll is reported even if no business time fell in its week
+    # (compute_report then prints zeros): the row follows the poll, not the pieces.
+    store = StoreData("zero", polls=(Poll(NOW - timedelta(hours=1), True),))
+    timeline = dataclasses.replace(
+        _timeline(store),
+        business=Spans(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)),
+        pieces=Spans(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)),
+    )
+
+    (row,) = figures_of(report_row(timeline, "zero"))
+    assert (row.uptime, row.business) == ((0, 0, 0), (0, 0, 0))
