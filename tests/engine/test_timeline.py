@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.engine import compute_report
+from monitor.engine.report import stores_without_polls_since
 from monitor.engine.timeline import (
     Spans,
     Timeline,
@@ -228,3 +229,16 @@ def test_reported_store_without_business_time_has_a_row_of_zeros() -> None:
 
     (row,) = figures_of(report_row(timeline, "zero"))
     assert (row.uptime, row.business) == ((0, 0, 0), (0, 0, 0))
+
+
+def test_stores_without_polls_since_counts_reported_stores_only() -> None:
+    day = timedelta(hours=24)
+    stores = [
+        StoreData("fresh", polls=(Poll(NOW - day, False),)),  # exactly 24 h before: recent
+        StoreData("stale", polls=(Poll(NOW - day - timedelta(microseconds=1), True),)),
+        StoreData("later", polls=(Poll(NOW + timedelta(seconds=1), True),)),  # not reported
+        StoreData("mixed", polls=(Poll(NOW - 3 * day, True), Poll(NOW, True))),
+    ]
+    inputs = engine_inputs(stores, NOW)
+
+    assert stores_without_polls_since(inputs, inputs.as_of_us - 24 * US_PER_HOUR) == 1
