@@ -232,6 +232,8 @@ def _text_to_us(texts: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
 
 def store_get(store_id: str) -> Store | None:
     """The store with this id; served by the unique index on store_id."""
+    if "\x00" in store_id:  # PostgreSQL text cannot hold NUL: no stored id has one
+        return None
     # Not .first(): its ORDER BY id can make PostgreSQL walk the primary key instead.
     try:
         return Store.objects.get(store_id=store_id)

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from monitor.api.serializers import AsOfField
 from monitor.services.stores import (
     MAX_LIMIT,
+    MAX_OFFSET,
     STORE_ORDERS,
     Figures,
     Interval,
@@ -70,7 +71,7 @@ class StoreListQuerySerializer(StrictQuerySerializer):
         help_text="Only stores whose id starts with this text (exact, case-sensitive).",
     )
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=50)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
     order = serializers.ChoiceField(
         choices=list(STORE_ORDERS),
         default="id",

@@ -47,6 +47,7 @@ STORE_ORDERS: dict[str, list[OrderBy]] = {
     "-last_poll": [F("last_poll_at").desc(nulls_last=True), F("store_id").asc()],
 }
 MAX_LIMIT = 500
+MAX_OFFSET = 10**9  # far past any store count, well within a 64-bit OFFSET
 
 
 class StoreNotFoundError(LookupError):
@@ -202,8 +203,8 @@ def stores_list(
         raise StoreListError(f"order must be one of {', '.join(STORE_ORDERS)}, not {order!r}")
     if not 1 <= limit <= MAX_LIMIT:
         raise StoreListError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
-    if offset < 0:
-        raise StoreListError(f"offset must be 0 or more, not {offset}")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise StoreListError(f"offset must be between 0 and {MAX_OFFSET}, not {offset}")
     as_of = selectors.latest_poll_time()
     week_start = (as_of or datetime.now(UTC)) - timedelta(microseconds=WINDOW_LENGTHS_US[-1])
     total, rows = selectors.stores_page(

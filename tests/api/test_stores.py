@@ -154,6 +154,9 @@ def test_store_ids_are_opaque_text(client: Client) -> None:
         (f"{STORES}?limit=0", 400, "limit: "),
         (f"{STORES}?limit=x", 400, "limit: "),
         (f"{STORES}?offset=-1", 400, "offset: "),
+        (f"{STORES}?offset=99999999999999999999", 400, "offset: "),
+        (store_url("a\x00b"), 404, "no store with id 'a\\x00b'"),
+        (f"{STORES}?search=%00", 400, "search: "),
         (f"{STORES}?page=2", 400, "unknown parameter(s): page"),
     ],
 )

@@ -179,7 +179,8 @@ def test_list_last_poll_and_week_count() -> None:
         ({"order": "name"}, "order must be one of"),
         ({"limit": 0}, "limit must be between 1 and 500"),
         ({"limit": 501}, "limit must be between 1 and 500"),
-        ({"offset": -1}, "offset must be 0 or more"),
+        ({"offset": -1}, "offset must be between 0 and 1000000000"),
+        ({"offset": 10**9 + 1}, "offset must be between 0 and 1000000000"),
     ],
 )
 def test_list_rejects_bad_parameters(params: dict[str, Any], reason: str) -> None:
