@@ -156,9 +156,10 @@ def main() -> None:
             raise SystemExit(f"bench: the databases' reports differ at {label}")
         if len(digests) > 1:
             print(f"{label:<16} reports identical on {' and '.join(digests)}")
-        if scale == 1 and "postgresql" in digests and not options.no_api:
-            bench_api()
-            bench_stores()
+        if scale == 1 and "postgresql" in digests:
+            if not options.no_api:
+                bench_api()
+            bench_stores()  # gunicorn alone: no Celery or Redis needed
 
 
 def bench_api() -> None:
