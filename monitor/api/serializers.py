@@ -167,9 +167,6 @@ class ReportDetailSerializer(ReportSummarySerializer):
     queue_position = serializers.SerializerMethodField(
         help_text="While queued, where the queue can tell (the embedded set-up): 1 = next."
     )
-    warnings = serializers.SerializerMethodField(
-        help_text="What a reader of the report should know (e.g. stale data); may be empty."
-    )
     csv_url = serializers.SerializerMethodField(
         help_text="The CSV in minutes and hours (409 until the report is Complete)."
     )
@@ -181,7 +178,6 @@ class ReportDetailSerializer(ReportSummarySerializer):
         fields = [
             *ReportSummarySerializer.Meta.fields,
             "queue_position",
-            "warnings",
             "csv_url",
             "csv_percent_url",
         ]
@@ -189,11 +185,6 @@ class ReportDetailSerializer(ReportSummarySerializer):
 
     def get_queue_position(self, report: Report) -> int | None:
         return jobs.report_queue_position(report)
-
-    def get_warnings(self, report: Report) -> list[str]:
-        # No check writes warnings yet; the field is part of the contract a
-        # typed client is generated from, so it is there, empty, from the start.
-        return []
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_csv_url(self, report: Report) -> str:

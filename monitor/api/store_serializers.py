@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from monitor.api.serializers import AsOfField
+from monitor.api.serializers import AsOfField, StrictQuerySerializer
 from monitor.services.stores import (
     MAX_LIMIT,
     MAX_OFFSET,
@@ -50,8 +50,8 @@ def _iso(instant: datetime | None) -> str | None:
     return None if instant is None else instant.isoformat()
 
 
-class StrictQuerySerializer(serializers.Serializer[Any]):
-    """Query parameters where a misspelt name is an error, not silently ignored."""
+class KnownQuerySerializer(StrictQuerySerializer):
+    """Query parameters where a misspelt name is an error too, not silently ignored."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(self.initial_data) - set(self.fields))
@@ -62,11 +62,10 @@ class StrictQuerySerializer(serializers.Serializer[Any]):
         return attrs
 
 
-class StoreListQuerySerializer(StrictQuerySerializer):
+class StoreListQuerySerializer(KnownQuerySerializer):
     search = serializers.CharField(
         required=False,
         default="",
-        allow_blank=True,
         trim_whitespace=False,
         help_text="Only stores whose id starts with this text (exact, case-sensitive).",
     )
@@ -80,7 +79,7 @@ class StoreListQuerySerializer(StrictQuerySerializer):
     )
 
 
-class StoreQuerySerializer(StrictQuerySerializer):
+class StoreQuerySerializer(KnownQuerySerializer):
     as_of = AsOfField(
         required=False,
         help_text="The instant, as for reports (UTC when no offset is given). "

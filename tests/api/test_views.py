@@ -375,6 +375,7 @@ def test_detail_of_a_complete_report(client: Client, complete_report: Report) ->
         "finished_at": detail["finished_at"],
         "duration_seconds": detail["duration_seconds"],
         "row_count": 2,
+        "stores_without_recent_poll": 0,
         "queue_position": None,
         "warnings": [],
         "csv_url": link,
@@ -590,3 +591,12 @@ def test_reports_list_warnings_and_stores_without_recent_poll(
     assert (fresh["stores_without_recent_poll"], fresh["warnings"]) == (0, [])
     assert late["stores_without_recent_poll"] == 2
     assert "2 d 0 h 20 min after the latest poll" in late["warnings"][0]
+
+
+def test_report_detail_carries_the_freshness_warning(client: Client, spec_examples: None) -> None:
+    late = SPEC_NOW + timedelta(hours=3)
+    report = Report.objects.create(requested_as_of=late)
+
+    (warning,) = client.get(detail_of(report.report_id)).json()["warnings"]
+
+    assert "is 3 h 20 min after the latest poll" in warning
