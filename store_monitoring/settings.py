@@ -61,11 +61,14 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
 INSTALLED_APPS = [
+    "django.contrib.auth",  # the pages' logins (superusers from createsuperuser)
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, so /api/docs/ needs no CDN
+    "django_htmx",  # htmx itself, served from the wheel
     "monitor",
 ]
 
@@ -74,7 +77,13 @@ MIDDLEWARE = [
     # Serves /static/ (Swagger UI) from gunicorn and from runserver without DEBUG.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # The Swagger UI page must not be framed by another site.
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    # The pages' forms (New report, log in) are POSTs: CSRF-checked. The API's
+    # DRF views are exempt (they use no session authentication).
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # The pages and the Swagger UI must not be framed by another site.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -88,11 +97,6 @@ if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     # Only behind a proxy that terminates TLS and sets X-Forwarded-Proto itself
     # (overwriting any the client sent): otherwise a client could claim HTTPS.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SILENCED_SYSTEM_CHECKS = [
-    # CsrfViewMiddleware protects cookie-authenticated forms; the API sets no
-    # cookie and authenticates no one, so there is nothing for it to protect.
-    "security.W003",
-]
 
 ROOT_URLCONF = "store_monitoring.urls"
 WSGI_APPLICATION = "store_monitoring.wsgi.application"
@@ -101,7 +105,12 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+            ]
+        },
     }
 ]
 
@@ -159,6 +168,12 @@ SPECTACULAR_SETTINGS = {
         "FailedStatusEnum": ["Failed"],
     },
 }
+
+# Where API keys are required (the default), the pages need a Django login
+# too; `make run`'s open embedded set-up turns both off.
+API_KEYS_REQUIRED = env_bool("API_KEYS_REQUIRED", True)
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "fleet"
 
 # Report jobs. Without a broker they run on a small pool of threads of the web process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

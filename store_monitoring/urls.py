@@ -5,6 +5,7 @@ urlpatterns = [
     path("api/monitor/", include("monitor.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("monitor.pages.urls")),
 ]
 
 # A request Django refuses before any view (a Host not in DJANGO_ALLOWED_HOSTS)

@@ -1,0 +1,27 @@
+"""The pages' paths (the API lives under /api/)."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from monitor.pages import views
+
+urlpatterns = [
+    path("", views.fleet, name="fleet"),
+    path("reports/", views.reports, name="reports"),
+    path("reports/new", views.report_new, name="report_new"),
+    path("reports/<str:report_id>/progress", views.report_progress, name="report_progress"),
+    path(
+        "reports/<str:report_id>/report.csv",
+        views.report_download,
+        {"units": "absolute"},
+        name="report_csv",
+    ),
+    path(
+        "reports/<str:report_id>/report-percent.csv",
+        views.report_download,
+        {"units": "percent"},
+        name="report_percent_csv",
+    ),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+]

@@ -1,0 +1,202 @@
+"""The pages: plain function views over the services, server-rendered.
+
+htmx (served by django-htmx from its wheel) swaps parts of a page: the fleet's
+store table when searching, sorting or paging, and the progress of a running
+report. Every such request also works as a plain link or form without it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from monitor.models import Report
+from monitor.pages import charts
+from monitor.pages.access import page_access
+from monitor.services import fleet as fleet_service
+from monitor.services import jobs
+
+STORES_PER_PAGE = 50
+REPORTS_LISTED = 50
+# The direction each column sorts in first: worst stores first.
+_WORST_FIRST_DESCENDING = {
+    column: column.startswith("downtime") for column in fleet_service.SORT_COLUMNS
+}
+_COLUMN_TITLES = {
+    "store_id": "Store",
+    "uptime_last_week_pct": "Week up %",
+    "uptime_last_hour": "Up, hour (min)",
+    "uptime_last_day": "Up, day (h)",
+    "uptime_last_week": "Up, week (h)",
+    "downtime_last_hour": "Down, hour (min)",
+    "downtime_last_day": "Down, day (h)",
+    "downtime_last_week": "Down, week (h)",
+}
+_HISTOGRAM_LABELS = [
+    f"{10 * i}–{10 * (i + 1)}" for i in range(fleet_service.HISTOGRAM_BINS)
+]
+
+
+class FleetQuery(forms.Form):
+    report = forms.CharField(required=False, max_length=64)
+    q = forms.CharField(required=False, max_length=200, strip=True)
+    sort = forms.ChoiceField(required=False, choices=[(c, c) for c in fleet_service.SORT_COLUMNS])
+    order = forms.ChoiceField(required=False, choices=[("asc", "asc"), ("desc", "desc")])
+    page = forms.IntegerField(required=False, min_value=1)
+
+
+@require_GET
+@page_access
+def fleet(request: HttpRequest) -> HttpResponse:
+    """The fleet of one report: the latest Complete one unless ?report= names another."""
+    query = FleetQuery(request.GET)
+    if not query.is_valid():
+        return _bad_request(request, query)
+    params = query.cleaned_data
+    if params["report"]:
+        report = jobs.report_get(params["report"])
+        if report is None:
+            raise Http404(f"no report with id {params['report']!r}")
+    else:
+        report = fleet_service.report_latest_complete()
+    newest = next(iter(jobs.reports_recent(limit=1)), None)
+    context: dict[str, object] = {"report": report, "newest": newest}
+    if report is not None and report.status == Report.Status.COMPLETE:
+        fleet = fleet_service.fleet_of(report)
+        context.update(_fleet_context(fleet))
+        context.update(_table_context(fleet, params))
+        if request.htmx and request.htmx.target == "stores":
+            return render(request, "monitor/_stores.html", context)
+    return render(request, "monitor/fleet.html", context)
+
+
+@require_POST
+@page_access
+def report_new(request: HttpRequest) -> HttpResponse:
+    """Start a report through the API's own service; htmx gets its progress panel."""
+    try:
+        report = jobs.report_trigger()
+    except jobs.JobQueueUnavailableError as error:
+        return render(
+            request, "monitor/_job.html", {"job": None, "trigger_error": str(error)}, status=503
+        )
+    if request.htmx:
+        return render(request, "monitor/_job.html", {"job": report})
+    return redirect(f"{reverse('fleet')}?{urlencode({'report': report.report_id})}")
+
+
+@require_GET
+@page_access
+def report_progress(request: HttpRequest, report_id: str) -> HttpResponse:
+    """A report's progress panel; once Complete, htmx is sent to its fleet."""
+    report = jobs.report_get(report_id)
+    if report is None:
+        raise Http404(f"no report with id {report_id!r}")
+    if report.status == Report.Status.COMPLETE and request.htmx:
+        return HttpResponseClientRedirect(_fleet_url(report.report_id))
+    return render(request, "monitor/_job.html", {"job": report})
+
+
+@require_GET
+@page_access
+def reports(request: HttpRequest) -> HttpResponse:
+    recent = jobs.reports_recent(limit=REPORTS_LISTED)
+    context = {
+        "reports": [(report, _duration(report)) for report in recent],
+        "running": any(r.status == Report.Status.RUNNING for r in recent),
+    }
+    if request.htmx and request.htmx.target == "report-list":
+        return render(request, "monitor/_report_rows.html", context)
+    return render(request, "monitor/reports.html", context)
+
+
+@require_GET
+@page_access
+def report_download(request: HttpRequest, report_id: str, units: str) -> HttpResponse:
+    """A Complete report's CSV (absolute or percent), as the API serves it."""
+    report = jobs.report_get(report_id)
+    if report is None or report.status != Report.Status.COMPLETE:
+        raise Http404(f"no Complete report with id {report_id!r}")
+    text = report.result_percent_csv if units == "percent" else report.result_csv
+    suffix = "-percent" if units == "percent" else ""
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="report-{report_id}{suffix}.csv"'
+    return response
+
+
+def _fleet_context(fleet: fleet_service.Fleet) -> dict[str, object]:
+    counts = fleet.histogram()
+    return {
+        "stores_reported": len(fleet.store_ids),
+        "share_day": fleet.share_up("day").percent(),
+        "share_week": fleet.share_up("week").percent(),
+        "without_business_time": fleet.without_business_time(),
+        "histogram": charts.histogram_svg(
+            counts, _HISTOGRAM_LABELS, title="Stores by share of the week's business time up (%)"
+        ),
+        "histogram_rows": list(zip(_HISTOGRAM_LABELS, counts, strict=True)),
+    }
+
+
+def _table_context(fleet: fleet_service.Fleet, params: dict[str, object]) -> dict[str, object]:
+    sort = str(params["sort"] or fleet_service.WEEK_PCT)
+    descending = (
+        params["order"] == "desc" if params["order"] else _WORST_FIRST_DESCENDING[sort]
+    )
+    prefix = str(params["q"] or "")
+    page = fleet.page(
+        sort=sort,
+        descending=descending,
+        prefix=prefix,
+        page=int(params["page"] or 1),  # type: ignore[call-overload]
+        per_page=STORES_PER_PAGE,
+    )
+    base = {"report": fleet.report_id, "q": prefix}
+
+    def url(**changes: object) -> str:
+        query = {**base, "sort": sort, "order": "desc" if descending else "asc", **changes}
+        return "?" + urlencode({k: v for k, v in query.items() if v not in ("", None)})
+
+    columns = []
+    for column in fleet_service.SORT_COLUMNS:
+        current = column == sort
+        next_descending = not descending if current else _WORST_FIRST_DESCENDING[column]
+        columns.append(
+            {
+                "title": _COLUMN_TITLES[column],
+                "url": url(sort=column, order="desc" if next_descending else "asc", page=1),
+                "aria_sort": ("descending" if descending else "ascending") if current else "",
+            }
+        )
+    return {
+        "page": page,
+        "q": prefix,
+        "columns": columns,
+        "previous_url": url(page=page.page - 1) if page.page > 1 else "",
+        "next_url": url(page=page.page + 1) if page.page < page.pages else "",
+        "first_rank": (page.page - 1) * STORES_PER_PAGE + 1,
+        "sort": sort,
+        "order": "desc" if descending else "asc",
+    }
+
+
+def _duration(report: Report) -> str:
+    """How long a finished report took, e.g. "2.4 s"; "–" while it runs."""
+    if report.finished_at is None:
+        return "–"
+    return f"{(report.finished_at - report.created_at).total_seconds():.1f} s"
+
+
+def _fleet_url(report_id: str) -> str:
+    return f"{reverse('fleet')}?{urlencode({'report': report_id})}"
+
+
+def _bad_request(request: HttpRequest, form: forms.Form) -> HttpResponse:
+    errors = [f"{field}: {' '.join(messages)}" for field, messages in form.errors.items()]
+    return render(request, "monitor/bad_request.html", {"errors": errors}, status=400)

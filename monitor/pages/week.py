@@ -1,0 +1,110 @@
+"""A store's week laid out by local day, for the week chart (pure functions).
+
+Everything here is in the store's local wall-clock time: a day row runs from
+one local midnight to the next, positions are wall-clock hours after
+midnight. (A day with a DST change has 23 or 25 real hours; its row still
+reads as a clock does.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+
+from monitor.pages.charts import DayRow, PollMark, Stretch
+
+
+def day_rows(
+    *,
+    window_start: datetime,
+    window_end: datetime,
+    segments: Iterable[tuple[datetime, datetime, bool]],
+    polls: Iterable[tuple[datetime, bool]],
+) -> list[DayRow]:
+    """One row per local date the window [window_start, window_end) touches.
+
+    `segments` are (start, end, active) stretches of business time and
+    `polls` (instant, active) pairs, all aware local datetimes. Stretches that
+    cross midnight are cut at it; each day's parts outside the window are
+    marked "outside".
+    """
+    start, end = _wall(window_start), _wall(window_end)
+    days = _dates(start, end)
+    stretches: dict[date, list[Stretch]] = {day: [] for day in days}
+    marks: dict[date, list[PollMark]] = {day: [] for day in days}
+    first, last = days[0], days[-1]
+    if start > _midnight(first):
+        stretches[first].append(Stretch(0, _hours(start), "outside", "Before the report's week"))
+    if end < _midnight(last + timedelta(days=1)):
+        stretches[last].append(Stretch(_hours(end), 24, "outside", "After the report's as-of"))
+    for seg_start, seg_end, active in segments:
+        label = _stretch_label(seg_start, seg_end, active)
+        kind = "up" if active else "down"
+        for day, piece_start, piece_end in _split_at_midnights(_wall(seg_start), _wall(seg_end)):
+            if day in stretches:
+                stretches[day].append(
+                    Stretch(_hours(piece_start), _hours(piece_end, day), kind, label)
+                )
+    for at, active in polls:
+        wall = _wall(at)
+        if wall.date() in marks and start <= wall < end:
+            status = "active" if active else "inactive"
+            marks[wall.date()].append(PollMark(_hours(wall), active, f"Poll {status} at {_stamp(at)}"))
+    return [DayRow(f"{day:%a %d %b}", stretches[day], marks[day]) for day in days]
+
+
+def _stretch_label(start: datetime, end: datetime, active: bool) -> str:
+    status = "Up" if active else "Down"
+    return f"{status} from {_stamp(start)} to {_stamp(end)} ({duration_text(end - start)})"
+
+
+def duration_text(length: timedelta) -> str:
+    """A length as "2 h 05 min", "12 min 30 s" or "45 s" (whole seconds, rounded down)."""
+    seconds = int(length.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {seconds:02d} s"
+    return f"{seconds} s"
+
+
+def _stamp(instant: datetime) -> str:
+    """Local time with its UTC offset, e.g. "Tue 24 Jan 09:00:00 (UTC−05:00)"."""
+    offset = instant.strftime("%z")
+    sign = "−" if offset.startswith("-") else "+"
+    return f"{instant:%a %d %b %H:%M:%S} (UTC{sign}{offset[1:3]}:{offset[3:5]})"
+
+
+def _wall(instant: datetime) -> datetime:
+    """The local wall-clock reading, without its zone."""
+    return instant.replace(tzinfo=None)
+
+
+def _dates(start: datetime, end: datetime) -> list[date]:
+    last = (end - timedelta(microseconds=1)).date() if end > start else start.date()
+    count = (last - start.date()).days + 1
+    return [start.date() + timedelta(days=i) for i in range(count)]
+
+
+def _split_at_midnights(
+    start: datetime, end: datetime
+) -> Sequence[tuple[date, datetime, datetime]]:
+    pieces = []
+    while start < end:
+        next_midnight = _midnight(start.date() + timedelta(days=1))
+        piece_end = min(end, next_midnight)
+        pieces.append((start.date(), start, piece_end))
+        start = piece_end
+    return pieces
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time())
+
+
+def _hours(wall: datetime, day: date | None = None) -> float:
+    """Wall-clock hours after midnight of `day` (default: wall's own date; 24 at the next midnight)."""
+    since = wall - _midnight(day or wall.date())
+    return since.total_seconds() / 3600

@@ -1,0 +1,191 @@
+"""A Complete report's fleet: its rows read back from the stored CSVs, sorted,
+searched and paged for the fleet page, with the fleet's totals.
+
+Every figure shown is one the report printed: the six figures of the CSV and
+the weekly uptime percentage of the percent CSV, kept as the text printed and
+as integer hundredths for sorting. The fleet's shares of business time up are
+sums of those printed hundredths, divided in exact integer arithmetic.
+
+A Complete report never changes (see services.jobs: writes only match Running
+rows), so the parsed fleet of a few recent reports is cached by report id.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.engine.render import header
+from monitor.models import Report
+
+# Sortable columns: the CSV's six figures and the weekly uptime percentage.
+FIGURE_COLUMNS = tuple(header()[1:])
+WEEK_PCT = "uptime_last_week_pct"
+STORE_ID = "store_id"
+SORT_COLUMNS = (STORE_ID, WEEK_PCT, *FIGURE_COLUMNS)
+HISTOGRAM_BINS = 10  # 0–10 %, …, 90–100 % (100 % falls in the last bin)
+_NO_PERCENT = -1  # a store without business time in the week has no percentage
+
+
+class FleetError(ValueError):
+    """The report has no fleet to show (not Complete, or unreadable)."""
+
+
+@dataclass(frozen=True)
+class FleetRow:
+    store_id: str
+    week_pct: str  # as the percent CSV prints it; "" without business time
+    figures: tuple[str, ...]  # the six figures, as the CSV prints them
+
+
+@dataclass(frozen=True)
+class FleetPage:
+    rows: list[FleetRow]
+    page: int  # 1-based, clamped to the pages there are
+    pages: int
+    matches: int  # stores whose id starts with the prefix
+
+
+@dataclass(frozen=True)
+class Share:
+    """Uptime as a share of business time, from summed printed hundredths."""
+
+    up: int
+    business: int
+
+    def percent(self) -> str:
+        """100 × up / business, rounded half up to two decimals; "–" without business time."""
+        if self.business == 0:
+            return "–"
+        hundredths = (20_000 * self.up + self.business) // (2 * self.business)
+        return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+@dataclass(frozen=True)
+class Fleet:
+    report_id: str
+    store_ids: list[str]  # sorted as the CSV is (plain string order)
+    figure_texts: list[tuple[str, ...]]
+    week_pct_texts: list[str]
+    # Integer hundredths per sortable column (store_id excluded), same order as store_ids.
+    hundredths: dict[str, npt.NDArray[np.int64]]
+
+    def share_up(self, window: str) -> Share:
+        """The fleet's share of business time up over `window` ("hour", "day" or "week")."""
+        up = int(self.hundredths[f"uptime_last_{window}"].sum())
+        down = int(self.hundredths[f"downtime_last_{window}"].sum())
+        return Share(up=up, business=up + down)
+
+    def histogram(self) -> list[int]:
+        """Stores per 10 % bin of weekly uptime; stores without business time left out."""
+        pct = self.hundredths[WEEK_PCT]
+        bins = np.minimum(pct[pct != _NO_PERCENT] // 1000, HISTOGRAM_BINS - 1)
+        return np.bincount(bins, minlength=HISTOGRAM_BINS).tolist()
+
+    def without_business_time(self) -> int:
+        return int((self.hundredths[WEEK_PCT] == _NO_PERCENT).sum())
+
+    def page(
+        self, *, sort: str, descending: bool, prefix: str, page: int, per_page: int
+    ) -> FleetPage:
+        """One page of the stores whose id starts with `prefix`, sorted by `sort`.
+
+        Ties keep store_id order; stores without a weekly percentage come last
+        whichever the direction.
+        """
+        if sort not in SORT_COLUMNS:
+            raise FleetError(f"cannot sort by {sort!r}; columns: {', '.join(SORT_COLUMNS)}")
+        first, last = self._prefix_range(prefix)
+        order = self._order(sort, descending, first, last)
+        pages = max(1, -(-len(order) // per_page))
+        page = min(max(page, 1), pages)
+        shown = order[(page - 1) * per_page : page * per_page].tolist()
+        rows = [
+            FleetRow(self.store_ids[i], self.week_pct_texts[i], self.figure_texts[i])
+            for i in shown
+        ]
+        return FleetPage(rows=rows, page=page, pages=pages, matches=len(order))
+
+    def _prefix_range(self, prefix: str) -> tuple[int, int]:
+        # The ids are sorted, so those sharing a prefix are one contiguous run,
+        # from the prefix itself up to the first string past all its extensions.
+        first = bisect.bisect_left(self.store_ids, prefix)
+        after = _past_extensions(prefix)
+        if after is None:
+            return first, len(self.store_ids)
+        return first, bisect.bisect_left(self.store_ids, after, lo=first)
+
+    def _order(self, sort: str, descending: bool, first: int, last: int) -> npt.NDArray[np.intp]:
+        indices = np.arange(first, last)
+        if sort == STORE_ID:
+            return indices[::-1] if descending else indices
+        values = self.hundredths[sort][first:last]
+        key = -values if descending else values.copy()
+        # Past every real key in either direction: missing percentages go last.
+        key[values == _NO_PERCENT] = np.iinfo(np.int64).max
+        return indices[np.argsort(key, kind="stable")]
+
+
+def _past_extensions(prefix: str) -> str | None:
+    """The least string greater than every string starting with `prefix`; None: no such string."""
+    kept = prefix.rstrip(chr(sys.maxunicode))
+    if not kept:
+        return None
+    return kept[:-1] + chr(ord(kept[-1]) + 1)
+
+
+def report_latest_complete() -> Report | None:
+    """The newest Complete report, without its CSVs."""
+    complete = Report.objects.filter(status=Report.Status.COMPLETE)
+    return complete.defer("result_csv", "result_percent_csv").order_by("-created_at").first()
+
+
+def fleet_of(report: Report) -> Fleet:
+    """The fleet of a Complete report (cached by report id)."""
+    if report.status != Report.Status.COMPLETE:
+        raise FleetError(f"report {report.report_id} is {report.status}, not Complete")
+    return _fleet_cached(report.report_id)
+
+
+@lru_cache(maxsize=4)
+def _fleet_cached(report_id: str) -> Fleet:
+    report = Report.objects.only("result_csv", "result_percent_csv").get(pk=report_id)
+    return fleet_parse(report_id, report.result_csv, report.result_percent_csv)
+
+
+def fleet_parse(report_id: str, absolute_csv: str, percent_csv: str) -> Fleet:
+    """The fleet from a report's two CSV texts (same stores, same order)."""
+    absolute = _rows(absolute_csv, header())
+    percent = _rows(percent_csv, header(percent=True))
+    if [row[0] for row in absolute] != [row[0] for row in percent]:
+        raise FleetError(f"report {report_id}: its two CSV forms list different stores")
+    store_ids = [row[0] for row in absolute]
+    figure_texts = [tuple(row[1:]) for row in absolute]
+    week_pct_texts = [row[3] for row in percent]
+    hundredths = {
+        name: _hundredths_column([row[column] for row in absolute])
+        for column, name in enumerate(FIGURE_COLUMNS, start=1)
+    }
+    hundredths[WEEK_PCT] = _hundredths_column(week_pct_texts)
+    return Fleet(report_id, store_ids, figure_texts, week_pct_texts, hundredths)
+
+
+def _rows(text: str, expected_header: list[str]) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text))
+    if next(reader, None) != expected_header:
+        raise FleetError(f"a stored report CSV does not start with {','.join(expected_header)}")
+    return list(reader)
+
+
+def _hundredths_column(texts: list[str]) -> npt.NDArray[np.int64]:
+    """"12.34" → 1234; "" (no percentage) → _NO_PERCENT. The texts always have two decimals."""
+    return np.array(
+        [int(text.replace(".", "")) if text else _NO_PERCENT for text in texts], dtype=np.int64
+    )
