@@ -11,9 +11,9 @@ SAMPLE_STORES ?= 2000
 # one set in the environment wins. Never use it in production.
 LOCAL_SECRET_KEY := local-development-key-never-use-in-production
 
-.PHONY: install run test lint mypy format bench lock clean
+.PHONY: install run test lint mypy format bench lock clean screenshots
 
-run test mypy bench: export DJANGO_SECRET_KEY ?= $(LOCAL_SECRET_KEY)
+run test mypy bench screenshots: export DJANGO_SECRET_KEY ?= $(LOCAL_SECRET_KEY)
 
 install: $(STAMP)
 
@@ -23,10 +23,11 @@ $(STAMP): requirements/dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
 	@touch $(STAMP)
 
+# The open embedded set-up: no API keys, no login for the pages.
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_sample_data --if-empty --stores $(SAMPLE_STORES)
-	$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+	API_KEYS_REQUIRED=$${API_KEYS_REQUIRED:-false} $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -45,6 +46,10 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# PNGs of every page (light and dark, 1440 and 390 px) from generated sample data.
+screenshots: install
+	$(BIN)/python docs/make_screenshots.py
 
 # Re-pin requirements/*.txt from pyproject.toml (needs network access to PyPI).
 lock: install

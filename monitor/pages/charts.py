@@ -101,9 +101,8 @@ def week_svg(days: Sequence[DayRow], *, title: str) -> SafeString:
         '<text class="axis" x="{}" y="16" text-anchor="middle">{}</text>'
         '<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}"/>',
         (
-            (_num(_x(hour)), f"{hour:02d}:00", _num(_x(hour)), _AXIS_HEIGHT - 4)
-            + (_num(_x(hour)), height)
-            for hour in range(0, 25, 3)
+            (x, f"{hour:02d}:00", x, _AXIS_HEIGHT - 4, x, height)
+            for hour, x in ((hour, _num(_x(hour))) for hour in range(0, 25, 3))
         ),
     )
     rows = mark_safe(  # each row built by format_html
@@ -124,7 +123,7 @@ def week_svg(days: Sequence[DayRow], *, title: str) -> SafeString:
 # Down time is hatched as well as coloured: it never relies on colour alone.
 _HATCH = mark_safe(
     '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
-    'patternTransform="rotate(45)"><rect class="down" width="6" height="6"/>'
+    'patternTransform="rotate(45)"><rect class="down-fill" width="6" height="6"/>'
     '<line class="hatch" x1="0" y1="0" x2="0" y2="6"/></pattern></defs>'
 )
 
@@ -178,4 +177,3 @@ def _x(hours: float) -> float:
 def _num(value: float) -> str:
     """A coordinate, short: at most two decimals, no trailing zeros."""
     return f"{value:.2f}".rstrip("0").rstrip(".")
-

@@ -7,6 +7,7 @@ from monitor.pages import views
 
 urlpatterns = [
     path("", views.fleet, name="fleet"),
+    path("stores/<path:store_id>", views.store, name="store"),
     path("reports/", views.reports, name="reports"),
     path("reports/new", views.report_new, name="report_new"),
     path("reports/<str:report_id>/progress", views.report_progress, name="report_progress"),

@@ -7,7 +7,9 @@ report. Every such request also works as a plain link or form without it.
 
 from __future__ import annotations
 
+from datetime import time, timedelta
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,8 +21,11 @@ from django_htmx.http import HttpResponseClientRedirect
 from monitor.models import Report
 from monitor.pages import charts
 from monitor.pages.access import page_access
+from monitor.pages.week import day_rows, duration_text
 from monitor.services import fleet as fleet_service
 from monitor.services import jobs
+from monitor.services.reports import ReportInputError, parse_as_of
+from monitor.services.stores import HoursRow, StoreNotFoundError, StoreStory, store_story
 
 STORES_PER_PAGE = 50
 REPORTS_LISTED = 50
@@ -38,9 +43,9 @@ _COLUMN_TITLES = {
     "downtime_last_day": "Down, day (h)",
     "downtime_last_week": "Down, week (h)",
 }
-_HISTOGRAM_LABELS = [
-    f"{10 * i}–{10 * (i + 1)}" for i in range(fleet_service.HISTOGRAM_BINS)
-]
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEK = timedelta(days=7)
+_HISTOGRAM_LABELS = [f"{10 * i}–{10 * (i + 1)}" for i in range(fleet_service.HISTOGRAM_BINS)]
 
 
 class FleetQuery(forms.Form):
@@ -130,6 +135,97 @@ def report_download(request: HttpRequest, report_id: str, units: str) -> HttpRes
     return response
 
 
+@require_GET
+@page_access
+def store(request: HttpRequest, store_id: str) -> HttpResponse:
+    """A store as of the latest Complete report's instant (?as_of= overrides)."""
+    as_of_text = request.GET.get("as_of", "").strip()
+    report = None
+    if as_of_text:
+        try:
+            as_of = parse_as_of(as_of_text)
+        except ReportInputError as error:
+            return render(request, "monitor/bad_request.html", {"errors": [str(error)]}, status=400)
+    else:
+        report = fleet_service.report_latest_complete()
+        as_of = report.as_of if report else None
+    try:
+        story = store_story(store_id, as_of)
+    except StoreNotFoundError as error:
+        raise Http404(str(error)) from None
+    context: dict[str, object] = {
+        "story": story,
+        "report": report,
+        "as_of_text": as_of_text,
+        "hours_by_day": _hours_by_day(story.business_hours),
+    }
+    if story.as_of is not None:
+        context.update(_story_context(story))
+    return render(request, "monitor/store.html", context)
+
+
+def _story_context(story: StoreStory) -> dict[str, object]:
+    assert story.as_of is not None
+    zone = ZoneInfo(story.timezone)
+    as_of_local = story.as_of.astimezone(zone)
+    rows = day_rows(
+        window_start=(story.as_of - _WEEK).astimezone(zone),
+        window_end=as_of_local,
+        segments=[(s.start_local, s.end_local, s.active) for s in story.segments],
+        polls=[(p.at_local, p.active) for p in story.polls],
+    )
+    figures = story.figures.columns if story.figures else {}
+    outage_ticks = sum(outage.ticks for outage in story.outages)
+    return {
+        "as_of_local": as_of_local,
+        "last_poll_age": (
+            duration_text(story.as_of - story.last_poll.at) if story.last_poll else None
+        ),
+        "figures": [
+            (_COLUMN_TITLES[column], figures[column]) for column in fleet_service.FIGURE_COLUMNS
+        ]
+        if figures
+        else [],
+        "week_chart": charts.week_svg(
+            rows, title=f"Store {story.store_id}: the week to {as_of_local:%a %d %b %H:%M} local"
+        ),
+        "segments": [(s, duration_text(s.end - s.start)) for s in story.segments],
+        "outages": [(o, duration_text(o.end - o.start)) for o in story.outages],
+        "outage_hours": hours_text(outage_ticks),
+        "week_polls": [p for p in story.polls if p.at >= story.as_of - _WEEK],
+    }
+
+
+def hours_text(ticks: int) -> str:
+    """Half-microsecond ticks as hours with two decimals, rounded half up, as the CSV prints."""
+    ticks_per_hour = 2 * 3_600_000_000
+    hundredths = (200 * ticks + ticks_per_hour) // (2 * ticks_per_hour)
+    return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+def _hours_by_day(rows: tuple[HoursRow, ...]) -> list[tuple[str, list[str]]]:
+    """Each weekday's business hours as text (spec §4: a day without rows is open all day)."""
+    days = []
+    for number, name in enumerate(_WEEKDAYS):
+        texts = []
+        for row in rows:
+            if row.day != number:
+                continue
+            span = f"{_clock(row.start)}–{_clock(row.end)}"
+            if row.start == row.end:
+                span += " (24 hours)"
+            elif row.end < row.start:
+                span += " (overnight)"
+            texts.append(span)
+        days.append((name, texts or ["open all day (no hours row)"]))
+    return days
+
+
+def _clock(moment: time) -> str:
+    """09:00, or 09:00:30 / 09:00:30.5 when the stored time has seconds."""
+    return moment.isoformat("minutes" if not (moment.second or moment.microsecond) else "auto")
+
+
 def _fleet_context(fleet: fleet_service.Fleet) -> dict[str, object]:
     counts = fleet.histogram()
     return {
@@ -146,9 +242,7 @@ def _fleet_context(fleet: fleet_service.Fleet) -> dict[str, object]:
 
 def _table_context(fleet: fleet_service.Fleet, params: dict[str, object]) -> dict[str, object]:
     sort = str(params["sort"] or fleet_service.WEEK_PCT)
-    descending = (
-        params["order"] == "desc" if params["order"] else _WORST_FIRST_DESCENDING[sort]
-    )
+    descending = params["order"] == "desc" if params["order"] else _WORST_FIRST_DESCENDING[sort]
     prefix = str(params["q"] or "")
     page = fleet.page(
         sort=sort,

@@ -48,8 +48,8 @@ def day_rows(
     for at, active in polls:
         wall = _wall(at)
         if wall.date() in marks and start <= wall < end:
-            status = "active" if active else "inactive"
-            marks[wall.date()].append(PollMark(_hours(wall), active, f"Poll {status} at {_stamp(at)}"))
+            label = f"Poll {'active' if active else 'inactive'} at {_stamp(at)}"
+            marks[wall.date()].append(PollMark(_hours(wall), active, label))
     return [DayRow(f"{day:%a %d %b}", stretches[day], marks[day]) for day in days]
 
 
@@ -105,6 +105,6 @@ def _midnight(day: date) -> datetime:
 
 
 def _hours(wall: datetime, day: date | None = None) -> float:
-    """Wall-clock hours after midnight of `day` (default: wall's own date; 24 at the next midnight)."""
+    """Wall-clock hours since midnight of `day` (default: its own date; 24 at the next midnight)."""
     since = wall - _midnight(day or wall.date())
     return since.total_seconds() / 3600

@@ -108,8 +108,7 @@ class Fleet:
         page = min(max(page, 1), pages)
         shown = order[(page - 1) * per_page : page * per_page].tolist()
         rows = [
-            FleetRow(self.store_ids[i], self.week_pct_texts[i], self.figure_texts[i])
-            for i in shown
+            FleetRow(self.store_ids[i], self.week_pct_texts[i], self.figure_texts[i]) for i in shown
         ]
         return FleetPage(rows=rows, page=page, pages=pages, matches=len(order))
 
@@ -185,7 +184,7 @@ def _rows(text: str, expected_header: list[str]) -> list[list[str]]:
 
 
 def _hundredths_column(texts: list[str]) -> npt.NDArray[np.int64]:
-    """"12.34" → 1234; "" (no percentage) → _NO_PERCENT. The texts always have two decimals."""
+    """ "12.34" → 1234; "" (no percentage) → _NO_PERCENT. The texts always have two decimals."""
     return np.array(
         [int(text.replace(".", "")) if text else _NO_PERCENT for text in texts], dtype=np.int64
     )

@@ -1,0 +1,131 @@
+"""`make screenshots`: PNGs of every page, light and dark, 1,440 and 390 px wide.
+
+Starts the app on a fresh SQLite database under a temporary directory, loads
+generated sample data (never the real data set), runs a report through the
+API, then has Debian's Chromium (driven by Playwright) photograph the fleet,
+the reports list and one store's page into docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WIDTHS = {"desktop": (1440, 900), "mobile": (390, 844)}
+SAMPLE_STORES = 600
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_up(url: str) -> None:
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"screenshots: the server at {url} did not come up")
+
+
+def complete_report(base: str) -> str:
+    """Trigger a report through the API, wait for it; its CSV."""
+    trigger = urllib.request.Request(f"{base}/api/monitor/trigger_report", method="POST")
+    report_id = json.load(urllib.request.urlopen(trigger))["report_id"]
+    for _ in range(300):
+        with urllib.request.urlopen(f"{base}/api/monitor/get_report/{report_id}") as answer:
+            if answer.headers["X-Report-Status"] == "Complete":
+                return str(answer.read().decode())
+            if answer.headers["X-Report-Status"] == "Failed":
+                raise SystemExit(f"screenshots: the report failed: {answer.read().decode()}")
+        time.sleep(0.2)
+    raise SystemExit("screenshots: the report did not finish")
+
+
+def telling_store(report_csv: str) -> str:
+    """A store with both up and down time in the week: the most telling chart."""
+    rows = list(csv.DictReader(io.StringIO(report_csv)))
+    mixed = [r for r in rows if float(r["uptime_last_week"]) and float(r["downtime_last_week"])]
+    chosen = max(mixed or rows, key=lambda r: float(r["downtime_last_week"]))
+    return chosen["store_id"]
+
+
+def photograph(base: str, store_id: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    pages = {"fleet": "/", "reports": "/reports/", "store": f"/stores/{store_id}"}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for scheme in ("light", "dark"):
+            for width_name, (width, height) in WIDTHS.items():
+                context = browser.new_context(
+                    viewport={"width": width, "height": height}, color_scheme=scheme
+                )
+                page = context.new_page()
+                for name, path in pages.items():
+                    page.goto(base + path)
+                    page.wait_for_load_state("networkidle")
+                    target = OUT / f"{name}-{scheme}-{width}.png"
+                    page.screenshot(path=target, full_page=True)
+                    print(f"wrote {target.relative_to(ROOT)}")
+                context.close()
+        browser.close()
+
+
+def main() -> None:
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"screenshots: {CHROMIUM} is missing: apt-get install chromium")
+    with tempfile.TemporaryDirectory(prefix="store-monitoring-screens-") as var:
+        env = dict(os.environ, STORE_MONITORING_VAR_DIR=var, API_KEYS_REQUIRED="false")
+        env.pop("DATABASE_URL", None)
+        env.pop("CELERY_BROKER_URL", None)
+        manage(env, "migrate", "--no-input", "-v0")
+        manage(env, "load_sample_data", "--stores", str(SAMPLE_STORES))
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until_up(f"{base}/reports/")
+            store_id = telling_store(complete_report(base))
+            photograph(base, store_id)
+        finally:
+            server.terminate()
+            server.wait()
+
+
+if __name__ == "__main__":
+    main()
