@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-WIDTHS = {"desktop": (1440, 900), "mobile": (390, 844)}
+VIEWPORTS = [(1440, 900), (390, 844)]  # desktop, phone
 SAMPLE_STORES = 600
 
 
@@ -86,7 +86,7 @@ def photograph(base: str, store_id: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for scheme in ("light", "dark"):
-            for width_name, (width, height) in WIDTHS.items():
+            for width, height in VIEWPORTS:
                 context = browser.new_context(
                     viewport={"width": width, "height": height}, color_scheme=scheme
                 )
