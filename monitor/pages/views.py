@@ -70,8 +70,7 @@ def fleet(request: HttpRequest) -> HttpResponse:
             raise Http404(f"no report with id {params['report']!r}")
     else:
         report = fleet_service.report_latest_complete()
-    newest = next(iter(jobs.reports_recent(limit=1)), None)
-    context: dict[str, object] = {"report": report, "newest": newest}
+    context: dict[str, object] = {"report": report, "job": _job_to_show(report)}
     if report is not None and report.status == Report.Status.COMPLETE:
         fleet = fleet_service.fleet_of(report)
         context.update(_fleet_context(fleet))
@@ -79,6 +78,20 @@ def fleet(request: HttpRequest) -> HttpResponse:
         if request.htmx and request.htmx.target == "stores":
             return render(request, "monitor/_stores.html", context)
     return render(request, "monitor/fleet.html", context)
+
+
+def _job_to_show(shown: Report | None) -> Report | None:
+    """The report whose state the page's panel shows: the one asked for while it
+    is not Complete, else the newest report when it is Running or Failed and
+    newer than the one shown (so a page keeps showing the latest good fleet)."""
+    if shown is not None and shown.status != Report.Status.COMPLETE:
+        return shown
+    newest = next(iter(jobs.reports_recent(limit=1)), None)
+    if newest is None or newest.status == Report.Status.COMPLETE:
+        return None
+    if shown is not None and newest.created_at <= shown.created_at:
+        return None
+    return newest
 
 
 @require_POST

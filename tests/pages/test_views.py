@@ -1,0 +1,172 @@
+"""The pages through Django's test client: content, htmx fragments, errors, access."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from pytest_django.fixtures import Settings
+
+from monitor.models import Report
+from monitor.services import jobs
+from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def complete_report(db: None) -> Report:
+    store_spec_examples()
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    jobs.report_run(report.report_id)
+    return Report.objects.get(pk=report.pk)
+
+
+def test_fleet_without_any_report_offers_a_new_one(client: Client) -> None:
+    page = client.get("/").content.decode()
+    assert "No report yet" in page
+    assert 'action="/reports/new"' in page
+
+
+def test_fleet_shows_the_latest_complete_report(client: Client, complete_report: Report) -> None:
+    response = client.get("/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert complete_report.report_id in page
+    assert 'data-figure="stores">2<' in page
+    # day: 23.42 + 8.00 up of 23.42 + 0.58 + 8.00 → 98.19 %; week: 223.42 of 224.00 → 99.74 %
+    assert 'data-figure="share-day">98.19 %<' in page
+    assert 'data-figure="share-week">99.74 %<' in page
+    assert page.index("/stores/example-1") < page.index("/stores/example-2")  # worst first
+    assert f"/reports/{complete_report.report_id}/report.csv" in page
+    assert "<svg" in page and "The histogram as a table" in page
+
+
+def test_fleet_table_fragment_for_htmx_search(client: Client, complete_report: Report) -> None:
+    response = client.get("/", {"q": "example-2"}, HTTP_HX_TARGET="stores", **HTMX)
+    fragment = response.content.decode()
+    assert "<html" not in fragment
+    assert "/stores/example-2" in fragment and "/stores/example-1" not in fragment
+    assert "1 store whose id starts with" in fragment
+
+
+def test_fleet_sorts_by_a_column(client: Client, complete_report: Report) -> None:
+    page = client.get("/", {"sort": "uptime_last_hour", "order": "desc"}).content.decode()
+    assert page.index("/stores/example-2") < page.index("/stores/example-1")
+    assert 'aria-sort="descending"' in page
+
+
+@pytest.mark.parametrize("query", [{"sort": "nope"}, {"order": "up"}, {"page": "0"}, {"page": "x"}])
+def test_fleet_refuses_bad_parameters(client: Client, complete_report: Report, query: dict) -> None:
+    response = client.get("/", query)
+    assert response.status_code == 400
+    assert "Bad request" in response.content.decode()
+
+
+def test_fleet_of_an_unknown_report_is_404(client: Client) -> None:
+    assert client.get("/", {"report": "nope"}).status_code == 404
+
+
+def test_fleet_of_a_failed_report_shows_its_error_and_the_button(client: Client) -> None:
+    report = Report.objects.create(status=Report.Status.FAILED, error="no polls are stored yet")
+    page = client.get("/", {"report": report.report_id}).content.decode()
+    assert "failed: no polls are stored yet" in page
+    assert "New report" in page
+
+
+def test_new_report_needs_csrf(complete_report: Report) -> None:
+    assert Client(enforce_csrf_checks=True).post("/reports/new").status_code == 403
+
+
+def test_new_report_through_htmx_answers_its_progress_panel(
+    client: Client, complete_report: Report, django_capture_on_commit_callbacks: Callable
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post("/reports/new", **HTMX)
+    fragment = response.content.decode()
+    report = Report.objects.order_by("-created_at").first()
+    assert report is not None and report.status == Report.Status.RUNNING
+    assert f'hx-get="/reports/{report.report_id}/progress"' in fragment
+    assert "<progress" in fragment
+
+
+def test_new_report_without_htmx_redirects_to_it(
+    client: Client, complete_report: Report, django_capture_on_commit_callbacks: Callable
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post("/reports/new")
+    report = Report.objects.order_by("-created_at").first()
+    assert report is not None
+    assert response.status_code == 302
+    assert response["Location"] == f"/?report={report.report_id}"
+    page = client.get(response["Location"]).content.decode()
+    assert "<progress" in page  # Running: its progress, polled
+
+
+def test_progress_of_a_complete_report_sends_htmx_to_its_fleet(
+    client: Client, complete_report: Report
+) -> None:
+    response = client.get(f"/reports/{complete_report.report_id}/progress", **HTMX)
+    assert response["HX-Redirect"] == f"/?report={complete_report.report_id}"
+    assert client.get("/reports/nope/progress").status_code == 404
+
+
+def test_reports_page_lists_reports_with_downloads(client: Client, complete_report: Report) -> None:
+    page = client.get("/reports/").content.decode()
+    assert complete_report.report_id in page
+    assert "Complete" in page
+    assert f"/reports/{complete_report.report_id}/report-percent.csv" in page
+
+
+def test_downloads_are_the_report_csvs(client: Client, complete_report: Report) -> None:
+    absolute = client.get(f"/reports/{complete_report.report_id}/report.csv")
+    percent = client.get(f"/reports/{complete_report.report_id}/report-percent.csv")
+    assert absolute.content.decode() == SPEC_CSV
+    assert percent.content.decode() == complete_report.result_percent_csv
+    assert 'filename="report-' in absolute["Content-Disposition"]
+    assert client.get("/reports/nope/report.csv").status_code == 404
+
+
+def test_store_page_prints_the_report_row(client: Client, complete_report: Report) -> None:
+    row = next(r for r in csv.reader(io.StringIO(SPEC_CSV)) if r[0] == "example-1")
+    page = client.get("/stores/example-1").content.decode()
+    for index, figure in enumerate(row[1:]):
+        assert f'data-figure="{index}">{figure}<' in page
+    assert "America/Chicago (none stored: the default)" in page
+    assert "Wed 25 Jan 2023 12:00:00 (UTC-0600)" in page  # 18:00 UTC in Chicago
+    assert "20 min 00 s before" in page  # the 17:40 poll
+    assert f"data-outage-total>{row[6]}<" in page  # outages add up to downtime_last_week
+
+
+def test_store_page_as_of_override_and_errors(client: Client, complete_report: Report) -> None:
+    earlier = client.get("/stores/example-2", {"as_of": "2023-01-25T16:00:00Z"}).content.decode()
+    assert "Wed 25 Jan 2023 11:00:00 (UTC-0500)" in earlier
+    assert client.get("/stores/nope").status_code == 404
+    bad = client.get("/stores/example-2", {"as_of": "yesterday"})
+    assert bad.status_code == 400
+    assert "not an ISO 8601 instant" in bad.content.decode()
+
+
+def test_pages_need_a_login_where_api_keys_are_required(
+    client: Client, complete_report: Report, settings: Settings
+) -> None:
+    settings.API_KEYS_REQUIRED = True
+    for path in (
+        "/",
+        "/reports/",
+        "/stores/example-1",
+        f"/reports/{complete_report.pk}/report.csv",
+    ):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response["Location"].startswith("/accounts/login/?next=")
+    assert client.post("/reports/new").status_code == 302
+    User.objects.create_superuser("admin", password="a long password")
+    login = client.post("/accounts/login/", {"username": "admin", "password": "a long password"})
+    assert login.status_code == 302
+    assert client.get("/").status_code == 200
