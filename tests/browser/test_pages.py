@@ -1,0 +1,170 @@
+"""The pages in headless Chromium: clean loads, figures as the CSV prints them,
+search and paging, New report's progress, phone width."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from monitor.models import Report
+from monitor.pages.views import STORES_PER_PAGE, hours_text
+from monitor.services import jobs
+from tests.report_data import SPEC_NOW, store_random_data, wait_for_job_thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+STORES = 2 * STORES_PER_PAGE + 20  # three pages
+
+
+@dataclass
+class Problems:
+    """Console errors and failed requests seen by a page."""
+
+    seen: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        page.on("console", lambda m: m.type == "error" and self.seen.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: self.seen.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.seen.append(f"failed: {r.url} {r.failure}"))
+        page.on(
+            "response",
+            lambda r: r.status >= 400 and self.seen.append(f"HTTP {r.status}: {r.url}"),
+        )
+
+
+@dataclass(frozen=True)
+class Fleet:
+    url: str
+    report_id: str
+    rows: dict[str, list[str]]  # store_id → the CSV row
+
+
+@pytest.fixture
+def fleet(live_server: Any) -> Fleet:
+    store_random_data(stores=STORES, seed=12)
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    jobs.report_run(report.report_id)
+    report.refresh_from_db()
+    assert report.status == Report.Status.COMPLETE, report.error
+    rows = {row[0]: row for row in list(csv.reader(io.StringIO(report.result_csv)))[1:]}
+    return Fleet(live_server.url, report.report_id, rows)
+
+
+@pytest.fixture
+def problems() -> Problems:
+    return Problems()
+
+
+def new_page(browser: Browser, problems: Problems, width: int = 1440) -> Page:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    problems.watch(page)
+    return page
+
+
+@pytest.fixture
+def page(browser: Browser, problems: Problems) -> Iterator[Page]:
+    page = new_page(browser, problems)
+    yield page
+    page.context.close()
+
+
+def test_every_page_loads_without_errors(fleet: Fleet, page: Page, problems: Problems) -> None:
+    store_id = sorted(fleet.rows)[0]
+    for path in [
+        "/",
+        "/?page=2",
+        "/reports/",
+        f"/stores/{store_id}",
+        f"/stores/{store_id}?as_of=2023-01-22T00:00:00Z",
+    ]:
+        page.goto(fleet.url + path)
+        page.wait_for_load_state("networkidle")
+        expect(page.locator("h1")).to_be_visible()
+    assert problems.seen == []
+
+
+def test_store_pages_print_the_report_row_and_outages_add_up(
+    fleet: Fleet, page: Page, problems: Problems
+) -> None:
+    sampled = sorted(fleet.rows)[:: len(fleet.rows) // 5]
+    for store_id in sampled:
+        page.goto(f"{fleet.url}/stores/{store_id}")
+        shown = [page.locator(f'[data-figure="{i}"]').inner_text() for i in range(6)]
+        assert shown == fleet.rows[store_id][1:], store_id
+        ticks = sum(
+            int(tick)
+            for tick in page.locator("table.outages tbody tr[data-ticks]").evaluate_all(
+                "rows => rows.map(r => r.dataset.ticks)"
+            )
+        )
+        total = page.locator("[data-outage-total]").inner_text()
+        assert hours_text(ticks) == total == fleet.rows[store_id][6], store_id
+    assert problems.seen == []
+
+
+def test_focusing_the_week_chart_reads_out_local_times(fleet: Fleet, page: Page) -> None:
+    store_id = max(fleet.rows, key=lambda s: float(fleet.rows[s][6]))  # most downtime
+    page.goto(f"{fleet.url}/stores/{store_id}")
+    page.locator("svg.week rect.down").first.focus()
+    expect(page.locator(".readout")).to_contain_text("Down from")
+    expect(page.locator(".readout")).to_contain_text("(UTC")
+
+
+def link_ids(page: Page) -> list[str]:
+    return page.locator("table.stores tbody th a").all_inner_texts()
+
+
+def test_search_sort_and_paging(fleet: Fleet, page: Page, problems: Problems) -> None:
+    page.goto(fleet.url + "/")
+    first_page = link_ids(page)
+    assert len(first_page) == STORES_PER_PAGE
+    page.get_by_role("link", name="Next →").click()
+    expect(page.locator("#stores-summary")).to_contain_text("page 2 of 3")
+    second_page = link_ids(page)
+    assert len(second_page) == STORES_PER_PAGE and not set(first_page) & set(second_page)
+    assert "page=2" in page.url
+
+    prefix = sorted(fleet.rows)[7][:2]
+    expected = sorted(s for s in fleet.rows if s.startswith(prefix))
+    page.get_by_label("Store id starts with").fill(prefix)
+    expect(page.locator("#stores-summary")).to_contain_text(f"starts with “{prefix}”")
+    assert sorted(link_ids(page)) == expected[:STORES_PER_PAGE]
+
+    page.get_by_role("link", name="Store", exact=True).click()
+    expect(page.locator('th[aria-sort="ascending"]')).to_contain_text("Store")
+    assert link_ids(page) == expected[:STORES_PER_PAGE]
+    assert problems.seen == []
+
+
+def test_new_report_shows_progress_then_the_finished_report(
+    fleet: Fleet, page: Page, problems: Problems
+) -> None:
+    page.goto(fleet.url + "/")
+    page.get_by_role("button", name="New report").click()
+    expect(page.locator("#job progress")).to_be_attached()
+    new_id = page.locator("#job progress").get_attribute("id").removeprefix("progress-")
+    assert new_id != fleet.report_id
+    page.wait_for_url(f"**/?report={new_id}", timeout=30_000)
+    expect(page.locator("main")).to_contain_text(f"Report {new_id} as of")
+    expect(page.locator('[data-figure="stores"]')).to_have_text(str(len(fleet.rows)))
+    wait_for_job_thread(new_id)
+    assert problems.seen == []
+
+
+@pytest.mark.parametrize("path", ["/", "/reports/", "/stores/{store}"])
+def test_phone_width_has_no_horizontal_scroll(
+    fleet: Fleet, browser: Browser, problems: Problems, path: str
+) -> None:
+    page = new_page(browser, problems, width=390)
+    page.goto(fleet.url + path.format(store=sorted(fleet.rows)[0]))
+    page.wait_for_load_state("networkidle")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    assert problems.seen == []
+    page.context.close()
