@@ -138,6 +138,9 @@ def bench_database(kind: str, data: Path, label: str) -> str:
         f"(read {float(read_s):.2f} s, engine {float(compute_s):.2f} s)  "
         f"peak RSS {run.peak_rss_mb:5.0f} MB"
     )
+    subprocess.run(
+        [sys.executable, "-m", "bench.pages", f"{label} {kind}"], cwd=ROOT, env=env, check=True
+    )
     return hashlib.sha256(report.read_bytes()).hexdigest()
 
 

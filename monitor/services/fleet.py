@@ -2,9 +2,10 @@
 searched and paged for the fleet page, with the fleet's totals.
 
 Every figure shown is one the report printed: the six figures of the CSV and
-the weekly uptime percentage of the percent CSV, kept as the text printed and
-as integer hundredths for sorting. The fleet's shares of business time up are
-sums of those printed hundredths, divided in exact integer arithmetic.
+the weekly uptime percentage of the percent CSV, kept as integer hundredths
+(sorting) and printed back exactly as the CSV has them (two decimals). The
+fleet's shares of business time up are sums of those printed hundredths,
+divided in exact integer arithmetic.
 
 A Complete report never changes (see services.jobs: writes only match Running
 rows), so the parsed fleet of a few recent reports is cached by report id.
@@ -72,8 +73,6 @@ class Share:
 class Fleet:
     report_id: str
     store_ids: list[str]  # sorted as the CSV is (plain string order)
-    figure_texts: list[tuple[str, ...]]
-    week_pct_texts: list[str]
     # Integer hundredths per sortable column (store_id excluded), same order as store_ids.
     hundredths: dict[str, npt.NDArray[np.int64]]
 
@@ -107,10 +106,13 @@ class Fleet:
         pages = max(1, -(-len(order) // per_page))
         page = min(max(page, 1), pages)
         shown = order[(page - 1) * per_page : page * per_page].tolist()
-        rows = [
-            FleetRow(self.store_ids[i], self.week_pct_texts[i], self.figure_texts[i]) for i in shown
-        ]
+        rows = [self._row(i) for i in shown]
         return FleetPage(rows=rows, page=page, pages=pages, matches=len(order))
+
+    def _row(self, index: int) -> FleetRow:
+        figures = tuple(figure_text(int(self.hundredths[c][index])) for c in FIGURE_COLUMNS)
+        week_pct = figure_text(int(self.hundredths[WEEK_PCT][index]))
+        return FleetRow(self.store_ids[index], week_pct, figures)
 
     def _prefix_range(self, prefix: str) -> tuple[int, int]:
         # The ids are sorted, so those sharing a prefix are one contiguous run,
@@ -161,30 +163,39 @@ def _fleet_cached(report_id: str) -> Fleet:
 
 def fleet_parse(report_id: str, absolute_csv: str, percent_csv: str) -> Fleet:
     """The fleet from a report's two CSV texts (same stores, same order)."""
-    absolute = _rows(absolute_csv, header())
-    percent = _rows(percent_csv, header(percent=True))
-    if [row[0] for row in absolute] != [row[0] for row in percent]:
+    store_ids, figure_cells = _split(absolute_csv, header())
+    percent_ids, percent_cells = _split(percent_csv, header(percent=True))
+    if store_ids != percent_ids:
         raise FleetError(f"report {report_id}: its two CSV forms list different stores")
-    store_ids = [row[0] for row in absolute]
-    figure_texts = [tuple(row[1:]) for row in absolute]
-    week_pct_texts = [row[3] for row in percent]
-    hundredths = {
-        name: _hundredths_column([row[column] for row in absolute])
-        for column, name in enumerate(FIGURE_COLUMNS, start=1)
-    }
-    hundredths[WEEK_PCT] = _hundredths_column(week_pct_texts)
-    return Fleet(report_id, store_ids, figure_texts, week_pct_texts, hundredths)
+    figures = _hundredths(",".join(figure_cells)).reshape(-1, len(FIGURE_COLUMNS))
+    hundredths = {name: figures[:, column] for column, name in enumerate(FIGURE_COLUMNS)}
+    week_pct = [cells.split(",")[2] or str(_NO_PERCENT) for cells in percent_cells]
+    hundredths[WEEK_PCT] = _hundredths(",".join(week_pct))
+    return Fleet(report_id, store_ids, hundredths)
 
 
-def _rows(text: str, expected_header: list[str]) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(text))
-    if next(reader, None) != expected_header:
+def _split(text: str, expected_header: list[str]) -> tuple[list[str], list[str]]:
+    """A report CSV's store ids and, per row, its figure cells as one text ("1.00,2.50,…")."""
+    first_line, _, body = text.partition("\n")
+    if first_line != ",".join(expected_header):
         raise FleetError(f"a stored report CSV does not start with {','.join(expected_header)}")
-    return list(reader)
+    if '"' in body:  # a quoted store id (it holds a comma or a quote): let csv unquote it
+        rows = list(csv.reader(io.StringIO(body)))
+        return [row[0] for row in rows], [",".join(row[1:]) for row in rows]
+    # Otherwise no cell holds a comma: each line is the id, a comma, the figures.
+    pairs = [line.partition(",") for line in body.splitlines()]
+    return [pair[0] for pair in pairs], [pair[2] for pair in pairs]
 
 
-def _hundredths_column(texts: list[str]) -> npt.NDArray[np.int64]:
-    """ "12.34" → 1234; "" (no percentage) → _NO_PERCENT. The texts always have two decimals."""
-    return np.array(
-        [int(text.replace(".", "")) if text else _NO_PERCENT for text in texts], dtype=np.int64
-    )
+def _hundredths(cells: str) -> npt.NDArray[np.int64]:
+    """ "12.34,0.50" → [1234, 50] (figures always have two decimals), one NumPy conversion."""
+    if not cells:
+        return np.zeros(0, dtype=np.int64)
+    return np.array(cells.replace(".", "").split(","), dtype=np.int64)
+
+
+def figure_text(hundredths: int) -> str:
+    """1234 → "12.34": a figure as the CSV prints it; "" for a missing percentage."""
+    if hundredths == _NO_PERCENT:
+        return ""
+    return f"{hundredths // 100}.{hundredths % 100:02d}"

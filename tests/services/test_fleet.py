@@ -107,3 +107,12 @@ def test_csvs_listing_different_stores_are_refused() -> None:
         fleet_parse("r1", ABSOLUTE, PERCENT.replace("b10,", "b11,"))
     with pytest.raises(FleetError, match="does not start with"):
         fleet_parse("r1", "id,x\n", PERCENT)
+
+
+def test_quoted_store_ids_are_read_as_the_csv_module_does() -> None:
+    absolute = ABSOLUTE.replace("b10,", '"b,1""0",')
+    percent = PERCENT.replace("b10,", '"b,1""0",')
+    fleet = fleet_parse("r1", absolute, percent)
+    assert fleet.store_ids == ["a1", "a2", "b1", 'b,1"0']
+    row = fleet.page(sort="store_id", descending=True, prefix="b,", page=1, per_page=5).rows[0]
+    assert (row.store_id, row.week_pct, row.figures[0]) == ('b,1"0', "100.00", "45.50")
