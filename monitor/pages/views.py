@@ -7,7 +7,7 @@ report. Every such request also works as a plain link or form without it.
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
 
 from monitor.models import Report
 from monitor.pages import charts
@@ -48,6 +49,12 @@ _WEEK = timedelta(days=7)
 _HISTOGRAM_LABELS = [f"{10 * i}–{10 * (i + 1)}" for i in range(fleet_service.HISTOGRAM_BINS)]
 
 
+class HtmxHttpRequest(HttpRequest):
+    """A request as HtmxMiddleware leaves it (django-htmx's documented typing)."""
+
+    htmx: HtmxDetails
+
+
 class FleetQuery(forms.Form):
     report = forms.CharField(required=False, max_length=64)
     q = forms.CharField(required=False, max_length=200, strip=True)
@@ -58,7 +65,7 @@ class FleetQuery(forms.Form):
 
 @require_GET
 @page_access
-def fleet(request: HttpRequest) -> HttpResponse:
+def fleet(request: HtmxHttpRequest) -> HttpResponse:
     """The fleet of one report: the latest Complete one unless ?report= names another."""
     query = FleetQuery(request.GET)
     if not query.is_valid():
@@ -96,7 +103,7 @@ def _job_to_show(shown: Report | None) -> Report | None:
 
 @require_POST
 @page_access
-def report_new(request: HttpRequest) -> HttpResponse:
+def report_new(request: HtmxHttpRequest) -> HttpResponse:
     """Start a report through the API's own service; htmx gets its progress panel."""
     try:
         report = jobs.report_trigger()
@@ -111,7 +118,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @page_access
-def report_progress(request: HttpRequest, report_id: str) -> HttpResponse:
+def report_progress(request: HtmxHttpRequest, report_id: str) -> HttpResponse:
     """A report's progress panel; once Complete, htmx is sent to its fleet."""
     report = jobs.report_get(report_id)
     if report is None:
@@ -123,7 +130,7 @@ def report_progress(request: HttpRequest, report_id: str) -> HttpResponse:
 
 @require_GET
 @page_access
-def reports(request: HttpRequest) -> HttpResponse:
+def reports(request: HtmxHttpRequest) -> HttpResponse:
     recent = jobs.reports_recent(limit=REPORTS_LISTED)
     context = {
         "reports": [(report, _duration(report)) for report in recent],
@@ -154,6 +161,7 @@ def store(request: HttpRequest, store_id: str) -> HttpResponse:
     """A store as of the latest Complete report's instant (?as_of= overrides)."""
     as_of_text = request.GET.get("as_of", "").strip()
     report = None
+    as_of: datetime | None = None
     if as_of_text:
         try:
             as_of = parse_as_of(as_of_text)
@@ -305,5 +313,5 @@ def _fleet_url(report_id: str) -> str:
 
 
 def _bad_request(request: HttpRequest, form: forms.Form) -> HttpResponse:
-    errors = [f"{field}: {' '.join(messages)}" for field, messages in form.errors.items()]
+    errors = [f"{field}: {' '.join(map(str, messages))}" for field, messages in form.errors.items()]
     return render(request, "monitor/bad_request.html", {"errors": errors}, status=400)

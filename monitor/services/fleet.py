@@ -86,7 +86,8 @@ class Fleet:
         """Stores per 10 % bin of weekly uptime; stores without business time left out."""
         pct = self.hundredths[WEEK_PCT]
         bins = np.minimum(pct[pct != _NO_PERCENT] // 1000, HISTOGRAM_BINS - 1)
-        return np.bincount(bins, minlength=HISTOGRAM_BINS).tolist()
+        counts: list[int] = np.bincount(bins, minlength=HISTOGRAM_BINS).tolist()
+        return counts
 
     def without_business_time(self) -> int:
         return int((self.hundredths[WEEK_PCT] == _NO_PERCENT).sum())

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 
 from monitor.models import Report
 from monitor.pages.views import STORES_PER_PAGE, hours_text
@@ -28,13 +28,18 @@ class Problems:
     seen: list[str] = field(default_factory=list)
 
     def watch(self, page: Page) -> None:
-        page.on("console", lambda m: m.type == "error" and self.seen.append(f"console: {m.text}"))
-        page.on("pageerror", lambda e: self.seen.append(f"page error: {e}"))
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.seen.append(f"page error: {error}"))
         page.on("requestfailed", lambda r: self.seen.append(f"failed: {r.url} {r.failure}"))
-        page.on(
-            "response",
-            lambda r: r.status >= 400 and self.seen.append(f"HTTP {r.status}: {r.url}"),
-        )
+        page.on("response", self._response)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.seen.append(f"console: {message.text}")
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400:
+            self.seen.append(f"HTTP {response.status}: {response.url}")
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,8 @@ def test_search_sort_and_paging(fleet: Fleet, page: Page, problems: Problems) ->
     page.get_by_role("link", name="Next →").click()
     expect(page.locator("#stores-summary")).to_contain_text("page 2 of 3")
     second_page = link_ids(page)
-    assert len(second_page) == STORES_PER_PAGE and not set(first_page) & set(second_page)
+    assert len(second_page) == STORES_PER_PAGE
+    assert not set(first_page) & set(second_page)
     assert "page=2" in page.url
 
     prefix = sorted(fleet.rows)[7][:2]
@@ -148,7 +154,7 @@ def test_new_report_shows_progress_then_the_finished_report(
     page.goto(fleet.url + "/")
     page.get_by_role("button", name="New report").click()
     expect(page.locator("#job progress")).to_be_attached()
-    new_id = page.locator("#job progress").get_attribute("id").removeprefix("progress-")
+    new_id = str(page.locator("#job progress").get_attribute("id")).removeprefix("progress-")
     assert new_id != fleet.report_id
     page.wait_for_url(f"**/?report={new_id}", timeout=30_000)
     expect(page.locator("main")).to_contain_text(f"Report {new_id} as of")

@@ -16,6 +16,16 @@ SVG = "{http://www.w3.org/2000/svg}"
 NEW_YORK = ZoneInfo("America/New_York")
 
 
+def child(element: ET.Element, tag: str) -> ET.Element:
+    found = element.find(f"{SVG}{tag}")
+    assert found is not None, tag
+    return found
+
+
+def number(element: ET.Element, attribute: str) -> float:
+    return float(element.get(attribute, "nan"))
+
+
 def parse(markup: str) -> ET.Element:
     # Inline SVG in HTML needs no namespace; add it so the markup parses as XML.
     return ET.fromstring(markup.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1))
@@ -24,10 +34,10 @@ def parse(markup: str) -> ET.Element:
 def test_histogram_bar_heights_follow_the_counts_and_each_bar_has_a_reading() -> None:
     svg = parse(histogram_svg([0, 5, 10], ["low", "mid", "high"], title="Stores & bins"))
     bars = svg.findall(f"{SVG}g")
-    heights = [float(bar.find(f"{SVG}rect").get("height")) for bar in bars]
+    heights = [number(child(bar, "rect"), "height") for bar in bars]
     assert heights[0] == 0
     assert heights[2] == pytest.approx(2 * heights[1])
-    assert [bar.find(f"{SVG}title").text for bar in bars] == [
+    assert [child(bar, "title").text for bar in bars] == [
         "low: 0 stores",
         "mid: 5 stores",
         "high: 10 stores",
@@ -50,20 +60,20 @@ def test_week_svg_draws_a_row_per_day_with_stretches_and_polls() -> None:
     svg = parse(week_svg(days, title="Week"))
     rects = [r for r in svg.iter(f"{SVG}rect") if r.get("class") in ("up", "down")]
     assert [r.get("class") for r in rects] == ["up", "down", "up"]
-    first, second = float(rects[0].get("width")), float(rects[1].get("width"))
+    first, second = number(rects[0], "width"), number(rects[1], "width")
     assert first == pytest.approx(second)  # 12 h each
-    assert float(rects[0].get("x")) + first == pytest.approx(float(rects[1].get("x")))
-    assert rects[0].find(f"{SVG}title").text == "Up <a>"
+    assert number(rects[0], "x") + first == pytest.approx(number(rects[1], "x"))
+    assert child(rects[0], "title").text == "Up <a>"
     polls = list(svg.iter(f"{SVG}circle"))
-    assert [(p.get("class"), p.find(f"{SVG}title").text) for p in polls] == [
+    assert [(p.get("class"), child(p, "title").text) for p in polls] == [
         ("poll active", "Poll active")
     ]
     labels = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "day"]
     assert labels == ["Mon", "Tue"]
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=NEW_YORK)
+def local(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NEW_YORK)
 
 
 def test_day_rows_cut_at_midnight_and_mark_the_parts_outside_the_window() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -16,7 +17,7 @@ from monitor.services import jobs
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -44,14 +45,16 @@ def test_fleet_shows_the_latest_complete_report(client: Client, complete_report:
     assert 'data-figure="share-week">99.74 %<' in page
     assert page.index("/stores/example-1") < page.index("/stores/example-2")  # worst first
     assert f"/reports/{complete_report.report_id}/report.csv" in page
-    assert "<svg" in page and "The histogram as a table" in page
+    assert "<svg" in page
+    assert "The histogram as a table" in page
 
 
 def test_fleet_table_fragment_for_htmx_search(client: Client, complete_report: Report) -> None:
-    response = client.get("/", {"q": "example-2"}, HTTP_HX_TARGET="stores", **HTMX)
+    response = client.get("/", {"q": "example-2"}, headers={**HTMX, "HX-Target": "stores"})
     fragment = response.content.decode()
     assert "<html" not in fragment
-    assert "/stores/example-2" in fragment and "/stores/example-1" not in fragment
+    assert "/stores/example-2" in fragment
+    assert "/stores/example-1" not in fragment
     assert "1 store whose id starts with" in fragment
 
 
@@ -62,7 +65,9 @@ def test_fleet_sorts_by_a_column(client: Client, complete_report: Report) -> Non
 
 
 @pytest.mark.parametrize("query", [{"sort": "nope"}, {"order": "up"}, {"page": "0"}, {"page": "x"}])
-def test_fleet_refuses_bad_parameters(client: Client, complete_report: Report, query: dict) -> None:
+def test_fleet_refuses_bad_parameters(
+    client: Client, complete_report: Report, query: dict[str, str]
+) -> None:
     response = client.get("/", query)
     assert response.status_code == 400
     assert "Bad request" in response.content.decode()
@@ -84,19 +89,20 @@ def test_new_report_needs_csrf(complete_report: Report) -> None:
 
 
 def test_new_report_through_htmx_answers_its_progress_panel(
-    client: Client, complete_report: Report, django_capture_on_commit_callbacks: Callable
+    client: Client, complete_report: Report, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False):
-        response = client.post("/reports/new", **HTMX)
+        response = client.post("/reports/new", headers=HTMX)
     fragment = response.content.decode()
     report = Report.objects.order_by("-created_at").first()
-    assert report is not None and report.status == Report.Status.RUNNING
+    assert report is not None
+    assert report.status == Report.Status.RUNNING
     assert f'hx-get="/reports/{report.report_id}/progress"' in fragment
     assert "<progress" in fragment
 
 
 def test_new_report_without_htmx_redirects_to_it(
-    client: Client, complete_report: Report, django_capture_on_commit_callbacks: Callable
+    client: Client, complete_report: Report, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post("/reports/new")
@@ -111,7 +117,7 @@ def test_new_report_without_htmx_redirects_to_it(
 def test_progress_of_a_complete_report_sends_htmx_to_its_fleet(
     client: Client, complete_report: Report
 ) -> None:
-    response = client.get(f"/reports/{complete_report.report_id}/progress", **HTMX)
+    response = client.get(f"/reports/{complete_report.report_id}/progress", headers=HTMX)
     assert response["HX-Redirect"] == f"/?report={complete_report.report_id}"
     assert client.get("/reports/nope/progress").status_code == 404
 

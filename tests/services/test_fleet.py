@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.services.fleet import FleetError, Share, fleet_parse
+from monitor.services.fleet import Fleet, FleetError, Share, fleet_parse
 
 ABSOLUTE = (
     "store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
@@ -25,11 +25,11 @@ PERCENT = (
 
 
 @pytest.fixture
-def fleet():
+def fleet() -> Fleet:
     return fleet_parse("r1", ABSOLUTE, PERCENT)
 
 
-def test_shares_are_exact_sums_of_the_printed_figures(fleet) -> None:
+def test_shares_are_exact_sums_of_the_printed_figures(fleet: Fleet) -> None:
     # day: up 20.00 + 12.01 + 24.00 = 56.01 of 56.01 + 15.99 = 72.00 h → 77.7916… %
     assert fleet.share_up("day") == Share(up=5601, business=7200)
     assert fleet.share_up("day").percent() == "77.79"
@@ -40,12 +40,14 @@ def test_shares_are_exact_sums_of_the_printed_figures(fleet) -> None:
     assert Share(up=0, business=0).percent() == "–"
 
 
-def test_histogram_bins_weekly_percent_and_leaves_out_stores_without_business_time(fleet) -> None:
+def test_histogram_bins_weekly_percent_and_leaves_out_stores_without_business_time(
+    fleet: Fleet,
+) -> None:
     assert fleet.histogram() == [0, 0, 0, 0, 0, 1, 0, 0, 1, 1]  # 59.52, 89.29, 100.00
     assert fleet.without_business_time() == 1
 
 
-def test_default_order_worst_first_with_missing_percent_last(fleet) -> None:
+def test_default_order_worst_first_with_missing_percent_last(fleet: Fleet) -> None:
     page = fleet.page(sort="uptime_last_week_pct", descending=False, prefix="", page=1, per_page=10)
     assert [row.store_id for row in page.rows] == ["a1", "b1", "b10", "a2"]
     descending = fleet.page(
@@ -54,7 +56,7 @@ def test_default_order_worst_first_with_missing_percent_last(fleet) -> None:
     assert [row.store_id for row in descending.rows] == ["b10", "b1", "a1", "a2"]
 
 
-def test_rows_carry_the_figures_as_printed(fleet) -> None:
+def test_rows_carry_the_figures_as_printed(fleet: Fleet) -> None:
     row = fleet.page(sort="store_id", descending=False, prefix="b10", page=1, per_page=5).rows[0]
     assert row.figures == ("45.50", "24.00", "168.00", "14.50", "0.00", "0.00")
     assert row.week_pct == "100.00"
@@ -69,7 +71,9 @@ def test_rows_carry_the_figures_as_printed(fleet) -> None:
         ("uptime_last_hour", False, ["a2", "b1", "b10", "a1"]),
     ],
 )
-def test_sorts_by_each_column(fleet, sort: str, descending: bool, expected: list[str]) -> None:
+def test_sorts_by_each_column(
+    fleet: Fleet, sort: str, descending: bool, expected: list[str]
+) -> None:
     page = fleet.page(sort=sort, descending=descending, prefix="", page=1, per_page=10)
     assert [row.store_id for row in page.rows] == expected
 
@@ -78,13 +82,13 @@ def test_sorts_by_each_column(fleet, sort: str, descending: bool, expected: list
     ("prefix", "expected"),
     [("", 4), ("a", 2), ("b1", 2), ("b10", 1), ("b100", 0), ("c", 0), ("\U0010ffff", 0)],
 )
-def test_search_by_id_prefix(fleet, prefix: str, expected: int) -> None:
+def test_search_by_id_prefix(fleet: Fleet, prefix: str, expected: int) -> None:
     page = fleet.page(sort="store_id", descending=False, prefix=prefix, page=1, per_page=10)
     assert page.matches == expected
     assert all(row.store_id.startswith(prefix) for row in page.rows)
 
 
-def test_pages_are_clamped_and_counted(fleet) -> None:
+def test_pages_are_clamped_and_counted(fleet: Fleet) -> None:
     pages = [
         fleet.page(sort="store_id", descending=False, prefix="", page=n, per_page=3)
         for n in (1, 2, 9, 0)
@@ -97,7 +101,7 @@ def test_pages_are_clamped_and_counted(fleet) -> None:
     ]
 
 
-def test_unknown_sort_column_is_an_error(fleet) -> None:
+def test_unknown_sort_column_is_an_error(fleet: Fleet) -> None:
     with pytest.raises(FleetError, match="cannot sort by 'nope'"):
         fleet.page(sort="nope", descending=False, prefix="", page=1, per_page=3)
 
