@@ -174,6 +174,8 @@ SPECTACULAR_SETTINGS = {
 API_KEYS_REQUIRED = env_bool("API_KEYS_REQUIRED", True)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "fleet"
+# The login and CSRF cookies travel over HTTPS only, where the site redirects to it.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 
 # Report jobs. Without a broker they run on a small pool of threads of the web process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

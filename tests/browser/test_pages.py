@@ -19,6 +19,7 @@ from tests.report_data import SPEC_NOW, store_random_data, wait_for_job_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 STORES = 2 * STORES_PER_PAGE + 20  # three pages
+MAX_PAGE_BYTES = 500_000  # a page and everything it loads
 
 
 @dataclass
@@ -91,6 +92,10 @@ def test_every_page_loads_without_errors(fleet: Fleet, page: Page, problems: Pro
         page.goto(fleet.url + path)
         page.wait_for_load_state("networkidle")
         expect(page.locator("h1")).to_be_visible()
+        sent = page.evaluate(
+            "performance.getEntries().reduce((sum, e) => sum + (e.encodedBodySize || 0), 0)"
+        )
+        assert 0 < sent <= MAX_PAGE_BYTES, path
     assert problems.seen == []
 
 
