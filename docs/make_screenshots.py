@@ -73,10 +73,15 @@ def complete_report(base: str) -> str:
 
 
 def telling_store(report_csv: str) -> str:
-    """A store with both up and down time in the week: the most telling chart."""
+    """A store with business hours (not open all week) and both up and down time in
+    the week: the most telling chart."""
     rows = list(csv.DictReader(io.StringIO(report_csv)))
-    mixed = [r for r in rows if float(r["uptime_last_week"]) and float(r["downtime_last_week"])]
-    chosen = max(mixed or rows, key=lambda r: float(r["downtime_last_week"]))
+
+    def week(row: dict[str, str]) -> tuple[float, float]:
+        return float(row["uptime_last_week"]), float(row["downtime_last_week"])
+
+    telling = [r for r in rows if all(week(r)) and 30 < sum(week(r)) < 120]
+    chosen = max(telling or rows, key=lambda r: week(r)[1])
     return chosen["store_id"]
 
 

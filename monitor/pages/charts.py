@@ -22,7 +22,7 @@ _HIST_LEFT, _HIST_BOTTOM, _HIST_TOP = 44, 40, 24
 # Week chart geometry: a label column, then 24 hours across.
 _WEEK_WIDTH, _WEEK_LABEL = 1000, 118
 _ROW_HEIGHT, _BAR_HEIGHT, _AXIS_HEIGHT = 40, 20, 26
-_PLOT_WIDTH = _WEEK_WIDTH - _WEEK_LABEL - 12
+_PLOT_WIDTH = _WEEK_WIDTH - _WEEK_LABEL - 24  # room for the last hour's label
 
 
 def histogram_svg(counts: Sequence[int], labels: Sequence[str], *, title: str) -> SafeString:
