@@ -189,10 +189,16 @@ def _split(text: str, expected_header: list[str]) -> tuple[list[str], list[str]]
 
 
 def _hundredths(cells: str) -> npt.NDArray[np.int64]:
-    """ "12.34,0.50" → [1234, 50] (figures always have two decimals), one NumPy conversion."""
+    """ "12.34,0.50" → [1234, 50] (figures always have two decimals), parsed by NumPy in C."""
     if not cells:
         return np.zeros(0, dtype=np.int64)
-    return np.array(cells.replace(".", "").split(","), dtype=np.int64)
+    try:
+        values = np.fromstring(cells.replace(".", ""), dtype=np.int64, sep=",")
+    except ValueError:
+        values = np.zeros(0, dtype=np.int64)
+    if len(values) != cells.count(",") + 1:
+        raise FleetError("a stored report CSV holds a figure that is not a number")
+    return values
 
 
 def figure_text(hundredths: int) -> str:

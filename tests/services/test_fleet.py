@@ -111,6 +111,8 @@ def test_csvs_listing_different_stores_are_refused() -> None:
         fleet_parse("r1", ABSOLUTE, PERCENT.replace("b10,", "b11,"))
     with pytest.raises(FleetError, match="does not start with"):
         fleet_parse("r1", "id,x\n", PERCENT)
+    with pytest.raises(FleetError, match="not a number"):
+        fleet_parse("r1", ABSOLUTE.replace("68.00", "x"), PERCENT)
 
 
 def test_quoted_store_ids_are_read_as_the_csv_module_does() -> None:
