@@ -3,7 +3,9 @@
 Runs in the environment of an already-loaded database (DATABASE_URL): computes
 a report with the jobs service, then renders each page in-process with
 Django's test client (no network, no browser): the first render (the fleet
-page then parses the report's CSVs) and the median of the next ones. One
+page then parses the report's CSVs) and the median of the next ones, in wall
+and CPU time (the CPU time of this process: on a busy machine the steadier
+figure; the database's own work is in the wall time only). One
 request to the login page first warms the process up (templates, URLs,
 static files), which is start-up, not a page's render.
 """
@@ -44,17 +46,20 @@ def main() -> None:
         "store": f"/stores/{ids[len(ids) // 3]}",
     }
     for name, path in pages.items():
-        times, size = [], 0
+        times, cpu_times, size = [], [], 0
         for _ in range(6):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get(path)
             times.append(time.perf_counter() - started)
+            cpu_times.append(time.process_time() - cpu_started)
             if response.status_code != 200:
                 raise SystemExit(f"bench.pages: {path} answered {response.status_code}")
             size = len(response.content)
         print(
-            f"{label:<16} page {name:<34} first {times[0] * 1000:6.0f} ms, "
-            f"then median {statistics.median(times[1:]) * 1000:6.0f} ms, {size / 1024:6.1f} KB"
+            f"{label:<16} page {name:<34} first {times[0] * 1000:4.0f} ms "
+            f"(CPU {cpu_times[0] * 1000:4.0f} ms), then median "
+            f"{statistics.median(times[1:]) * 1000:4.0f} ms "
+            f"(CPU {statistics.median(cpu_times[1:]) * 1000:4.0f} ms), {size / 1024:5.1f} KB"
         )
 
 
