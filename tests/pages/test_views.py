@@ -176,3 +176,19 @@ def test_pages_need_a_login_where_api_keys_are_required(
     login = client.post("/accounts/login/", {"username": "admin", "password": "a long password"})
     assert login.status_code == 302
     assert client.get("/").status_code == 200
+
+
+def test_reports_page_polls_its_rows_while_a_report_runs(client: Client) -> None:
+    running = Report.objects.create()
+    page = client.get("/reports/").content.decode()
+    assert 'id="report-list" hx-get="/reports/"' in page
+    fragment = client.get("/reports/", headers={**HTMX, "HX-Target": "report-list"})
+    assert fragment.content.decode().lstrip().startswith('<tbody id="report-list"')
+    Report.objects.filter(pk=running.pk).update(status=Report.Status.COMPLETE)
+    assert 'hx-get="/reports/"' not in client.get("/reports/").content.decode()
+
+
+def test_login_page_renders(client: Client) -> None:
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert 'name="password"' in response.content.decode()
