@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings
 
 from monitor.models import Report
@@ -192,3 +195,15 @@ def test_login_page_renders(client: Client) -> None:
     response = client.get("/accounts/login/")
     assert response.status_code == 200
     assert 'name="password"' in response.content.decode()
+
+
+def test_store_page_reads_only_that_stores_polls_and_hours(
+    client: Client, complete_report: Report
+) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/stores/example-2").status_code == 200
+    reads = [q["sql"] for q in queries.captured_queries if "monitor_statuspoll" in q["sql"]]
+    reads += [q["sql"] for q in queries.captured_queries if "monitor_businesshours" in q["sql"]]
+    assert reads
+    for sql in reads:
+        assert re.search(r'WHERE .*"?store_id"? = ', sql), sql
