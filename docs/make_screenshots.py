@@ -58,9 +58,14 @@ def wait_until_up(url: str) -> None:
     raise SystemExit(f"screenshots: the server at {url} did not come up")
 
 
-def complete_report(base: str) -> str:
-    """Trigger a report through the API, wait for it; its CSV."""
-    trigger = urllib.request.Request(f"{base}/api/monitor/trigger_report", method="POST")
+def complete_report(base: str, as_of: str | None = None) -> str:
+    """Trigger a report through the API (as of the latest poll by default), wait for it; its CSV."""
+    trigger = urllib.request.Request(
+        f"{base}/api/monitor/trigger_report",
+        data=json.dumps({"as_of": as_of} if as_of else {}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     report_id = json.load(urllib.request.urlopen(trigger))["report_id"]
     for _ in range(300):
         with urllib.request.urlopen(f"{base}/api/monitor/get_report/{report_id}") as answer:
@@ -125,6 +130,7 @@ def main() -> None:
         )
         try:
             wait_until_up(f"{base}/reports/")
+            complete_report(base, as_of="2023-01-24T12:00:00Z")  # an earlier one, listed too
             store_id = telling_store(complete_report(base))
             photograph(base, store_id)
         finally:
