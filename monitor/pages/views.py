@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from monitor.engine.units import TICKS_PER_US, US_PER_HOUR
 from monitor.models import Report
 from monitor.pages import charts
 from monitor.pages.access import page_access
@@ -104,16 +105,23 @@ def _job_to_show(shown: Report | None) -> Report | None:
 @require_POST
 @page_access
 def report_new(request: HtmxHttpRequest) -> HttpResponse:
-    """Start a report through the API's own service; htmx gets its progress panel."""
+    """Ask for a report as of the latest poll through the API's own service.
+
+    As through the API, a report of the same instant and data is reused: the
+    page then goes straight to it. htmx gets the new report's progress panel.
+    """
     try:
-        report = jobs.report_trigger()
+        triggered = jobs.report_trigger()
     except jobs.JobQueueUnavailableError as error:
-        return render(
-            request, "monitor/_job.html", {"job": None, "trigger_error": str(error)}, status=503
-        )
+        context = {"job": None, "trigger_error": str(error)}
+        template = "monitor/_job.html" if request.htmx else "monitor/error.html"
+        return render(request, template, context, status=503)
+    report = triggered.report
+    if report.status == Report.Status.COMPLETE:
+        return _to_fleet(request, report.report_id)
     if request.htmx:
         return render(request, "monitor/_job.html", {"job": report})
-    return redirect(f"{reverse('fleet')}?{urlencode({'report': report.report_id})}")
+    return redirect(_fleet_url(report.report_id))
 
 
 @require_GET
@@ -124,7 +132,7 @@ def report_progress(request: HtmxHttpRequest, report_id: str) -> HttpResponse:
     if report is None:
         raise Http404(f"no report with id {report_id!r}")
     if report.status == Report.Status.COMPLETE and request.htmx:
-        return HttpResponseClientRedirect(_fleet_url(report.report_id))
+        return _to_fleet(request, report.report_id)
     return render(request, "monitor/_job.html", {"job": report})
 
 
@@ -166,7 +174,7 @@ def store(request: HttpRequest, store_id: str) -> HttpResponse:
         try:
             as_of = parse_as_of(as_of_text)
         except ReportInputError as error:
-            return render(request, "monitor/bad_request.html", {"errors": [str(error)]}, status=400)
+            return _error(request, [str(error)], status=400)
     else:
         report = fleet_service.report_latest_complete()
         as_of = report.as_of if report else None
@@ -219,7 +227,7 @@ def _story_context(story: StoreStory) -> dict[str, object]:
 
 def hours_text(ticks: int) -> str:
     """Half-microsecond ticks as hours with two decimals, rounded half up, as the CSV prints."""
-    ticks_per_hour = 2 * 3_600_000_000
+    ticks_per_hour = US_PER_HOUR * TICKS_PER_US
     hundredths = (200 * ticks + ticks_per_hour) // (2 * ticks_per_hour)
     return f"{hundredths // 100}.{hundredths % 100:02d}"
 
@@ -312,6 +320,17 @@ def _fleet_url(report_id: str) -> str:
     return f"{reverse('fleet')}?{urlencode({'report': report_id})}"
 
 
+def _to_fleet(request: HtmxHttpRequest, report_id: str) -> HttpResponse:
+    """To a report's fleet page: a whole-page redirect, also from an htmx request."""
+    if request.htmx:
+        return HttpResponseClientRedirect(_fleet_url(report_id))
+    return redirect(_fleet_url(report_id))
+
+
 def _bad_request(request: HttpRequest, form: forms.Form) -> HttpResponse:
     errors = [f"{field}: {' '.join(map(str, messages))}" for field, messages in form.errors.items()]
-    return render(request, "monitor/bad_request.html", {"errors": errors}, status=400)
+    return _error(request, errors, status=400)
+
+
+def _error(request: HttpRequest, errors: list[str], *, status: int) -> HttpResponse:
+    return render(request, "monitor/error.html", {"errors": errors}, status=status)

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.db import transaction
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 
-from monitor.models import Report
+from monitor.models import Report, StatusPoll, Store
 from monitor.pages.views import STORES_PER_PAGE, hours_text
 from monitor.services import jobs
-from tests.report_data import SPEC_NOW, store_random_data, wait_for_job_thread
+from monitor.services.data_version import data_changed
+from tests.report_data import SPEC_NOW, store_random_data, wait_for_embedded_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 STORES = 2 * STORES_PER_PAGE + 20  # three pages
@@ -126,6 +128,15 @@ def test_focusing_the_week_chart_reads_out_local_times(fleet: Fleet, page: Page)
     expect(page.locator(".readout")).to_contain_text("(UTC")
 
 
+def a_poll_arrives() -> None:
+    """One more poll, stored as every import stores data (the data version bumped)."""
+    with transaction.atomic():
+        store = Store.objects.order_by("store_id").first()
+        assert store is not None
+        StatusPoll.objects.create(store=store, timestamp_utc=SPEC_NOW, active=True)
+        data_changed()
+
+
 def link_ids(page: Page) -> list[str]:
     return page.locator("table.stores tbody th a").all_inner_texts()
 
@@ -156,6 +167,7 @@ def test_search_sort_and_paging(fleet: Fleet, page: Page, problems: Problems) ->
 def test_new_report_shows_progress_then_the_finished_report(
     fleet: Fleet, page: Page, problems: Problems
 ) -> None:
+    a_poll_arrives()  # new data: the report is computed anew, not reused
     page.goto(fleet.url + "/")
     page.get_by_role("button", name="New report").click()
     expect(page.locator("#job progress")).to_be_attached()
@@ -164,7 +176,7 @@ def test_new_report_shows_progress_then_the_finished_report(
     page.wait_for_url(f"**/?report={new_id}", timeout=30_000)
     expect(page.locator("main")).to_contain_text(f"Report {new_id} as of")
     expect(page.locator('[data-figure="stores"]')).to_have_text(str(len(fleet.rows)))
-    wait_for_job_thread(new_id)
+    wait_for_embedded_jobs(new_id)
     assert problems.seen == []
 
 

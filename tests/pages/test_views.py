@@ -207,3 +207,26 @@ def test_store_page_reads_only_that_stores_polls_and_hours(
     assert reads
     for sql in reads:
         assert re.search(r'WHERE .*"?store_id"? = ', sql), sql
+
+
+@pytest.mark.django_db(transaction=True)
+def test_new_report_when_the_job_queue_is_down_says_so(client: Client, settings: Settings) -> None:
+    store_spec_examples()
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    panel = client.post("/reports/new", headers=HTMX)
+    assert panel.status_code == 503
+    assert "could not be started: the job queue is unreachable" in panel.content.decode()
+    page = client.post("/reports/new")
+    assert page.status_code == 503
+    assert "<h1>The report could not be started</h1>" in page.content.decode()
+    assert set(Report.objects.values_list("status", flat=True)) == {Report.Status.FAILED}
+
+
+def test_new_report_of_unchanged_data_goes_to_the_report_it_reuses(
+    client: Client, complete_report: Report
+) -> None:
+    first = jobs.report_trigger().report  # as of the latest poll, at the current data version
+    jobs.report_run(first.report_id)  # its job (this test's transaction never commits)
+    response = client.post("/reports/new", headers=HTMX)
+    assert response["HX-Redirect"] == f"/?report={first.report_id}"
+    assert client.post("/reports/new")["Location"] == f"/?report={first.report_id}"
