@@ -172,8 +172,8 @@ SPECTACULAR_SETTINGS = {
 # Where API keys are required (the default), the pages need a Django login
 # too; `make run`'s open embedded set-up turns both off.
 API_KEYS_REQUIRED = env_bool("API_KEYS_REQUIRED", True)
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "fleet"
+LOGIN_URL = "pages:login"
+LOGIN_REDIRECT_URL = "pages:fleet"
 # The login and CSRF cookies travel over HTTPS only, where the site redirects to it.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 

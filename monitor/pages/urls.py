@@ -5,6 +5,8 @@ from django.urls import path
 
 from monitor.pages import views
 
+app_name = "pages"  # the API has its own "reports", "store", … names
+
 urlpatterns = [
     path("", views.fleet, name="fleet"),
     path("stores/<path:store_id>", views.store, name="store"),

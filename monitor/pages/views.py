@@ -317,7 +317,7 @@ def _duration(report: Report) -> str:
 
 
 def _fleet_url(report_id: str) -> str:
-    return f"{reverse('fleet')}?{urlencode({'report': report_id})}"
+    return f"{reverse('pages:fleet')}?{urlencode({'report': report_id})}"
 
 
 def _to_fleet(request: HtmxHttpRequest, report_id: str) -> HttpResponse:
