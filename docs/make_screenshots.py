@@ -23,17 +23,10 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: import from the checkout
+from tests.support.browser import CHROMIUM, launch_chromium  # noqa: E402
+
 OUT = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORTS = [(1440, 900), (390, 844)]  # desktop, phone
 SAMPLE_STORES = 600
 
@@ -94,7 +87,7 @@ def photograph(base: str, store_id: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     pages = {"fleet": "/", "reports": "/reports/", "store": f"/stores/{store_id}"}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         for scheme in ("light", "dark"):
             for width, height in VIEWPORTS:
                 context = browser.new_context(
@@ -112,7 +105,7 @@ def photograph(base: str, store_id: str) -> None:
 
 
 def main() -> None:
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         raise SystemExit(f"screenshots: {CHROMIUM} is missing: apt-get install chromium")
     with tempfile.TemporaryDirectory(prefix="store-monitoring-screens-") as var:
         env = dict(os.environ, STORE_MONITORING_VAR_DIR=var, API_KEYS_REQUIRED="false")
