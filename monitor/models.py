@@ -88,6 +88,9 @@ class StatusPoll(models.Model):
         return f"{self.store_id} {status} at {self.timestamp_utc.isoformat()}"
 
 
+REPORT_ID_MAX_LENGTH = 64
+
+
 def new_report_id() -> str:
     return secrets.token_urlsafe(16)  # 22 URL-safe characters, 128 random bits
 
@@ -100,7 +103,9 @@ class Report(models.Model):
         COMPLETE = "Complete"
         FAILED = "Failed"
 
-    report_id = models.CharField(max_length=64, primary_key=True, default=new_report_id)
+    report_id = models.CharField(
+        max_length=REPORT_ID_MAX_LENGTH, primary_key=True, default=new_report_id
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     # The as-of instant the caller asked for; null means "latest poll"
     # (docs/report-semantics.md §2).
@@ -155,3 +160,30 @@ class DataVersion(models.Model):
 
     def __str__(self) -> str:
         return f"data version {self.version}"
+
+
+class ApiKey(models.Model):
+    """A client's key to the API (monitor.services.api_keys makes and checks them).
+
+    Only a keyed hash of the key is stored, as healthchecks does: a copy of the
+    database gives no usable key. The lookup prefix, the key's first
+    characters, finds the row without hashing against every key.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read"  # every GET, and trigger_report
+        WRITE = "write"  # also the endpoints that send data
+
+    name = models.CharField(max_length=100, unique=True)
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    prefix = models.CharField(max_length=16, db_index=True)
+    digest = models.CharField(max_length=64)  # hex HMAC-SHA256 of the key, keyed with SECRET_KEY
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.scope})"

@@ -73,6 +73,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: counts every answer, the error answers of the next one included.
+    "monitor.metrics.RequestMetricsMiddleware",
+    # Every error answer is JSON: bodies over the limit, a database that is down.
+    "monitor.api.errors.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ (Swagger UI) from gunicorn and from runserver without DEBUG.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -129,6 +133,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails a request (503) in seconds, not minutes.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+        os.environ.get("DATABASE_CONNECT_TIMEOUT", "3")
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 USE_TZ = True
@@ -141,10 +150,53 @@ STATIC_URL = "static/"
 # and no STATIC_ROOT (WhiteNoise would warn at start-up about a missing directory).
 WHITENOISE_USE_FINDERS = True
 
+# API keys (monitor.api.access): every endpoint needs at least a read key,
+# unless API_KEYS_REQUIRED is false (`make run` on 127.0.0.1).
+API_KEYS_REQUIRED = env_bool("API_KEYS_REQUIRED", True)
+
+
+def throttle_rate(name: str, default: str) -> str | None:
+    """A DRF rate such as 30/min from the environment; "off" (or empty) turns it off."""
+    rate = os.environ.get(name, default).strip()
+    return None if rate.lower() in {"", "off", "none"} else rate
+
+
+# Requests per API key (per client address when keys are off), counted in the
+# cache below: in Redis, shared by every web process, when CACHE_URL is set.
+API_THROTTLE_RATES = {
+    "read": throttle_rate("API_THROTTLE_READ", "600/min"),
+    "trigger": throttle_rate("API_THROTTLE_TRIGGER", "30/min"),
+    "write": throttle_rate("API_THROTTLE_WRITE", "120/min"),
+}
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            # A hung Redis must not hang requests: throttles give up quickly
+            # and let the request through (monitor.api.throttles).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Request bodies over this many bytes get 413 (monitor.api.errors).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("API_MAX_BODY_BYTES", str(2_621_440)))
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["monitor.api.access.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["monitor.api.access.ReadScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["monitor.api.throttles.ReadThrottle"],
+    # Behind N reverse proxies, the client address is the Nth from the right of
+    # X-Forwarded-For (throttles per address when keys are off).
+    "NUM_PROXIES": int(os.environ["API_NUM_PROXIES"])
+    if os.environ.get("API_NUM_PROXIES")
+    else None,
+    "DEFAULT_PARSER_CLASSES": ["monitor.api.content.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "monitor.api.content.JsonAnswers",
     "UNAUTHENTICATED_USER": None,
     # Every error body is {"error": "…"}, as the 404 of an unknown report.
     "EXCEPTION_HANDLER": "monitor.api.errors.exception_handler",
@@ -154,6 +206,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "store_monitoring",
     "DESCRIPTION": "Uptime and downtime of stores within their business hours.",
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,  # the schema documents the API, not itself
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -162,6 +215,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Names for the report status enums (the whole set, and the one-value sets
     # of the Running and Failed bodies), which share the field name "status".
+    # The error answers every endpoint may give (401, 403, 429), and the link
+    # from trigger_report's report_id to get_report.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "monitor.api.schema.document_access",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ReportStatusEnum": "monitor.models.Report.Status",
         "RunningStatusEnum": ["Running"],

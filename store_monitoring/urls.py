@@ -1,13 +1,21 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from monitor.api import operations
+
 urlpatterns = [
     path("api/monitor/", include("monitor.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("healthz", operations.healthz, name="healthz"),
+    path("readyz", operations.readyz, name="readyz"),
+    path("metrics", operations.metrics, name="metrics"),
     path("", include("monitor.pages.urls")),
 ]
 
-# A request Django refuses before any view (a Host not in DJANGO_ALLOWED_HOSTS)
-# gets a JSON error too, not an HTML page.
+# Django's own error answers, as JSON like the API's (monitor.api.errors): a
+# Host not in DJANGO_ALLOWED_HOSTS, an unknown path, an unexpected error.
 handler400 = "monitor.api.errors.bad_request"
+handler403 = "monitor.api.errors.permission_denied"
+handler404 = "monitor.api.errors.not_found"
+handler500 = "monitor.api.errors.server_error"

@@ -1,9 +1,11 @@
 """Fixtures shared by the whole suite."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
+from pytest_django.fixtures import Settings
 
 WriteFile = Callable[[str, str | bytes], Path]
 
@@ -19,3 +21,13 @@ def write_file(tmp_path: Path) -> WriteFile:
         return path
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def api_open_and_unthrottled(settings: Settings) -> Iterator[None]:
+    """The API as `make run` serves it: no keys required. Each test starts with
+    empty throttle counts. tests/api/test_access.py turns keys on."""
+    settings.API_KEYS_REQUIRED = False
+    cache.clear()
+    yield
+    cache.clear()

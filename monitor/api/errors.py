@@ -1,18 +1,32 @@
-"""Every error the API returns is one JSON object: {"error": "<what went wrong>"}."""
+"""Every error the service answers is one JSON object: {"error": "<what went wrong>"}.
+
+All of them are made here: DRF's exceptions (exception_handler), Django's own
+error answers (the handler* views, which store_monitoring.urls installs), and
+the few that arise outside any view (JsonErrorsMiddleware). Bodies never carry
+internals (SQL, paths, hosts, ports): the log has the details.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, JsonResponse
+from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+logger = logging.getLogger(__name__)
+
+DATABASE_UNAVAILABLE = "the database is unavailable; try again shortly"
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler (status codes, Allow header on 405), with the body as {"error": …}."""
+    """DRF's handler (status, Allow on 405, Retry-After on 429), the body as {"error": …}."""
     response = drf_exception_handler(exc, context)
     if response is not None:
         text = error_text(response.data)
@@ -35,6 +49,45 @@ def _keyed(key: str, text: str) -> str:
     return text if key in ("detail", "non_field_errors") else f"{key}: {text}"
 
 
+def error_response(status: int, text: str) -> JsonResponse:
+    return JsonResponse({"error": text}, status=status)
+
+
+def body_too_large() -> JsonResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return error_response(413, f"the request body is larger than {limit:,} bytes")
+
+
+class JsonErrorsMiddleware:
+    """Refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE before anything reads them (413),
+    and answers 503 when the database is unreachable, instead of Django's HTML 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # DRF's parsers read the stream itself, which Django's own limit does not guard.
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response(400, "Content-Length is not a number")
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and length > limit:
+            return body_too_large()
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, OperationalError | InterfaceError):
+            logger.error("database unavailable: %s %s", request.method, request.path, exc_info=True)
+            return error_response(503, DATABASE_UNAVAILABLE)
+        if isinstance(exception, RequestDataTooBig):
+            return body_too_large()
+        return None  # handler500
+
+
+# Django's error views (store_monitoring.urls: handler400, handler403, handler404, handler500).
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
     """Django's 400 (handler400), for the requests it refuses before they reach a view."""
     if isinstance(exception, DisallowedHost):
@@ -45,4 +98,16 @@ def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
         )
     else:
         text = f"bad request: {exception}"
-    return JsonResponse({"error": text}, status=400)
+    return error_response(400, text)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(403, "forbidden")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(404, f"no such path: {request.path[:200]}")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return error_response(500, "internal server error; the server's log has the details")

@@ -16,10 +16,10 @@ from drf_spectacular.utils import (
     PolymorphicProxySerializer,
     extend_schema,
 )
-from rest_framework.decorators import api_view, parser_classes
+from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,6 +38,7 @@ from monitor.api.serializers import (
     TriggerRequestSerializer,
     TriggerResponseSerializer,
 )
+from monitor.api.throttles import TriggerThrottle
 from monitor.models import Report
 from monitor.services import jobs
 
@@ -159,7 +160,7 @@ def _any_accept(view: Callable[..., Any]) -> Callable[..., Any]:
     },
 )
 @api_view(["POST"])
-@parser_classes([JSONParser])
+@throttle_classes([TriggerThrottle])
 def trigger_report(request: Request) -> Response:
     body = TriggerRequestSerializer(data=request.data)
     body.is_valid(raise_exception=True)

@@ -25,6 +25,7 @@ REPORT_STALE_AFTER_SECONDS has been lost.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +38,7 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from monitor import selectors
-from monitor.models import Report
+from monitor.models import REPORT_ID_MAX_LENGTH, Report
 from monitor.services.data_version import data_version_locked
 from monitor.services.embedded_jobs import JobPool
 from monitor.services.report_retention import reports_prune_if_due
@@ -51,6 +52,7 @@ REPORT_RUN_TASK = "monitor.report_run"
 # A report whose job was lost this many times (each run killed its worker, say
 # out of memory) fails instead of being redelivered for ever.
 MAX_ATTEMPTS = 3
+_REPORT_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{REPORT_ID_MAX_LENGTH}}}")
 
 
 class JobQueueUnavailableError(RuntimeError):
@@ -230,13 +232,25 @@ def report_get(report_id: str) -> Report | None:
     """The report, with a lost job's report marked Failed first (see reports_fail_stale).
 
     Its CSVs are loaded when first read, each alone: a download needs one
-    form, and a status check or a 304 none.
+    form, and a status check or a 304 none. An id that no report can have
+    (see is_possible_report_id) is not looked up.
     """
+    if not is_possible_report_id(report_id):
+        return None
     report = Report.objects.defer("result_csv", "result_percent_csv").filter(pk=report_id).first()
     if report is not None and _is_stale(report):
         reports_fail_stale(report_ids=[report_id])
         report.refresh_from_db()
     return report
+
+
+def is_possible_report_id(report_id: str) -> bool:
+    """Report ids are URL-safe base64 (models.new_report_id), at most the column's length.
+
+    Checking this first keeps odd input (a NUL, which PostgreSQL cannot even
+    compare, or 10,000 characters) away from the database.
+    """
+    return _REPORT_ID.fullmatch(report_id) is not None
 
 
 def reports_recent(*, limit: int) -> list[Report]:

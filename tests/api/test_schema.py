@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from pytest_django.fixtures import Settings
 
 Schema = dict[str, Any]
 
@@ -29,28 +30,62 @@ GET_REPORT_PATHS = ["/api/monitor/get_report/{report_id}", "/api/monitor/get_rep
 CSV_CODES = {"200", "304", "400", "404", "405", "412"}
 
 
-@pytest.mark.parametrize(
-    ("path", "method", "codes"),
-    [
-        ("/api/monitor/trigger_report", "post", {"200", "400", "405", "415", "503"}),
-        ("/api/monitor/get_report/{report_id}", "get", CSV_CODES),
-        ("/api/monitor/get_report", "get", CSV_CODES),
-        ("/api/monitor/reports", "get", {"200", "400", "405"}),
-        ("/api/monitor/reports/{report_id}", "get", {"200", "404", "405"}),
-        ("/api/monitor/reports/{report_id}/csv", "get", CSV_CODES | {"409"}),
-        ("/api/monitor/stores", "get", {"200", "400", "405"}),
-        ("/api/monitor/stores/{store_id}", "get", {"200", "400", "404", "405"}),
-    ],
-)
+# Every operation that needs the database may answer 503; the throttled ones 429.
+ENDPOINTS = [
+    ("/api/monitor/trigger_report", "post", {"200", "400", "405", "413", "415", "429", "503"}),
+    ("/api/monitor/get_report/{report_id}", "get", CSV_CODES | {"429", "503"}),
+    ("/api/monitor/get_report", "get", CSV_CODES | {"429", "503"}),
+    ("/api/monitor/reports", "get", {"200", "400", "405", "429", "503"}),
+    ("/api/monitor/reports/{report_id}", "get", {"200", "404", "405", "429", "503"}),
+    ("/api/monitor/reports/{report_id}/csv", "get", CSV_CODES | {"409", "429", "503"}),
+    ("/api/monitor/stores", "get", {"200", "400", "405", "429", "503"}),
+    ("/api/monitor/stores/{store_id}", "get", {"200", "400", "404", "405", "429", "503"}),
+    ("/metrics", "get", {"200", "503"}),
+    ("/healthz", "get", {"200"}),
+    ("/readyz", "get", {"200", "503"}),
+]
+NEED_A_KEY = {"/healthz": False, "/readyz": False}
+
+
+@pytest.mark.parametrize(("path", "method", "codes"), ENDPOINTS)
 def test_every_endpoint_and_status_code_is_documented(
     schema: Schema, path: str, method: str, codes: set[str]
 ) -> None:
+    assert set(schema["paths"]) == {path for path, _, _ in ENDPOINTS}
     assert set(schema["paths"][path]) == {method}
     assert set(schema["paths"][path][method]["responses"]) == codes
+    # Keys are off: nothing, or "anonymous" ({}) for the probes.
+    assert schema["paths"][path][method].get("security", [{}]) == [{}]
 
 
-def test_the_schema_describes_only_the_api(schema: Schema) -> None:
-    assert all(path.startswith("/api/monitor/") for path in schema["paths"])
+@pytest.mark.parametrize(("path", "method", "codes"), ENDPOINTS)
+def test_with_keys_required_the_schema_documents_them(
+    client: Client, settings: Settings, path: str, method: str, codes: set[str]
+) -> None:
+    settings.API_KEYS_REQUIRED = True
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+
+    operation = schema["paths"][path][method]
+    if NEED_A_KEY.get(path, True):
+        assert set(operation["responses"]) == codes | {"401", "403"}
+        assert operation["security"] == [{"bearerKey": []}, {"headerKey": []}]
+        assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
+    else:
+        assert set(operation["responses"]) == codes
+        assert operation["security"] == [{}]  # anonymous
+    assert set(schema["components"]["securitySchemes"]) == {"bearerKey", "headerKey"}
+
+
+def test_trigger_report_links_to_its_report(schema: Schema) -> None:
+    links = schema["paths"]["/api/monitor/trigger_report"]["post"]["responses"]["200"]["links"]
+    assert {link["operationId"] for link in links.values()} == {"get_report", "get_report_by_query"}
+    for link in links.values():
+        assert link["parameters"] == {"report_id": "$response.body#/report_id"}
+
+
+def test_the_schema_describes_only_the_api_and_the_operations_endpoints(schema: Schema) -> None:
+    operations = {"/healthz", "/readyz", "/metrics"}
+    assert all(path.startswith("/api/monitor/") or path in operations for path in schema["paths"])
 
 
 def test_every_answer_but_the_original_get_report_has_one_content_type(schema: Schema) -> None:
