@@ -9,11 +9,13 @@ set in the one order that makes sense: zones and hours before the polls.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
 
+from monitor import metrics
 from monitor.ingest.errors import FileRefusedError, RowError
 from monitor.ingest.loaders import HOURS, ZONES, Source, polls_source
 from monitor.ingest.reader import FileProgress, RowErrors, open_csv
@@ -51,17 +53,17 @@ def polls_import(
     poll table's indexes dropped and rebuilt, or kept; None lets the file's
     size against the polls saved decide.
     """
-    return _import(polls_source(rebuild_indexes=rebuild_indexes), path, on_progress)
+    return _import("polls", polls_source(rebuild_indexes=rebuild_indexes), path, on_progress)
 
 
 def business_hours_import(path: Path, *, on_progress: FileProgress | None = None) -> ImportResult:
     """Replace the business hours of every store the file names in a valid row."""
-    return _import(HOURS, path, on_progress)
+    return _import("business_hours", HOURS, path, on_progress)
 
 
 def timezones_import(path: Path, *, on_progress: FileProgress | None = None) -> ImportResult:
     """Set the zone of every store the file names; a store's last valid row wins."""
-    return _import(ZONES, path, on_progress)
+    return _import("timezones", ZONES, path, on_progress)
 
 
 Importer = Callable[..., ImportResult]
@@ -81,11 +83,17 @@ def dataset_import(
         return [importer(paths[importer], on_progress=on_progress) for importer in IMPORT_ORDER]
 
 
-def _import(source: Source, path: Path, on_progress: FileProgress | None) -> ImportResult:
+def _import(
+    kind: str, source: Source, path: Path, on_progress: FileProgress | None
+) -> ImportResult:
     errors = RowErrors()
     with open_csv(path, source.columns) as csv_input, transaction.atomic():
         loaded = source.load(csv_input, errors, on_progress)
         data_changed()  # reports made before this import are not reused after it
+    # Counted once stored for good: dataset_import may still roll this file back.
+    transaction.on_commit(
+        partial(metrics.import_counted, source=kind, loaded=loaded.loaded, rejected=errors.count)
+    )
     return ImportResult(
         source=str(path),
         loaded=loaded.loaded,

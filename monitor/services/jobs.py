@@ -37,7 +37,7 @@ from django.db import OperationalError, connection, connections, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
-from monitor import selectors
+from monitor import metrics, selectors
 from monitor.models import REPORT_ID_MAX_LENGTH, Report
 from monitor.services.data_version import data_version_locked
 from monitor.services.embedded_jobs import JobPool
@@ -145,7 +145,8 @@ def report_run(report_id: str) -> None:
         attempt.fail(str(error))
     except Exception as error:
         logger.exception("report %s attempt %d failed", report_id, attempt.number)
-        attempt.fail(f"internal error: {type(error).__name__}: {error}")
+        # The details (which may name files, hosts or SQL) go to the log only.
+        attempt.fail(f"internal error ({type(error).__name__}); the worker's log has the details")
 
 
 def report_attempt_start(report_id: str) -> ReportAttempt | None:
@@ -176,8 +177,10 @@ def report_attempt_start(report_id: str) -> ReportAttempt | None:
         report.attempts += 1
         report.stage, report.progress, report.heartbeat_at = "started", 0.0, now
         report.save(update_fields=["attempts", "stage", "progress", "heartbeat_at"])
+    if report.attempts == 1:
+        metrics.report_started(created_at=report.created_at, started_at=now)
     as_of = report.as_of if report.as_of is not None else report.requested_as_of
-    return ReportAttempt(report_id, report.attempts, as_of)
+    return ReportAttempt(report_id, report.attempts, as_of, now)
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,7 @@ class ReportAttempt:
     report_id: str
     number: int
     as_of: datetime | None  # None: the latest poll
+    started_at: datetime
 
     def progress(self, stage: str, fraction: float) -> None:
         """on_progress for report_generate; stops the run once superseded."""
@@ -212,6 +216,9 @@ class ReportAttempt:
             finished_at=now,
         ):
             raise AttemptSupersededError(self.report_id)
+        metrics.report_finished(
+            status=Report.Status.COMPLETE, started_at=self.started_at, finished_at=now
+        )
 
     def fail(self, error: str) -> None:
         now = timezone.now()
@@ -219,6 +226,10 @@ class ReportAttempt:
             status=Report.Status.FAILED, error=error, heartbeat_at=now, finished_at=now
         ):
             logger.info("report %s: failure of a superseded attempt dropped", self.report_id)
+            return
+        metrics.report_finished(
+            status=Report.Status.FAILED, started_at=self.started_at, finished_at=now
+        )
 
     def _write(self, **fields: Any) -> bool:
         # The conditional UPDATE is the compare-and-set of the module docstring.
