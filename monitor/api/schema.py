@@ -3,7 +3,7 @@
 Written once here rather than on every view: the 401 and 403 of the API keys
 (while they are required), the 429 of the throttles, and the OpenAPI links
 from trigger_report's report_id to get_report, which clients and stateful
-testing (schemathesis) follow.
+testing (schemathesis) follow; and the trigger body's refusal of unknown fields.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ def document_access(result: dict[str, Any], generator: Any, **kwargs: Any) -> di
                     ("GetReportByQuery", "get_report_by_query"),
                 )
             }
+    # TriggerRequestSerializer refuses unknown fields (a misspelt as_of).
+    result["components"]["schemas"]["TriggerRequest"]["additionalProperties"] = False
     return result
 
 

@@ -14,12 +14,18 @@ from rest_framework import serializers
 from monitor.models import Report
 from monitor.services import jobs
 from monitor.services.freshness import report_warnings
-from monitor.services.reports import ReportInputError, parse_as_of
+from monitor.services.reports import AS_OF_PATTERN, ReportInputError, parse_as_of
 
 
-@extend_schema_field(OpenApiTypes.DATETIME)
+@extend_schema_field(
+    {"type": "string", "pattern": f"^{AS_OF_PATTERN}$", "example": "2023-01-25T18:00:00Z"}
+)
 class AsOfField(serializers.Field):
-    """An ISO 8601 instant, read exactly as `generate_report --as-of` reads it."""
+    """An ISO 8601 instant, read exactly as `generate_report --as-of` reads it.
+
+    Documented by its pattern rather than as `date-time`, whose RFC 3339 allows
+    spellings this field refuses (a lower-case t, more than 6 fraction digits).
+    """
 
     def to_internal_value(self, data: Any) -> datetime:
         if not isinstance(data, str):
@@ -243,9 +249,14 @@ class ReportQuerySerializer(StrictQuerySerializer):
     )
 
 
+@extend_schema_field({"type": "string", "pattern": f"^{jobs.REPORT_ID_PATTERN}$"})
+class ReportIdField(serializers.CharField):
+    """A report id as the schema has it; any other text is a 404 (jobs.report_get)."""
+
+
 class ReportIdQuerySerializer(ReportQuerySerializer):
     # Not trimmed: " " is an id like any other, of no report (404), as in the path form.
-    report_id = serializers.CharField(
+    report_id = ReportIdField(
         trim_whitespace=False, help_text="The id that trigger_report returned."
     )
 

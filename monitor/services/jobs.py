@@ -52,7 +52,8 @@ REPORT_RUN_TASK = "monitor.report_run"
 # A report whose job was lost this many times (each run killed its worker, say
 # out of memory) fails instead of being redelivered for ever.
 MAX_ATTEMPTS = 3
-_REPORT_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{REPORT_ID_MAX_LENGTH}}}")
+REPORT_ID_PATTERN = rf"[A-Za-z0-9_-]{{1,{REPORT_ID_MAX_LENGTH}}}"
+_REPORT_ID = re.compile(REPORT_ID_PATTERN, re.ASCII)
 
 
 class JobQueueUnavailableError(RuntimeError):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,13 +67,26 @@ def report_generate(
     )
 
 
+# The ISO 8601 spelling of spec §1's timestamps: a date alone, a trailing
+# character, or a seventh fraction digit (which fromisoformat would accept, or
+# silently drop) is refused.
+AS_OF_PATTERN = (
+    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    r"(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?"
+)
+_AS_OF = re.compile(AS_OF_PATTERN, re.ASCII)
+
+
 def parse_as_of(text: str) -> datetime:
     """An ISO 8601 instant (`2023-01-25T18:00:00Z`, `…+05:30`); without an offset it is UTC."""
     try:
-        instant = datetime.fromisoformat(text.strip())
+        if not _AS_OF.fullmatch(text):
+            raise ValueError(text)
+        instant = datetime.fromisoformat(text)
     except ValueError:
         raise ReportInputError(
-            f"{text!r} is not an ISO 8601 instant such as 2023-01-25T18:00:00Z"
+            f"{text!r} is not an ISO 8601 instant such as 2023-01-25T18:00:00Z "
+            "(seconds required, at most 6 fraction digits)"
         ) from None
     return _in_range(instant if instant.tzinfo else instant.replace(tzinfo=UTC))
 

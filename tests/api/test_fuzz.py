@@ -1,0 +1,118 @@
+"""Schemathesis over the whole OpenAPI schema: every operation, positive and
+negative data, every check, and the stateful links (trigger_report →
+get_report), against the app in this process (its WSGI application), with
+API keys off (as `make run`) and on (a read key sent with every request; the
+checks also send requests without it, which must get 401)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis.stateful import run_state_machine_as_test
+from pytest_django.fixtures import Settings
+from schemathesis.config import SchemathesisConfig
+from schemathesis.generation import GenerationMode
+
+from monitor.models import ApiKey
+from monitor.services.api_keys import api_key_create
+from tests.report_data import store_spec_examples
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = 60
+HYPOTHESIS = hypothesis_settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+CONFIG = {
+    # Keys are sent by the tests themselves (headers), not made up.
+    "generation": {"max-examples": EXAMPLES, "with-security-parameters": False},
+    "operations": [
+        {
+            # as_of's pattern cannot say that 2023-02-30, or the first days of
+            # year 1, is no instant: those get 400 with the reason.
+            "include-operation-id": "trigger_report",
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "400", "401", "403", "429", "5xx"]
+                }
+            },
+        }
+    ],
+}
+
+
+def load_schema(key: str | None) -> Any:
+    """The app's schema, whose requests send `key` (when not None) as a bearer token."""
+    config = SchemathesisConfig.from_dict(CONFIG)
+    schema = schemathesis.openapi.from_wsgi(
+        "/api/schema/?format=json", get_wsgi_application(), config=config
+    )
+    if key is not None:
+
+        @schema.auth()
+        class ReadKey:
+            def get(self, case: schemathesis.Case, context: Any) -> str:
+                return key
+
+            def set(self, case: schemathesis.Case, data: str, context: Any) -> None:
+                case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+    return schema
+
+
+@pytest.fixture(params=["keys off", "keys on"])
+def key(request: pytest.FixtureRequest, settings: Settings) -> str | None:
+    """The key every request sends: none, or a read key (then required)."""
+    store_spec_examples()
+    # Throttles would answer 429 to most requests here (tests/api/test_access.py has them).
+    settings.API_THROTTLE_RATES = {"read": None, "trigger": None, "write": None}
+    if request.param == "keys off":
+        return None
+    settings.API_KEYS_REQUIRED = True
+    return api_key_create(name="fuzz", scope=ApiKey.Scope.READ).key
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_every_operation(key: str | None, mode: GenerationMode) -> None:
+    schema = load_schema(key)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {operation.definition.raw["operationId"] for operation in operations} == {
+        "trigger_report",
+        "get_report",
+        "get_report_by_query",
+        "reports",
+        "healthz",
+        "readyz",
+        "metrics",
+    }
+    for operation in operations:
+        raw = operation.definition.raw
+        if mode is GenerationMode.NEGATIVE and not (
+            raw.get("parameters") or raw.get("requestBody")
+        ):
+            continue  # nothing to get wrong (the probes, /metrics)
+
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @HYPOTHESIS
+        def call(case: schemathesis.Case) -> None:
+            case.call_and_validate()
+
+        call()
+
+
+def test_stateful_links(key: str | None) -> None:
+    run_state_machine_as_test(
+        load_schema(key).as_state_machine(),
+        settings=hypothesis_settings(HYPOTHESIS, max_examples=20, stateful_step_count=6),
+    )
