@@ -1,0 +1,167 @@
+"""API keys on the wire (401, 403, scopes, both headers) and the throttles (429)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import path
+from pytest_django.fixtures import Settings
+from rest_framework.decorators import api_view, permission_classes, throttle_classes
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from monitor.api.access import WriteScope
+from monitor.api.throttles import WriteThrottle
+from monitor.models import ApiKey
+from monitor.services.api_keys import api_key_create, api_key_revoke
+
+pytestmark = pytest.mark.django_db
+
+REPORTS = "/api/monitor/reports"
+TRIGGER = "/api/monitor/trigger_report"
+WRITE = "/test-write"
+
+
+# An endpoint that sends data, as the ingestion endpoints will be declared.
+@api_view(["POST"])
+@permission_classes([WriteScope])
+@throttle_classes([WriteThrottle])
+def write_endpoint(request: Request) -> Response:
+    return Response({"received": request.data})
+
+
+urlpatterns = [path(WRITE.lstrip("/"), write_endpoint)]
+WITH_WRITE_ENDPOINT = pytest.mark.urls("tests.api.test_access")
+
+
+@pytest.fixture
+def keys_required(settings: Settings) -> None:
+    settings.API_KEYS_REQUIRED = True
+
+
+def key(scope: str, name: str | None = None) -> str:
+    return api_key_create(name=name or f"{scope}-client", scope=scope).key
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {value}"}
+
+
+@pytest.mark.usefixtures("keys_required")
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        bearer("smk_" + "x" * 43),
+        bearer("not-a-key"),
+        {"HTTP_X_API_KEY": "smk_" + "y" * 43},
+        {"HTTP_AUTHORIZATION": "Basic dXNlcjpwYXNz"},
+    ],
+    ids=["no key", "unknown key", "malformed key", "unknown X-Api-Key", "other scheme"],
+)
+def test_without_a_live_key_every_api_endpoint_is_401_json(
+    client: Client, headers: dict[str, str]
+) -> None:
+    for response in [
+        client.get(REPORTS, **headers),
+        client.post(TRIGGER, **headers),
+        client.get("/api/monitor/get_report/abc", **headers),
+        client.get("/metrics", **headers),
+    ]:
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"].startswith("Bearer")
+        assert set(response.json()) == {"error"}
+
+
+@pytest.mark.usefixtures("keys_required")
+def test_a_read_key_works_in_either_header_and_its_use_is_recorded(client: Client) -> None:
+    read = key("read")
+
+    assert client.get(REPORTS, **bearer(read)).status_code == 200
+    assert client.get(REPORTS, HTTP_X_API_KEY=read).status_code == 200
+    assert client.get(REPORTS, HTTP_AUTHORIZATION=f"bearer  {read} ").status_code == 200
+    assert client.generic("POST", TRIGGER, **bearer(read)).status_code == 200
+    assert client.get("/metrics", **bearer(read)).status_code == 200
+    assert ApiKey.objects.get(name="read-client").last_used_at is not None
+
+
+@pytest.mark.usefixtures("keys_required")
+def test_a_revoked_key_is_refused(client: Client) -> None:
+    read = key("read")
+    api_key_revoke(name="read-client")
+
+    assert client.get(REPORTS, **bearer(read)).status_code == 401
+
+
+@pytest.mark.usefixtures("keys_required")
+def test_a_key_made_under_another_secret_key_is_refused(client: Client, settings: Settings) -> None:
+    read = key("read")
+    settings.SECRET_KEY = "another secret key, after a rotation"
+
+    assert client.get(REPORTS, **bearer(read)).status_code == 401
+
+
+@WITH_WRITE_ENDPOINT
+@pytest.mark.usefixtures("keys_required")
+def test_sending_data_needs_a_write_key(client: Client) -> None:
+    body = {"polls": []}
+
+    refused = client.post(WRITE, body, content_type="application/json", **bearer(key("read")))
+    accepted = client.post(WRITE, body, content_type="application/json", **bearer(key("write")))
+    anonymous = client.post(WRITE, body, content_type="application/json")
+
+    assert refused.status_code == 403
+    assert refused.json() == {"error": "this endpoint needs an API key with scope write"}
+    assert accepted.status_code == 200
+    assert anonymous.status_code == 401
+
+
+def test_with_keys_off_no_key_is_needed_or_looked_at(client: Client) -> None:
+    assert client.get(REPORTS).status_code == 200
+    assert client.get(REPORTS, **bearer("anything")).status_code == 200
+
+
+def test_the_probes_need_no_key(client: Client, settings: Settings) -> None:
+    settings.API_KEYS_REQUIRED = True
+
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+
+
+# Throttles
+
+
+def test_a_throttled_request_is_429_json_with_retry_after(
+    client: Client, settings: Settings
+) -> None:
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "trigger": "2/min"}
+
+    answers = [client.generic("POST", TRIGGER) for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert 0 < int(answers[2]["Retry-After"]) <= 60
+    assert "throttled" in answers[2].json()["error"].lower()
+    assert client.get(REPORTS).status_code == 200  # reads have their own count
+
+
+def test_throttles_count_per_key(client: Client, settings: Settings) -> None:
+    settings.API_KEYS_REQUIRED = True
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "read": "2/min"}
+    first, second = key("read", "first"), key("read", "second")
+
+    assert [client.get(REPORTS, **bearer(first)).status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get(REPORTS, **bearer(second)).status_code == 200
+
+
+def test_throttles_count_per_address_when_keys_are_off(client: Client, settings: Settings) -> None:
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "read": "1/min"}
+
+    assert client.get(REPORTS, REMOTE_ADDR="10.0.0.1").status_code == 200
+    assert client.get(REPORTS, REMOTE_ADDR="10.0.0.1").status_code == 429
+    assert client.get(REPORTS, REMOTE_ADDR="10.0.0.2").status_code == 200
+
+
+def test_a_rate_of_none_turns_a_throttle_off(client: Client, settings: Settings) -> None:
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "read": None}
+
+    assert {client.get(REPORTS).status_code for _ in range(5)} == {200}

@@ -1,0 +1,128 @@
+"""The probes and the metrics, in this process (tests/integration has them with
+gunicorn, Celery, a stopped database and a stopped broker)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from pytest_django.fixtures import Settings
+
+from bench.stack import free_port
+from monitor.models import Report
+from monitor.services import jobs
+from tests.report_data import SPEC_NOW, store_spec_examples
+
+pytestmark = pytest.mark.django_db
+
+
+def sample(metrics: str, name: str, **labels: str) -> float:
+    """The value of one sample of the Prometheus text, 0 when absent."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    for line in metrics.splitlines():
+        series, _, value = line.rpartition(" ")
+        metric, _, label_text = series.partition("{")
+        if metric == name and ",".join(sorted(label_text.rstrip("}").split(","))) == wanted:
+            return float(value)
+    return 0.0
+
+
+def scrape(client: Client) -> str:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain; version=0.0.4")
+    return response.content.decode()
+
+
+def test_healthz_answers_200(client: Client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_is_200_when_the_database_answers_and_no_broker_is_set(client: Client) -> None:
+    assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_readyz_is_503_naming_a_broker_that_does_not_answer(
+    client: Client, settings: Settings
+) -> None:
+    unused_tcp_port = free_port()
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{unused_tcp_port}/0"  # nobody listens
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["broker"]
+    assert "broker" in body["error"]
+    assert str(unused_tcp_port) not in response.content.decode()  # no internals
+
+
+def test_metrics_count_requests_by_route_and_status(client: Client) -> None:
+    route = "api/monitor/get_report/<str:report_id>"
+    before = scrape(client)
+
+    client.get("/api/monitor/get_report/nosuchreport")
+    client.get("/api/monitor/get_report/nosuchreport")
+    client.get("/nowhere")
+    after = scrape(client)
+
+    def count(metrics: str, **labels: str) -> float:
+        return sample(metrics, "store_monitoring_http_requests_total", **labels)
+
+    assert (
+        count(after, route=route, method="GET", status="404")
+        - count(before, route=route, method="GET", status="404")
+        == 2
+    )
+    assert (
+        count(after, route="unmatched", method="GET", status="404")
+        - count(before, route="unmatched", method="GET", status="404")
+        == 1
+    )
+
+
+def test_metrics_show_reports_by_status_and_their_durations(client: Client) -> None:
+    store_spec_examples()
+    before = scrape(client)
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    jobs.report_run(report.report_id)
+    Report.objects.create(requested_as_of=SPEC_NOW)  # Running
+
+    after = scrape(client)
+
+    assert sample(after, "store_monitoring_reports", status="Complete") == 1
+    assert sample(after, "store_monitoring_reports", status="Running") == 1
+    assert sample(after, "store_monitoring_reports", status="Failed") == 0
+    duration = "store_monitoring_report_duration_seconds_count"
+    assert (
+        sample(after, duration, status="Complete") - sample(before, duration, status="Complete")
+        == 1
+    )
+    wait = "store_monitoring_report_queue_wait_seconds_count"
+    assert sample(after, wait) - sample(before, wait) == 1
+
+
+def test_metrics_count_imported_and_rejected_rows_per_source(
+    client: Client, write_file: Callable[..., Path]
+) -> None:
+    polls = write_file(
+        "polls.csv",
+        "store_id,status,timestamp_utc\n"
+        "s1,active,2023-01-25 12:00:00 UTC\n"
+        "s2,inactive,2023-01-25 12:00:00 UTC\n"
+        "s3,maybe,2023-01-25 12:00:00 UTC\n",
+    )
+    before = scrape(client)
+
+    with pytest.raises(CommandError):  # exit status 1: a row was rejected
+        call_command("import_store_status_data", str(polls))
+    after = scrape(client)
+
+    for name, added in [("rows_imported", 2), ("rows_rejected", 1)]:
+        metric = f"store_monitoring_{name}_total"
+        assert sample(after, metric, source="polls") - sample(before, metric, source="polls") == (
+            added
+        )
