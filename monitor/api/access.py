@@ -23,10 +23,12 @@ from monitor.services.api_keys import api_key_check
 
 def presented_key(request: Request) -> str | None:
     """The key of `Authorization: Bearer <key>` or `X-Api-Key: <key>`, if either is sent."""
-    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    authorization: str = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
-    return request.META.get("HTTP_X_API_KEY", "").strip() or None
+    header: str = request.META.get("HTTP_X_API_KEY", "")
+    return header.strip() or None
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -67,13 +69,16 @@ class WriteScope(ReadScope):
     scopes = frozenset({ApiKey.Scope.WRITE.value})
 
 
-class ApiKeyScheme(OpenApiAuthenticationExtension):
+class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     """The schema's security: a key as a bearer token or in X-Api-Key (when keys are required)."""
 
     target_class = ApiKeyAuthentication
     name = ["bearerKey", "headerKey"]
 
-    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]] | None:
+    def get_security_requirement(  # type: ignore[override]
+        self, auto_schema: Any
+    ) -> list[dict[str, list[Any]]] | None:
+        # None: no security requirement at all while keys are off.
         if not settings.API_KEYS_REQUIRED:
             return None
         return [{"bearerKey": []}, {"headerKey": []}]

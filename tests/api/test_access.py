@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.urls import path
@@ -43,7 +45,7 @@ def key(scope: str, name: str | None = None) -> str:
     return api_key_create(name=name or f"{scope}-client", scope=scope).key
 
 
-def bearer(value: str) -> dict[str, str]:
+def bearer(value: str) -> dict[str, Any]:
     return {"HTTP_AUTHORIZATION": f"Bearer {value}"}
 
 
@@ -60,7 +62,7 @@ def bearer(value: str) -> dict[str, str]:
     ids=["no key", "unknown key", "malformed key", "unknown X-Api-Key", "other scheme"],
 )
 def test_without_a_live_key_every_api_endpoint_is_401_json(
-    client: Client, headers: dict[str, str]
+    client: Client, headers: dict[str, Any]
 ) -> None:
     for response in [
         client.get(REPORTS, **headers),
@@ -104,7 +106,7 @@ def test_a_key_made_under_another_secret_key_is_refused(client: Client, settings
 @WITH_WRITE_ENDPOINT
 @pytest.mark.usefixtures("keys_required")
 def test_sending_data_needs_a_write_key(client: Client) -> None:
-    body = {"polls": []}
+    body: dict[str, list[str]] = {"polls": []}
 
     refused = client.post(WRITE, body, content_type="application/json", **bearer(key("read")))
     accepted = client.post(WRITE, body, content_type="application/json", **bearer(key("write")))

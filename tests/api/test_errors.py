@@ -18,7 +18,8 @@ def assert_json_error(response: object, status: int) -> str:
     assert response["Content-Type"] == "application/json"  # type: ignore[index]
     body = response.json()  # type: ignore[attr-defined]
     assert set(body) == {"error"}
-    return body["error"]
+    error: str = body["error"]
+    return error
 
 
 def test_an_unknown_path_is_404_json(client: Client) -> None:
