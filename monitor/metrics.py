@@ -107,7 +107,7 @@ def exposition() -> bytes:
     """The Prometheus text of every process's events and of the database's state."""
     registry = CollectorRegistry(auto_describe=False)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_EVENTS)
     registry.register(_ReportsByStatus())

@@ -69,7 +69,7 @@ class WriteScope(ReadScope):
     scopes = frozenset({ApiKey.Scope.WRITE.value})
 
 
-class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class ApiKeyScheme(OpenApiAuthenticationExtension):
     """The schema's security: a key as a bearer token or in X-Api-Key (when keys are required)."""
 
     target_class = ApiKeyAuthentication

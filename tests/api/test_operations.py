@@ -11,10 +11,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from bench.stack import free_port
 from monitor.models import Report
 from monitor.services import jobs
 from tests.report_data import SPEC_NOW, store_spec_examples
+from tests.support.stack import free_port
 
 pytestmark = pytest.mark.django_db
 
