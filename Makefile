@@ -25,6 +25,7 @@ $(STAMP): requirements/dev.txt
 
 # The open embedded set-up: no API keys, no login for the pages.
 run: install
+	@echo "make run: API_KEYS_REQUIRED=$${API_KEYS_REQUIRED:-false} (false: no API key needed; anyone who reaches $(HOST):$(PORT) may use the API)"
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_sample_data --if-empty --stores $(SAMPLE_STORES)
 	API_KEYS_REQUIRED=$${API_KEYS_REQUIRED:-false} $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
