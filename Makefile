@@ -11,9 +11,9 @@ SAMPLE_STORES ?= 2000
 # one set in the environment wins. Never use it in production.
 LOCAL_SECRET_KEY := local-development-key-never-use-in-production
 
-.PHONY: install run test lint mypy format bench lock clean screenshots
+.PHONY: install run test lint mypy format bench loadtest lock clean screenshots
 
-run test mypy bench screenshots: export DJANGO_SECRET_KEY ?= $(LOCAL_SECRET_KEY)
+run test mypy bench loadtest screenshots: export DJANGO_SECRET_KEY ?= $(LOCAL_SECRET_KEY)
 
 install: $(STAMP)
 
@@ -51,6 +51,10 @@ bench: install
 # PNGs of every page (light and dark, 1440 and 390 px) from generated sample data.
 screenshots: install
 	$(BIN)/python docs/make_screenshots.py
+
+# 50 clients for 60 s against gunicorn + Celery + Redis + PostgreSQL (bench/loadtest.py).
+loadtest: install
+	$(BIN)/python -m bench.loadtest $(LOADTEST_ARGS)
 
 # Re-pin requirements/*.txt from pyproject.toml (needs network access to PyPI).
 lock: install
