@@ -123,11 +123,11 @@ def test_with_keys_off_no_key_is_needed_or_looked_at(client: Client) -> None:
     assert client.get(REPORTS, **bearer("anything")).status_code == 200
 
 
-def test_the_probes_need_no_key(client: Client, settings: Settings) -> None:
+def test_the_probes_and_the_docs_need_no_key(client: Client, settings: Settings) -> None:
     settings.API_KEYS_REQUIRED = True
 
-    assert client.get("/healthz").status_code == 200
-    assert client.get("/readyz").status_code == 200
+    for path in ["/healthz", "/readyz", "/api/schema/", "/api/docs/"]:
+        assert client.get(path).status_code == 200, path
 
 
 # Throttles
