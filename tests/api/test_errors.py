@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import path
 from pytest_django.fixtures import Settings
+
+from store_monitoring import urls as project_urls
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +120,23 @@ def test_as_of_is_strict(client: Client, as_of: str) -> None:
 def test_as_of_in_its_documented_forms_is_accepted(client: Client, as_of: str) -> None:
     response = client.post(TRIGGER, {"as_of": as_of}, content_type="application/json")
     assert response.status_code == 200
+
+
+def crash(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("connection to 10.1.2.3:5432 failed in /srv/app/secret.py")
+
+
+# The project's URLs and error handlers, and a view that crashes.
+urlpatterns = [path("crash", crash), *project_urls.urlpatterns]
+handler500 = project_urls.handler500
+
+
+@pytest.mark.urls("tests.api.test_errors")
+def test_a_crash_is_500_json_without_internals(client: Client) -> None:
+    client.raise_request_exception = False
+
+    response = client.get("/crash")
+
+    error = assert_json_error(response, 500)
+    assert "10.1.2.3" not in error
+    assert "secret.py" not in error
