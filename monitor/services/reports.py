@@ -67,9 +67,9 @@ def report_generate(
     )
 
 
-# The ISO 8601 spelling of spec §1's timestamps (a space may stand for the T): a date alone, a trailing
-# character, or a seventh fraction digit (which fromisoformat would accept, or
-# silently drop) is refused.
+# The ISO 8601 spelling of spec §1's timestamps (a space may stand for the T):
+# a date alone, a trailing character, or a seventh fraction digit (which
+# fromisoformat would accept, or silently drop) is refused.
 AS_OF_PATTERN = (
     r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
     r"(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?"
