@@ -6,11 +6,14 @@ checks also send requests without it, which must get 401)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis.stateful import run_state_machine_as_test
@@ -70,6 +73,17 @@ def load_schema(key: str | None) -> Any:
                 case.headers = {**(case.headers or {}), "Authorization": data}
 
     return schema
+
+
+@pytest.fixture(autouse=True)
+def connections_kept() -> Iterator[None]:
+    """Keep the test's database connection (and its transaction) across requests,
+    as Django's test client does: the WSGI handler would close it at each end."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(params=["keys off", "keys on"])
