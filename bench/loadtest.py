@@ -84,8 +84,9 @@ def loaded_database(name: str) -> str:
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
     with psycopg.connect(url) as database:
-        if database.execute("SELECT EXISTS (SELECT 1 FROM monitor_statuspoll)").fetchone()[0]:
-            return url
+        loaded = database.execute("SELECT EXISTS (SELECT 1 FROM monitor_statuspoll)").fetchone()
+    if loaded is not None and loaded[0]:
+        return url
     data = data_set(1)
     print(f"loadtest: loading {data} into {name} (once)", flush=True)
     subprocess.run(

@@ -9,8 +9,8 @@ set in the one order that makes sense: zones and hours before the polls.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from django.db import transaction

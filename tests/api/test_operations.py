@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -106,7 +107,9 @@ def test_metrics_show_reports_by_status_and_their_durations(client: Client) -> N
 
 
 def test_metrics_count_imported_and_rejected_rows_per_source(
-    client: Client, write_file: Callable[..., Path]
+    client: Client,
+    write_file: Callable[..., Path],
+    django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     polls = write_file(
         "polls.csv",
@@ -117,7 +120,10 @@ def test_metrics_count_imported_and_rejected_rows_per_source(
     )
     before = scrape(client)
 
-    with pytest.raises(CommandError):  # exit status 1: a row was rejected
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(CommandError),  # exit status 1: a row was rejected
+    ):
         call_command("import_store_status_data", str(polls))
     after = scrape(client)
 
