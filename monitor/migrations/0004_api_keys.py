@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitor', '0002_report_attempts'),
+        ('monitor', '0003_report_reuse'),
     ]
 
     operations = [
