@@ -270,9 +270,11 @@ def main() -> None:
         print(f"{'route':<16}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}  errors")
         for route, tally in sorted(tallies.items()):
             print(route_line(route, tally, elapsed))
-        counts = outcome(api, triggered, options.drain_seconds)
+        # Triggers for the same instant and data answer one report (reuse).
+        reports = sorted(set(triggered))
+        counts = outcome(api, reports, options.drain_seconds)
         summary = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
-        print(f"triggered reports: {len(triggered)}: {summary}")
+        print(f"{len(triggered)} triggers answered {len(reports)} distinct reports: {summary}")
 
 
 if __name__ == "__main__":

@@ -208,7 +208,6 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "store_monitoring",
     "DESCRIPTION": "Uptime and downtime of stores within their business hours.",
     "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,  # the schema documents the API, not itself
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
