@@ -25,6 +25,7 @@ _STATUS = inline_serializer("ProbeStatus", {"status": serializers.CharField()})
 # Probes need no key and are never throttled: an orchestrator calls them often.
 @extend_schema(
     operation_id="healthz",
+    tags=["operations"],
     summary="Liveness: 200 whenever the process serves requests",
     responses={200: _STATUS},
 )
@@ -38,6 +39,7 @@ def healthz(request: Request) -> Response:
 
 @extend_schema(
     operation_id="readyz",
+    tags=["operations"],
     summary="Readiness: 200 when the database (and the broker, when one is set) answers",
     responses={
         200: _STATUS,
@@ -66,6 +68,7 @@ def readyz(request: Request) -> Response:
 
 @extend_schema(
     operation_id="metrics",
+    tags=["operations"],
     summary="Prometheus metrics (text format)",
     responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR)},
 )

@@ -3,7 +3,8 @@
 Written once here rather than on every view: the 401 and 403 of the API keys
 (while they are required), the 429 of the throttles, and the OpenAPI links
 from trigger_report's report_id to get_report, which clients and stateful
-testing (schemathesis) follow; and the trigger body's refusal of unknown fields.
+testing (schemathesis) follow; the pattern of every report id; and the trigger
+body's refusal of unknown fields.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework.permissions import AllowAny
+
+from monitor.services import jobs
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -43,6 +46,10 @@ def document_access(result: dict[str, Any], generator: Any, **kwargs: Any) -> di
                     "description": "Seconds to wait before the next request.",
                 }
             }
+        for parameter in operation.get("parameters", []):
+            if parameter["name"] == "report_id":
+                # Any other text is a 404 at once (jobs.is_possible_report_id).
+                parameter["schema"]["pattern"] = f"^{jobs.REPORT_ID_PATTERN}$"
         if operation.get("operationId") == "trigger_report":
             responses["200"]["links"] = {
                 name: {

@@ -249,14 +249,9 @@ class ReportQuerySerializer(StrictQuerySerializer):
     )
 
 
-@extend_schema_field({"type": "string", "pattern": f"^{jobs.REPORT_ID_PATTERN}$"})
-class ReportIdField(serializers.CharField):
-    """A report id as the schema has it; any other text is a 404 (jobs.report_get)."""
-
-
 class ReportIdQuerySerializer(ReportQuerySerializer):
     # Not trimmed: " " is an id like any other, of no report (404), as in the path form.
-    report_id = ReportIdField(
+    report_id = serializers.CharField(
         trim_whitespace=False, help_text="The id that trigger_report returned."
     )
 

@@ -176,18 +176,7 @@ def trigger_report(request: Request) -> Response:
 @extend_schema(
     **_GET_REPORT_SCHEMA,
     operation_id="get_report",
-    parameters=[
-        OpenApiParameter(
-            "report_id",
-            str,
-            OpenApiParameter.PATH,
-            pattern=f"^{jobs.REPORT_ID_PATTERN}$",
-            description="The id that trigger_report returned.",
-        ),
-        ReportQuerySerializer,
-        _REPORT_STATUS_HEADER,
-        *_CSV_HEADERS,
-    ],
+    parameters=[ReportQuerySerializer, _REPORT_STATUS_HEADER, *_CSV_HEADERS],
 )
 @api_view(["GET", "HEAD"])
 @_any_accept

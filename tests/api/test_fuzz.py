@@ -107,6 +107,8 @@ def test_every_operation(key: str | None, mode: GenerationMode) -> None:
         "get_report",
         "get_report_by_query",
         "reports",
+        "report_detail",
+        "report_csv",
         "healthz",
         "readyz",
         "metrics",
