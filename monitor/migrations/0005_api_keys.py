@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitor', '0003_report_reuse'),
+        ('monitor', '0004_store_prefix_index_report_freshness'),
     ]
 
     operations = [
