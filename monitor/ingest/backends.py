@@ -74,6 +74,10 @@ class Backend(Protocol):
 
     def poll_load(self, *, rebuild_indexes: bool) -> PollLoad: ...
 
+    def store_keys(self, store_ids: list[str]) -> list[tuple[str, int]]:
+        """(store_id, Store key) of those of `store_ids` that are stored."""
+        ...
+
 
 def current_backend() -> Backend:
     if connection.vendor == "postgresql":
@@ -104,6 +108,17 @@ class PostgreSQL:
 
     def poll_load(self, *, rebuild_indexes: bool) -> PollLoad:
         return _PostgreSQLPollsDirect() if rebuild_indexes else _PostgreSQLPollsStaged()
+
+    def store_keys(self, store_ids: list[str]) -> list[tuple[str, int]]:
+        names = sql_names()
+        with connection.cursor() as cursor:
+            # One array parameter: one short statement, whatever the number of ids.
+            cursor.execute(
+                f"SELECT {names.store_id}, {names.store_pk} FROM {names.stores} "
+                f"WHERE {names.store_id} = ANY(%s)",
+                [store_ids],
+            )
+            return cursor.fetchall()
 
 
 def _copy_text(rows: list[PollRow], keys: StoreKeys, *, with_line: bool) -> str:
@@ -300,6 +315,8 @@ def _quote(name: str) -> str:
 
 
 class SQLite:
+    STORE_LOOKUP_CHUNK = 1000  # ids a query (SQLite allows 32,766 parameters a statement)
+
     def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> None:
         line, *others = columns
         # The line as INTEGER PRIMARY KEY is the rowid: rows are stored in file order.
@@ -312,6 +329,20 @@ class SQLite:
 
     def poll_load(self, *, rebuild_indexes: bool) -> PollLoad:
         return _SQLitePolls(rebuild_indexes=rebuild_indexes)
+
+    def store_keys(self, store_ids: list[str]) -> list[tuple[str, int]]:
+        names = sql_names()
+        found = []
+        with connection.cursor() as cursor:
+            for start in range(0, len(store_ids), self.STORE_LOOKUP_CHUNK):
+                chunk = store_ids[start : start + self.STORE_LOOKUP_CHUNK]
+                cursor.execute(
+                    f"SELECT {names.store_id}, {names.store_pk} FROM {names.stores} "
+                    f"WHERE {names.store_id} IN ({', '.join(['%s'] * len(chunk))})",
+                    chunk,
+                )
+                found += cursor.fetchall()
+        return found
 
 
 class _SQLitePolls:
