@@ -8,12 +8,25 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+def crontab_from(text: str) -> crontab:
+    """A schedule from a cron line: minute hour day-of-month month day-of-week."""
+    fields = text.split()
+    if len(fields) != 5:
+        raise ImproperlyConfigured(
+            f"{text!r} is not a cron line of 5 fields: minute hour day-of-month month "
+            "day-of-week, e.g. '0 3 * * *'"
+        )
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    return crontab(minute, hour, day_of_week, day_of_month, month_of_year)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -177,6 +190,10 @@ LOGIN_REDIRECT_URL = "pages:fleet"
 # The login and CSRF cookies travel over HTTPS only, where the site redirects to it.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 
+# Rows sent over HTTP (POST /api/monitor/polls, …): a bigger request is refused whole (413).
+INGEST_MAX_ROWS = env_int("INGEST_MAX_ROWS", 100_000)
+INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 32 * 1024 * 1024)
+
 # Report jobs. Without a broker they run on a small pool of threads of the web process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 REPORT_EMBEDDED_THREADS = env_int("REPORT_EMBEDDED_THREADS", 1)
@@ -221,12 +238,21 @@ REPORT_RETENTION_DAYS = env_int("REPORT_RETENTION_DAYS", 7)
 REPORT_RETENTION_COUNT = env_int("REPORT_RETENTION_COUNT", 500)
 REPORT_RETENTION_INTERVAL_SECONDS = env_int("REPORT_RETENTION_INTERVAL_SECONDS", 600)
 # What `celery -A store_monitoring beat` sends (the Celery app's beat_schedule).
-CELERY_BEAT_SCHEDULE = {
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "prune-reports": {
         "task": "monitor.reports_prune",
         "schedule": float(REPORT_RETENTION_INTERVAL_SECONDS),
     },
 }
+# Pruning polls (prune_polls) on a schedule too: off unless PRUNE_POLLS_OLDER_THAN_DAYS
+# is set; PRUNE_POLLS_CRON is "minute hour day-of-month month day-of-week", in UTC.
+PRUNE_POLLS_OLDER_THAN_DAYS = env_int("PRUNE_POLLS_OLDER_THAN_DAYS", -1)  # -1: off
+if PRUNE_POLLS_OLDER_THAN_DAYS >= 0:
+    CELERY_BEAT_SCHEDULE["prune-polls"] = {
+        "task": "monitor.polls_prune",
+        "schedule": crontab_from(os.environ.get("PRUNE_POLLS_CRON", "0 3 * * *")),
+        "args": (PRUNE_POLLS_OLDER_THAN_DAYS,),
+    }
 
 LOGGING = {
     "version": 1,

@@ -17,7 +17,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is not None:
         text = error_text(response.data)
         if isinstance(exc, UnsupportedMediaType):
-            text += " Send the body as JSON, with Content-Type: application/json."
+            accepted = [parser.media_type for parser in context["request"].parsers]
+            text += f" Send the body with Content-Type: {_one_of(accepted)}."
         response.data = {"error": text}
     return response
 
@@ -46,3 +47,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
     else:
         text = f"bad request: {exception}"
     return JsonResponse({"error": text}, status=400)
+
+
+def _one_of(names: list[str]) -> str:
+    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]]))

@@ -40,6 +40,11 @@ CSV_CODES = {"200", "304", "400", "404", "405", "412"}
         ("/api/monitor/reports/{report_id}/csv", "get", CSV_CODES | {"409"}),
         ("/api/monitor/stores", "get", {"200", "400", "405"}),
         ("/api/monitor/stores/{store_id}", "get", {"200", "400", "404", "405"}),
+        ("/api/monitor/polls", "post", {"200", "400", "405", "413", "415"}),
+        ("/api/monitor/business_hours", "post", {"200", "400", "405", "413", "415"}),
+        ("/api/monitor/timezones", "post", {"200", "400", "405", "413", "415"}),
+        ("/api/monitor/stores/{store_id}/business_hours", "put", {"200", "400", "405", "415"}),
+        ("/api/monitor/stores/{store_id}/timezone", "put", {"200", "400", "405", "415"}),
     ],
 )
 def test_every_endpoint_and_status_code_is_documented(
@@ -118,3 +123,28 @@ def test_interactive_docs_need_no_cdn(client: Client) -> None:
     assert any(asset.endswith("swagger-ui-bundle.js") for asset in assets)
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/monitor/polls", "/api/monitor/business_hours", "/api/monitor/timezones"]
+)
+def test_ingestion_documents_each_content_type_with_an_example(schema: dict, path: str) -> None:
+    operation = schema["paths"][path]["post"]
+    content = operation["requestBody"]["content"]
+    assert set(content) == {"application/json", "application/x-ndjson", "text/csv"}
+    for media_type in content.values():
+        assert media_type["examples"]
+    for response in operation["responses"].values():
+        assert set(response["content"]) == {"application/json"}  # one content type a status
+    assert operation["responses"]["200"]["content"]["application/json"]["examples"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/monitor/stores/{store_id}/business_hours", "/api/monitor/stores/{store_id}/timezone"],
+)
+def test_store_edits_document_their_examples(schema: dict, path: str) -> None:
+    operation = schema["paths"][path]["put"]
+    assert set(operation["requestBody"]["content"]) == {"application/json"}
+    assert operation["requestBody"]["content"]["application/json"]["examples"]
+    assert operation["responses"]["200"]["content"]["application/json"]["examples"]
