@@ -64,6 +64,20 @@ def generate_report(*args: str) -> str:
     return out.getvalue()
 
 
+def import_files(folder: Path) -> None:
+    """The generated files through `import_data`."""
+    call_command(
+        "import_data",
+        "--timezones",
+        str(folder / "timezones.csv"),
+        "--hours",
+        str(folder / "menu_hours.csv"),
+        "--status",
+        str(folder / "store_status.csv"),
+        stdout=StringIO(),
+    )
+
+
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("sample")
@@ -77,16 +91,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ids=["latest-poll", "inside-the-data", "before-most-polls"],
 )
 def test_report_of_imported_data_equals_the_reference(sample: Path, as_of: datetime) -> None:
-    call_command(
-        "import_data",
-        "--timezones",
-        str(sample / "timezones.csv"),
-        "--hours",
-        str(sample / "menu_hours.csv"),
-        "--status",
-        str(sample / "store_status.csv"),
-        stdout=StringIO(),
-    )
+    import_files(sample)
     expected = reference_report(stores_from_csvs(sample), as_of)
 
     # Exact to the half-microsecond, then as printed by the command.
@@ -119,16 +124,7 @@ def test_data_posted_over_http_gives_the_same_report_as_the_files(
     sample: Path, client: Client
 ) -> None:
     instants = [END, END - timedelta(days=2, hours=3, microseconds=1)]
-    call_command(
-        "import_data",
-        "--timezones",
-        str(sample / "timezones.csv"),
-        "--hours",
-        str(sample / "menu_hours.csv"),
-        "--status",
-        str(sample / "store_status.csv"),
-        stdout=StringIO(),
-    )
+    import_files(sample)
     from_files = reports_as_of(instants)
     for model in (StatusPoll, BusinessHours, Store):
         model.objects.all().delete()
