@@ -23,6 +23,10 @@ from monitor.sql import sql_names
 # Bytes of a poll line with a 19-digit id and 6 fraction digits, rounded up:
 # a file's size over this is a low estimate of its polls.
 POLL_LINE_BYTES = 64
+# Below this many polls a load never rebuilds the indexes: little to gain, and
+# the rebuild's exclusive lock would make every report, and every other load
+# (an HTTP request of a few polls), wait for it.
+REBUILD_MIN_POLLS = 100_000
 
 
 @dataclass(frozen=True)
@@ -126,11 +130,13 @@ def _save_polls(
 ) -> LoadCounts:
     """New polls in; one saved already, or earlier in the file, is a duplicate.
 
-    A load expected to at least double the poll table rebuilds its indexes
-    (see backends), unless `rebuild_indexes` says which path to take.
+    A load of at least REBUILD_MIN_POLLS expected to at least double the poll
+    table rebuilds its indexes (see backends), unless `rebuild_indexes` says
+    which path to take.
     """
     if rebuild_indexes is None:
-        rebuild_indexes = _stored_polls_fewer_than(rows.size // POLL_LINE_BYTES)
+        expected = rows.size // POLL_LINE_BYTES
+        rebuild_indexes = expected >= REBUILD_MIN_POLLS and _stored_polls_fewer_than(expected)
     keys: dict[str, int] = {}  # store_id → Store key, of the stores seen so far
     with current_backend().poll_load(rebuild_indexes=rebuild_indexes) as load:
         for batch in batches:
