@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from monitor.engine.units import WINDOW_LENGTHS_US
 from monitor.models import StatusPoll
+from monitor.services.data_version import data_changed
 
 REPORT_REACH = timedelta(microseconds=WINDOW_LENGTHS_US[-1])  # the week window
 
@@ -47,4 +48,6 @@ def polls_prune(*, cutoff: datetime) -> PollsPruned:
     with transaction.atomic():
         deleted, _ = before.filter(Exists(later_before)).delete()
         kept = before.count()  # one a store, now
+        if deleted:
+            data_changed()  # reports as of earlier instants may differ now
     return PollsPruned(cutoff=cutoff, horizon=horizon, deleted=deleted, kept=kept)

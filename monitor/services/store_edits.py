@@ -19,6 +19,7 @@ from monitor.ingest.loaders import HOURS, ZONES, Source
 from monitor.ingest.objects import NumberedItem, ObjectsInput
 from monitor.ingest.reader import RowErrors
 from monitor.models import BusinessHours, Store
+from monitor.services.data_version import data_changed
 from monitor.services.imports import load
 
 STORE_ID_KEY = "store_id"
@@ -51,6 +52,7 @@ def store_hours_replace(store_id: str, rows: Any) -> list[HoursRow]:
         else:
             store, _ = Store.objects.get_or_create(store_id=store_id)
             BusinessHours.objects.filter(store=store).delete()
+            data_changed()  # as every load does (load() did for the other cases)
     return store_hours(store_id)
 
 

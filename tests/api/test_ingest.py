@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from monitor.models import BusinessHours, StatusPoll, Store
+from monitor.models import BusinessHours, DataVersion, StatusPoll, Store
 from monitor.services.imports import polls_import
 from monitor.services.reports import report_generate
 from tests.conftest import WriteFile
@@ -371,3 +371,45 @@ def test_put_with_a_body_that_is_not_json(client: Client) -> None:
 def test_put_to_a_blank_store_id_is_400(client: Client) -> None:
     status, answer = put(client, "/api/monitor/stores/%20/timezone", {"timezone_str": "UTC"})
     assert (status, answer) == (400, {"error": "store_id is empty"})
+
+
+def data_version() -> int:
+    row = DataVersion.objects.first()
+    return row.version if row is not None else 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", POLLS, [POLL]),
+        (
+            "POST",
+            HOURS,
+            [
+                {
+                    "store_id": "s1",
+                    "day": "0",
+                    "start_time_local": "09:00",
+                    "end_time_local": "17:00",
+                }
+            ],
+        ),
+        ("POST", ZONES, [{"store_id": "s1", "timezone_str": "Asia/Kolkata"}]),
+        (
+            "PUT",
+            "/api/monitor/stores/s1/business_hours",
+            [{"day": "0", "start_time_local": "09:00", "end_time_local": "17:00"}],
+        ),
+        ("PUT", "/api/monitor/stores/s1/business_hours", []),
+        ("PUT", "/api/monitor/stores/s1/timezone", {"timezone_str": "Asia/Kolkata"}),
+    ],
+)
+def test_every_write_bumps_the_data_version_once(
+    client: Client, method: str, path: str, body: Any
+) -> None:
+    """So that no report made before it is reused after it (services.data_version)."""
+    before = data_version()
+    response = client.generic(method, path, orjson.dumps(body), content_type="application/json")
+
+    assert response.status_code == 200
+    assert data_version() == before + 1

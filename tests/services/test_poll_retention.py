@@ -12,9 +12,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.models import BusinessHours, StatusPoll, Store
-from monitor.services.reports import report_generate
+from monitor.models import BusinessHours, DataVersion, StatusPoll, Store
 from monitor.services.poll_retention import REPORT_REACH, polls_prune
+from monitor.services.reports import report_generate
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +56,7 @@ def test_prune_keeps_the_week_before_the_cutoff_and_each_store_s_last_poll_befor
     assert polls_of("s1") == [START + timedelta(days=day) for day in range(8, 20)]
     assert polls_of("s2") == [START + timedelta(hours=1)]  # its only poll: kept
     assert (pruned.deleted, pruned.kept) == (8, 2)  # days 0–7 but day 8 (8 ≥ horizon)
+    assert DataVersion.objects.get().version == 1  # reports before the cut-off may change
 
 
 minutes = st.integers(min_value=0, max_value=SPAN_MINUTES)
