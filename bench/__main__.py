@@ -4,7 +4,9 @@ For each scale (1× = the real v1 set: 14,092 polled stores, ~1.82 M polls, the
 real hours and zone files when ../shared/data is there) and each database,
 it loads a fresh database with the import commands and runs generate_report,
 each in its own process so that wall time includes start-up and peak RSS is
-that command's alone. Generated data sets are cached under var/bench/.
+that command's alone. At 1× it then measures the API on PostgreSQL: reports
+(bench.api) and polls sent over HTTP (bench.ingest). Generated data sets are
+cached under var/bench/.
 """
 
 from __future__ import annotations
