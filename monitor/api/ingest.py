@@ -1,4 +1,4 @@
-"""The ingestion API: polls, business hours and zones sent over HTTP (spec §9).
+"""The ingestion API: polls, business hours and zones sent over HTTP (docs/report-semantics.md §9).
 
 Plain function views over the import services, the very code the import
 commands run: a body is loaded as a file would be, in one transaction.
@@ -50,7 +50,6 @@ WRITE_PERMISSIONS: list[Any] = list(api_settings.DEFAULT_PERMISSION_CLASSES)
 Importer = Callable[[Body], ImportResult]
 _STORE = "8419537941919820732"  # a store id of the examples
 
-_ERROR = OpenApiResponse(ErrorSerializer, description='{"error": "<what went wrong>"}')
 _INGEST_RESPONSES = {
     200: OpenApiResponse(
         IngestResultSerializer,

@@ -1,6 +1,6 @@
 """Bodies of the ingestion API (POST rows, PUT one store's hours or zone) and their schema.
 
-Row values are strings, as in the CSV files (spec §9); the services check them
+Row values are strings, as in the CSV files (docs/report-semantics.md §9); the services check them
 (monitor.ingest.rules): these serializers document the shapes and render answers.
 """
 

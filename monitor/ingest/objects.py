@@ -1,4 +1,4 @@
-"""Rows sent as JSON objects (spec §9): a JSON array of them, or NDJSON, one a line.
+"""Rows sent as JSON objects (docs/report-semantics.md §9): an array of them, or NDJSON.
 
 An object is a CSV row whose header is its own keys: keys are matched to the
 source's columns as a header's names are (case-insensitively, after trimming,

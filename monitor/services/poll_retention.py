@@ -2,11 +2,11 @@
 
 A report as of `now` reads the polls of its week window, [now − 168 h, now),
 and each store's last poll before that window, whose status reaches into it
-up to the midpoint with the next poll (spec §5). So once every report as of
+up to the midpoint with the next poll (docs/report-semantics.md §5). So once every report as of
 the cut-off or later must stay as it is, the polls older than a week before
 the cut-off (the horizon) can go, except each store's last one before the
 horizon: within the window the nearest poll is never one of those deleted,
-and a store keeps being reported (spec §3).
+and a store keeps being reported (docs/report-semantics.md §3).
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ class HoursRow:
 def store_hours_replace(store_id: str, rows: Any) -> list[HoursRow]:
     """Make `rows` (a list of {day, start_time_local, end_time_local}) the store's hours.
 
-    An empty list removes them all: the store is then open all week (spec §4).
+    An empty list removes them all: the store is then open all week (docs/report-semantics.md §4).
     """
     store_id = _valid_store_id(store_id)
     if not isinstance(rows, list):

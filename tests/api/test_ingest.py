@@ -1,4 +1,4 @@
-"""The ingestion API (spec §9): each content type, each refusal, the per-store edits."""
+"""The ingestion API (docs/report-semantics.md §9): each content type, refusal and edit."""
 
 from __future__ import annotations
 
