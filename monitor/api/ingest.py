@@ -179,7 +179,7 @@ def timezones(request: Request) -> Response:
 
 def _ingest(request: Request, importer: Importer) -> Response:
     body = request.data
-    if not isinstance(body, Body) or not body.data.strip():
+    if not isinstance(body, Body) or not body.data or body.data.isspace():
         raise ParseError(f"the body is empty: send rows as {', '.join(MEDIA_TYPES)}")
     try:
         result = importer(body)
