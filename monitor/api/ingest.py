@@ -107,7 +107,10 @@ def _rows_schema(
         },
         responses=_INGEST_RESPONSES,
         examples=[
-            OpenApiExample("JSON", value=json_rows, request_only=True, media_type=MEDIA_TYPES[0]),
+            # One row: the schema lists a many=True body's example itself.
+            OpenApiExample(
+                "JSON", value=json_rows[0], request_only=True, media_type=MEDIA_TYPES[0]
+            ),
             OpenApiExample("NDJSON", value=ndjson, request_only=True, media_type=MEDIA_TYPES[1]),
             OpenApiExample("CSV", value=csv, request_only=True, media_type=MEDIA_TYPES[2]),
         ],
@@ -206,11 +209,8 @@ _STORE_EDIT_RESPONSES = {
     responses={200: StoreHoursSerializer, **_STORE_EDIT_RESPONSES},
     examples=[
         OpenApiExample(
-            "Weekdays 9 to 5",
-            value=[
-                {"day": str(day), "start_time_local": "09:00", "end_time_local": "17:00"}
-                for day in range(5)
-            ],
+            "Mondays 9 to 5",  # one row: the schema lists a many=True body's example itself
+            value={"day": "0", "start_time_local": "09:00", "end_time_local": "17:00"},
             request_only=True,
         ),
         OpenApiExample(

@@ -134,6 +134,8 @@ def test_ingestion_documents_each_content_type_with_an_example(schema: dict, pat
     assert set(content) == {"application/json", "application/x-ndjson", "text/csv"}
     for media_type in content.values():
         assert media_type["examples"]
+    for example in content["application/json"]["examples"].values():
+        assert all(isinstance(row, dict) for row in example["value"])  # a list of rows
     for response in operation["responses"].values():
         assert set(response["content"]) == {"application/json"}  # one content type a status
     assert operation["responses"]["200"]["content"]["application/json"]["examples"]
@@ -146,5 +148,8 @@ def test_ingestion_documents_each_content_type_with_an_example(schema: dict, pat
 def test_store_edits_document_their_examples(schema: dict, path: str) -> None:
     operation = schema["paths"][path]["put"]
     assert set(operation["requestBody"]["content"]) == {"application/json"}
-    assert operation["requestBody"]["content"]["application/json"]["examples"]
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    for example in examples.values():
+        value = example["value"]
+        assert isinstance(value, dict) or all(isinstance(row, dict) for row in value)
     assert operation["responses"]["200"]["content"]["application/json"]["examples"]
