@@ -84,3 +84,24 @@ def test_the_sqlite_database_directory_is_made_on_first_connection(
             connection.close_all()
 
     assert name.is_file()
+
+
+def test_pruning_polls_is_scheduled_only_when_asked(load_settings: Any) -> None:
+    off = load_settings(DJANGO_DEBUG="true")
+    assert "prune-polls" not in off["CELERY_BEAT_SCHEDULE"]
+
+    on = load_settings(
+        DJANGO_DEBUG="true", PRUNE_POLLS_OLDER_THAN_DAYS="30", PRUNE_POLLS_CRON="15 4 * * 0"
+    )
+    entry = on["CELERY_BEAT_SCHEDULE"]["prune-polls"]
+    assert (entry["task"], entry["args"]) == ("monitor.polls_prune", (30,))
+    assert (entry["schedule"].minute, entry["schedule"].hour) == ({15}, {4})
+    assert entry["schedule"].day_of_week == {0}
+    assert "prune-reports" in on["CELERY_BEAT_SCHEDULE"]  # beside it, not instead
+
+
+def test_a_malformed_prune_schedule_is_refused(load_settings: Any) -> None:
+    with pytest.raises(ImproperlyConfigured, match="not a cron line of 5 fields"):
+        load_settings(
+            DJANGO_DEBUG="true", PRUNE_POLLS_OLDER_THAN_DAYS="30", PRUNE_POLLS_CRON="daily"
+        )

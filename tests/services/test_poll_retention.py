@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from monitor.models import BusinessHours, DataVersion, StatusPoll, Store
 from monitor.services.poll_retention import REPORT_REACH, polls_prune
 from monitor.services.reports import report_generate
+from monitor.tasks import polls_prune_task
 
 pytestmark = pytest.mark.django_db
 
@@ -92,17 +93,29 @@ def test_no_report_as_of_the_cutoff_or_later_changes(
         transaction.set_rollback(True)
 
 
-def test_the_command_prints_what_it_deleted() -> None:
+def store_daily_polls(days: int) -> None:
+    """One store polled once a day, now and on each of the `days` − 1 days before."""
     now = timezone.now()
     store = Store.objects.create(store_id="s1")
     StatusPoll.objects.bulk_create(
-        StatusPoll(store=store, timestamp_utc=now - timedelta(days=days), active=True)
-        for days in range(30)
+        StatusPoll(store=store, timestamp_utc=now - timedelta(days=day), active=True)
+        for day in range(days)
     )
+
+
+def test_the_command_prints_what_it_deleted() -> None:
+    store_daily_polls(30)
     out = StringIO()
     call_command("prune_polls", "--older-than", "10", stdout=out)
 
     # Polls 17 days old and older go, but the newest of them.
     assert out.getvalue().startswith("deleted 12 polls taken before ")
     assert out.getvalue().rstrip().endswith("kept the last one of 1 stores")
+    assert StatusPoll.objects.count() == 18
+
+
+def test_the_beat_task_prunes_as_the_command_does() -> None:
+    store_daily_polls(30)
+
+    assert polls_prune_task(10) == 12
     assert StatusPoll.objects.count() == 18
