@@ -33,7 +33,7 @@ class PollsPruned:
     kept: int  # stores whose last poll before the horizon was kept
 
 
-def prune_cutoff(older_than_days: int, *, now: datetime | None = None) -> datetime:
+def prune_cutoff(older_than_days: float, *, now: datetime | None = None) -> datetime:
     """The cut-off of `prune_polls --older-than DAYS`: that many days before now."""
     return (now or timezone.now()) - timedelta(days=older_than_days)
 

@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -119,3 +120,8 @@ def test_the_beat_task_prunes_as_the_command_does() -> None:
 
     assert polls_prune_task(10) == 12
     assert StatusPoll.objects.count() == 18
+
+
+def test_the_command_refuses_a_negative_age() -> None:
+    with pytest.raises(CommandError, match="must not be negative"):
+        call_command("prune_polls", "--older-than", "-1", stdout=StringIO())

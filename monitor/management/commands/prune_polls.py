@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from monitor.services.poll_retention import polls_prune, prune_cutoff
 
@@ -19,23 +19,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--older-than",
-            type=whole_days,
+            type=float,
             required=True,
             metavar="DAYS",
-            help="the cut-off, in whole days before now",
+            help="the cut-off, in days before now (fractions allowed)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["older_than"] < 0:
+            raise CommandError("--older-than must not be negative")
         pruned = polls_prune(cutoff=prune_cutoff(options["older_than"]))
         self.stdout.write(
             f"deleted {pruned.deleted} polls taken before {pruned.horizon.isoformat()} "
             f"(a week before the cut-off {pruned.cutoff.isoformat()}: reports as of the "
             f"cut-off or later are unchanged); kept the last one of {pruned.kept} stores"
         )
-
-
-def whole_days(text: str) -> int:
-    days = int(text)
-    if days < 0:
-        raise ValueError(text)
-    return days
