@@ -19,7 +19,8 @@ _DATA_IN = [
     path("stores/<path:store_id>/timezone", ingest.store_timezone, name="store_timezone"),
 ]
 
-urlpatterns = _DATA_IN + [
+urlpatterns = [
+    *_DATA_IN,
     path("trigger_report", views.trigger_report, name="trigger_report"),
     path("get_report/<str:report_id>", views.get_report, name="get_report"),
     path("get_report", views.get_report_by_query, name="get_report_by_query"),
@@ -29,4 +30,3 @@ urlpatterns = _DATA_IN + [
     path("stores", store_views.store_list, name="stores"),
     path("stores/<path:store_id>", store_views.store_detail, name="store"),
 ]
-

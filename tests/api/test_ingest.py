@@ -413,3 +413,11 @@ def test_every_write_bumps_the_data_version_once(
 
     assert response.status_code == 200
     assert data_version() == before + 1
+
+
+def test_a_store_id_with_a_slash_is_edited_and_still_read(client: Client) -> None:
+    status, answer = put(client, "/api/monitor/stores/a/b/timezone", {"timezone_str": "UTC"})
+
+    assert (status, answer) == (200, {"store_id": "a/b", "timezone_str": "UTC"})
+    read = client.get("/api/monitor/stores/a/b")  # the store API's view, not an edit view
+    assert (read.status_code, read.json()["timezone"]) == (200, "UTC")
