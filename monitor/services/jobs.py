@@ -51,6 +51,9 @@ REPORT_RUN_TASK = "monitor.report_run"
 # A report whose job was lost this many times (each run killed its worker, say
 # out of memory) fails instead of being redelivered for ever.
 MAX_ATTEMPTS = 3
+# What a report that failed unexpectedly tells its readers. Anyone may read it,
+# and exception text can carry hosts, ports or SQL: the details go to the log.
+INTERNAL_ERROR = "the report failed: internal error, see the worker log"
 
 
 class JobQueueUnavailableError(RuntimeError):
@@ -143,7 +146,7 @@ def report_run(report_id: str) -> None:
         attempt.fail(str(error))
     except Exception as error:
         logger.exception("report %s attempt %d failed", report_id, attempt.number)
-        attempt.fail(f"internal error: {type(error).__name__}: {error}")
+        attempt.fail(INTERNAL_ERROR)
 
 
 def report_attempt_start(report_id: str) -> ReportAttempt | None:
