@@ -75,6 +75,7 @@ def polls_import(
     *,
     on_progress: FileProgress | None = None,
     rebuild_indexes: bool | None = None,
+    bump_version: bool = True,
 ) -> ImportResult:
     """Save the input's new polls; a poll already saved or earlier in the input is skipped.
 
@@ -82,19 +83,21 @@ def polls_import(
     poll table's indexes dropped and rebuilt, or kept; None lets the file's
     size against the polls saved decide.
     """
-    return _import(polls_source(rebuild_indexes=rebuild_indexes), path, on_progress)
+    return _import(polls_source(rebuild_indexes=rebuild_indexes), path, on_progress, bump_version)
 
 
 def business_hours_import(
-    path: Path | Body, *, on_progress: FileProgress | None = None
+    path: Path | Body, *, on_progress: FileProgress | None = None, bump_version: bool = True
 ) -> ImportResult:
     """Replace the business hours of every store the input names in a valid row."""
-    return _import(HOURS, path, on_progress)
+    return _import(HOURS, path, on_progress, bump_version)
 
 
-def timezones_import(path: Path | Body, *, on_progress: FileProgress | None = None) -> ImportResult:
+def timezones_import(
+    path: Path | Body, *, on_progress: FileProgress | None = None, bump_version: bool = True
+) -> ImportResult:
     """Set the zone of every store the input names; a store's last valid row wins."""
-    return _import(ZONES, path, on_progress)
+    return _import(ZONES, path, on_progress, bump_version)
 
 
 Importer = Callable[..., ImportResult]
@@ -111,16 +114,27 @@ def dataset_import(
     paths = {timezones_import: timezones, business_hours_import: hours, polls_import: polls}
     with transaction.atomic():
         # Each file's own transaction nests inside.
-        return [importer(paths[importer], on_progress=on_progress) for importer in IMPORT_ORDER]
+        results = [
+            importer(paths[importer], on_progress=on_progress, bump_version=False)
+            for importer in IMPORT_ORDER
+        ]
+        # Once, last: the version row stays locked from the bump to the commit,
+        # and a trigger waits for that lock (services.data_version).
+        data_changed()
+    return results
 
 
-def _import(source: Source, given: Path | Body, on_progress: FileProgress | None) -> ImportResult:
-    """The one way rows get in, whatever they come from: files, standard input, HTTP bodies."""
+def _import(
+    source: Source, given: Path | Body, on_progress: FileProgress | None, bump_version: bool
+) -> ImportResult:
+    """The one way rows get in, whatever they come from: files, standard input,
+    HTTP bodies. `bump_version` False: the caller's transaction calls
+    data_changed itself."""
     if isinstance(given, Body):
         with _body_input(source, given) as rows:
-            return load(source, rows, RowErrors(kept=KEPT_BODY_ERRORS))
+            return load(source, rows, RowErrors(kept=KEPT_BODY_ERRORS), bump_version=bump_version)
     with open_csv(given, source.columns) as csv_input:
-        return load(source, csv_input, RowErrors(), on_progress)
+        return load(source, csv_input, RowErrors(), on_progress, bump_version=bump_version)
 
 
 def load(
@@ -128,11 +142,14 @@ def load(
     rows: RowInput,
     errors: RowErrors,
     on_progress: FileProgress | None = None,
+    *,
+    bump_version: bool = True,
 ) -> ImportResult:
     """Save the input's valid rows in one transaction: all of them, or on any error none."""
     with transaction.atomic():
         loaded = source.load(rows, errors, on_progress)
-        data_changed()  # reports made before this load are not reused after it
+        if bump_version:
+            data_changed()  # reports made before this load are not reused after it
     return ImportResult(
         source=rows.name,
         loaded=loaded.loaded,

@@ -86,10 +86,12 @@ def report_trigger(*, as_of: datetime | None = None, force: bool = False) -> Tri
         # Locked until commit: no import commits between reading the version
         # and storing it, and concurrent identical triggers take turns, so
         # the second one finds the first one's report.
+        # None: an import is committing; this report is then new, never reused.
         version = data_version_locked()
-        existing = None if force or resolved is None else _reusable(resolved, version)
-        if existing is not None:
-            return Triggered(existing, reused=True)
+        if not force and resolved is not None and version is not None:
+            existing = _reusable(resolved, version)
+            if existing is not None:
+                return Triggered(existing, reused=True)
         report = Report.objects.create(requested_as_of=as_of, as_of=resolved, data_version=version)
         # After commit only: a worker that picked the job up earlier would not
         # find the row yet.
@@ -144,7 +146,7 @@ def report_run(report_id: str) -> None:
         logger.info("report %s attempt %d: superseded, stopped", report_id, attempt.number)
     except ReportInputError as error:
         attempt.fail(str(error))
-    except Exception as error:
+    except Exception:
         logger.exception("report %s attempt %d failed", report_id, attempt.number)
         attempt.fail(INTERNAL_ERROR)
 

@@ -16,12 +16,13 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.models import Report, StatusPoll
+from monitor.models import DataVersion, Report, StatusPoll
 from monitor.services import jobs
 from monitor.services.data_version import data_changed
 from monitor.services.imports import (
     FileRefusedError,
     business_hours_import,
+    dataset_import,
     polls_import,
     timezones_import,
 )
@@ -232,3 +233,57 @@ def test_a_trigger_does_not_wait_for_a_bulk_poll_load() -> None:
     assert waited < 3
     done = Report.objects.get(pk=triggered.report.pk)
     assert (done.status, done.as_of) == (Report.Status.COMPLETE, LATEST_POLL)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_trigger_does_not_wait_for_an_import_committing_its_version() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite: the trigger's transaction waits for the one writer instead")
+    DataVersion.objects.get_or_create(pk=1)
+    # What an import holds from its data_changed() to its commit.
+    with psycopg.connect(database_url(connection.settings_dict)) as importer:
+        importer.execute(f"UPDATE {DataVersion._meta.db_table} SET version = version + 1")
+        started = time.monotonic()
+        first = jobs.report_trigger(as_of=SPEC_NOW)
+        second = jobs.report_trigger(as_of=SPEC_NOW)
+        waited = time.monotonic() - started
+        importer.rollback()
+
+    assert waited < 6  # two triggers, each waiting at most its short bound
+    # Made without knowing the version: never reused, as the data may be changing.
+    assert (first.reused, second.reused) == (False, False)
+    assert first.report.data_version is None
+    assert not jobs.report_trigger(as_of=SPEC_NOW).reused
+    wait_for_embedded_jobs(first.report.report_id, second.report.report_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_data_set_import_locks_the_version_only_once_its_files_are_loaded(
+    write_file: WriteFile,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite: one writer at a time, the version row is no separate lock")
+    DataVersion.objects.get_or_create(pk=1)
+    locked_during_the_polls: list[bool] = []
+
+    def on_progress(path: object, done: int, total: int) -> None:
+        with psycopg.connect(database_url(connection.settings_dict)) as trigger:
+            try:
+                trigger.execute(
+                    f"SELECT version FROM {DataVersion._meta.db_table} FOR UPDATE NOWAIT"
+                )
+                locked_during_the_polls.append(False)
+            except psycopg.errors.LockNotAvailable:
+                locked_during_the_polls.append(True)
+
+    before = DataVersion.objects.get(pk=1).version
+    dataset_import(
+        timezones=write_file("zones.csv", "store_id,timezone_str\nexample-1,Asia/Kolkata\n"),
+        hours=write_file("hours.csv", IMPORTS["hours"][1]),
+        polls=write_file("polls.csv", IMPORTS["polls"][1]),
+        on_progress=on_progress,
+    )
+
+    assert locked_during_the_polls  # the check ran
+    assert not any(locked_during_the_polls)
+    assert DataVersion.objects.get(pk=1).version == before + 1  # one bump for the data set
