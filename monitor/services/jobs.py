@@ -32,7 +32,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import OperationalError, connection, connections, transaction
+from django.db import connections, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
@@ -40,6 +40,7 @@ from monitor import selectors
 from monitor.models import Report
 from monitor.services.data_version import data_version_locked
 from monitor.services.embedded_jobs import JobPool
+from monitor.services.lock_waits import LockWaitTimeoutError, lock_wait_at_most
 from monitor.services.report_retention import reports_prune_if_due
 from monitor.services.reports import GeneratedReport, ReportInputError, report_generate
 
@@ -102,14 +103,12 @@ def report_trigger(*, as_of: datetime | None = None, force: bool = False) -> Tri
 def _latest_poll_unless_loading() -> datetime | None:
     """The default as-of instant; None (the job resolves it) while a bulk poll
     load holds the polls table (PostgreSQL), so that a trigger never waits for
-    an import: its report is then new, not reused."""
+    an import: its report is then new, not reused. On SQLite a plain read:
+    WAL readers never wait, and a transaction would take the write lock."""
     try:
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL lock_timeout = '1s'")
+        with lock_wait_at_most(1.0):
             return selectors.latest_poll_time()
-    except OperationalError:  # the lock timeout
+    except LockWaitTimeoutError:
         logger.info("the polls table is being loaded: the report resolves its instant later")
         return None
 
