@@ -55,6 +55,9 @@ MAX_ATTEMPTS = 3
 # What a report that failed unexpectedly tells its readers. Anyone may read it,
 # and exception text can carry hosts, ports or SQL: the details go to the log.
 INTERNAL_ERROR = "the report failed: internal error, see the worker log"
+# A queued report is reused while this young, or while this process's embedded
+# queue holds it: nothing tells whether an older one is still in Redis.
+QUEUED_REUSE_SECONDS = 60
 
 
 class JobQueueUnavailableError(RuntimeError):
@@ -114,16 +117,35 @@ def _latest_poll_unless_loading() -> datetime | None:
 
 
 def _reusable(as_of: datetime, version: int) -> Report | None:
+    """The best live report of the instant and version: a Complete one first
+    (its CSV is ready), else the newest one whose job is alive (_job_alive)."""
     candidates = Report.objects.filter(
         as_of=as_of,
         data_version=version,
         status__in=[Report.Status.RUNNING, Report.Status.COMPLETE],
     )
-    report = candidates.defer("result_csv", "result_percent_csv").order_by("-created_at").first()
-    if report is not None and _is_stale(report):
-        reports_fail_stale(report_ids=[report.report_id])
-        return None
-    return report
+    newest = list(candidates.defer("result_csv", "result_percent_csv").order_by("-created_at")[:20])
+    lost = [report.report_id for report in newest if _is_lost(report)]
+    if lost:
+        reports_fail_stale(report_ids=lost)
+    alive = [report for report in newest if report.report_id not in lost and _job_alive(report)]
+    # min is stable: the newest of the Complete ones, or of the Running ones.
+    return min(alive, key=lambda report: report.status != Report.Status.COMPLETE, default=None)
+
+
+def _job_alive(report: Report) -> bool:
+    """Whether a report not lost (_is_lost) will finish: Complete, started, or
+    queued where its job is known to wait. A queue can lose a job unseen (a
+    web process's restart empties the embedded queue; a Redis restarted
+    without persistence, Celery's), and reusing that report would pin every
+    identical trigger to it until REPORT_QUEUE_TIMEOUT."""
+    if report.status == Report.Status.COMPLETE or report.attempts > 0:
+        return True
+    if not settings.CELERY_BROKER_URL and _embedded_pool().holds(report.report_id):
+        return True
+    # Just queued (or committed and not yet handed to the queue): Redis is not
+    # asked, so a queued report older than this is not reused.
+    return report.created_at >= timezone.now() - timedelta(seconds=QUEUED_REUSE_SECONDS)
 
 
 def report_run(report_id: str) -> None:
@@ -237,7 +259,7 @@ def report_get(report_id: str) -> Report | None:
     form, and a status check or a 304 none.
     """
     report = Report.objects.defer("result_csv", "result_percent_csv").filter(pk=report_id).first()
-    if report is not None and _is_stale(report):
+    if report is not None and _is_lost(report):
         reports_fail_stale(report_ids=[report_id])
         report.refresh_from_db()
     return report
@@ -252,7 +274,7 @@ def reports_recent(*, limit: int) -> list[Report]:
         return list(listed[:limit])
 
     reports = latest()
-    stale = [report.report_id for report in reports if _is_stale(report)]
+    stale = [report.report_id for report in reports if _is_lost(report)]
     if stale:
         reports_fail_stale(report_ids=stale)
         reports = latest()
@@ -315,21 +337,24 @@ def _lost() -> Q:
     # A queued report's heartbeat is its creation time.
     now = timezone.now()
     return Q(status=Report.Status.RUNNING) & (
-        Q(attempts=0, heartbeat_at__lt=now - timedelta(seconds=settings.REPORT_QUEUE_TIMEOUT))
-        | Q(
-            attempts__gt=0,
-            heartbeat_at__lt=now - timedelta(seconds=settings.REPORT_STALE_AFTER_SECONDS),
-        )
+        Q(attempts=0, heartbeat_at__lt=now - _silence_allowed(attempts=0))
+        | Q(attempts__gt=0, heartbeat_at__lt=now - _silence_allowed(attempts=1))
     )
 
 
-def _is_stale(report: Report) -> bool:
-    if report.status != Report.Status.RUNNING:
-        return False
-    timeout = (
-        settings.REPORT_STALE_AFTER_SECONDS if report.attempts else settings.REPORT_QUEUE_TIMEOUT
+def _is_lost(report: Report) -> bool:
+    """_lost() for one report already read."""
+    return (
+        report.status == Report.Status.RUNNING
+        and report.heartbeat_at < timezone.now() - _silence_allowed(attempts=report.attempts)
     )
-    return report.heartbeat_at < timezone.now() - timedelta(seconds=timeout)
+
+
+def _silence_allowed(*, attempts: int) -> timedelta:
+    """How long a Running report's job may give no sign of life: the one
+    rule of lost jobs (see reports_fail_stale)."""
+    seconds = settings.REPORT_STALE_AFTER_SECONDS if attempts else settings.REPORT_QUEUE_TIMEOUT
+    return timedelta(seconds=seconds)
 
 
 def _dispatch(report_id: str) -> None:
@@ -356,6 +381,10 @@ def _enqueue(report_id: str) -> None:
         raise JobQueueUnavailableError(message) from error
 
 
+# Reports queued earlier were queued by another process (see reports_left_queued).
+_PROCESS_STARTED = timezone.now()
+
+
 class _Embedded:
     lock = threading.Lock()
     pool: JobPool | None = None
@@ -364,8 +393,21 @@ class _Embedded:
 def _embedded_pool() -> JobPool:
     with _Embedded.lock:
         if _Embedded.pool is None:
-            _Embedded.pool = JobPool(_run_embedded, threads=settings.REPORT_EMBEDDED_THREADS)
+            pool = JobPool(_run_embedded, threads=settings.REPORT_EMBEDDED_THREADS)
+            for report_id in reports_left_queued(before=_PROCESS_STARTED):
+                pool.put(report_id)
+            _Embedded.pool = pool
         return _Embedded.pool
+
+
+def reports_left_queued(*, before: datetime) -> list[str]:
+    """The reports still queued (oldest first) that were created before
+    `before`: this process's start. The embedded queue that held them was the
+    memory of a web process that has stopped, so this one queues them again.
+    Should a sibling web process still hold one, the report runs twice at
+    worst: the attempt protocol keeps one result."""
+    queued = Report.objects.filter(status=Report.Status.RUNNING, attempts=0, created_at__lt=before)
+    return list(queued.order_by("created_at").values_list("report_id", flat=True))
 
 
 def _run_embedded(report_id: str) -> None:

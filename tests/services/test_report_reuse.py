@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import psycopg
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -106,6 +107,53 @@ def test_a_lost_job_is_failed_and_not_reused() -> None:
 
     assert not again.reused
     assert Report.objects.get(pk=first.report.pk).status == Report.Status.FAILED
+
+
+def queued_for(report: Report, *, seconds: int) -> None:
+    earlier = timezone.now() - timedelta(seconds=seconds)
+    Report.objects.filter(pk=report.pk).update(created_at=earlier, heartbeat_at=earlier)
+
+
+def test_a_queued_report_no_queue_holds_is_not_reused() -> None:
+    # As after a web process's restart, or a broker that lost the task: the
+    # report is still within REPORT_QUEUE_TIMEOUT, but its job will never run.
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+    queued_for(first.report, seconds=jobs.QUEUED_REUSE_SECONDS + 1)
+
+    again = jobs.report_trigger(as_of=SPEC_NOW)
+
+    assert not again.reused
+    assert again.report.report_id != first.report.report_id
+
+
+def test_a_started_report_with_a_fresh_heartbeat_is_reused() -> None:
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+    queued_for(first.report, seconds=jobs.QUEUED_REUSE_SECONDS + 1)
+    Report.objects.filter(pk=first.report.pk).update(attempts=1, heartbeat_at=timezone.now())
+
+    assert jobs.report_trigger(as_of=SPEC_NOW).reused
+
+
+def test_a_complete_report_is_preferred_to_a_newer_running_one() -> None:
+    complete = jobs.report_trigger(as_of=SPEC_NOW)
+    jobs.report_run(complete.report.report_id)
+    jobs.report_trigger(as_of=SPEC_NOW, force=True)  # waiting behind a backlog
+
+    again = jobs.report_trigger(as_of=SPEC_NOW)
+
+    assert again.report.report_id == complete.report.report_id
+
+
+def test_reports_queued_before_the_process_started_are_queued_again() -> None:
+    queued = [jobs.report_trigger(as_of=SPEC_NOW, force=True) for _ in range(2)]
+    started = jobs.report_trigger(as_of=SPEC_NOW, force=True)
+    Report.objects.filter(pk=started.report.pk).update(attempts=1)
+    process_started = timezone.now()
+    jobs.report_trigger(as_of=SPEC_NOW, force=True)  # queued by this process
+
+    left = jobs.reports_left_queued(before=process_started)
+
+    assert left == [each.report.report_id for each in queued]  # oldest first
 
 
 def test_200_identical_triggers_make_one_report() -> None:
