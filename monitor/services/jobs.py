@@ -41,7 +41,7 @@ from monitor.models import Report
 from monitor.services.data_version import data_version_locked
 from monitor.services.embedded_jobs import JobPool
 from monitor.services.lock_waits import LockWaitTimeoutError, lock_wait_at_most
-from monitor.services.report_retention import reports_prune_if_due
+from monitor.services.report_retention import report_kept_a_while, reports_prune_if_due
 from monitor.services.reports import GeneratedReport, ReportInputError, report_generate
 
 logger = logging.getLogger(__name__)
@@ -134,12 +134,16 @@ def _reusable(as_of: datetime, version: int) -> Report | None:
 
 
 def _job_alive(report: Report) -> bool:
-    """Whether a report not lost (_is_lost) will finish: Complete, started, or
+    """Whether a report not lost (_is_lost) will finish and stay: Complete and
+    kept by retention a while, started, or
     queued where its job is known to wait. A queue can lose a job unseen (a
     web process's restart empties the embedded queue; a Redis restarted
     without persistence, Celery's), and reusing that report would pin every
     identical trigger to it until REPORT_QUEUE_TIMEOUT."""
-    if report.status == Report.Status.COMPLETE or report.attempts > 0:
+    if report.status == Report.Status.COMPLETE:
+        # Not one retention is about to delete: the caller would then get a 404.
+        return report_kept_a_while(report)
+    if report.attempts > 0:
         return True
     if not settings.CELERY_BROKER_URL and _embedded_pool().holds(report.report_id):
         return True

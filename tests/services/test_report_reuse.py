@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pytest_django.fixtures import Settings
 
 from monitor.models import DataVersion, Report, StatusPoll
 from monitor.services import jobs
@@ -27,6 +28,7 @@ from monitor.services.imports import (
     polls_import,
     timezones_import,
 )
+from monitor.services.report_retention import reports_prune
 from tests.conftest import WriteFile
 from tests.integration.conftest import database_url
 from tests.report_data import SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
@@ -154,6 +156,31 @@ def test_reports_queued_before_the_process_started_are_queued_again() -> None:
     left = jobs.reports_left_queued(before=process_started)
 
     assert left == [each.report.report_id for each in queued]  # oldest first
+
+
+def test_a_reused_report_survives_the_next_prune(settings: Settings) -> None:
+    settings.REPORT_RETENTION_DAYS, settings.REPORT_RETENTION_COUNT = 7, 500
+    old = jobs.report_trigger(as_of=SPEC_NOW)
+    jobs.report_run(old.report.report_id)
+    Report.objects.filter(pk=old.report.pk).update(created_at=timezone.now() - timedelta(days=7))
+
+    again = jobs.report_trigger(as_of=SPEC_NOW)
+    reports_prune()
+
+    assert jobs.report_get(again.report.report_id) is not None
+    assert not again.reused  # the old one was about to go: a new report instead
+
+
+def test_a_complete_report_beyond_half_the_kept_count_is_not_reused(settings: Settings) -> None:
+    settings.REPORT_RETENTION_COUNT = 4
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+    jobs.report_run(first.report.report_id)
+    newer = [jobs.report_trigger(as_of=SPEC_NOW, force=True) for _ in range(2)]
+    Report.objects.filter(pk__in=[each.report.pk for each in newer]).update(
+        status=Report.Status.FAILED
+    )
+
+    assert not jobs.report_trigger(as_of=SPEC_NOW).reused
 
 
 def test_200_identical_triggers_make_one_report() -> None:
