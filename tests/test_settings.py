@@ -61,6 +61,32 @@ def test_a_malformed_number_is_an_error_naming_the_variable(load_settings: Any) 
         load_settings(DJANGO_SECRET_KEY="k", REPORT_STALE_AFTER_SECONDS="10m")
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "REPORT_EMBEDDED_THREADS",
+        "REPORT_STALE_AFTER_SECONDS",
+        "REPORT_QUEUE_TIMEOUT",
+        "REPORT_RETENTION_DAYS",
+        "REPORT_RETENTION_COUNT",
+    ],
+)
+@pytest.mark.parametrize("value", ["-1", "0"])
+def test_a_count_or_duration_below_one_is_an_error_naming_the_variable(
+    load_settings: Any, name: str, value: str
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match=f"{name}='{value}': must be at least 1"):
+        load_settings(DJANGO_SECRET_KEY="k", **{name: value})
+
+
+def test_the_retention_interval_may_be_0_but_not_negative(load_settings: Any) -> None:
+    # 0: the embedded set-up prunes after every job; beat still waits a second.
+    loaded = load_settings(DJANGO_SECRET_KEY="k", REPORT_RETENTION_INTERVAL_SECONDS="0")
+    assert loaded["CELERY_BEAT_SCHEDULE"]["prune-reports"]["schedule"] == 1.0
+    with pytest.raises(ImproperlyConfigured, match="INTERVAL_SECONDS='-1': must be at least 0"):
+        load_settings(DJANGO_SECRET_KEY="k", REPORT_RETENTION_INTERVAL_SECONDS="-1")
+
+
 def test_list_values_are_trimmed_and_empty_items_dropped(load_settings: Any) -> None:
     settings = load_settings(DJANGO_SECRET_KEY="k", DJANGO_ALLOWED_HOSTS=" a.example, ,b.example,")
     assert settings["ALLOWED_HOSTS"] == ["a.example", "b.example"]
