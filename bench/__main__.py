@@ -4,7 +4,9 @@ For each scale (1× = the real v1 set: 14,092 polled stores, ~1.82 M polls, the
 real hours and zone files when ../shared/data is there) and each database,
 it loads a fresh database with the import commands and runs generate_report,
 each in its own process so that wall time includes start-up and peak RSS is
-that command's alone. Generated data sets are cached under var/bench/.
+that command's alone. At 1× it then measures the API on PostgreSQL: reports
+(bench.api) and polls sent over HTTP (bench.ingest). Generated data sets are
+cached under var/bench/.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def data_set(scale: int) -> Path:
     return out
 
 
-def fresh_database(kind: str) -> dict[str, str]:
+def fresh_database(kind: str, name: str = PG_DATABASE) -> dict[str, str]:
     """An environment whose DATABASE_URL names a new, migrated, empty database."""
     env = dict(os.environ)
     if kind == "sqlite":
@@ -88,9 +90,9 @@ def fresh_database(kind: str) -> dict[str, str]:
         env["DATABASE_URL"] = f"sqlite:///{path}"
     else:
         with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-        env["DATABASE_URL"] = f"{PG_SERVER}/{PG_DATABASE}"
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
+        env["DATABASE_URL"] = f"{PG_SERVER}/{name}"
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
     )
@@ -163,6 +165,7 @@ def main() -> None:
             if not options.no_api:
                 bench_api()
             bench_stores()  # gunicorn alone: no Celery or Redis needed
+            bench_ingest(data)  # likewise
 
 
 def bench_api() -> None:
@@ -186,6 +189,29 @@ def bench_stores() -> None:
     """The store endpoint's latency over HTTP (gunicorn), on the loaded PostgreSQL database."""
     subprocess.run(
         [sys.executable, "-m", "bench.stores", "--database-url", f"{PG_SERVER}/{PG_DATABASE}"],
+        cwd=ROOT,
+        check=True,
+    )
+
+
+def bench_ingest(data: Path) -> None:
+    """Polls over HTTP into PostgreSQL behind gunicorn (bench.ingest), zones and hours loaded."""
+    env = fresh_database("postgresql", f"{PG_DATABASE}_ingest")
+    for command, file in [
+        ("import_store_timezone_data", "timezones.csv"),
+        ("import_store_business_hours_data", "menu_hours.csv"),
+    ]:
+        run_measured([command, str(data / file)], env)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.ingest",
+            "--database-url",
+            env["DATABASE_URL"],
+            "--data",
+            str(data),
+        ],
         cwd=ROOT,
         check=True,
     )

@@ -10,11 +10,13 @@ PostgreSQL through a binary COPY, on SQLite through one fetch.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Max, OrderBy, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Substr
 
@@ -32,6 +34,34 @@ SqlParams = dict[str, str | None]  # the window's bounds, as the database takes 
 _SQLITE_POLL_ROW = np.dtype([("store", np.int64), ("time", "U26"), ("active", np.int8)])
 
 
+@contextmanager
+def read_snapshot() -> Iterator[None]:
+    """Every read inside sees the database as of one instant: a report never sees half
+    of a load that commits while it reads, and never holds up a load either.
+
+    PostgreSQL: a REPEATABLE READ, READ ONLY transaction (its snapshot is taken at
+    the first read; readers take no lock that blocks an insert). SQLite: a
+    deferred transaction, which in WAL mode reads one snapshot and lets writers
+    commit meanwhile; Django's own BEGIN would be IMMEDIATE (settings), a write
+    lock, so it is issued here. Inside a caller's transaction, that one decides.
+    """
+    if connection.in_atomic_block:
+        yield
+    elif connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+    else:
+        connection.ensure_connection()
+        raw = connection.connection
+        raw.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            raw.execute("COMMIT")  # nothing was written: a commit ends a read as well
+
+
 def latest_poll_time(*, at_or_before: datetime | None = None) -> datetime | None:
     """The latest poll stored (the default as-of instant, docs/report-semantics.md §2),
     or the latest at or before an instant; served by the timestamp index."""
@@ -45,9 +75,8 @@ def latest_poll_time(*, at_or_before: datetime | None = None) -> datetime | None
 def report_inputs(as_of: datetime) -> ReportInputs:
     """The engine's inputs for a report as of `as_of` (an aware datetime)."""
     as_of_us = to_epoch_us(as_of)
-    # Three reads, no snapshot: imports may commit between them. Stores are
-    # never deleted, so reading them last means every poll's and every hours
-    # row's store is there (a store added meanwhile simply has no polls).
+    # Stores last: every poll's and every hours row's store is there even when
+    # the reads are not in one snapshot (read_snapshot), as stores are never deleted.
     poll_store_pk, poll_time_us, poll_active = _polls(
         as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1]), as_of
     )

@@ -1,8 +1,12 @@
 """Celery tasks: thin wrappers around the services, run by `celery -A store_monitoring worker`."""
 
+import logging
+
 from celery import shared_task
 
-from monitor.services import jobs, report_retention
+from monitor.services import jobs, poll_retention, report_retention
+
+logger = logging.getLogger(__name__)
 
 
 # Acknowledged only once the report is written, and handed back to the queue
@@ -18,3 +22,17 @@ def report_run_task(report_id: str) -> None:
 @shared_task(name="monitor.reports_prune", ignore_result=True)
 def reports_prune_task() -> int:
     return report_retention.reports_prune()
+
+
+# Run by Celery beat on PRUNE_POLLS_CRON when PRUNE_POLLS_OLDER_THAN_DAYS is set.
+@shared_task(name="monitor.polls_prune", ignore_result=True)
+def polls_prune_task(older_than_days: int) -> int:
+    cutoff = poll_retention.prune_cutoff(older_than_days)
+    pruned = poll_retention.polls_prune(cutoff=cutoff)
+    logger.info(
+        "pruned %d polls taken before %s; kept the last one of %d stores",
+        pruned.deleted,
+        pruned.horizon.isoformat(),
+        pruned.kept,
+    )
+    return pruned.deleted

@@ -8,12 +8,25 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+def crontab_from(text: str) -> crontab:
+    """A schedule from a cron line: minute hour day-of-month month day-of-week."""
+    fields = text.split()
+    if len(fields) != 5:
+        raise ImproperlyConfigured(
+            f"{text!r} is not a cron line of 5 fields: minute hour day-of-month month "
+            "day-of-week, e.g. '0 3 * * *'"
+        )
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    return crontab(minute, hour, day_of_week, day_of_month, month_of_year)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -29,14 +42,17 @@ def env_bool(name: str, default: bool) -> bool:
     )
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r}: must be at least {minimum}")
+    return number
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -240,11 +256,13 @@ LOGIN_REDIRECT_URL = "pages:fleet"
 # The login and CSRF cookies travel over HTTPS only, where the site redirects to it.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 
+# Rows sent over HTTP (POST /api/monitor/polls, …): a bigger request is refused whole (413).
+INGEST_MAX_ROWS = env_int("INGEST_MAX_ROWS", 100_000)
+INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 32 * 1024 * 1024)
+
 # Report jobs. Without a broker they run on a small pool of threads of the web process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-REPORT_EMBEDDED_THREADS = env_int("REPORT_EMBEDDED_THREADS", 1)
-if REPORT_EMBEDDED_THREADS < 1:
-    raise ImproperlyConfigured("REPORT_EMBEDDED_THREADS must be at least 1")
+REPORT_EMBEDDED_THREADS = env_int("REPORT_EMBEDDED_THREADS", 1, minimum=1)
 CELERY_TASK_ACKS_LATE = True  # a report is acknowledged only once it is written...
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ...so a killed worker's report is redelivered
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -256,7 +274,7 @@ CELERY_TASK_SERIALIZER = "json"
 # report is declared lost, and above the time a report takes (a job still
 # running past it gets a twin, harmless but wasted: see services.jobs).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=1),
     "unacked_restore_interval": 10,
     "unacked_restore_throttle": 1,  # sweep on every interval, not every 10th
     # A dead or hung (stopped, not closed) Redis must not hang a trigger: a
@@ -273,23 +291,33 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 # A started report whose job has not reported progress for this long is marked Failed.
-REPORT_STALE_AFTER_SECONDS = env_int("REPORT_STALE_AFTER_SECONDS", 600)
+REPORT_STALE_AFTER_SECONDS = env_int("REPORT_STALE_AFTER_SECONDS", 600, minimum=1)
 # A report still waiting in the queue after this long is marked Failed: the
 # queue lost its job (a broker restarted without persistence, or no worker runs).
-REPORT_QUEUE_TIMEOUT = env_int("REPORT_QUEUE_TIMEOUT", 3600)
+REPORT_QUEUE_TIMEOUT = env_int("REPORT_QUEUE_TIMEOUT", 3600, minimum=1)
 # Retention: finished reports older than this many days, or beyond the newest
 # this many, are deleted every REPORT_RETENTION_INTERVAL_SECONDS (Celery beat,
 # or between jobs in the embedded set-up).
-REPORT_RETENTION_DAYS = env_int("REPORT_RETENTION_DAYS", 7)
-REPORT_RETENTION_COUNT = env_int("REPORT_RETENTION_COUNT", 500)
-REPORT_RETENTION_INTERVAL_SECONDS = env_int("REPORT_RETENTION_INTERVAL_SECONDS", 600)
+REPORT_RETENTION_DAYS = env_int("REPORT_RETENTION_DAYS", 7, minimum=1)
+REPORT_RETENTION_COUNT = env_int("REPORT_RETENTION_COUNT", 500, minimum=1)
+REPORT_RETENTION_INTERVAL_SECONDS = env_int("REPORT_RETENTION_INTERVAL_SECONDS", 600, minimum=0)
 # What `celery -A store_monitoring beat` sends (the Celery app's beat_schedule).
-CELERY_BEAT_SCHEDULE = {
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "prune-reports": {
         "task": "monitor.reports_prune",
-        "schedule": float(REPORT_RETENTION_INTERVAL_SECONDS),
+        # 0 (the embedded set-up: after every job) would make beat spin.
+        "schedule": float(max(REPORT_RETENTION_INTERVAL_SECONDS, 1)),
     },
 }
+# Pruning polls (prune_polls) on a schedule too: off unless PRUNE_POLLS_OLDER_THAN_DAYS
+# is set; PRUNE_POLLS_CRON is "minute hour day-of-month month day-of-week", in UTC.
+PRUNE_POLLS_OLDER_THAN_DAYS = env_int("PRUNE_POLLS_OLDER_THAN_DAYS", -1)  # -1: off
+if PRUNE_POLLS_OLDER_THAN_DAYS >= 0:
+    CELERY_BEAT_SCHEDULE["prune-polls"] = {
+        "task": "monitor.polls_prune",
+        "schedule": crontab_from(os.environ.get("PRUNE_POLLS_CRON", "0 3 * * *")),
+        "args": (PRUNE_POLLS_OLDER_THAN_DAYS,),
+    }
 
 LOGGING = {
     "version": 1,

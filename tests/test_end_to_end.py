@@ -1,5 +1,6 @@
 """End to end: generated CSVs → import commands → generate_report, against the
-independent reference (tests/engine/reference.py) fed straight from the CSVs."""
+independent reference (tests/engine/reference.py) fed straight from the CSVs;
+and the same data sent over HTTP instead, for the very same reports."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from datetime import UTC, datetime, time, timedelta
 from io import StringIO
 from pathlib import Path
 
+import orjson
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
+from monitor.models import BusinessHours, StatusPoll, Store
 from monitor.sample_data.generator import generate_sample_data
 from monitor.services.reports import report_generate
 from tests.engine.bridge import figures_of
@@ -60,6 +64,20 @@ def generate_report(*args: str) -> str:
     return out.getvalue()
 
 
+def import_files(folder: Path) -> None:
+    """The generated files through `import_data`."""
+    call_command(
+        "import_data",
+        "--timezones",
+        str(folder / "timezones.csv"),
+        "--hours",
+        str(folder / "menu_hours.csv"),
+        "--status",
+        str(folder / "store_status.csv"),
+        stdout=StringIO(),
+    )
+
+
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("sample")
@@ -73,16 +91,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ids=["latest-poll", "inside-the-data", "before-most-polls"],
 )
 def test_report_of_imported_data_equals_the_reference(sample: Path, as_of: datetime) -> None:
-    call_command(
-        "import_data",
-        "--timezones",
-        str(sample / "timezones.csv"),
-        "--hours",
-        str(sample / "menu_hours.csv"),
-        "--status",
-        str(sample / "store_status.csv"),
-        stdout=StringIO(),
-    )
+    import_files(sample)
     expected = reference_report(stores_from_csvs(sample), as_of)
 
     # Exact to the half-microsecond, then as printed by the command.
@@ -101,3 +110,36 @@ def test_default_as_of_is_the_latest_imported_poll(sample: Path) -> None:
         StoreData(store.store_id, polls=store.polls) for store in stores_from_csvs(sample)
     ]
     assert generate_report() == reference_csv(reference_report(polls_only, END))
+
+
+def reports_as_of(instants: list[datetime]) -> list[str]:
+    return [
+        report_generate(as_of=instant).csv(percent=percent)
+        for instant in instants
+        for percent in (False, True)
+    ]
+
+
+def test_data_posted_over_http_gives_the_same_report_as_the_files(
+    sample: Path, client: Client
+) -> None:
+    instants = [END, END - timedelta(days=2, hours=3, microseconds=1)]
+    import_files(sample)
+    from_files = reports_as_of(instants)
+    for model in (StatusPoll, BusinessHours, Store):
+        model.objects.all().delete()
+
+    def post(path: str, body: bytes, content_type: str) -> None:
+        response = client.generic("POST", f"/api/monitor/{path}", body, content_type=content_type)
+        assert response.status_code == 200, response.content
+        assert response.json()["rejected"] == 0
+
+    # Each source another way: NDJSON, the CSV file as it is, JSON in batches.
+    zones = read_rows(sample / "timezones.csv")
+    post("timezones", b"\n".join(map(orjson.dumps, zones)), "application/x-ndjson")
+    post("business_hours", (sample / "menu_hours.csv").read_bytes(), "text/csv")
+    polls = read_rows(sample / "store_status.csv")
+    for start in range(0, len(polls), 2500):
+        post("polls", orjson.dumps(polls[start : start + 2500]), "application/json")
+
+    assert reports_as_of(instants) == from_files

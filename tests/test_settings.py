@@ -61,6 +61,32 @@ def test_a_malformed_number_is_an_error_naming_the_variable(load_settings: Any) 
         load_settings(DJANGO_SECRET_KEY="k", REPORT_STALE_AFTER_SECONDS="10m")
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "REPORT_EMBEDDED_THREADS",
+        "REPORT_STALE_AFTER_SECONDS",
+        "REPORT_QUEUE_TIMEOUT",
+        "REPORT_RETENTION_DAYS",
+        "REPORT_RETENTION_COUNT",
+    ],
+)
+@pytest.mark.parametrize("value", ["-1", "0"])
+def test_a_count_or_duration_below_one_is_an_error_naming_the_variable(
+    load_settings: Any, name: str, value: str
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match=f"{name}='{value}': must be at least 1"):
+        load_settings(DJANGO_SECRET_KEY="k", **{name: value})
+
+
+def test_the_retention_interval_may_be_0_but_not_negative(load_settings: Any) -> None:
+    # 0: the embedded set-up prunes after every job; beat still waits a second.
+    loaded = load_settings(DJANGO_SECRET_KEY="k", REPORT_RETENTION_INTERVAL_SECONDS="0")
+    assert loaded["CELERY_BEAT_SCHEDULE"]["prune-reports"]["schedule"] == 1.0
+    with pytest.raises(ImproperlyConfigured, match="INTERVAL_SECONDS='-1': must be at least 0"):
+        load_settings(DJANGO_SECRET_KEY="k", REPORT_RETENTION_INTERVAL_SECONDS="-1")
+
+
 def test_list_values_are_trimmed_and_empty_items_dropped(load_settings: Any) -> None:
     settings = load_settings(DJANGO_SECRET_KEY="k", DJANGO_ALLOWED_HOSTS=" a.example, ,b.example,")
     assert settings["ALLOWED_HOSTS"] == ["a.example", "b.example"]
@@ -84,3 +110,24 @@ def test_the_sqlite_database_directory_is_made_on_first_connection(
             connection.close_all()
 
     assert name.is_file()
+
+
+def test_pruning_polls_is_scheduled_only_when_asked(load_settings: Any) -> None:
+    off = load_settings(DJANGO_DEBUG="true")
+    assert "prune-polls" not in off["CELERY_BEAT_SCHEDULE"]
+
+    on = load_settings(
+        DJANGO_DEBUG="true", PRUNE_POLLS_OLDER_THAN_DAYS="30", PRUNE_POLLS_CRON="15 4 * * 0"
+    )
+    entry = on["CELERY_BEAT_SCHEDULE"]["prune-polls"]
+    assert (entry["task"], entry["args"]) == ("monitor.polls_prune", (30,))
+    assert (entry["schedule"].minute, entry["schedule"].hour) == ({15}, {4})
+    assert entry["schedule"].day_of_week == {0}
+    assert "prune-reports" in on["CELERY_BEAT_SCHEDULE"]  # beside it, not instead
+
+
+def test_a_malformed_prune_schedule_is_refused(load_settings: Any) -> None:
+    with pytest.raises(ImproperlyConfigured, match="not a cron line of 5 fields"):
+        load_settings(
+            DJANGO_DEBUG="true", PRUNE_POLLS_OLDER_THAN_DAYS="30", PRUNE_POLLS_CRON="daily"
+        )

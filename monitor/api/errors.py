@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
@@ -31,7 +31,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is not None:
         text = error_text(response.data)
         if isinstance(exc, UnsupportedMediaType):
-            text += " Send the body as JSON, with Content-Type: application/json."
+            accepted = [parser.media_type for parser in context["request"].parsers]
+            text += f" Send the body with Content-Type: {_one_of(accepted)}."
         response.data = {"error": text}
     return response
 
@@ -58,6 +59,16 @@ def body_too_large() -> JsonResponse:
     return error_response(413, f"the request body is larger than {limit:,} bytes")
 
 
+ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
+
+
+def own_body_limit(view: ViewFunction) -> ViewFunction:
+    """Marks a view whose parser enforces a body limit of its own (the data
+    endpoints: INGEST_MAX_BYTES), so JsonErrorsMiddleware leaves its bodies alone."""
+    view.own_body_limit = True  # type: ignore[attr-defined]  # read by JsonErrorsMiddleware
+    return view
+
+
 class JsonErrorsMiddleware:
     """Refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE before anything reads them (413),
     and answers 503 when the database is unreachable, instead of Django's HTML 500."""
@@ -66,15 +77,24 @@ class JsonErrorsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view: Callable[..., HttpResponse],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
         # DRF's parsers read the stream itself, which Django's own limit does not guard.
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return error_response(400, "Content-Length is not a number")
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if limit is not None and length > limit:
+        if limit is not None and length > limit and not getattr(view, "own_body_limit", False):
             return body_too_large()
-        return self.get_response(request)
+        return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, OperationalError | InterfaceError):
@@ -111,3 +131,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return error_response(500, "internal server error; the server's log has the details")
+
+
+def _one_of(names: list[str]) -> str:
+    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]]))

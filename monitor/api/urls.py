@@ -2,9 +2,25 @@
 
 from django.urls import path
 
-from monitor.api import store_views, views
+from monitor.api import ingest, store_views, views
+
+# Data in (docs/report-semantics.md §9): the same loads as the import commands.
+# First: stores/<path:store_id> below would take …/business_hours and …/timezone
+# as part of a store id.
+_DATA_IN = [
+    path("polls", ingest.polls, name="ingest_polls"),
+    path("business_hours", ingest.business_hours, name="ingest_business_hours"),
+    path("timezones", ingest.timezones, name="ingest_timezones"),
+    path(
+        "stores/<path:store_id>/business_hours",
+        ingest.store_business_hours,
+        name="store_business_hours",
+    ),
+    path("stores/<path:store_id>/timezone", ingest.store_timezone, name="store_timezone"),
+]
 
 urlpatterns = [
+    *_DATA_IN,
     path("trigger_report", views.trigger_report, name="trigger_report"),
     path("get_report/<str:report_id>", views.get_report, name="get_report"),
     path("get_report", views.get_report_by_query, name="get_report_by_query"),

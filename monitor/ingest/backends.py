@@ -23,6 +23,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
+import psycopg
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 
@@ -74,6 +75,10 @@ class Backend(Protocol):
 
     def poll_load(self, *, rebuild_indexes: bool) -> PollLoad: ...
 
+    def store_keys(self, store_ids: list[str]) -> list[tuple[str, int]]:
+        """(store_id, Store key) of those of `store_ids` that are stored."""
+        ...
+
 
 def current_backend() -> Backend:
     if connection.vendor == "postgresql":
@@ -92,6 +97,12 @@ def _raw_connection() -> Any:
 # ---- PostgreSQL ----------------------------------------------------------------
 
 
+def _binding_cursor() -> psycopg.Cursor[Any]:
+    """A cursor that sends parameters apart from the statement (Django's quotes them
+    into it), so that an array parameter can go in binary (%b)."""
+    return psycopg.Cursor(_raw_connection())
+
+
 class PostgreSQL:
     def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> None:
         definitions = ", ".join(f"{column.name} {column.postgresql_type}" for column in columns)
@@ -104,6 +115,18 @@ class PostgreSQL:
 
     def poll_load(self, *, rebuild_indexes: bool) -> PollLoad:
         return _PostgreSQLPollsDirect() if rebuild_indexes else _PostgreSQLPollsStaged()
+
+    def store_keys(self, store_ids: list[str]) -> list[tuple[str, int]]:
+        names = sql_names()
+        with _binding_cursor() as cursor:
+            # One array parameter (%b: sent in binary, no quoting of each id in
+            # Python): one short statement, whatever the number of ids.
+            cursor.execute(
+                f"SELECT {names.store_id}, {names.store_pk} FROM {names.stores} "
+                f"WHERE {names.store_id} = ANY(%b)",
+                [store_ids],
+            )
+            return cursor.fetchall()
 
 
 def _copy_text(rows: list[PollRow], keys: StoreKeys, *, with_line: bool) -> str:
@@ -159,42 +182,86 @@ class _PostgreSQLPollsCopy:
 
 
 class _PostgreSQLPollsStaged(_PostgreSQLPollsCopy):
-    """Into a staging table, then one INSERT … ON CONFLICT DO NOTHING."""
+    """Into a staging table, then one INSERT … ON CONFLICT DO NOTHING.
+
+    A load of one batch (every HTTP request, small files) skips the table: its
+    rows go as arrays in the INSERT itself. Creating and dropping a temporary
+    table is a write to the system catalogs, a large part of a small load's
+    cost, and one that many small loads at once would contend on.
+    """
 
     with_line = True
 
     TABLE = "poll_staging"
 
     def __enter__(self) -> _PostgreSQLPollsStaged:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {self.TABLE} (line bigint, store bigint, "
-                "instant timestamptz, active boolean) ON COMMIT DROP"
-            )
         self.stream = _CopyStream(f"COPY {self.TABLE} FROM STDIN")
         self.copied = 0
+        self.first: tuple[list[PollRow], StoreKeys] | None = None  # held back, not copied
+        self.staging = False
         return self
+
+    def write(self, rows: list[PollRow], keys: StoreKeys) -> None:
+        if self.first is None and not self.staging:
+            self.first = rows, keys
+            return
+        if not self.staging:
+            self.suspend()  # nothing in flight: the table is created first
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {self.TABLE} (line bigint, store bigint, "
+                    "instant timestamptz, active boolean) ON COMMIT DROP"
+                )
+            self.staging = True
+            assert self.first is not None
+            super().write(*self.first)
+            self.first = None
+        super().write(rows, keys)
 
     def finish(self) -> LoadCounts:
         self.stream.end()
+        if self.staging:
+            inserted = self._insert(f"FROM {self.TABLE}", [])
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE {self.TABLE}")
+            return LoadCounts(inserted, self.copied - inserted)
+        rows, keys = self.first or ([], {})
+        arrays = [
+            [line for line, _, _, _ in rows],
+            [keys[store] for _, store, _, _ in rows],
+            [f"{at}+00" for _, _, at, _ in rows],  # "+00": UTC, whatever the session's zone
+            [active for _, _, _, active in rows],
+        ]
+        # unnest: the arrays as a table, one row per index; %b: each array sent
+        # in binary, not quoted value by value in Python.
+        inserted = self._insert(
+            "FROM unnest(%b::bigint[], %b::bigint[], %b::text[]::timestamptz[], %b::boolean[]) "
+            "AS staged (line, store, instant, active)",
+            arrays,
+        )
+        return LoadCounts(inserted, len(rows) - inserted)
+
+    def _insert(self, source: str, params: list[Any]) -> int:
+        """INSERT the staged rows (`FROM …` and its parameters); how many were new."""
         names = sql_names()
-        with connection.cursor() as cursor:
-            # The sort holds the whole file: let it run in memory, not on disk.
-            cursor.execute("SELECT set_config('work_mem', '256MB', true)")
+        with _binding_cursor() as cursor:
+            if self.staging:
+                # The sort holds the whole file: let it run in memory, not on disk.
+                cursor.execute("SELECT set_config('work_mem', '256MB', true)")
             # DISTINCT ON keeps each (store, instant)'s first row in the ORDER
             # BY, its earliest line; ON CONFLICT skips what is stored already,
             # even by a concurrent import that commits first.
             cursor.execute(
                 f"""
                 INSERT INTO {names.polls} ({names.poll_columns})
-                SELECT DISTINCT ON (store, instant) store, instant, active FROM {self.TABLE}
+                SELECT DISTINCT ON (store, instant) store, instant, active {source}
                 ORDER BY store, instant, line
                 ON CONFLICT ({names.poll_store}, {names.poll_time}) DO NOTHING
-                """
+                """,
+                params,
             )
-            inserted = cursor.rowcount
-            cursor.execute(f"DROP TABLE {self.TABLE}")
-        return LoadCounts(inserted, self.copied - inserted)
+            inserted: int = cursor.rowcount
+        return inserted
 
 
 class _PostgreSQLPollsDirect(_PostgreSQLPollsCopy):
@@ -300,6 +367,8 @@ def _quote(name: str) -> str:
 
 
 class SQLite:
+    STORE_LOOKUP_CHUNK = 1000  # ids a query (SQLite allows 32,766 parameters a statement)
+
     def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> None:
         line, *others = columns
         # The line as INTEGER PRIMARY KEY is the rowid: rows are stored in file order.
@@ -312,6 +381,20 @@ class SQLite:
 
     def poll_load(self, *, rebuild_indexes: bool) -> PollLoad:
         return _SQLitePolls(rebuild_indexes=rebuild_indexes)
+
+    def store_keys(self, store_ids: list[str]) -> list[tuple[str, int]]:
+        names = sql_names()
+        found = []
+        with connection.cursor() as cursor:
+            for start in range(0, len(store_ids), self.STORE_LOOKUP_CHUNK):
+                chunk = store_ids[start : start + self.STORE_LOOKUP_CHUNK]
+                cursor.execute(
+                    f"SELECT {names.store_id}, {names.store_pk} FROM {names.stores} "
+                    f"WHERE {names.store_id} IN ({', '.join(['%s'] * len(chunk))})",
+                    chunk,
+                )
+                found += cursor.fetchall()
+        return found
 
 
 class _SQLitePolls:

@@ -25,3 +25,7 @@ class FileRefusedError(Exception):
 
     The message names the file and says why.
     """
+
+
+class TooManyRowsError(FileRefusedError):
+    """More rows than one load may hold (INGEST_MAX_ROWS): refused whole, nothing is loaded."""

@@ -13,24 +13,27 @@ from functools import partial
 from operator import itemgetter
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from monitor.ingest import rules
 from monitor.ingest.backends import Batch, LoadCounts, PollRow, StagingColumn, current_backend
-from monitor.ingest.reader import Column, CsvInput, FileProgress, RowErrors, RowParser
+from monitor.ingest.reader import Column, FileProgress, RowErrors, RowInput, RowParser
 from monitor.sql import sql_names
 
 # Bytes of a poll line with a 19-digit id and 6 fraction digits, rounded up:
 # a file's size over this is a low estimate of its polls.
 POLL_LINE_BYTES = 64
-# Store ids looked up per query (SQLite allows 32,766 parameters a statement).
-STORE_LOOKUP_CHUNK = 1000
+# Below this many polls a load never rebuilds the indexes: little to gain, and
+# the rebuild's exclusive lock would make every report, and every other load
+# (an HTTP request of a few polls), wait for it.
+REBUILD_MIN_POLLS = 100_000
 
 
 @dataclass(frozen=True)
 class Source:
+    name: str  # the source's name in metrics: polls, business_hours, timezones
     columns: tuple[Column, ...]
-    save: Callable[[Iterable[Batch], CsvInput], LoadCounts]
+    save: Callable[[Iterable[Batch], RowInput], LoadCounts]
     # A hand-tuned row parser, for the columns' field indexes; None: the columns' rules.
     parser: Callable[[Mapping[str, int]], RowParser] | None = None
 
@@ -41,11 +44,11 @@ class Source:
         return columns_parser(self.columns, positions)
 
     def load(
-        self, csv_input: CsvInput, errors: RowErrors, on_progress: FileProgress | None
+        self, rows: RowInput, errors: RowErrors, on_progress: FileProgress | None
     ) -> LoadCounts:
-        parse = self.row_parser(csv_input.positions)
-        batches = csv_input.parsed_batches(parse, self.columns, errors, on_progress)
-        return self.save(batches, csv_input)
+        parse = self.row_parser(rows.positions)
+        batches = rows.parsed_batches(parse, self.columns, errors, on_progress)
+        return self.save(batches, rows)
 
 
 def columns_parser(columns: Sequence[Column], positions: Mapping[str, int]) -> RowParser:
@@ -59,7 +62,10 @@ def columns_parser(columns: Sequence[Column], positions: Mapping[str, int]) -> R
 
 
 def _staged_source(
-    table: str, columns: tuple[tuple[Column, str], ...], merge: Callable[[str], LoadCounts]
+    name: str,
+    table: str,
+    columns: tuple[tuple[Column, str], ...],
+    merge: Callable[[str], LoadCounts],
 ) -> Source:
     """A source saved by staging its rows in the temporary `table`, then running `merge`
     on it. The table has the line, then a column per Column, named by its preferred
@@ -69,7 +75,7 @@ def _staged_source(
         *(StagingColumn(column.name, sql_type) for column, sql_type in columns),
     )
 
-    def save(batches: Iterable[Batch], csv_input: CsvInput) -> LoadCounts:
+    def save(batches: Iterable[Batch], rows: RowInput) -> LoadCounts:
         current_backend().stage(table, staging, batches)
         loaded = merge(table)
         with connection.cursor() as cursor:
@@ -78,13 +84,16 @@ def _staged_source(
             cursor.execute(f"DROP TABLE {table}")
         return loaded
 
-    return Source(columns=tuple(column for column, _ in columns), save=save)
+    return Source(name=name, columns=tuple(column for column, _ in columns), save=save)
 
 
 def _create_stores(staging: str) -> None:
     """A Store row (with no zone) for every store_id staged that has none yet."""
     # WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
-    _insert_stores(f"SELECT DISTINCT store_id, '' FROM {staging} WHERE true", "DO NOTHING")
+    # ORDER BY: concurrent loads lock new stores in one order, never deadlocking.
+    _insert_stores(
+        f"SELECT DISTINCT store_id, '' FROM {staging} WHERE true ORDER BY store_id", "DO NOTHING"
+    )
 
 
 def _insert_stores(select: str, on_conflict: str) -> int:
@@ -121,15 +130,17 @@ def _poll_parser(at: Mapping[str, int]) -> RowParser:
 
 
 def _save_polls(
-    batches: Iterable[Batch], csv_input: CsvInput, rebuild_indexes: bool | None = None
+    batches: Iterable[Batch], rows: RowInput, rebuild_indexes: bool | None = None
 ) -> LoadCounts:
     """New polls in; one saved already, or earlier in the file, is a duplicate.
 
-    A load expected to at least double the poll table rebuilds its indexes
-    (see backends), unless `rebuild_indexes` says which path to take.
+    A load of at least REBUILD_MIN_POLLS expected to at least double the poll
+    table rebuilds its indexes (see backends), unless `rebuild_indexes` says
+    which path to take.
     """
     if rebuild_indexes is None:
-        rebuild_indexes = _stored_polls_fewer_than(csv_input.size // POLL_LINE_BYTES)
+        expected = rows.size // POLL_LINE_BYTES
+        rebuild_indexes = expected >= REBUILD_MIN_POLLS and _stored_polls_fewer_than(expected)
     keys: dict[str, int] = {}  # store_id → Store key, of the stores seen so far
     with current_backend().poll_load(rebuild_indexes=rebuild_indexes) as load:
         for batch in batches:
@@ -145,15 +156,25 @@ def _save_polls(
 def _stored_polls_fewer_than(limit: int) -> bool:
     """Whether fewer than `limit` polls are stored (counting at most `limit`)."""
     polls = sql_names().polls
-    with connection.cursor() as cursor:
+    # In a savepoint rolled back at once, which releases the table lock the
+    # count takes: two loads that then both go for the direct load's exclusive
+    # lock would otherwise each wait for the other's (a deadlock).
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {polls} LIMIT %s) AS t", [limit])
         (stored,) = cursor.fetchone()
+        transaction.set_rollback(True)
     return bool(stored < limit)
 
 
 def _add_store_keys(keys: dict[str, int], store_ids: set[str]) -> None:
     """Add the Store keys of `store_ids` to `keys`, creating the stores that have none."""
-    new = sorted(store_ids)  # sorted: the same file creates the same keys
+    wanted = sorted(store_ids)  # sorted: the same file creates the same keys
+    keys.update(current_backend().store_keys(wanted))
+    # Stores are created once; an HTTP batch mostly names known ones: look them
+    # up first, and insert only what is missing (one statement a row).
+    new = [store_id for store_id in wanted if store_id not in keys]
+    if not new:
+        return
     names = sql_names()
     with connection.cursor() as cursor:
         cursor.executemany(
@@ -161,17 +182,11 @@ def _add_store_keys(keys: dict[str, int], store_ids: set[str]) -> None:
             f"VALUES (%s, '') ON CONFLICT ({names.store_id}) DO NOTHING",
             [(store_id,) for store_id in new],
         )
-        for start in range(0, len(new), STORE_LOOKUP_CHUNK):
-            chunk = new[start : start + STORE_LOOKUP_CHUNK]
-            cursor.execute(
-                f"SELECT {names.store_id}, {names.store_pk} FROM {names.stores} "
-                f"WHERE {names.store_id} IN ({', '.join(['%s'] * len(chunk))})",
-                chunk,
-            )
-            keys.update(cursor.fetchall())
+    keys.update(current_backend().store_keys(new))
 
 
 POLLS = Source(
+    name="polls",
     columns=(
         Column(("store_id",), rules.store_id),
         Column(("status",), rules.is_active),
@@ -195,6 +210,18 @@ def _merge_hours(staging: str) -> LoadCounts:
     _create_stores(staging)
     names = sql_names()
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Replacing a store's hours while another load replaces them too
+            # would keep both sets (each DELETE misses the rows the other
+            # inserts): the second waits for the first to commit. NO KEY: polls
+            # being loaded for these stores meanwhile need not wait.
+            cursor.execute(
+                f"""
+                SELECT FROM {names.stores} WHERE {names.store_id} IN (
+                    SELECT store_id FROM {staging}
+                ) ORDER BY {names.store_pk} FOR NO KEY UPDATE
+                """
+            )
         cursor.execute(
             f"""
             DELETE FROM {names.hours} WHERE {names.hours_store} IN (
@@ -217,6 +244,7 @@ def _merge_hours(staging: str) -> LoadCounts:
 
 
 HOURS = _staged_source(
+    "business_hours",
     "hours_staging",
     (
         (Column(("store_id",), rules.store_id), "text"),
@@ -237,13 +265,16 @@ def _merge_zones(staging: str) -> LoadCounts:
     timezone = sql_names().timezone
     upserted = _insert_stores(
         f"SELECT store_id, timezone_str FROM {staging} "
-        f"WHERE line IN (SELECT max(line) FROM {staging} GROUP BY store_id)",
+        f"WHERE line IN (SELECT max(line) FROM {staging} GROUP BY store_id) "
+        # ORDER BY: concurrent loads lock the stores in one order, never deadlocking.
+        "ORDER BY store_id",
         f"DO UPDATE SET {timezone} = excluded.{timezone}",
     )
     return LoadCounts(upserted, 0)
 
 
 ZONES = _staged_source(
+    "timezones",
     "zone_staging",
     (
         (Column(("store_id",), rules.store_id), "text"),

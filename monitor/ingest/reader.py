@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Sequence
+import os
+import stat
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 
-from monitor.ingest.errors import FileRefusedError, RowError, RowRejectedError
+from monitor.ingest.errors import FileRefusedError, RowError, RowRejectedError, TooManyRowsError
 
 BATCH_ROWS = 20_000  # rows per batch handed to the database: bounded memory, few round trips
 KEPT_ERRORS = 20  # row errors kept with their reason; the rest are only counted
+STDIN = Path("-")  # the path that means standard input
 
 Rule = Callable[[str], Any]
 # (line, fields) → the staged row, or RowRejectedError / IndexError (a missing field).
@@ -42,30 +45,56 @@ class Column:
 
 @dataclass
 class RowErrors:
-    """The rejected rows: how many, and the first KEPT_ERRORS of them."""
+    """The rejected rows: how many, and the first `kept` of them."""
 
     count: int = 0
     first: list[RowError] = field(default_factory=list)
+    kept: int = KEPT_ERRORS
 
     def add(self, line: int, reason: str) -> None:
         self.count += 1
-        if len(self.first) < KEPT_ERRORS:
+        if len(self.first) < self.kept:
             self.first.append(RowError(line, reason))
+
+
+class RowInput(Protocol):
+    """Rows to load, from a CSV (CsvInput) or from JSON objects (objects.ObjectsInput)."""
+
+    @property
+    def name(self) -> str:
+        """What messages call the input."""
+        ...
+
+    @property
+    def size(self) -> int:
+        """In bytes; 0 when unknown."""
+        ...
+
+    @property
+    def positions(self) -> Mapping[str, int]:
+        """Column name → index in a row's fields."""
+        ...
+
+    def parsed_batches(
+        self,
+        parse: RowParser,
+        columns: Sequence[Column],
+        errors: RowErrors,
+        on_progress: FileProgress | None = None,
+    ) -> Iterator[list[tuple[Any, ...]]]: ...
 
 
 @dataclass
 class CsvInput:
-    """An open input file whose header has been read and matched."""
+    """An open input CSV whose header has been read and matched."""
 
-    path: Path
-    binary: io.BufferedReader
+    name: str  # the file's path, <stdin> or "the request body": what messages call it
+    binary: IO[bytes]
+    size: int  # in bytes; 0 when unknown (a pipe)
     reader: Any  # csv.reader, positioned after the header
     positions: dict[str, int]  # column name → field index
     header: list[str]  # as written, trimmed
-
-    @property
-    def size(self) -> int:
-        return self.path.stat().st_size
+    max_rows: int | None = None  # more rows (valid or not) refuse the whole input
 
     def parsed_batches(
         self,
@@ -76,10 +105,14 @@ class CsvInput:
     ) -> Iterator[list[tuple[Any, ...]]]:
         """The valid rows, parsed, in batches of BATCH_ROWS; bad rows go to `errors`.
 
-        Raises FileRefusedError when the file turns out not to be UTF-8, however far in.
+        Raises FileRefusedError when the file turns out not to be UTF-8, however far in,
+        TooManyRowsError when it holds more than max_rows rows.
         """
         reader, width, batch_rows, size = self.reader, len(self.header), BATCH_ROWS, self.size
+        if not size:  # a pipe: no progress to show
+            on_progress = None
         batch: list[tuple[Any, ...]] = []
+        valid = 0  # rows in the batches yielded
         last = reader.line_num  # the physical line the previous row ended on
         try:
             while True:
@@ -97,20 +130,23 @@ class CsvInput:
                                 errors.add(line, self._describe(fields, columns))
                             continue
                         if len(batch) == batch_rows:
+                            valid += batch_rows
+                            self.check_rows(valid, errors)
                             yield batch
                             batch = []
                             if on_progress is not None:
-                                on_progress(self.path, self.binary.tell(), size)
+                                on_progress(Path(self.name), self.binary.tell(), size)
                     break
                 except csv.Error as error:  # e.g. a field over csv.field_size_limit()
                     errors.add(last + 1, f"malformed CSV: {error}")
                     last = reader.line_num
         except UnicodeDecodeError:
-            raise FileRefusedError(_not_utf8_message(self.path)) from None
+            raise FileRefusedError(_not_utf8_message(self.name, self.binary, last)) from None
+        self.check_rows(valid + len(batch), errors)
         if batch:
             yield batch
         if on_progress is not None:
-            on_progress(self.path, size, size)
+            on_progress(Path(self.name), size, size)
 
     def _describe(self, fields: list[str], columns: Sequence[Column]) -> str:
         """Every reason the row is rejected (the slow path, for bad rows only)."""
@@ -123,44 +159,90 @@ class CsvInput:
             if index >= len(fields):
                 reasons.append(f"{name} is missing ({len(fields)} fields)")
                 continue
-            value = fields[index].strip()
-            try:
-                if not value:
-                    raise RowRejectedError("is empty")
-                column.rule(value)
-            except RowRejectedError as error:
-                reasons.append(f"{name} {error}")
+            reason = value_reason(column, name, fields[index])
+            if reason is not None:
+                reasons.append(reason)
         return "; ".join(reasons)
+
+    def check_rows(self, valid: int, errors: RowErrors) -> None:
+        check_row_limit(self.name, valid + errors.count, self.max_rows)
+
+
+def value_reason(column: Column, name: str, value: str) -> str | None:
+    """Why `value`, written under `name`, breaks the column's rule; None if it does not."""
+    value = value.strip()
+    try:
+        if not value:
+            raise RowRejectedError("is empty")
+        column.rule(value)
+    except RowRejectedError as error:
+        return f"{name} {error}"
+    return None
+
+
+def check_row_limit(name: str, rows: int, max_rows: int | None) -> None:
+    """TooManyRowsError once more than `max_rows` rows (valid or not) have been read."""
+    if max_rows is not None and rows > max_rows:
+        raise TooManyRowsError(
+            f"{name}: more than {max_rows:,} rows, the most one load may hold "
+            "(INGEST_MAX_ROWS); nothing was loaded"
+        )
 
 
 @contextmanager
 def open_csv(path: Path, columns: Sequence[Column]) -> Iterator[CsvInput]:
-    """The file opened and its header matched; FileRefusedError if it cannot be loaded at all."""
+    """The file (or standard input, for the path `-`) opened and its header matched;
+    FileRefusedError if it cannot be loaded at all."""
+    if path == STDIN:
+        stdin = os.fdopen(os.dup(0), "rb")  # its own descriptor: closing it leaves fd 0 open
+        with read_csv(stdin, columns, name="<stdin>", size=_regular_file_size(stdin)) as input_:
+            yield input_
+        return
     try:
         binary = path.open("rb")
     except OSError as error:
         raise FileRefusedError(f"{path}: cannot be read ({error.strerror})") from None
+    with read_csv(binary, columns, name=str(path), size=_regular_file_size(binary)) as input_:
+        yield input_
+
+
+@contextmanager
+def read_csv(
+    binary: IO[bytes],
+    columns: Sequence[Column],
+    *,
+    name: str,
+    size: int,
+    max_rows: int | None = None,
+) -> Iterator[CsvInput]:
+    """A binary stream as an input CSV (closed at the end); its header read and matched."""
     # utf-8-sig drops a byte-order mark; newline="" leaves line ends to csv,
     # which keeps a quoted newline inside its field and counts physical lines.
     with binary, io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
         reader = csv.reader(text)
         try:
-            header = _header(path, reader)
+            header = _header(name, reader)
         except UnicodeDecodeError:
-            raise FileRefusedError(_not_utf8_message(path)) from None
+            raise FileRefusedError(_not_utf8_message(name, binary, 0)) from None
         except csv.Error as error:
-            raise FileRefusedError(f"{path}: the header is malformed CSV ({error})") from None
-        yield CsvInput(path, binary, reader, _positions(path, header, columns), header)
+            raise FileRefusedError(f"{name}: the header is malformed CSV ({error})") from None
+        positions = _positions(name, header, columns)
+        yield CsvInput(name, binary, size, reader, positions, header, max_rows)
 
 
-def _header(path: Path, reader: Any) -> list[str]:
+def _regular_file_size(binary: IO[bytes]) -> int:
+    status = os.fstat(binary.fileno())
+    return status.st_size if stat.S_ISREG(status.st_mode) else 0
+
+
+def _header(input_name: str, reader: Any) -> list[str]:
     for fields in reader:
         if not _is_blank(fields):
             return [name.strip() for name in fields]
-    raise FileRefusedError(f"{path}: the file is empty (no header row)")
+    raise FileRefusedError(f"{input_name}: the file is empty (no header row)")
 
 
-def _positions(path: Path, header: list[str], columns: Sequence[Column]) -> dict[str, int]:
+def _positions(input_name: str, header: list[str], columns: Sequence[Column]) -> dict[str, int]:
     """Each column's field index: names matched case-insensitively, first one written wins.
 
     A header that lacks columns is refused naming all of them, with a hint when
@@ -180,7 +262,7 @@ def _positions(path: Path, header: list[str], columns: Sequence[Column]) -> dict
     if missing:
         written = ", ".join(repr(name) for name in header)
         raise FileRefusedError(
-            f"{path}: the header has {', '.join(missing)} (it has {written})"
+            f"{input_name}: the header has {', '.join(missing)} (it has {written})"
             f"{_delimiter_hint(header)}; the file is refused, nothing was loaded"
         )
     return positions
@@ -201,20 +283,23 @@ def _is_blank(fields: list[str]) -> bool:
     return len(fields) <= 1 and not (fields and fields[0].strip())
 
 
-def _not_utf8_message(path: Path) -> str:
-    where = _first_undecodable(path)
-    return f"{path}: not UTF-8 text ({where}); the file is refused, nothing was loaded"
+def _not_utf8_message(name: str, binary: IO[bytes], last_line: int) -> str:
+    where = _first_undecodable(binary, last_line)
+    return f"{name}: not UTF-8 text ({where}); the file is refused, nothing was loaded"
 
 
-def _first_undecodable(path: Path) -> str:
-    """Where the first byte that is not UTF-8 is (the error path only: reads the file again).
+def _first_undecodable(binary: IO[bytes], last_line: int) -> str:
+    """Where the first byte that is not UTF-8 is (the error path only: reads the input again).
 
-    Lines are split at b"\\n", which is never part of a multi-byte character.
+    Lines are split at b"\\n", which is never part of a multi-byte character. A
+    pipe cannot be read again: then only the last line read whole is known.
     """
-    with path.open("rb") as binary:
-        for number, raw in enumerate(binary, start=1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                return f"byte 0x{raw[error.start]:02x} on line {number}"
+    if not binary.seekable():
+        return f"after line {last_line}"
+    binary.seek(0)
+    for number, raw in enumerate(binary, start=1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return f"byte 0x{raw[error.start]:02x} on line {number}"
     return "it changed while being read"

@@ -10,8 +10,12 @@ rolls back, with the data.
 from __future__ import annotations
 
 from monitor.models import DataVersion
+from monitor.services.lock_waits import LockWaitTimeoutError, lock_wait_at_most
 
 _THE_ROW = 1
+# How long a trigger waits for the version row: an import holds it only from
+# its one bump, last, to its commit.
+_TRIGGER_LOCK_WAIT_SECONDS = 2.0
 
 
 def data_changed() -> None:
@@ -25,13 +29,19 @@ def data_changed() -> None:
     row.save(update_fields=["version"])
 
 
-def data_version_locked() -> int:
-    """The current version, with its row locked until the caller's transaction ends.
+def data_version_locked() -> int | None:
+    """The current version, with its row locked until the caller's transaction
+    ends; None when another transaction held the row longer than a short wait
+    (PostgreSQL), so that a trigger never waits for a slow commit.
 
     A trigger holding the lock sees no import commit meanwhile, and two
     triggers take turns (on SQLite the transaction's write lock does both).
     """
-    return _locked_row().version
+    try:
+        with lock_wait_at_most(_TRIGGER_LOCK_WAIT_SECONDS):
+            return _locked_row().version
+    except LockWaitTimeoutError:
+        return None
 
 
 def _locked_row() -> DataVersion:

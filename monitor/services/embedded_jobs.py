@@ -27,6 +27,7 @@ class JobPool:
         self._job = job
         self._threads = threads
         self._waiting: deque[str] = deque()
+        self._running: set[str] = set()
         self._unfinished = 0  # queued or running
         self._changed = threading.Condition()
         self._started = False
@@ -45,6 +46,11 @@ class JobPool:
                 return self._waiting.index(report_id) + 1
             except ValueError:
                 return None
+
+    def holds(self, report_id: str) -> bool:
+        """Whether the id is waiting or running here: its job is alive."""
+        with self._changed:
+            return report_id in self._running or report_id in self._waiting
 
     def join(self, timeout: float) -> bool:
         """Wait until every queued job has finished; False on timeout."""
@@ -70,11 +76,13 @@ class JobPool:
                 while not self._waiting:
                     self._changed.wait()
                 report_id = self._waiting.popleft()
+                self._running.add(report_id)
             try:
                 self._job(report_id)
             except Exception:
                 logger.exception("report %s: job failed", report_id)
             finally:
                 with self._changed:
+                    self._running.discard(report_id)
                     self._unfinished -= 1
                     self._changed.notify_all()

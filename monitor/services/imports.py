@@ -1,33 +1,48 @@
-"""Loading the three input CSVs (docs/report-semantics.md §1): one transaction per file.
+"""Loading the three sources (docs/report-semantics.md §1, §9): one transaction per input.
 
-Each loads what is valid, reports what is not (line and reason), and either
-commits the whole file or, on a refusal, an error or an interruption, leaves
-the database exactly as it was. dataset_import loads the three files of a data
+An input is a CSV file, standard input (the path `-`) or an HTTP body (JSON,
+NDJSON or CSV): all go through the same loaders. Each loads what is valid,
+reports what is not (line and reason), and either commits the whole input
+or, on a refusal, an error or an interruption, leaves the database exactly
+as it was. dataset_import loads the three files of a data
 set in the one order that makes sense: zones and hours before the polls.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import partial
+from io import BytesIO
 from pathlib import Path
 
 from django.db import transaction
 
 from monitor import metrics
-from monitor.ingest.errors import FileRefusedError, RowError
+from monitor.ingest.errors import FileRefusedError, RowError, TooManyRowsError
 from monitor.ingest.loaders import HOURS, ZONES, Source, polls_source
-from monitor.ingest.reader import FileProgress, RowErrors, open_csv
+from monitor.ingest.objects import (
+    BodyParseError,
+    NumberedItem,
+    ObjectsInput,
+    json_items,
+    ndjson_items,
+)
+from monitor.ingest.reader import FileProgress, RowErrors, RowInput, open_csv, read_csv
 from monitor.services.data_version import data_changed
 
 __all__ = [
     "IMPORT_ORDER",
+    "MEDIA_TYPES",
+    "Body",
+    "BodyParseError",
     "FileProgress",
     "FileRefusedError",
     "ImportResult",
     "Importer",
     "RowError",
+    "TooManyRowsError",
     "business_hours_import",
     "dataset_import",
     "polls_import",
@@ -35,35 +50,56 @@ __all__ = [
 ]
 
 
+BODY_NAME = "the request body"
+KEPT_BODY_ERRORS = 100  # row errors a body's answer lists
+
+
+@dataclass(frozen=True)
+class Body:
+    """Rows sent over HTTP: the body's bytes and its media type (one of MEDIA_TYPES)."""
+
+    data: bytes
+    media_type: str
+    max_rows: int | None = None  # more rows (valid or not) refuse the whole body
+
+
 @dataclass(frozen=True)
 class ImportResult:
-    source: str  # the file's path as given
+    source: str  # the file's path as given, <stdin> or "the request body"
     loaded: int  # polls inserted; business hours rows saved; stores whose zone was upserted
     duplicates: int  # polls skipped as already saved or earlier in the file; 0 for the others
     rejected: int  # invalid rows
-    errors: list[RowError]  # the first ones (at most 20), in file order
+    errors: list[RowError]  # the first ones (20 of a file, 100 of a body), in file order
 
 
 def polls_import(
-    path: Path, *, on_progress: FileProgress | None = None, rebuild_indexes: bool | None = None
+    path: Path | Body,
+    *,
+    on_progress: FileProgress | None = None,
+    rebuild_indexes: bool | None = None,
+    bump_version: bool = True,
 ) -> ImportResult:
-    """Save the file's new polls; a poll already saved or earlier in the file is skipped.
+    """Save the input's new polls; a poll already saved or earlier in the input is skipped.
 
     `rebuild_indexes` chooses the load path (see monitor.ingest.backends): the
     poll table's indexes dropped and rebuilt, or kept; None lets the file's
     size against the polls saved decide.
     """
-    return _import("polls", polls_source(rebuild_indexes=rebuild_indexes), path, on_progress)
+    return _import(polls_source(rebuild_indexes=rebuild_indexes), path, on_progress, bump_version)
 
 
-def business_hours_import(path: Path, *, on_progress: FileProgress | None = None) -> ImportResult:
-    """Replace the business hours of every store the file names in a valid row."""
-    return _import("business_hours", HOURS, path, on_progress)
+def business_hours_import(
+    path: Path | Body, *, on_progress: FileProgress | None = None, bump_version: bool = True
+) -> ImportResult:
+    """Replace the business hours of every store the input names in a valid row."""
+    return _import(HOURS, path, on_progress, bump_version)
 
 
-def timezones_import(path: Path, *, on_progress: FileProgress | None = None) -> ImportResult:
-    """Set the zone of every store the file names; a store's last valid row wins."""
-    return _import("timezones", ZONES, path, on_progress)
+def timezones_import(
+    path: Path | Body, *, on_progress: FileProgress | None = None, bump_version: bool = True
+) -> ImportResult:
+    """Set the zone of every store the input names; a store's last valid row wins."""
+    return _import(ZONES, path, on_progress, bump_version)
 
 
 Importer = Callable[..., ImportResult]
@@ -80,24 +116,70 @@ def dataset_import(
     paths = {timezones_import: timezones, business_hours_import: hours, polls_import: polls}
     with transaction.atomic():
         # Each file's own transaction nests inside.
-        return [importer(paths[importer], on_progress=on_progress) for importer in IMPORT_ORDER]
+        results = [
+            importer(paths[importer], on_progress=on_progress, bump_version=False)
+            for importer in IMPORT_ORDER
+        ]
+        # Once, last: the version row stays locked from the bump to the commit,
+        # and a trigger waits for that lock (services.data_version).
+        data_changed()
+    return results
 
 
 def _import(
-    kind: str, source: Source, path: Path, on_progress: FileProgress | None
+    source: Source, given: Path | Body, on_progress: FileProgress | None, bump_version: bool
 ) -> ImportResult:
-    errors = RowErrors()
-    with open_csv(path, source.columns) as csv_input, transaction.atomic():
-        loaded = source.load(csv_input, errors, on_progress)
-        data_changed()  # reports made before this import are not reused after it
-    # Counted once stored for good: dataset_import may still roll this file back.
+    """The one way rows get in, whatever they come from: files, standard input,
+    HTTP bodies. `bump_version` False: the caller's transaction calls
+    data_changed itself."""
+    if isinstance(given, Body):
+        with _body_input(source, given) as rows:
+            return load(source, rows, RowErrors(kept=KEPT_BODY_ERRORS), bump_version=bump_version)
+    with open_csv(given, source.columns) as csv_input:
+        return load(source, csv_input, RowErrors(), on_progress, bump_version=bump_version)
+
+
+def load(
+    source: Source,
+    rows: RowInput,
+    errors: RowErrors,
+    on_progress: FileProgress | None = None,
+    *,
+    bump_version: bool = True,
+) -> ImportResult:
+    """Save the input's valid rows in one transaction: all of them, or on any error none."""
+    with transaction.atomic():
+        loaded = source.load(rows, errors, on_progress)
+        if bump_version:
+            data_changed()  # reports made before this load are not reused after it
+    # Counted once stored for good: dataset_import may still roll this input back.
     transaction.on_commit(
-        partial(metrics.import_counted, source=kind, loaded=loaded.loaded, rejected=errors.count)
+        partial(
+            metrics.import_counted, source=source.name, loaded=loaded.loaded, rejected=errors.count
+        )
     )
     return ImportResult(
-        source=str(path),
+        source=rows.name,
         loaded=loaded.loaded,
         duplicates=loaded.duplicates,
         rejected=errors.count,
         errors=errors.first,
     )
+
+
+def _body_input(source: Source, body: Body) -> AbstractContextManager[RowInput]:
+    if body.media_type == "text/csv":
+        stream = BytesIO(body.data)
+        return read_csv(
+            stream, source.columns, name=BODY_NAME, size=len(body.data), max_rows=body.max_rows
+        )
+    items = _BODY_ITEMS[body.media_type](BODY_NAME, body.data)
+    size = len(body.data)
+    return nullcontext(ObjectsInput(BODY_NAME, items, source.columns, size, body.max_rows))
+
+
+_BODY_ITEMS: dict[str, Callable[[str, bytes], list[NumberedItem]]] = {
+    "application/json": json_items,
+    "application/x-ndjson": ndjson_items,
+}
+MEDIA_TYPES = (*_BODY_ITEMS, "text/csv")

@@ -33,7 +33,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import OperationalError, connection, connections, transaction
+from django.db import connections, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
@@ -41,7 +41,8 @@ from monitor import metrics, selectors
 from monitor.models import REPORT_ID_MAX_LENGTH, Report
 from monitor.services.data_version import data_version_locked
 from monitor.services.embedded_jobs import JobPool
-from monitor.services.report_retention import reports_prune_if_due
+from monitor.services.lock_waits import LockWaitTimeoutError, lock_wait_at_most
+from monitor.services.report_retention import report_kept_a_while, reports_prune_if_due
 from monitor.services.reports import GeneratedReport, ReportInputError, report_generate
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,12 @@ REPORT_RUN_TASK = "monitor.report_run"
 MAX_ATTEMPTS = 3
 REPORT_ID_PATTERN = rf"[A-Za-z0-9_-]{{1,{REPORT_ID_MAX_LENGTH}}}"
 _REPORT_ID = re.compile(REPORT_ID_PATTERN, re.ASCII)
+# What a report that failed unexpectedly tells its readers. Anyone may read it,
+# and exception text can carry hosts, ports or SQL: the details go to the log.
+INTERNAL_ERROR = "the report failed: internal error, see the worker log"
+# A queued report is reused while this young, or while this process's embedded
+# queue holds it: nothing tells whether an older one is still in Redis.
+QUEUED_REUSE_SECONDS = 60
 
 
 class JobQueueUnavailableError(RuntimeError):
@@ -86,10 +93,12 @@ def report_trigger(*, as_of: datetime | None = None, force: bool = False) -> Tri
         # Locked until commit: no import commits between reading the version
         # and storing it, and concurrent identical triggers take turns, so
         # the second one finds the first one's report.
+        # None: an import is committing; this report is then new, never reused.
         version = data_version_locked()
-        existing = None if force or resolved is None else _reusable(resolved, version)
-        if existing is not None:
-            return Triggered(existing, reused=True)
+        if not force and resolved is not None and version is not None:
+            existing = _reusable(resolved, version)
+            if existing is not None:
+                return Triggered(existing, reused=True)
         report = Report.objects.create(requested_as_of=as_of, as_of=resolved, data_version=version)
         # After commit only: a worker that picked the job up earlier would not
         # find the row yet.
@@ -100,29 +109,50 @@ def report_trigger(*, as_of: datetime | None = None, force: bool = False) -> Tri
 def _latest_poll_unless_loading() -> datetime | None:
     """The default as-of instant; None (the job resolves it) while a bulk poll
     load holds the polls table (PostgreSQL), so that a trigger never waits for
-    an import: its report is then new, not reused."""
+    an import: its report is then new, not reused. On SQLite a plain read:
+    WAL readers never wait, and a transaction would take the write lock."""
     try:
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL lock_timeout = '1s'")
+        with lock_wait_at_most(1.0):
             return selectors.latest_poll_time()
-    except OperationalError:  # the lock timeout
+    except LockWaitTimeoutError:
         logger.info("the polls table is being loaded: the report resolves its instant later")
         return None
 
 
 def _reusable(as_of: datetime, version: int) -> Report | None:
+    """The best live report of the instant and version: a Complete one first
+    (its CSV is ready), else the newest one whose job is alive (_job_alive)."""
     candidates = Report.objects.filter(
         as_of=as_of,
         data_version=version,
         status__in=[Report.Status.RUNNING, Report.Status.COMPLETE],
     )
-    report = candidates.defer("result_csv", "result_percent_csv").order_by("-created_at").first()
-    if report is not None and _is_stale(report):
-        reports_fail_stale(report_ids=[report.report_id])
-        return None
-    return report
+    newest = list(candidates.defer("result_csv", "result_percent_csv").order_by("-created_at")[:20])
+    lost = [report.report_id for report in newest if _is_lost(report)]
+    if lost:
+        reports_fail_stale(report_ids=lost)
+    alive = [report for report in newest if report.report_id not in lost and _job_alive(report)]
+    # min is stable: the newest of the Complete ones, or of the Running ones.
+    return min(alive, key=lambda report: report.status != Report.Status.COMPLETE, default=None)
+
+
+def _job_alive(report: Report) -> bool:
+    """Whether a report not lost (_is_lost) will finish and stay: Complete and
+    kept by retention a while, started, or
+    queued where its job is known to wait. A queue can lose a job unseen (a
+    web process's restart empties the embedded queue; a Redis restarted
+    without persistence, Celery's), and reusing that report would pin every
+    identical trigger to it until REPORT_QUEUE_TIMEOUT."""
+    if report.status == Report.Status.COMPLETE:
+        # Not one retention is about to delete: the caller would then get a 404.
+        return report_kept_a_while(report)
+    if report.attempts > 0:
+        return True
+    if not settings.CELERY_BROKER_URL and _embedded_pool().holds(report.report_id):
+        return True
+    # Just queued (or committed and not yet handed to the queue): Redis is not
+    # asked, so a queued report older than this is not reused.
+    return report.created_at >= timezone.now() - timedelta(seconds=QUEUED_REUSE_SECONDS)
 
 
 def report_run(report_id: str) -> None:
@@ -144,10 +174,9 @@ def report_run(report_id: str) -> None:
         logger.info("report %s attempt %d: superseded, stopped", report_id, attempt.number)
     except ReportInputError as error:
         attempt.fail(str(error))
-    except Exception as error:
+    except Exception:
         logger.exception("report %s attempt %d failed", report_id, attempt.number)
-        # The details (which may name files, hosts or SQL) go to the log only.
-        attempt.fail(f"internal error ({type(error).__name__}); the worker's log has the details")
+        attempt.fail(INTERNAL_ERROR)
 
 
 def report_attempt_start(report_id: str) -> ReportAttempt | None:
@@ -250,7 +279,7 @@ def report_get(report_id: str) -> Report | None:
     if not is_possible_report_id(report_id):
         return None
     report = Report.objects.defer("result_csv", "result_percent_csv").filter(pk=report_id).first()
-    if report is not None and _is_stale(report):
+    if report is not None and _is_lost(report):
         reports_fail_stale(report_ids=[report_id])
         report.refresh_from_db()
     return report
@@ -274,7 +303,7 @@ def reports_recent(*, limit: int) -> list[Report]:
         return list(listed[:limit])
 
     reports = latest()
-    stale = [report.report_id for report in reports if _is_stale(report)]
+    stale = [report.report_id for report in reports if _is_lost(report)]
     if stale:
         reports_fail_stale(report_ids=stale)
         reports = latest()
@@ -337,21 +366,24 @@ def _lost() -> Q:
     # A queued report's heartbeat is its creation time.
     now = timezone.now()
     return Q(status=Report.Status.RUNNING) & (
-        Q(attempts=0, heartbeat_at__lt=now - timedelta(seconds=settings.REPORT_QUEUE_TIMEOUT))
-        | Q(
-            attempts__gt=0,
-            heartbeat_at__lt=now - timedelta(seconds=settings.REPORT_STALE_AFTER_SECONDS),
-        )
+        Q(attempts=0, heartbeat_at__lt=now - _silence_allowed(attempts=0))
+        | Q(attempts__gt=0, heartbeat_at__lt=now - _silence_allowed(attempts=1))
     )
 
 
-def _is_stale(report: Report) -> bool:
-    if report.status != Report.Status.RUNNING:
-        return False
-    timeout = (
-        settings.REPORT_STALE_AFTER_SECONDS if report.attempts else settings.REPORT_QUEUE_TIMEOUT
+def _is_lost(report: Report) -> bool:
+    """_lost() for one report already read."""
+    return (
+        report.status == Report.Status.RUNNING
+        and report.heartbeat_at < timezone.now() - _silence_allowed(attempts=report.attempts)
     )
-    return report.heartbeat_at < timezone.now() - timedelta(seconds=timeout)
+
+
+def _silence_allowed(*, attempts: int) -> timedelta:
+    """How long a Running report's job may give no sign of life: the one
+    rule of lost jobs (see reports_fail_stale)."""
+    seconds = settings.REPORT_STALE_AFTER_SECONDS if attempts else settings.REPORT_QUEUE_TIMEOUT
+    return timedelta(seconds=seconds)
 
 
 def _dispatch(report_id: str) -> None:
@@ -378,6 +410,10 @@ def _enqueue(report_id: str) -> None:
         raise JobQueueUnavailableError(message) from error
 
 
+# Reports queued earlier were queued by another process (see reports_left_queued).
+_PROCESS_STARTED = timezone.now()
+
+
 class _Embedded:
     lock = threading.Lock()
     pool: JobPool | None = None
@@ -386,8 +422,21 @@ class _Embedded:
 def _embedded_pool() -> JobPool:
     with _Embedded.lock:
         if _Embedded.pool is None:
-            _Embedded.pool = JobPool(_run_embedded, threads=settings.REPORT_EMBEDDED_THREADS)
+            pool = JobPool(_run_embedded, threads=settings.REPORT_EMBEDDED_THREADS)
+            for report_id in reports_left_queued(before=_PROCESS_STARTED):
+                pool.put(report_id)
+            _Embedded.pool = pool
         return _Embedded.pool
+
+
+def reports_left_queued(*, before: datetime) -> list[str]:
+    """The reports still queued (oldest first) that were created before
+    `before`: this process's start. The embedded queue that held them was the
+    memory of a web process that has stopped, so this one queues them again.
+    Should a sibling web process still hold one, the report runs twice at
+    worst: the attempt protocol keeps one result."""
+    queued = Report.objects.filter(status=Report.Status.RUNNING, attempts=0, created_at__lt=before)
+    return list(queued.order_by("created_at").values_list("report_id", flat=True))
 
 
 def _run_embedded(report_id: str) -> None:

@@ -20,6 +20,9 @@ from django.utils import timezone
 from monitor.models import Report
 
 _FINISHED = [Report.Status.COMPLETE, Report.Status.FAILED]
+# A finished report handed out again (reused) must outlive its caller's next
+# reads: at least this long by age...
+_REUSE_MARGIN = timedelta(hours=1)
 
 
 def reports_prune(*, older_than: timedelta | None = None, keep: int | None = None) -> int:
@@ -38,6 +41,17 @@ def reports_prune(*, older_than: timedelta | None = None, keep: int | None = Non
     expired = Q(created_at__lt=timezone.now() - older_than) | Q(pk__in=beyond_newest)
     deleted, _ = finished.filter(expired).delete()
     return deleted
+
+
+def report_kept_a_while(report: Report) -> bool:
+    """Whether retention keeps this finished report long enough to hand it out
+    again: an hour before its age expires, and while fewer than half of the
+    newest REPORT_RETENTION_COUNT finished reports are newer (...and by count)."""
+    expires = report.created_at + timedelta(days=settings.REPORT_RETENTION_DAYS)
+    if expires - _REUSE_MARGIN <= timezone.now():
+        return False
+    newer = Report.objects.filter(status__in=_FINISHED, created_at__gt=report.created_at)
+    return newer.count() < settings.REPORT_RETENTION_COUNT // 2
 
 
 class _Schedule:

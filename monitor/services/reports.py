@@ -50,10 +50,13 @@ def report_generate(
 ) -> GeneratedReport:
     """Compute the report as of `as_of` (default: the latest stored poll)."""
     progress = on_progress or _ignore_progress
-    as_of = _resolve_as_of(as_of)
-    progress("reading", 0.05)
+    progress("reading", 0.05)  # before the snapshot, which is read-only
     started = time.perf_counter()
-    inputs = selectors.report_inputs(as_of)
+    # One snapshot for the default instant and every read: polls, hours and
+    # zones loaded meanwhile are wholly in the report or wholly out of it.
+    with selectors.read_snapshot():
+        as_of = _resolve_as_of(as_of)
+        inputs = selectors.report_inputs(as_of)
     read = time.perf_counter()
     progress("computing", 0.6)
     table = compute_report(inputs)

@@ -6,14 +6,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import path
 from pytest_django.fixtures import Settings
-from rest_framework.decorators import api_view, permission_classes, throttle_classes
-from rest_framework.request import Request
-from rest_framework.response import Response
 
-from monitor.api.access import WriteScope
-from monitor.api.throttles import WriteThrottle
 from monitor.models import ApiKey
 from monitor.services.api_keys import api_key_create, api_key_revoke
 
@@ -21,19 +15,26 @@ pytestmark = pytest.mark.django_db
 
 REPORTS = "/api/monitor/reports"
 TRIGGER = "/api/monitor/trigger_report"
-WRITE = "/test-write"
-
-
-# An endpoint that sends data, as the ingestion endpoints will be declared.
-@api_view(["POST"])
-@permission_classes([WriteScope])
-@throttle_classes([WriteThrottle])
-def write_endpoint(request: Request) -> Response:
-    return Response({"received": request.data})
-
-
-urlpatterns = [path(WRITE.lstrip("/"), write_endpoint)]
-WITH_WRITE_ENDPOINT = pytest.mark.urls("tests.api.test_access")
+# The endpoints that send data: (method, path, a valid JSON body).
+SENDING_DATA = [
+    (
+        "post",
+        "/api/monitor/polls",
+        [{"store_id": "s1", "status": "active", "timestamp_utc": "2023-01-25T18:00:00Z"}],
+    ),
+    (
+        "post",
+        "/api/monitor/business_hours",
+        [{"store_id": "s1", "day": "0", "start_time_local": "09:00", "end_time_local": "17:00"}],
+    ),
+    ("post", "/api/monitor/timezones", [{"store_id": "s1", "timezone_str": "Asia/Kolkata"}]),
+    (
+        "put",
+        "/api/monitor/stores/s1/business_hours",
+        [{"day": "0", "start_time_local": "09:00", "end_time_local": "17:00"}],
+    ),
+    ("put", "/api/monitor/stores/s1/timezone", {"timezone_str": "Asia/Kolkata"}),
+]
 
 
 @pytest.fixture
@@ -103,19 +104,19 @@ def test_a_key_made_under_another_secret_key_is_refused(client: Client, settings
     assert client.get(REPORTS, **bearer(read)).status_code == 401
 
 
-@WITH_WRITE_ENDPOINT
 @pytest.mark.usefixtures("keys_required")
-def test_sending_data_needs_a_write_key(client: Client) -> None:
-    body: dict[str, list[str]] = {"polls": []}
+@pytest.mark.parametrize(("method", "url", "body"), SENDING_DATA, ids=lambda value: str(value)[:40])
+def test_sending_data_needs_a_write_key(client: Client, method: str, url: str, body: Any) -> None:
+    send = getattr(client, method)
 
-    refused = client.post(WRITE, body, content_type="application/json", **bearer(key("read")))
-    accepted = client.post(WRITE, body, content_type="application/json", **bearer(key("write")))
-    anonymous = client.post(WRITE, body, content_type="application/json")
+    refused = send(url, body, content_type="application/json", **bearer(key("read")))
+    anonymous = send(url, body, content_type="application/json")
+    accepted = send(url, body, content_type="application/json", **bearer(key("write")))
 
     assert refused.status_code == 403
     assert refused.json() == {"error": "this endpoint needs an API key with scope write"}
-    assert accepted.status_code == 200
     assert anonymous.status_code == 401
+    assert accepted.status_code == 200, accepted.json()
 
 
 def test_with_keys_off_no_key_is_needed_or_looked_at(client: Client) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib
 import io
+import json
 import os
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +33,7 @@ from tests.report_data import store_random_data, wait_for_embedded_jobs
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PACKAGE = "store_monitoring_client"
+GENERATED_BODIES = {"application/json", "application/x-www-form-urlencoded", "multipart/form-data"}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +57,12 @@ def generated(
 
 
 def generate(server_url: str, output: Path) -> None:
-    """Run openapi-python-client over the server's /api/schema/, as the README says."""
+    """Run openapi-python-client over the server's /api/schema/, as the README says,
+    but for the request bodies it cannot model (and warns about)."""
+    with urllib.request.urlopen(f"{server_url}/api/schema/?format=json") as answer:
+        schema = json.load(answer)
+    modelled = output.parent / "schema.json"
+    modelled.write_text(json.dumps(without_unmodelled_bodies(schema)))
     # The generator formats its output with ruff, which it finds on PATH:
     # the one installed next to it.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -62,8 +70,8 @@ def generate(server_url: str, output: Path) -> None:
         [
             str(Path(sys.executable).parent / "openapi-python-client"),
             "generate",
-            "--url",
-            f"{server_url}/api/schema/",
+            "--path",
+            str(modelled),
             "--meta",
             "none",
             "--output-path",
@@ -75,6 +83,17 @@ def generate(server_url: str, output: Path) -> None:
         text=True,
     )
     assert generator.returncode == 0, generator.stdout + generator.stderr
+
+
+def without_unmodelled_bodies(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with JSON request bodies only: the data endpoints' NDJSON and CSV
+    forms (for curl and pipes) are beyond the generator, which models their JSON form."""
+    for operations_ in schema["paths"].values():
+        for operation in operations_.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            for media_type in [name for name in content if name not in GENERATED_BODIES]:
+                del content[media_type]
+    return schema
 
 
 def module(name: str) -> ModuleType:

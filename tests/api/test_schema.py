@@ -30,7 +30,9 @@ GET_REPORT_PATHS = ["/api/monitor/get_report/{report_id}", "/api/monitor/get_rep
 CSV_CODES = {"200", "304", "400", "404", "405", "412"}
 
 
-# Every operation that needs the database may answer 503; the throttled ones 429.
+# Every operation that needs the database may answer 503; the throttled ones 429;
+# the ones that send data need a write key (403 for a read key).
+WRITE_CODES = {"200", "400", "405", "413", "415", "429", "503"}
 ENDPOINTS = [
     ("/api/monitor/trigger_report", "post", {"200", "400", "405", "413", "415", "429", "503"}),
     ("/api/monitor/get_report/{report_id}", "get", CSV_CODES | {"429", "503"}),
@@ -40,6 +42,11 @@ ENDPOINTS = [
     ("/api/monitor/reports/{report_id}/csv", "get", CSV_CODES | {"409", "429", "503"}),
     ("/api/monitor/stores", "get", {"200", "400", "405", "429", "503"}),
     ("/api/monitor/stores/{store_id}", "get", {"200", "400", "404", "405", "429", "503"}),
+    ("/api/monitor/polls", "post", WRITE_CODES),
+    ("/api/monitor/business_hours", "post", WRITE_CODES),
+    ("/api/monitor/timezones", "post", WRITE_CODES),
+    ("/api/monitor/stores/{store_id}/business_hours", "put", WRITE_CODES | {"404"}),
+    ("/api/monitor/stores/{store_id}/timezone", "put", WRITE_CODES | {"404"}),
     ("/metrics", "get", {"200", "503"}),
     ("/healthz", "get", {"200"}),
     ("/readyz", "get", {"200", "503"}),
@@ -153,3 +160,33 @@ def test_interactive_docs_need_no_cdn(client: Client) -> None:
     assert any(asset.endswith("swagger-ui-bundle.js") for asset in assets)
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/monitor/polls", "/api/monitor/business_hours", "/api/monitor/timezones"]
+)
+def test_ingestion_documents_each_content_type_with_an_example(schema: dict, path: str) -> None:
+    operation = schema["paths"][path]["post"]
+    content = operation["requestBody"]["content"]
+    assert set(content) == {"application/json", "application/x-ndjson", "text/csv"}
+    for media_type in content.values():
+        assert media_type["examples"]
+    for example in content["application/json"]["examples"].values():
+        assert all(isinstance(row, dict) for row in example["value"])  # a list of rows
+    for response in operation["responses"].values():
+        assert set(response["content"]) == {"application/json"}  # one content type a status
+    assert operation["responses"]["200"]["content"]["application/json"]["examples"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/monitor/stores/{store_id}/business_hours", "/api/monitor/stores/{store_id}/timezone"],
+)
+def test_store_edits_document_their_examples(schema: dict, path: str) -> None:
+    operation = schema["paths"][path]["put"]
+    assert set(operation["requestBody"]["content"]) == {"application/json"}
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    for example in examples.values():
+        value = example["value"]
+        assert isinstance(value, dict) or all(isinstance(row, dict) for row in value)
+    assert operation["responses"]["200"]["content"]["application/json"]["examples"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings
@@ -600,3 +602,20 @@ def test_report_detail_carries_the_freshness_warning(client: Client, spec_exampl
     (warning,) = client.get(detail_of(report.report_id)).json()["warnings"]
 
     assert "is 3 h 20 min after the latest poll" in warning
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("spec_examples")
+def test_trigger_while_the_database_is_locked_is_503_json(client: Client) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's single writer; PostgreSQL bounds its waits (test_report_reuse)")
+    # Another connection holds the write lock, as an import does until it commits.
+    database = connection.settings_dict["NAME"]
+    with sqlite3.connect(database, uri=database.startswith("file:"), timeout=0) as importer:
+        importer.execute("BEGIN IMMEDIATE")
+        importer.execute(f"DELETE FROM {Report._meta.db_table}")
+        status, body = trigger(client, {"as_of": "2023-01-25T18:00:00Z", "force": True})
+        importer.rollback()
+
+    assert status == 503
+    assert body == {"error": "the database is unavailable or busy; try again later"}

@@ -233,6 +233,33 @@ def test_the_exit_status_of_the_process(write_file: WriteFile, sqlite_env: dict[
     assert "refused.csv: the header has no 'store_id' column" in refused.stderr
 
 
+def test_a_dash_reads_standard_input(sqlite_env: dict[str, str]) -> None:
+    def pipe(command: str, data: bytes) -> tuple[int, str, str]:
+        done = subprocess.run(
+            [sys.executable, "manage.py", command, "-"],
+            cwd=ROOT,
+            env=sqlite_env,
+            input=data,
+            capture_output=True,
+        )
+        return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+    assert pipe("import_store_status_data", POLLS.replace("1,", "piped,").encode()) == (
+        0,
+        "loaded 1, skipped 0 duplicates, rejected 0 invalid rows\n",
+        "",
+    )
+    status, _, err = pipe("import_store_status_data", f"{POLLS}2,up,2023-01-22 12:00\n".encode())
+    assert status == 1
+    assert "<stdin>:3: status 'up' is neither 'active' nor 'inactive'" in err
+    status, _, err = pipe("import_store_timezone_data", b"id,zone\n")
+    assert status == 2
+    assert "<stdin>: the header has no 'store_id' column" in err
+    status, _, err = pipe("import_store_timezone_data", ZONES.encode() + b"3,Asia/Kolk\xe0ta\n")
+    assert status == 2
+    assert "<stdin>: not UTF-8 text" in err
+
+
 def test_a_progress_bar_shows_on_a_terminal_only(
     write_file: WriteFile, sqlite_env: dict[str, str]
 ) -> None:

@@ -46,6 +46,12 @@ def test_keep_bounds_the_count() -> None:
     assert set(Report.objects.values_list("pk", flat=True)) == {r.pk for r in reports[-2:]}
 
 
-def test_a_negative_age_is_refused() -> None:
-    with pytest.raises(CommandError, match="must not be negative"):
-        prune("--older-than", "-1")
+@pytest.mark.parametrize("days", ["-1", "nan", "1e9"])
+def test_an_age_out_of_range_is_refused(days: str) -> None:
+    with pytest.raises(CommandError, match=f"--older-than {float(days)}: give a number of days"):
+        prune("--older-than", days)
+
+
+def test_a_negative_count_is_refused() -> None:
+    with pytest.raises(CommandError, match="--keep -1: must not be negative"):
+        prune("--keep", "-1")

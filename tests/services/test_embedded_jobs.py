@@ -88,3 +88,18 @@ def test_join_times_out_while_a_job_runs() -> None:
 def test_a_pool_needs_a_thread() -> None:
     with pytest.raises(ValueError, match="at least one thread"):
         JobPool(lambda report_id: None, threads=0)
+
+
+def test_the_pool_holds_a_job_while_it_waits_or_runs() -> None:
+    gate = Gate()
+    pool = JobPool(gate, threads=1)
+    pool.put("a")
+    pool.put("b")
+
+    gate.started.wait(30)  # "a" runs, "b" waits
+    held = {report_id: pool.holds(report_id) for report_id in "abc"}
+    gate.open.set()
+    pool.join(timeout=30)
+
+    assert held == {"a": True, "b": True, "c": False}
+    assert not pool.holds("a")

@@ -71,11 +71,19 @@ def snapshot() -> tuple[Any, ...]:
 LoadPolls = Callable[[Path], ImportResult]
 
 
-@pytest.fixture(params=[True, False], ids=["indexes rebuilt", "indexes kept"])
-def load_polls(request: pytest.FixtureRequest, db: None) -> LoadPolls:
-    """Each poll test runs on both load paths (see backends): the poll table's
-    indexes dropped and rebuilt, or kept."""
-    return partial(polls_import, rebuild_indexes=request.param)
+@pytest.fixture(
+    params=["rebuilt", "kept", "kept, staged"],
+    ids=["indexes rebuilt", "indexes kept", "indexes kept, several batches"],
+)
+def load_polls(
+    request: pytest.FixtureRequest, db: None, monkeypatch: pytest.MonkeyPatch
+) -> LoadPolls:
+    """Each poll test runs on every load path (see backends): the poll table's
+    indexes dropped and rebuilt, or kept; kept, a load of one batch goes
+    straight into the INSERT, a load of several through a staging table."""
+    if request.param == "kept, staged":
+        monkeypatch.setattr(reader, "BATCH_ROWS", 2)
+    return partial(polls_import, rebuild_indexes=request.param == "rebuilt")
 
 
 def test_polls_load_with_both_id_versions_and_microseconds(
@@ -420,7 +428,7 @@ def test_a_file_whose_last_line_is_not_utf8_loads_nothing(
     header: str,
     rows: str,
 ) -> None:
-    many = rows * 200  # several batches, and the rebuild path for polls
+    many = rows * 200  # many rows, read before the refusal
     path = write_file("input.csv", (header + many).encode() + b"3,caf\xe9\n")
     with pytest.raises(FileRefusedError, match=f"line {1 + many.count(chr(10)) + 1}"):
         importer(path)

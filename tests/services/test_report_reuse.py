@@ -13,18 +13,22 @@ from datetime import datetime, timedelta
 import psycopg
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pytest_django.fixtures import Settings
 
-from monitor.models import Report, StatusPoll
+from monitor.models import DataVersion, Report, StatusPoll
 from monitor.services import jobs
 from monitor.services.data_version import data_changed
 from monitor.services.imports import (
     FileRefusedError,
     business_hours_import,
+    dataset_import,
     polls_import,
     timezones_import,
 )
+from monitor.services.report_retention import reports_prune
 from tests.conftest import WriteFile
 from tests.integration.conftest import database_url
 from tests.report_data import SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
@@ -105,6 +109,78 @@ def test_a_lost_job_is_failed_and_not_reused() -> None:
 
     assert not again.reused
     assert Report.objects.get(pk=first.report.pk).status == Report.Status.FAILED
+
+
+def queued_for(report: Report, *, seconds: int) -> None:
+    earlier = timezone.now() - timedelta(seconds=seconds)
+    Report.objects.filter(pk=report.pk).update(created_at=earlier, heartbeat_at=earlier)
+
+
+def test_a_queued_report_no_queue_holds_is_not_reused() -> None:
+    # As after a web process's restart, or a broker that lost the task: the
+    # report is still within REPORT_QUEUE_TIMEOUT, but its job will never run.
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+    queued_for(first.report, seconds=jobs.QUEUED_REUSE_SECONDS + 1)
+
+    again = jobs.report_trigger(as_of=SPEC_NOW)
+
+    assert not again.reused
+    assert again.report.report_id != first.report.report_id
+
+
+def test_a_started_report_with_a_fresh_heartbeat_is_reused() -> None:
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+    queued_for(first.report, seconds=jobs.QUEUED_REUSE_SECONDS + 1)
+    Report.objects.filter(pk=first.report.pk).update(attempts=1, heartbeat_at=timezone.now())
+
+    assert jobs.report_trigger(as_of=SPEC_NOW).reused
+
+
+def test_a_complete_report_is_preferred_to_a_newer_running_one() -> None:
+    complete = jobs.report_trigger(as_of=SPEC_NOW)
+    jobs.report_run(complete.report.report_id)
+    jobs.report_trigger(as_of=SPEC_NOW, force=True)  # waiting behind a backlog
+
+    again = jobs.report_trigger(as_of=SPEC_NOW)
+
+    assert again.report.report_id == complete.report.report_id
+
+
+def test_reports_queued_before_the_process_started_are_queued_again() -> None:
+    queued = [jobs.report_trigger(as_of=SPEC_NOW, force=True) for _ in range(2)]
+    started = jobs.report_trigger(as_of=SPEC_NOW, force=True)
+    Report.objects.filter(pk=started.report.pk).update(attempts=1)
+    process_started = timezone.now()
+    jobs.report_trigger(as_of=SPEC_NOW, force=True)  # queued by this process
+
+    left = jobs.reports_left_queued(before=process_started)
+
+    assert left == [each.report.report_id for each in queued]  # oldest first
+
+
+def test_a_reused_report_survives_the_next_prune(settings: Settings) -> None:
+    settings.REPORT_RETENTION_DAYS, settings.REPORT_RETENTION_COUNT = 7, 500
+    old = jobs.report_trigger(as_of=SPEC_NOW)
+    jobs.report_run(old.report.report_id)
+    Report.objects.filter(pk=old.report.pk).update(created_at=timezone.now() - timedelta(days=7))
+
+    again = jobs.report_trigger(as_of=SPEC_NOW)
+    reports_prune()
+
+    assert jobs.report_get(again.report.report_id) is not None
+    assert not again.reused  # the old one was about to go: a new report instead
+
+
+def test_a_complete_report_beyond_half_the_kept_count_is_not_reused(settings: Settings) -> None:
+    settings.REPORT_RETENTION_COUNT = 4
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+    jobs.report_run(first.report.report_id)
+    newer = [jobs.report_trigger(as_of=SPEC_NOW, force=True) for _ in range(2)]
+    Report.objects.filter(pk__in=[each.report.pk for each in newer]).update(
+        status=Report.Status.FAILED
+    )
+
+    assert not jobs.report_trigger(as_of=SPEC_NOW).reused
 
 
 def test_200_identical_triggers_make_one_report() -> None:
@@ -232,3 +308,57 @@ def test_a_trigger_does_not_wait_for_a_bulk_poll_load() -> None:
     assert waited < 3
     done = Report.objects.get(pk=triggered.report.pk)
     assert (done.status, done.as_of) == (Report.Status.COMPLETE, LATEST_POLL)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_trigger_does_not_wait_for_an_import_committing_its_version() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite: the trigger's transaction waits for the one writer instead")
+    DataVersion.objects.get_or_create(pk=1)
+    # What an import holds from its data_changed() to its commit.
+    with psycopg.connect(database_url(connection.settings_dict)) as importer:
+        importer.execute(f"UPDATE {DataVersion._meta.db_table} SET version = version + 1")
+        started = time.monotonic()
+        first = jobs.report_trigger(as_of=SPEC_NOW)
+        second = jobs.report_trigger(as_of=SPEC_NOW)
+        waited = time.monotonic() - started
+        importer.rollback()
+
+    assert waited < 6  # two triggers, each waiting at most its short bound
+    # Made without knowing the version: never reused, as the data may be changing.
+    assert (first.reused, second.reused) == (False, False)
+    assert first.report.data_version is None
+    assert not jobs.report_trigger(as_of=SPEC_NOW).reused
+    wait_for_embedded_jobs(first.report.report_id, second.report.report_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_data_set_import_locks_the_version_only_once_its_files_are_loaded(
+    write_file: WriteFile,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite: one writer at a time, the version row is no separate lock")
+    DataVersion.objects.get_or_create(pk=1)
+    locked_during_the_polls: list[bool] = []
+
+    def on_progress(path: object, done: int, total: int) -> None:
+        with psycopg.connect(database_url(connection.settings_dict)) as trigger:
+            try:
+                trigger.execute(
+                    f"SELECT version FROM {DataVersion._meta.db_table} FOR UPDATE NOWAIT"
+                )
+                locked_during_the_polls.append(False)
+            except psycopg.errors.LockNotAvailable:
+                locked_during_the_polls.append(True)
+
+    before = DataVersion.objects.get(pk=1).version
+    dataset_import(
+        timezones=write_file("zones.csv", "store_id,timezone_str\nexample-1,Asia/Kolkata\n"),
+        hours=write_file("hours.csv", IMPORTS["hours"][1]),
+        polls=write_file("polls.csv", IMPORTS["polls"][1]),
+        on_progress=on_progress,
+    )
+
+    assert locked_during_the_polls  # the check ran
+    assert not any(locked_during_the_polls)
+    assert DataVersion.objects.get(pk=1).version == before + 1  # one bump for the data set

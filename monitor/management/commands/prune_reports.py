@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from monitor.services.report_retention import reports_prune
 
+_MAX_DAYS = 36500
+
 
 class Command(BaseCommand):
     help = (
@@ -37,8 +39,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         days, keep = options["older_than"], options["keep"]
-        if days < 0 or keep < 0:
-            raise CommandError("--older-than and --keep must not be negative")
+        # Also refuses nan, and what timedelta cannot hold.
+        if not 0 <= days <= _MAX_DAYS:
+            raise CommandError(f"--older-than {days}: give a number of days from 0 to {_MAX_DAYS}")
+        if keep < 0:
+            raise CommandError(f"--keep {keep}: must not be negative")
         deleted = reports_prune(older_than=timedelta(days=days), keep=keep)
         self.stdout.write(
             f"deleted {deleted} finished reports (older than {days:g} days or beyond the "

@@ -1,0 +1,282 @@
+"""The ingestion API: polls, business hours and zones sent over HTTP (docs/report-semantics.md §9).
+
+Plain function views over the import services, the very code the import
+commands run: a body is loaded as a file would be, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework.decorators import (
+    api_view,
+    parser_classes,
+    permission_classes,
+    throttle_classes,
+)
+from rest_framework.exceptions import ParseError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from monitor.api.access import WriteScope
+from monitor.api.errors import own_body_limit
+from monitor.api.ingest_serializers import (
+    BusinessHoursRowSerializer,
+    HoursDaySerializer,
+    IngestResultSerializer,
+    PollRowSerializer,
+    StoreHoursSerializer,
+    StoreTimezoneSerializer,
+    TimezoneRowSerializer,
+    TimezoneSerializer,
+)
+from monitor.api.parsers import ROWS_PARSERS, PayloadTooLargeError
+from monitor.api.serializers import ErrorSerializer
+from monitor.api.throttles import WriteThrottle
+from monitor.services import store_edits
+from monitor.services.imports import (
+    MEDIA_TYPES,
+    Body,
+    FileRefusedError,
+    ImportResult,
+    TooManyRowsError,
+    business_hours_import,
+    polls_import,
+    timezones_import,
+)
+
+# Who may send data, and how often: the one place write access is granted
+# (every view below uses both).
+WRITE_PERMISSIONS: list[Any] = [WriteScope]
+WRITE_THROTTLES: list[Any] = [WriteThrottle]
+
+Importer = Callable[[Body], ImportResult]
+_STORE = "8419537941919820732"  # a store id of the examples
+
+_INGEST_RESPONSES = {
+    200: OpenApiResponse(
+        IngestResultSerializer,
+        description="The valid rows are stored (one transaction); the others are listed.",
+        examples=[
+            OpenApiExample(
+                "Some rows rejected",
+                value={
+                    "loaded": 2,
+                    "duplicates": 1,
+                    "rejected": 1,
+                    "errors": [
+                        {"row": 4, "reason": "status 'up' is neither 'active' nor 'inactive'"}
+                    ],
+                },
+            )
+        ],
+    ),
+    400: OpenApiResponse(
+        ErrorSerializer,
+        description="Refused whole, nothing stored: the body cannot be parsed, is empty, or "
+        "(CSV) its header lacks a required column.",
+    ),
+    405: OpenApiResponse(ErrorSerializer, description="Wrong method (see Allow)."),
+    413: OpenApiResponse(
+        ErrorSerializer,
+        description="Refused whole, nothing stored: more than INGEST_MAX_ROWS rows, or a body "
+        "over INGEST_MAX_BYTES.",
+    ),
+    415: OpenApiResponse(
+        ErrorSerializer, description=f"Another content type than {', '.join(MEDIA_TYPES)}."
+    ),
+}
+
+
+def _rows_schema(
+    operation_id: str, summary: str, row: type, json_rows: list[dict[str, str]]
+) -> Callable[[Any], Any]:
+    """The schema of a rows endpoint, with the same example rows in each content type."""
+    ndjson = "".join(f"{orjson.dumps(item).decode()}\n" for item in json_rows)
+    lines = [list(json_rows[0]), *(list(item.values()) for item in json_rows)]  # header first
+    csv = "".join(f"{','.join(line)}\n" for line in lines)
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        description=(
+            "Rows as a JSON array of objects whose values are strings, as NDJSON (one such "
+            "object a line) or as CSV (the import file's format, header and all). The rules, "
+            "the duplicates and the reasons are the import commands'."
+        ),
+        request={
+            "application/json": row(many=True),
+            "application/x-ndjson": OpenApiTypes.STR,
+            "text/csv": OpenApiTypes.STR,
+        },
+        responses=_INGEST_RESPONSES,
+        examples=[
+            # One row: the schema lists a many=True body's example itself.
+            OpenApiExample(
+                "JSON", value=json_rows[0], request_only=True, media_type=MEDIA_TYPES[0]
+            ),
+            OpenApiExample("NDJSON", value=ndjson, request_only=True, media_type=MEDIA_TYPES[1]),
+            OpenApiExample("CSV", value=csv, request_only=True, media_type=MEDIA_TYPES[2]),
+        ],
+    )
+
+
+@own_body_limit
+@_rows_schema(
+    "ingest_polls",
+    "Store status polls",
+    PollRowSerializer,
+    [
+        {
+            "store_id": _STORE,
+            "status": "active",
+            "timestamp_utc": "2023-01-25T18:00:00Z",
+        },
+        {
+            "store_id": _STORE,
+            "status": "inactive",
+            "timestamp_utc": "2023-01-25 19:00:00.5 UTC",
+        },
+    ],
+)
+@api_view(["POST"])
+@parser_classes(ROWS_PARSERS)
+@permission_classes(WRITE_PERMISSIONS)
+@throttle_classes(WRITE_THROTTLES)
+def polls(request: Request) -> Response:
+    return _ingest(request, polls_import)
+
+
+@own_body_limit
+@_rows_schema(
+    "ingest_business_hours",
+    "Replace the business hours of every store named",
+    BusinessHoursRowSerializer,
+    [
+        {
+            "store_id": _STORE,
+            "day": "0",
+            "start_time_local": "09:00",
+            "end_time_local": "17:00",
+        },
+        {
+            "store_id": _STORE,
+            "day": "5",
+            "start_time_local": "22:00",
+            "end_time_local": "02:00",
+        },
+    ],
+)
+@api_view(["POST"])
+@parser_classes(ROWS_PARSERS)
+@permission_classes(WRITE_PERMISSIONS)
+@throttle_classes(WRITE_THROTTLES)
+def business_hours(request: Request) -> Response:
+    return _ingest(request, business_hours_import)
+
+
+@own_body_limit
+@_rows_schema(
+    "ingest_timezones",
+    "Set the time zone of every store named",
+    TimezoneRowSerializer,
+    [{"store_id": _STORE, "timezone_str": "America/Chicago"}],
+)
+@api_view(["POST"])
+@parser_classes(ROWS_PARSERS)
+@permission_classes(WRITE_PERMISSIONS)
+@throttle_classes(WRITE_THROTTLES)
+def timezones(request: Request) -> Response:
+    return _ingest(request, timezones_import)
+
+
+def _ingest(request: Request, importer: Importer) -> Response:
+    body = request.data
+    if not isinstance(body, Body) or not body.data or body.data.isspace():
+        raise ParseError(f"the body is empty: send rows as {', '.join(MEDIA_TYPES)}")
+    try:
+        result = importer(body)
+    except TooManyRowsError as error:
+        raise PayloadTooLargeError(str(error)) from None
+    except FileRefusedError as error:
+        raise ParseError(str(error)) from None
+    return Response(IngestResultSerializer(result).data)
+
+
+_STORE_EDIT_RESPONSES = {
+    400: OpenApiResponse(
+        ErrorSerializer, description="The body or a row is invalid (why); nothing changed."
+    ),
+    404: OpenApiResponse(
+        ErrorSerializer, description="No such path: the store id has a character no URL takes."
+    ),
+    405: OpenApiResponse(ErrorSerializer, description="Wrong method (see Allow)."),
+    415: OpenApiResponse(ErrorSerializer, description="The body is not JSON."),
+}
+
+
+@extend_schema(
+    operation_id="store_business_hours_replace",
+    summary="Replace one store's business hours (an empty list: open all week)",
+    request=HoursDaySerializer(many=True),
+    responses={200: StoreHoursSerializer, **_STORE_EDIT_RESPONSES},
+    examples=[
+        OpenApiExample(
+            "Mondays 9 to 5",  # one row: the schema lists a many=True body's example itself
+            value={"day": "0", "start_time_local": "09:00", "end_time_local": "17:00"},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Stored",
+            value={
+                "store_id": _STORE,
+                "business_hours": [
+                    {"day": "0", "start_time_local": "09:00:00", "end_time_local": "17:00:00"}
+                ],
+            },
+            response_only=True,
+        ),
+    ],
+)
+@api_view(["PUT"])
+@permission_classes(WRITE_PERMISSIONS)
+@throttle_classes(WRITE_THROTTLES)
+def store_business_hours(request: Request, store_id: str) -> Response:
+    try:
+        hours = store_edits.store_hours_replace(store_id, request.data)
+    except store_edits.StoreEditError as error:
+        raise ParseError(str(error)) from None
+    stored = {"store_id": store_id.strip(), "business_hours": hours}
+    return Response(StoreHoursSerializer(stored).data)
+
+
+@extend_schema(
+    operation_id="store_timezone_set",
+    summary="Set one store's time zone",
+    request=TimezoneSerializer,
+    responses={200: StoreTimezoneSerializer, **_STORE_EDIT_RESPONSES},
+    examples=[
+        OpenApiExample(
+            "Chicago",
+            value={"timezone_str": "America/Chicago"},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Stored",
+            value={"store_id": _STORE, "timezone_str": "America/Chicago"},
+            response_only=True,
+        ),
+    ],
+)
+@api_view(["PUT"])
+@permission_classes(WRITE_PERMISSIONS)
+@throttle_classes(WRITE_THROTTLES)
+def store_timezone(request: Request, store_id: str) -> Response:
+    try:
+        store = store_edits.store_timezone_set(store_id, request.data)
+    except store_edits.StoreEditError as error:
+        raise ParseError(str(error)) from None
+    return Response(StoreTimezoneSerializer(store).data)

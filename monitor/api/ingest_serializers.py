@@ -1,0 +1,71 @@
+"""Bodies of the ingestion API (POST rows, PUT one store's hours or zone) and their schema.
+
+Row values are strings, as in the CSV files (docs/report-semantics.md §9); the services check them
+(monitor.ingest.rules): these serializers document the shapes and render answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from monitor.ingest.errors import RowError
+
+
+class PollRowSerializer(serializers.Serializer[Any]):
+    store_id = serializers.CharField(help_text="Opaque text, kept verbatim.")
+    status = serializers.CharField(help_text="active or inactive (any case).")
+    timestamp_utc = serializers.CharField(
+        help_text="UTC: 2023-01-25 18:00:00.123 UTC, 2023-01-25T18:00:00Z, …+05:30 or no zone."
+    )
+
+
+class HoursDaySerializer(serializers.Serializer[Any]):
+    day = serializers.CharField(help_text="0 = Monday … 6 = Sunday, as text.")
+    start_time_local = serializers.CharField(help_text="H:MM, HH:MM or HH:MM:SS[.f], local.")
+    end_time_local = serializers.CharField(help_text="As start_time_local; before it: overnight.")
+
+
+class BusinessHoursRowSerializer(HoursDaySerializer):
+    store_id = serializers.CharField()
+
+
+class TimezoneSerializer(serializers.Serializer[Any]):
+    timezone_str = serializers.CharField(help_text="An IANA zone name, exact case.")
+
+
+class TimezoneRowSerializer(TimezoneSerializer):
+    store_id = serializers.CharField()
+
+
+class RowErrorSerializer(serializers.Serializer[RowError]):
+    row = serializers.IntegerField(
+        source="line", help_text="JSON: 1-based item number; NDJSON and CSV: line number."
+    )
+    reason = serializers.CharField()
+
+
+class IngestResultSerializer(serializers.Serializer[Any]):
+    loaded = serializers.IntegerField(
+        help_text="Polls inserted; hours rows stored; stores whose zone was set."
+    )
+    duplicates = serializers.IntegerField(
+        help_text="Polls stored already or earlier in the body (the first one wins); 0 otherwise."
+    )
+    rejected = serializers.IntegerField(help_text="Invalid rows, skipped.")
+    # The metaclass takes declared fields out of the class: Serializer.errors stays intact.
+    errors = RowErrorSerializer(  # type: ignore[assignment]
+        many=True, help_text="The first 100 rejected rows."
+    )
+
+
+class StoreHoursSerializer(serializers.Serializer[Any]):
+    store_id = serializers.CharField()
+    # Values as text, as the PUT takes them: the answer can be edited and sent back.
+    business_hours = HoursDaySerializer(many=True, help_text="Sorted by day, then times.")
+
+
+class StoreTimezoneSerializer(serializers.Serializer[Any]):
+    store_id = serializers.CharField()
+    timezone_str = serializers.CharField()

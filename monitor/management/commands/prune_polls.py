@@ -1,0 +1,36 @@
+"""`python manage.py prune_polls --older-than DAYS`: delete polls no recent report reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from monitor.services.poll_retention import polls_prune, prune_cutoff
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete old polls while keeping every report as of DAYS days ago or later exactly as "
+        "it was: the polls taken over a week before that cut-off go (a report reads one week "
+        "back), except each store's last one, from which reports extrapolate."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--older-than",
+            type=float,
+            required=True,
+            metavar="DAYS",
+            help="the cut-off, in days before now (fractions allowed)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["older_than"] < 0:
+            raise CommandError("--older-than must not be negative")
+        pruned = polls_prune(cutoff=prune_cutoff(options["older_than"]))
+        self.stdout.write(
+            f"deleted {pruned.deleted} polls taken before {pruned.horizon.isoformat()} "
+            f"(a week before the cut-off {pruned.cutoff.isoformat()}: reports as of the "
+            f"cut-off or later are unchanged); kept the last one of {pruned.kept} stores"
+        )

@@ -1,0 +1,103 @@
+"""Editing one store's business hours or time zone (the API's PUT endpoints).
+
+Each edit is a one-store load through the same loaders as a file (same value
+rules, same reasons, same replace and upsert), all or nothing: a PUT states
+the store's whole hours or its zone, so one invalid row refuses the edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+from typing import Any
+
+from django.db import transaction
+
+from monitor.ingest import rules
+from monitor.ingest.errors import RowRejectedError
+from monitor.ingest.loaders import HOURS, ZONES, Source
+from monitor.ingest.objects import NumberedItem, ObjectsInput
+from monitor.ingest.reader import RowErrors
+from monitor.models import BusinessHours, Store
+from monitor.services.data_version import data_changed
+from monitor.services.imports import load
+
+STORE_ID_KEY = "store_id"
+TIMEZONE_KEY = "timezone_str"
+
+
+class StoreEditError(ValueError):
+    """The edit is refused (the message says why); nothing was changed."""
+
+
+@dataclass(frozen=True)
+class HoursRow:
+    day: int  # 0 = Monday … 6 = Sunday
+    start_time_local: time
+    end_time_local: time
+
+
+def store_hours_replace(store_id: str, rows: Any) -> list[HoursRow]:
+    """Make `rows` (a list of {day, start_time_local, end_time_local}) the store's hours.
+
+    An empty list removes them all: the store is then open all week (docs/report-semantics.md §4).
+    """
+    store_id = _valid_store_id(store_id)
+    if not isinstance(rows, list):
+        raise StoreEditError("a JSON array of {day, start_time_local, end_time_local} is expected")
+    items = [(number, _with_store(store_id, row)) for number, row in enumerate(rows, start=1)]
+    with transaction.atomic():
+        if items:
+            _load_all_or_nothing(HOURS, items, numbered=True)
+        else:
+            store, _ = Store.objects.get_or_create(store_id=store_id)
+            BusinessHours.objects.filter(store=store).delete()
+            data_changed()  # as every load does (load() did for the other cases)
+    return store_hours(store_id)
+
+
+def store_hours(store_id: str) -> list[HoursRow]:
+    stored = BusinessHours.objects.filter(store__store_id=store_id).order_by(
+        "day_of_week", "start_time_local", "end_time_local"
+    )
+    return [HoursRow(h.day_of_week, h.start_time_local, h.end_time_local) for h in stored]
+
+
+def store_timezone_set(store_id: str, body: Any) -> Store:
+    """Set the store's zone from {"timezone_str": "<IANA name>"}."""
+    store_id = _valid_store_id(store_id)
+    if not isinstance(body, dict) or set(body) != {TIMEZONE_KEY}:
+        raise StoreEditError(f'a JSON object {{"{TIMEZONE_KEY}": "<IANA zone name>"}} is expected')
+    with transaction.atomic():
+        _load_all_or_nothing(ZONES, [(1, {STORE_ID_KEY: store_id, **body})], numbered=False)
+    return Store.objects.get(store_id=store_id)
+
+
+def _valid_store_id(store_id: str) -> str:
+    try:
+        return rules.store_id(store_id.strip())
+    except RowRejectedError as error:
+        raise StoreEditError(f"store_id {error}") from None
+
+
+def _with_store(store_id: str, row: Any) -> Any:
+    """The row with the path's store_id (which overrides any in the row itself)."""
+    if not isinstance(row, dict):
+        return row  # rejected by the loader, with the reason
+    others = {key: value for key, value in row.items() if key.strip().lower() != STORE_ID_KEY}
+    return {STORE_ID_KEY: store_id, **others}
+
+
+def _load_all_or_nothing(source: Source, items: list[NumberedItem], *, numbered: bool) -> None:
+    """Load the rows in the caller's transaction; StoreEditError (and a rollback) if any is bad."""
+    errors = RowErrors()
+    load(source, ObjectsInput("the request body", items, source.columns, size=0), errors)
+    if errors.count:
+        reasons = "; ".join(
+            f"item {error.line}: {error.reason}" if numbered else error.reason
+            for error in errors.first
+        )
+        more = errors.count - len(errors.first)
+        raise StoreEditError(
+            f"{reasons}{f' (and {more} more)' if more else ''}; nothing was changed"
+        )
