@@ -22,7 +22,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
 
-DATABASE_UNAVAILABLE = "the database is unavailable; try again shortly"
+# Down, or (SQLite) held by an import past the busy timeout.
+DATABASE_UNAVAILABLE = "the database is unavailable or busy; try again shortly"
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -35,7 +35,9 @@ def document_access(result: dict[str, Any], generator: Any, **kwargs: Any) -> di
             }
             responses.setdefault("403", _error("The API key's scope does not allow this."))
         if operation.get("operationId") != "healthz":  # the only one that needs no database
-            responses.setdefault("503", _error("The database is unavailable; try again shortly."))
+            responses.setdefault(
+                "503", _error("The database is unavailable or busy; try again shortly.")
+            )
         if method in ("POST", "PUT", "PATCH"):
             responses.setdefault("413", _error("The request body is over the size limit."))
         if view_class.throttle_classes:

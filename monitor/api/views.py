@@ -5,11 +5,9 @@ Every response is documented for drf-spectacular (/api/schema/, /api/docs/).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import OperationalError
 from django.http import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -44,9 +42,6 @@ from monitor.api.throttles import TriggerThrottle
 from monitor.models import Report
 from monitor.services import jobs
 
-logger = logging.getLogger(__name__)
-
-DATABASE_UNAVAILABLE = "the database is unavailable or busy; try again later"
 _ERROR = OpenApiResponse(ErrorSerializer, description='{"error": "<what went wrong>"}')
 _WRONG_METHOD = OpenApiResponse(ErrorSerializer, description="Wrong method (see Allow).")
 _NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No report has this id.")
@@ -177,11 +172,6 @@ def trigger_report(request: Request) -> Response:
         )
     except jobs.JobQueueUnavailableError as error:
         return Response({"error": str(error)}, status=503)
-    except OperationalError:
-        # Down, or (SQLite) written by an import past the busy timeout. The
-        # details (the server's address) go to the log only.
-        logger.exception("trigger_report: the database failed")
-        return Response({"error": DATABASE_UNAVAILABLE}, status=503)
     return Response(TriggerResponseSerializer(triggered).data)
 
 

@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
+from monitor.api.errors import DATABASE_UNAVAILABLE
 from monitor.models import Report
 from monitor.services import jobs
 from monitor.services.embedded_jobs import JobPool
@@ -618,4 +619,4 @@ def test_trigger_while_the_database_is_locked_is_503_json(client: Client) -> Non
         importer.rollback()
 
     assert status == 503
-    assert body == {"error": "the database is unavailable or busy; try again later"}
+    assert body == {"error": DATABASE_UNAVAILABLE}

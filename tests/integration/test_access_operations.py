@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
+from monitor.api.errors import DATABASE_UNAVAILABLE
 from monitor.services.api_keys import api_key_create
 from tests.integration.conftest import APPLICATION_NAME, server_url
 from tests.report_data import store_random_data
@@ -130,7 +131,7 @@ def test_a_dead_database_gives_json_503_and_the_service_recovers(
 
     for answer in [*answers, trigger]:
         assert answer.status == 503
-        assert answer.json() == {"error": "the database is unavailable; try again shortly"}
+        assert answer.json() == {"error": DATABASE_UNAVAILABLE}
     assert ready.status == 503
     assert ready.json()["failing"] == ["database"]
     assert live.status == 200  # the process still serves
