@@ -3,63 +3,43 @@
 Reads only what the report needs: the polls of the week window, plus each
 store's last poll before it (its status reaches into the window up to the
 midpoint with the next poll), the business hours and the zones. Rows go
-straight from the cursor into NumPy, never through ORM objects: on
-PostgreSQL through a binary COPY, on SQLite through one fetch.
+straight from the cursor into NumPy, never through ORM objects (how, for
+each database: monitor.db).
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count, Max, OrderBy, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Substr
 
+from monitor import db
+from monitor.db import PollArrays, SqlParams, sql_names, text_to_us
 from monitor.engine import ReportInputs
 from monitor.engine.units import WINDOW_LENGTHS_US
 from monitor.models import StatusPoll, Store
-from monitor.sql import sql_names
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# PostgreSQL's binary timestamps count µs from 2000-01-01.
-_PG_EPOCH_US = int((datetime(2000, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds()) * 1_000_000
-_PG_COPY_HEADER_BYTES = 19  # signature (11), flags (4), header extension length (4)
-# A poll as SQLite returns it: the instant as Django writes it, 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
-SqlParams = dict[str, str | None]  # the window's bounds, as the database takes them
-_SQLITE_POLL_ROW = np.dtype([("store", np.int64), ("time", "U26"), ("active", np.int8)])
 
 
 @contextmanager
 def read_snapshot() -> Iterator[None]:
     """Every read inside sees the database as of one instant: a report never sees half
-    of a load that commits while it reads, and never holds up a load either.
-
-    PostgreSQL: a REPEATABLE READ, READ ONLY transaction (its snapshot is taken at
-    the first read; readers take no lock that blocks an insert). SQLite: a
-    deferred transaction, which in WAL mode reads one snapshot and lets writers
-    commit meanwhile; Django's own BEGIN would be IMMEDIATE (settings), a write
-    lock, so it is issued here. Inside a caller's transaction, that one decides.
+    of a load that commits while it reads, and never holds up a load either
+    (how, for each database: Database.read_snapshot). Inside a caller's
+    transaction, that one decides.
     """
     if connection.in_atomic_block:
         yield
-    elif connection.vendor == "postgresql":
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield
     else:
-        connection.ensure_connection()
-        raw = connection.connection
-        raw.execute("BEGIN DEFERRED")
-        try:
+        with db.current().read_snapshot():
             yield
-        finally:
-            raw.execute("COMMIT")  # nothing was written: a commit ends a read as well
 
 
 def latest_poll_time(*, at_or_before: datetime | None = None) -> datetime | None:
@@ -123,9 +103,8 @@ def _stores() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArr
     )
 
 
-def _polls_sql(time: str | None = None, active: str | None = None) -> str:
-    """The window's polls and each store's last before it; `time` and `active`
-    replace the selected columns (SQLite casts them)."""
+def _polls_sql() -> str:
+    """The window's polls and each store's last before it: (store, instant, active)."""
     n = sql_names()
     # The window's polls come from a range scan of the covering timestamp
     # index. Each store's last poll before the window takes two probes of the
@@ -133,7 +112,7 @@ def _polls_sql(time: str | None = None, active: str | None = None) -> str:
     # correlated subqueries, as SQLite has no LATERAL, and no join on ids,
     # which PostgreSQL would plan as a hash join over every poll ever stored.
     return f"""
-        SELECT store, {time or "instant"}, {active or "active"} FROM (
+        SELECT store, instant, active FROM (
             SELECT {n.poll_store} AS store, {n.poll_time} AS instant, {n.poll_active} AS active
             FROM {n.polls}
             WHERE {n.poll_time} >= %(start)s AND {n.poll_time} <= %(end)s
@@ -154,72 +133,13 @@ def _polls_sql(time: str | None = None, active: str | None = None) -> str:
     """
 
 
-def _polls(
-    start: datetime, end: datetime
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+def _polls(start: datetime, end: datetime) -> PollArrays:
     """Store pk, instant (µs) and status of the polls in [start, end] and the last before start."""
     params: SqlParams = {
         "start": connection.ops.adapt_datetimefield_value(start),
         "end": connection.ops.adapt_datetimefield_value(end),
     }
-    if connection.vendor == "postgresql":
-        return _polls_postgresql(params)
-    return _polls_sqlite(params)
-
-
-def _polls_postgresql(
-    params: SqlParams,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    # PostgreSQL sends COPY data one message per row, and a message per poll
-    # costs Python far more than the query. Aggregated into three arrays, the polls
-    # come as one row of binary arrays, which NumPy reads in place.
-    query = (
-        "COPY (SELECT array_agg(store), array_agg(instant), array_agg(active)"
-        f" FROM ({_polls_sql()}) AS window_polls) TO STDOUT (FORMAT BINARY)"
-    )
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor, cursor.copy(query, params) as copy:
-        data = b"".join(copy)
-    store, time_us, active = _pg_binary_arrays(data, [">i8", ">i8", "u1"])
-    return store.astype(np.int64), time_us.astype(np.int64) + _PG_EPOCH_US, active.astype(bool)
-
-
-def _pg_binary_arrays(data: bytes, element_types: list[str]) -> list[npt.NDArray[np.generic]]:
-    """The one-dimensional array fields of a one-row binary COPY, as NumPy arrays.
-
-    Each field is its length (−1 for NULL, as array_agg of no rows) and the
-    array: dimensions, null flag, element type, then per dimension its size
-    and lower bound, then each element as its length and big-endian value.
-    """
-    arrays = []
-    offset = _PG_COPY_HEADER_BYTES + 2  # past the row's field count
-    for element_type in element_types:
-        (length,) = struct.unpack_from(">i", data, offset)
-        offset += 4
-        if length <= 0:
-            arrays.append(np.empty(0, dtype=element_type))
-            continue
-        dimensions, _, _, size = struct.unpack_from(">iiii", data, offset)
-        elements = np.dtype([("length", ">i4"), ("value", element_type)])
-        values = np.frombuffer(
-            data, dtype=elements, count=size if dimensions else 0, offset=offset + 20
-        )
-        arrays.append(values["value"])
-        offset += length
-    return arrays
-
-
-def _polls_sqlite(
-    params: SqlParams,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    with connection.cursor() as cursor:
-        # The casts hide the columns' declared types, so that Django's SQLite
-        # converters don't build a datetime and a bool per row (many times slower).
-        cursor.execute(_polls_sql("CAST(instant AS TEXT)", "CAST(active AS INTEGER)"), params)
-        # Rows stream from the cursor straight into one array: no list of tuples.
-        rows = np.fromiter(cursor, dtype=_SQLITE_POLL_ROW)
-    # Copies: the engine runs faster on contiguous columns than on strided views.
-    return rows["store"].copy(), _text_to_us(rows["time"]), rows["active"].astype(bool)
+    return db.current().poll_arrays(_polls_sql(), params)
 
 
 def _business_hours(
@@ -246,14 +166,9 @@ def _business_hours(
     return (
         np.array(store, dtype=np.int64),
         np.array(day, dtype=np.int64),
-        _text_to_us(np.char.add("1970-01-01 ", np.array(start, dtype=str))),
-        _text_to_us(np.char.add("1970-01-01 ", np.array(end, dtype=str))),
+        text_to_us(np.char.add("1970-01-01 ", np.array(start, dtype=str))),
+        text_to_us(np.char.add("1970-01-01 ", np.array(end, dtype=str))),
     )
-
-
-def _text_to_us(texts: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
-    """'YYYY-MM-DD HH:MM:SS[.ffffff]' (naive UTC, as Django writes it to SQLite) → µs."""
-    return np.array(texts, dtype="datetime64[us]").astype(np.int64)
 
 
 # ---- one store (the store API and explain_store) ------------------------------------------
@@ -298,11 +213,8 @@ def _store_polls(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """Instants (µs) and statuses of one store's polls in the week window and the last before."""
     n = sql_names()
-    # Instants as integers (PostgreSQL) or text (SQLite): no datetime object per row.
-    if connection.vendor == "postgresql":
-        instant = f"(EXTRACT(EPOCH FROM {n.poll_time}) * 1000000)::bigint"
-    else:
-        instant = f"CAST({n.poll_time} AS TEXT)"
+    database = db.current()
+    instant = database.epoch_us_sql(n.poll_time)  # no datetime object per row
     query = f"""
         SELECT * FROM (
             SELECT {instant}, {n.poll_active} FROM {n.polls}
@@ -323,11 +235,8 @@ def _store_polls(
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()
-    instants = [instant for instant, _ in rows]
-    active = np.array([bool(active) for _, active in rows], dtype=bool)
-    if connection.vendor == "postgresql":
-        return np.array(instants, dtype=np.int64), active
-    return _text_to_us(np.array(instants, dtype=str)), active
+    instants = database.epoch_us([instant for instant, _ in rows])
+    return instants, np.array([bool(active) for _, active in rows], dtype=bool)
 
 
 def stores_page(

@@ -1,7 +1,7 @@
 """The three sources: their columns, how a row is parsed, and how the rows are saved.
 
 Every loader streams the file's valid rows to the database in batches and
-saves them with set-based statements (see backends), never one ORM object per
+saves them with set-based statements (see monitor.db), never one ORM object per
 row. It runs in the caller's transaction: the services wrap each file in one.
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from monitor import db
+from monitor.db import Batch, LoadCounts, PollRow, StagingColumn, sql_names
 from monitor.ingest import rules
-from monitor.ingest.backends import Batch, LoadCounts, PollRow, StagingColumn, current_backend
 from monitor.ingest.reader import Column, FileProgress, RowErrors, RowInput, RowParser
-from monitor.sql import sql_names
 
 # Bytes of a poll line with a 19-digit id and 6 fraction digits, rounded up:
 # a file's size over this is a low estimate of its polls.
@@ -76,7 +76,7 @@ def _staged_source(
     )
 
     def save(batches: Iterable[Batch], rows: RowInput) -> LoadCounts:
-        current_backend().stage(table, staging, batches)
+        db.current().stage(table, staging, batches)
         loaded = merge(table)
         with connection.cursor() as cursor:
             # Also dropped at commit; dropping now lets one transaction load
@@ -135,14 +135,14 @@ def _save_polls(
     """New polls in; one saved already, or earlier in the file, is a duplicate.
 
     A load of at least REBUILD_MIN_POLLS expected to at least double the poll
-    table rebuilds its indexes (see backends), unless `rebuild_indexes` says
+    table rebuilds its indexes (see monitor.db), unless `rebuild_indexes` says
     which path to take.
     """
     if rebuild_indexes is None:
         expected = rows.size // POLL_LINE_BYTES
         rebuild_indexes = expected >= REBUILD_MIN_POLLS and _stored_polls_fewer_than(expected)
     keys: dict[str, int] = {}  # store_id → Store key, of the stores seen so far
-    with current_backend().poll_load(rebuild_indexes=rebuild_indexes) as load:
+    with db.current().poll_load(rebuild_indexes=rebuild_indexes) as load:
         for batch in batches:
             new = set(map(itemgetter(1), batch)).difference(keys)
             if new:
@@ -169,7 +169,7 @@ def _stored_polls_fewer_than(limit: int) -> bool:
 def _add_store_keys(keys: dict[str, int], store_ids: set[str]) -> None:
     """Add the Store keys of `store_ids` to `keys`, creating the stores that have none."""
     wanted = sorted(store_ids)  # sorted: the same file creates the same keys
-    keys.update(current_backend().store_keys(wanted))
+    keys.update(db.current().store_keys(wanted))
     # Stores are created once; an HTTP batch mostly names known ones: look them
     # up first, and insert only what is missing (one statement a row).
     new = [store_id for store_id in wanted if store_id not in keys]
@@ -182,7 +182,7 @@ def _add_store_keys(keys: dict[str, int], store_ids: set[str]) -> None:
             f"VALUES (%s, '') ON CONFLICT ({names.store_id}) DO NOTHING",
             [(store_id,) for store_id in new],
         )
-    keys.update(current_backend().store_keys(new))
+    keys.update(db.current().store_keys(new))
 
 
 POLLS = Source(
@@ -208,20 +208,9 @@ def polls_source(*, rebuild_indexes: bool | None) -> Source:
 def _merge_hours(staging: str) -> LoadCounts:
     """Every store named by a valid row gets exactly the file's rows as its hours."""
     _create_stores(staging)
+    db.current().lock_stores_named_in(staging)
     names = sql_names()
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Replacing a store's hours while another load replaces them too
-            # would keep both sets (each DELETE misses the rows the other
-            # inserts): the second waits for the first to commit. NO KEY: polls
-            # being loaded for these stores meanwhile need not wait.
-            cursor.execute(
-                f"""
-                SELECT FROM {names.stores} WHERE {names.store_id} IN (
-                    SELECT store_id FROM {staging}
-                ) ORDER BY {names.store_pk} FOR NO KEY UPDATE
-                """
-            )
         cursor.execute(
             f"""
             DELETE FROM {names.hours} WHERE {names.hours_store} IN (

@@ -10,6 +10,8 @@ from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from monitor import db
+
 EXIT_NO_DATABASE = 2  # as for a refused file: nothing was done
 
 
@@ -21,7 +23,7 @@ def require_migrated_database(alias: str = DEFAULT_DB_ALIAS) -> None:
         executor = MigrationExecutor(connection)
         unapplied = executor.migration_plan(executor.loader.graph.leaf_nodes())
     except OperationalError as error:
-        if connection.vendor == "postgresql" and "does not exist" in str(error):
+        if db.for_vendor(connection.vendor).is_missing_database(error):
             raise CommandError(
                 f'the database "{name}" does not exist: create it (`createdb {name}`), '
                 "then run `manage.py migrate`",

@@ -9,8 +9,8 @@ rolls back, with the data.
 
 from __future__ import annotations
 
+from monitor import db
 from monitor.models import DataVersion
-from monitor.services.lock_waits import LockWaitTimeoutError, lock_wait_at_most
 
 _THE_ROW = 1
 # How long a trigger waits for the version row: an import holds it only from
@@ -38,9 +38,9 @@ def data_version_locked() -> int | None:
     triggers take turns (on SQLite the transaction's write lock does both).
     """
     try:
-        with lock_wait_at_most(_TRIGGER_LOCK_WAIT_SECONDS):
+        with db.current().lock_wait_at_most(_TRIGGER_LOCK_WAIT_SECONDS):
             return _locked_row().version
-    except LockWaitTimeoutError:
+    except db.LockWaitTimeoutError:
         return None
 
 

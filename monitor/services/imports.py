@@ -81,7 +81,7 @@ def polls_import(
 ) -> ImportResult:
     """Save the input's new polls; a poll already saved or earlier in the input is skipped.
 
-    `rebuild_indexes` chooses the load path (see monitor.ingest.backends): the
+    `rebuild_indexes` chooses the load path (see monitor.db): the
     poll table's indexes dropped and rebuilt, or kept; None lets the file's
     size against the polls saved decide.
     """

@@ -37,11 +37,10 @@ from django.db import connections, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
-from monitor import metrics, selectors
+from monitor import db, metrics, selectors
 from monitor.models import REPORT_ID_MAX_LENGTH, Report
 from monitor.services.data_version import data_version_locked
 from monitor.services.embedded_jobs import JobPool
-from monitor.services.lock_waits import LockWaitTimeoutError, lock_wait_at_most
 from monitor.services.report_retention import report_kept_a_while, reports_prune_if_due
 from monitor.services.reports import GeneratedReport, ReportInputError, report_generate
 
@@ -112,9 +111,9 @@ def _latest_poll_unless_loading() -> datetime | None:
     an import: its report is then new, not reused. On SQLite a plain read:
     WAL readers never wait, and a transaction would take the write lock."""
     try:
-        with lock_wait_at_most(1.0):
+        with db.current().lock_wait_at_most(1.0):
             return selectors.latest_poll_time()
-    except LockWaitTimeoutError:
+    except db.LockWaitTimeoutError:
         logger.info("the polls table is being loaded: the report resolves its instant later")
         return None
 

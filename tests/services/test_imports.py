@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from monitor.ingest import backends, loaders, reader, rules
+from monitor.db import LoadCounts, postgresql, sqlite
+from monitor.ingest import loaders, reader, rules
 from monitor.models import BusinessHours, StatusPoll, Store
 from monitor.services.imports import (
     FileRefusedError,
@@ -78,7 +79,7 @@ LoadPolls = Callable[[Path], ImportResult]
 def load_polls(
     request: pytest.FixtureRequest, db: None, monkeypatch: pytest.MonkeyPatch
 ) -> LoadPolls:
-    """Each poll test runs on every load path (see backends): the poll table's
+    """Each poll test runs on every load path (see monitor.db): the poll table's
     indexes dropped and rebuilt, or kept; kept, a load of one batch goes
     straight into the INSERT, a load of several through a staging table."""
     if request.param == "kept, staged":
@@ -481,12 +482,12 @@ def test_ctrl_c_once_the_polls_are_written_leaves_the_database_as_it_was(
     rebuild_indexes: bool,
 ) -> None:
     load_kind: type[Any] = {
-        ("postgresql", True): backends._PostgreSQLPollsDirect,
-        ("postgresql", False): backends._PostgreSQLPollsStaged,
-    }.get((connection.vendor, rebuild_indexes), backends._SQLitePolls)
+        ("postgresql", True): postgresql._PostgreSQLPollsDirect,
+        ("postgresql", False): postgresql._PostgreSQLPollsStaged,
+    }.get((connection.vendor, rebuild_indexes), sqlite._SQLitePolls)
     finish = load_kind.finish
 
-    def finish_then_interrupt(self: Any) -> backends.LoadCounts:
+    def finish_then_interrupt(self: Any) -> LoadCounts:
         finish(self)
         raise KeyboardInterrupt
 

@@ -295,7 +295,7 @@ def test_new_data_always_gives_a_new_report(
 def test_a_trigger_does_not_wait_for_a_bulk_poll_load() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("only PostgreSQL's bulk poll load locks the table (SQLite: one writer)")
-    # What a bulk load of polls (monitor.ingest.backends) holds until it commits.
+    # What a bulk load of polls (monitor.db.postgresql) holds until it commits.
     with psycopg.connect(database_url(connection.settings_dict)) as loader:
         loader.execute(f"LOCK TABLE {StatusPoll._meta.db_table} IN ACCESS EXCLUSIVE MODE")
         started = time.monotonic()

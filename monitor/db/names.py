@@ -3,8 +3,8 @@
 Selectors and the bulk loads (monitor.ingest) write SQL by hand where the ORM
 would build an object per row; they take every table and column name from
 here, so that a model change shows up in one place. The statements that
-differ between PostgreSQL and SQLite live in monitor.ingest.backends (loads)
-and monitor.selectors (reads).
+differ between PostgreSQL and SQLite live beside this module, one file per
+database (monitor.db.postgresql, monitor.db.sqlite), for reads and loads alike.
 """
 
 from __future__ import annotations

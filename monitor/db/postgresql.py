@@ -1,112 +1,62 @@
-"""What differs between PostgreSQL and SQLite in a bulk load.
+"""Every statement specific to PostgreSQL: bulk loads through COPY, the reads
+of a report through a binary COPY, snapshots and bounded lock waits.
 
-Rows go to the database in batches through the connection Django holds, so
-they share the import's transaction: PostgreSQL takes them through COPY,
-SQLite through executemany, into a temporary staging table that set-based
-statements then merge. Nothing builds an ORM object per row.
-
-Polls get more care, being millions a file. Their store ids become Store keys
-in Python as batches go by (new stores are created first), so staging carries
-integers, not the ids' text. The poll table carries two indexes and a foreign
-key, and maintaining them row by row is most of a big load's cost (on
-PostgreSQL, three index entries and a deferred foreign key check per row, many
-times the cost of building them afresh: `make bench` measures it). So a load expected
-to at least double the table drops them first and rebuilds them at the end,
-in the same transaction, as PostgreSQL's "Populating a Database" advises; a
-crash still leaves the table exactly as it was.
+Loads. Rows go through COPY, in batches, on the connection Django holds (the
+import's transaction). A staging table is temporary, dropped at commit. The
+poll table carries two indexes and a foreign key, and maintaining them row by
+row is most of a big load's cost (three index entries and a deferred foreign
+key check per row, many times the cost of building them afresh: `make bench`
+measures it). So a load expected to at least double the table drops them
+first and rebuilds them at the end, in the same transaction, as PostgreSQL's
+"Populating a Database" advises; a crash still leaves the table exactly as it
+was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import struct
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from datetime import UTC, datetime
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import psycopg
-from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 
-from monitor.sql import sql_names
+from monitor.db.base import (
+    Batch,
+    LoadCounts,
+    LockWaitTimeoutError,
+    PollArrays,
+    PollLoad,
+    PollRow,
+    SqlParams,
+    StagingColumn,
+    StoreKeys,
+    raw_connection,
+)
+from monitor.db.names import sql_names
 
-Batch = list[tuple[Any, ...]]
-# A parsed poll: (line, store_id, UTC instant as 'YYYY-MM-DD HH:MM:SS[.ffffff]', active).
-PollRow = tuple[int, str, str, bool]
-StoreKeys = Mapping[str, int]  # store_id → Store primary key
-
-
-@dataclass(frozen=True)
-class StagingColumn:
-    name: str
-    postgresql_type: str  # SQLite keeps the values as given: text and integers
-
-
-class LoadCounts(NamedTuple):
-    """What a load saved: rows inserted (or, for zones, stores upserted), and
-    polls skipped as duplicates (saved already, or earlier in the file)."""
-
-    loaded: int
-    duplicates: int
-
-
-class PollLoad(Protocol):
-    """Where a file's valid polls go, batch by batch, until finish() saves them.
-
-    A context manager: leaving it on an exception ends what is in flight.
-    """
-
-    def __enter__(self) -> PollLoad: ...
-
-    def __exit__(self, *exc_info: object) -> None: ...
-
-    def write(self, rows: list[PollRow], keys: StoreKeys) -> None: ...
-
-    def suspend(self) -> None:
-        """Let the connection run other statements before the next write."""
-        ...
-
-    def finish(self) -> LoadCounts: ...
-
-
-class Backend(Protocol):
-    def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> None:
-        """Create the temporary table `table` (line first) and fill it with the batches."""
-        ...
-
-    def poll_load(self, *, rebuild_indexes: bool) -> PollLoad: ...
-
-    def store_keys(self, store_ids: list[str]) -> list[tuple[str, int]]:
-        """(store_id, Store key) of those of `store_ids` that are stored."""
-        ...
-
-
-def current_backend() -> Backend:
-    if connection.vendor == "postgresql":
-        return PostgreSQL()
-    if connection.vendor == "sqlite":
-        return SQLite()
-    raise ImproperlyConfigured(f"imports support PostgreSQL and SQLite, not {connection.vendor}")
-
-
-def _raw_connection() -> Any:
-    """The driver's connection under Django's, in the transaction Django opened."""
-    connection.ensure_connection()
-    return connection.connection
-
-
-# ---- PostgreSQL ----------------------------------------------------------------
+# Binary timestamps count µs from 2000-01-01.
+_EPOCH_US = (
+    int((datetime(2000, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
+    * 1_000_000
+)
+_COPY_HEADER_BYTES = 19  # signature (11), flags (4), header extension length (4)
 
 
 def _binding_cursor() -> psycopg.Cursor[Any]:
     """A cursor that sends parameters apart from the statement (Django's quotes them
     into it), so that an array parameter can go in binary (%b)."""
-    return psycopg.Cursor(_raw_connection())
+    return psycopg.Cursor(raw_connection())
 
 
 class PostgreSQL:
     def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> None:
         definitions = ", ".join(f"{column.name} {column.postgresql_type}" for column in columns)
-        with _raw_connection().cursor() as cursor:
+        with raw_connection().cursor() as cursor:
             cursor.execute(f"CREATE TEMPORARY TABLE {table} ({definitions}) ON COMMIT DROP")
             with cursor.copy(f"COPY {table} FROM STDIN") as copy:
                 for batch in batches:
@@ -127,6 +77,101 @@ class PostgreSQL:
                 [store_ids],
             )
             return cursor.fetchall()
+
+    def lock_stores_named_in(self, staging: str) -> None:
+        names = sql_names()
+        with connection.cursor() as cursor:
+            # Replacing a store's hours while another load replaces them too
+            # would keep both sets (each DELETE misses the rows the other
+            # inserts): the second waits for the first to commit. NO KEY: polls
+            # being loaded for these stores meanwhile need not wait.
+            cursor.execute(
+                f"""
+                SELECT FROM {names.stores} WHERE {names.store_id} IN (
+                    SELECT store_id FROM {staging}
+                ) ORDER BY {names.store_pk} FOR NO KEY UPDATE
+                """
+            )
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """A REPEATABLE READ, READ ONLY transaction: its snapshot is taken at the
+        first read, and readers take no lock that blocks an insert."""
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+
+    def poll_arrays(self, query: str, params: SqlParams) -> PollArrays:
+        # PostgreSQL sends COPY data one message per row, and a message per poll
+        # costs Python far more than the query. Aggregated into three arrays, the polls
+        # come as one row of binary arrays, which NumPy reads in place.
+        copy_query = (
+            "COPY (SELECT array_agg(store), array_agg(instant), array_agg(active)"
+            f" FROM ({query}) AS window_polls) TO STDOUT (FORMAT BINARY)"
+        )
+        with raw_connection().cursor() as cursor, cursor.copy(copy_query, params) as copy:
+            data = b"".join(copy)
+        store, time_us, active = _binary_arrays(data, [">i8", ">i8", "u1"])
+        return store.astype(np.int64), time_us.astype(np.int64) + _EPOCH_US, active.astype(bool)
+
+    def epoch_us_sql(self, column: str) -> str:
+        return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
+
+    def epoch_us(self, values: Sequence[Any]) -> npt.NDArray[np.int64]:
+        return np.array(values, dtype=np.int64)
+
+    @contextmanager
+    def lock_wait_at_most(self, seconds: float) -> Iterator[None]:
+        """PostgreSQL makes a statement wait for a row or table lock as long as
+        its holder's transaction lasts (an import can last minutes): this bounds
+        that wait for the statements inside."""
+        try:
+            # A savepoint (or a transaction): the timeout undoes only what ran inside.
+            with transaction.atomic():
+                _set_lock_timeout(f"{int(seconds * 1000)}ms")
+                yield
+                # The rest of the caller's transaction waits as it would have.
+                _set_lock_timeout("0")
+        except OperationalError as error:
+            # Only the lock timeout: a database that is down is not "busy".
+            if isinstance(error.__cause__, psycopg.errors.LockNotAvailable):
+                raise LockWaitTimeoutError(str(error)) from error
+            raise
+
+    def is_missing_database(self, error: OperationalError) -> bool:
+        return "does not exist" in str(error)
+
+
+def _set_lock_timeout(value: str) -> None:
+    with connection.cursor() as cursor:
+        # set_config(…, true) is SET LOCAL: until the transaction ends.
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [value])
+
+
+def _binary_arrays(data: bytes, element_types: list[str]) -> list[npt.NDArray[np.generic]]:
+    """The one-dimensional array fields of a one-row binary COPY, as NumPy arrays.
+
+    Each field is its length (−1 for NULL, as array_agg of no rows) and the
+    array: dimensions, null flag, element type, then per dimension its size
+    and lower bound, then each element as its length and big-endian value.
+    """
+    arrays = []
+    offset = _COPY_HEADER_BYTES + 2  # past the row's field count
+    for element_type in element_types:
+        (length,) = struct.unpack_from(">i", data, offset)
+        offset += 4
+        if length <= 0:
+            arrays.append(np.empty(0, dtype=element_type))
+            continue
+        dimensions, _, _, size = struct.unpack_from(">iiii", data, offset)
+        elements = np.dtype([("length", ">i4"), ("value", element_type)])
+        values = np.frombuffer(
+            data, dtype=elements, count=size if dimensions else 0, offset=offset + 20
+        )
+        arrays.append(values["value"])
+        offset += length
+    return arrays
 
 
 def _copy_text(rows: list[PollRow], keys: StoreKeys, *, with_line: bool) -> str:
@@ -150,7 +195,7 @@ class _CopyStream:
     def write(self, text: str) -> None:
         if self._open is None:
             stack = ExitStack()
-            cursor = stack.enter_context(_raw_connection().cursor())
+            cursor = stack.enter_context(raw_connection().cursor())
             self._open = stack, stack.enter_context(cursor.copy(self.statement))
         self._open[1].write(text)
 
@@ -361,131 +406,3 @@ class _PostgreSQLPollsDirect(_PostgreSQLPollsCopy):
 
 def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
-
-
-# ---- SQLite ----------------------------------------------------------------------
-
-
-class SQLite:
-    STORE_LOOKUP_CHUNK = 1000  # ids a query (SQLite allows 32,766 parameters a statement)
-
-    def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> None:
-        line, *others = columns
-        # The line as INTEGER PRIMARY KEY is the rowid: rows are stored in file order.
-        definitions = ", ".join([f"{line.name} INTEGER PRIMARY KEY", *(c.name for c in others)])
-        insert = f"INSERT INTO {table} VALUES ({', '.join('?' * len(columns))})"
-        raw = _raw_connection()
-        raw.execute(f"CREATE TEMPORARY TABLE {table} ({definitions})")
-        for batch in batches:
-            raw.executemany(insert, batch)
-
-    def poll_load(self, *, rebuild_indexes: bool) -> PollLoad:
-        return _SQLitePolls(rebuild_indexes=rebuild_indexes)
-
-    def store_keys(self, store_ids: list[str]) -> list[tuple[str, int]]:
-        names = sql_names()
-        found = []
-        with connection.cursor() as cursor:
-            for start in range(0, len(store_ids), self.STORE_LOOKUP_CHUNK):
-                chunk = store_ids[start : start + self.STORE_LOOKUP_CHUNK]
-                cursor.execute(
-                    f"SELECT {names.store_id}, {names.store_pk} FROM {names.stores} "
-                    f"WHERE {names.store_id} IN ({', '.join(['%s'] * len(chunk))})",
-                    chunk,
-                )
-                found += cursor.fetchall()
-        return found
-
-
-class _SQLitePolls:
-    """Into a staging table, then one INSERT OR IGNORE … SELECT in index order."""
-
-    TABLE = "poll_staging"
-    # The page cache while merging, in KiB (SQLite's convention for a negative
-    # cache_size). Django's connections keep SQLite's small default, and
-    # inserting into an index much bigger than the cache is several times
-    # slower; a bigger cache than this was no faster and took more memory.
-    CACHE_KIB = 65_536
-    # The ORDER BY below and the index rebuild sort every poll of the file,
-    # faster with a second thread. Each sorting thread holds up to a cache's
-    # worth of rows, so memory stays bounded whatever the file's size
-    # (`make bench` reports the peak RSS).
-    SORT_THREADS = 2
-
-    def __init__(self, *, rebuild_indexes: bool) -> None:
-        self.rebuild_indexes = rebuild_indexes
-
-    def __enter__(self) -> _SQLitePolls:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {self.TABLE} "
-                "(line INTEGER PRIMARY KEY, store INTEGER, instant TEXT, active INTEGER)"
-            )
-        self.staged = 0
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        """Nothing in flight: executemany returns once the rows are in."""
-
-    def write(self, rows: list[PollRow], keys: StoreKeys) -> None:
-        _raw_connection().executemany(
-            f"INSERT INTO {self.TABLE} VALUES (?, ?, ?, ?)",
-            [(line, keys[store], at, active) for line, store, at, active in rows],
-        )
-        self.staged += len(rows)
-
-    def suspend(self) -> None:
-        """Nothing in flight (see __exit__)."""
-
-    def finish(self) -> LoadCounts:
-        names = sql_names()
-        with connection.cursor() as cursor, self._merge_settings(cursor):
-            indexes = self._drop_indexes(cursor) if self.rebuild_indexes else []
-            # OR IGNORE skips a poll whose (store, instant) is stored already,
-            # including by an earlier row of this statement: the ORDER BY puts
-            # the earliest line first, and follows the unique index's order so
-            # that its insertions are sequential.
-            cursor.execute(
-                f"""
-                INSERT OR IGNORE INTO {names.polls} ({names.poll_columns})
-                SELECT store, instant, active FROM {self.TABLE} ORDER BY store, instant, line
-                """
-            )
-            inserted = cursor.rowcount
-            for _, definition in indexes:
-                cursor.execute(definition)
-            cursor.execute(f"DROP TABLE {self.TABLE}")
-        return LoadCounts(inserted, self.staged - inserted)
-
-    @staticmethod
-    def _drop_indexes(cursor: Any) -> list[tuple[str, str]]:
-        """Drop the poll table's own indexes; their names and SQL, to rebuild them.
-
-        The unique (store, instant) index is part of the table's definition on
-        SQLite (it has no SQL of its own) and cannot be dropped: it stays.
-        """
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master "
-            "WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL ORDER BY name",
-            [sql_names().polls_unquoted],
-        )
-        indexes: list[tuple[str, str]] = cursor.fetchall()
-        for name, _ in indexes:
-            cursor.execute(f"DROP INDEX {_quote(name)}")
-        return indexes
-
-    @contextmanager
-    def _merge_settings(self, cursor: Any) -> Iterator[None]:
-        """A bigger page cache, and helper threads for the sorts, while merging."""
-        saved = {}
-        for pragma, value in [("cache_size", -self.CACHE_KIB), ("threads", self.SORT_THREADS)]:
-            cursor.execute(f"PRAGMA {pragma}")
-            (saved[pragma],) = cursor.fetchone()
-            cursor.execute(f"PRAGMA {pragma} = {value}")
-        try:
-            yield
-        finally:
-            # Django keeps the connection: give the memory back.
-            for pragma, value in saved.items():
-                cursor.execute(f"PRAGMA {pragma} = {int(value)}")
-            cursor.execute("PRAGMA shrink_memory")

@@ -1,0 +1,118 @@
+"""What each database module (monitor.db.postgresql, monitor.db.sqlite) provides,
+and the types and helpers they share with their callers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from django.db import OperationalError, connection
+
+Batch = list[tuple[Any, ...]]
+# A parsed poll: (line, store_id, UTC instant as 'YYYY-MM-DD HH:MM:SS[.ffffff]', active).
+PollRow = tuple[int, str, str, bool]
+StoreKeys = Mapping[str, int]  # store_id → Store primary key
+SqlParams = dict[str, str | None]  # the window's bounds, as the database takes them
+# Store pk, instant (µs since the epoch) and status of each poll read.
+PollArrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]
+
+
+@dataclass(frozen=True)
+class StagingColumn:
+    name: str
+    postgresql_type: str  # SQLite keeps the values as given: text and integers
+
+
+class LoadCounts(NamedTuple):
+    """What a load saved: rows inserted (or, for zones, stores upserted), and
+    polls skipped as duplicates (saved already, or earlier in the file)."""
+
+    loaded: int
+    duplicates: int
+
+
+class LockWaitTimeoutError(Exception):
+    """A lock stayed taken longer than the bound; the caller's transaction goes on."""
+
+
+class PollLoad(Protocol):
+    """Where a file's valid polls go, batch by batch, until finish() saves them.
+
+    A context manager: leaving it on an exception ends what is in flight.
+    """
+
+    def __enter__(self) -> PollLoad: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def write(self, rows: list[PollRow], keys: StoreKeys) -> None: ...
+
+    def suspend(self) -> None:
+        """Let the connection run other statements before the next write."""
+        ...
+
+    def finish(self) -> LoadCounts: ...
+
+
+class Database(Protocol):
+    """Every statement that differs between the databases, on Django's default connection."""
+
+    # ---- loads (monitor.ingest) ----
+
+    def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> None:
+        """Create the temporary table `table` (line first) and fill it with the batches."""
+        ...
+
+    def poll_load(self, *, rebuild_indexes: bool) -> PollLoad: ...
+
+    def store_keys(self, store_ids: list[str]) -> list[tuple[str, int]]:
+        """(store_id, Store key) of those of `store_ids` that are stored."""
+        ...
+
+    def lock_stores_named_in(self, staging: str) -> None:
+        """Before replacing their hours: lock the stores the staged rows name."""
+        ...
+
+    # ---- reads (monitor.selectors) ----
+
+    def read_snapshot(self) -> AbstractContextManager[None]:
+        """A transaction whose reads all see one snapshot, and which blocks no load."""
+        ...
+
+    def poll_arrays(self, query: str, params: SqlParams) -> PollArrays:
+        """The rows of `query` (store pk, instant, active), as arrays."""
+        ...
+
+    def epoch_us_sql(self, column: str) -> str:
+        """An expression reading a timestamp column without a datetime object per row."""
+        ...
+
+    def epoch_us(self, values: Sequence[Any]) -> npt.NDArray[np.int64]:
+        """µs since the epoch of the values that epoch_us_sql's expression read."""
+        ...
+
+    # ---- locks and errors ----
+
+    def lock_wait_at_most(self, seconds: float) -> AbstractContextManager[None]:
+        """Raise LockWaitTimeoutError when a statement inside waits longer than
+        `seconds` for a lock."""
+        ...
+
+    def is_missing_database(self, error: OperationalError) -> bool:
+        """Whether `error`, on connecting, says the database does not exist."""
+        ...
+
+
+def raw_connection() -> Any:
+    """The driver's connection under Django's, in the transaction Django opened."""
+    connection.ensure_connection()
+    return connection.connection
+
+
+def text_to_us(texts: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
+    """'YYYY-MM-DD HH:MM:SS[.ffffff]' (naive UTC, as Django writes it to SQLite) → µs."""
+    return np.array(texts, dtype="datetime64[us]").astype(np.int64)

@@ -1,0 +1,204 @@
+"""Every statement specific to SQLite: bulk loads through executemany, the
+reads of a report in one fetch, snapshots.
+
+Loads. Rows go through executemany, in batches, on the connection Django
+holds (the import's transaction), into a temporary staging table that one
+set-based statement then merges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from django.db import OperationalError, connection
+
+from monitor.db.base import (
+    Batch,
+    LoadCounts,
+    PollArrays,
+    PollLoad,
+    PollRow,
+    SqlParams,
+    StagingColumn,
+    StoreKeys,
+    raw_connection,
+    text_to_us,
+)
+from monitor.db.names import sql_names
+
+# A poll as read: the instant as Django writes it, 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
+_POLL_ROW = np.dtype([("store", np.int64), ("time", "U26"), ("active", np.int8)])
+
+
+class SQLite:
+    STORE_LOOKUP_CHUNK = 1000  # ids a query (SQLite allows 32,766 parameters a statement)
+
+    def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> None:
+        line, *others = columns
+        # The line as INTEGER PRIMARY KEY is the rowid: rows are stored in file order.
+        definitions = ", ".join([f"{line.name} INTEGER PRIMARY KEY", *(c.name for c in others)])
+        insert = f"INSERT INTO {table} VALUES ({', '.join('?' * len(columns))})"
+        raw = raw_connection()
+        raw.execute(f"CREATE TEMPORARY TABLE {table} ({definitions})")
+        for batch in batches:
+            raw.executemany(insert, batch)
+
+    def poll_load(self, *, rebuild_indexes: bool) -> PollLoad:
+        return _SQLitePolls(rebuild_indexes=rebuild_indexes)
+
+    def store_keys(self, store_ids: list[str]) -> list[tuple[str, int]]:
+        names = sql_names()
+        found = []
+        with connection.cursor() as cursor:
+            for start in range(0, len(store_ids), self.STORE_LOOKUP_CHUNK):
+                chunk = store_ids[start : start + self.STORE_LOOKUP_CHUNK]
+                cursor.execute(
+                    f"SELECT {names.store_id}, {names.store_pk} FROM {names.stores} "
+                    f"WHERE {names.store_id} IN ({', '.join(['%s'] * len(chunk))})",
+                    chunk,
+                )
+                found += cursor.fetchall()
+        return found
+
+    def lock_stores_named_in(self, staging: str) -> None:
+        """Nothing to lock: the transaction's write lock already keeps other loads out."""
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """A deferred transaction, which in WAL mode reads one snapshot and lets
+        writers commit meanwhile; Django's own BEGIN would be IMMEDIATE
+        (settings), a write lock, so it is issued here."""
+        raw = raw_connection()
+        raw.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            raw.execute("COMMIT")  # nothing was written: a commit ends a read as well
+
+    def poll_arrays(self, query: str, params: SqlParams) -> PollArrays:
+        with connection.cursor() as cursor:
+            # The casts hide the columns' declared types, so that Django's SQLite
+            # converters don't build a datetime and a bool per row (many times slower).
+            cursor.execute(
+                "SELECT store, CAST(instant AS TEXT), CAST(active AS INTEGER)"
+                f" FROM ({query}) AS window_polls",
+                params,
+            )
+            # Rows stream from the cursor straight into one array: no list of tuples.
+            rows = np.fromiter(cursor, dtype=_POLL_ROW)
+        # Copies: the engine runs faster on contiguous columns than on strided views.
+        return rows["store"].copy(), text_to_us(rows["time"]), rows["active"].astype(bool)
+
+    def epoch_us_sql(self, column: str) -> str:
+        return f"CAST({column} AS TEXT)"
+
+    def epoch_us(self, values: Sequence[Any]) -> npt.NDArray[np.int64]:
+        return text_to_us(np.array(values, dtype=str))
+
+    @contextmanager
+    def lock_wait_at_most(self, seconds: float) -> Iterator[None]:
+        """No bound needed: a reader never waits (WAL), and a writing transaction
+        takes its one lock when it begins, within the connection's busy timeout."""
+        yield
+
+    def is_missing_database(self, error: OperationalError) -> bool:
+        """Never: connecting creates the file."""
+        return False
+
+
+class _SQLitePolls:
+    """Into a staging table, then one INSERT OR IGNORE … SELECT in index order."""
+
+    TABLE = "poll_staging"
+    # The page cache while merging, in KiB (SQLite's convention for a negative
+    # cache_size). Django's connections keep SQLite's small default, and
+    # inserting into an index much bigger than the cache is several times
+    # slower; a bigger cache than this was no faster and took more memory.
+    CACHE_KIB = 65_536
+    # The ORDER BY below and the index rebuild sort every poll of the file,
+    # faster with a second thread. Each sorting thread holds up to a cache's
+    # worth of rows, so memory stays bounded whatever the file's size
+    # (`make bench` reports the peak RSS).
+    SORT_THREADS = 2
+
+    def __init__(self, *, rebuild_indexes: bool) -> None:
+        self.rebuild_indexes = rebuild_indexes
+
+    def __enter__(self) -> _SQLitePolls:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {self.TABLE} "
+                "(line INTEGER PRIMARY KEY, store INTEGER, instant TEXT, active INTEGER)"
+            )
+        self.staged = 0
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        """Nothing in flight: executemany returns once the rows are in."""
+
+    def write(self, rows: list[PollRow], keys: StoreKeys) -> None:
+        raw_connection().executemany(
+            f"INSERT INTO {self.TABLE} VALUES (?, ?, ?, ?)",
+            [(line, keys[store], at, active) for line, store, at, active in rows],
+        )
+        self.staged += len(rows)
+
+    def suspend(self) -> None:
+        """Nothing in flight (see __exit__)."""
+
+    def finish(self) -> LoadCounts:
+        names = sql_names()
+        with connection.cursor() as cursor, self._merge_settings(cursor):
+            indexes = self._drop_indexes(cursor) if self.rebuild_indexes else []
+            # OR IGNORE skips a poll whose (store, instant) is stored already,
+            # including by an earlier row of this statement: the ORDER BY puts
+            # the earliest line first, and follows the unique index's order so
+            # that its insertions are sequential.
+            cursor.execute(
+                f"""
+                INSERT OR IGNORE INTO {names.polls} ({names.poll_columns})
+                SELECT store, instant, active FROM {self.TABLE} ORDER BY store, instant, line
+                """
+            )
+            inserted = cursor.rowcount
+            for _, definition in indexes:
+                cursor.execute(definition)
+            cursor.execute(f"DROP TABLE {self.TABLE}")
+        return LoadCounts(inserted, self.staged - inserted)
+
+    @staticmethod
+    def _drop_indexes(cursor: Any) -> list[tuple[str, str]]:
+        """Drop the poll table's own indexes; their names and SQL, to rebuild them.
+
+        The unique (store, instant) index is part of the table's definition on
+        SQLite (it has no SQL of its own) and cannot be dropped: it stays.
+        """
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL ORDER BY name",
+            [sql_names().polls_unquoted],
+        )
+        indexes: list[tuple[str, str]] = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+        return indexes
+
+    @contextmanager
+    def _merge_settings(self, cursor: Any) -> Iterator[None]:
+        """A bigger page cache, and helper threads for the sorts, while merging."""
+        saved = {}
+        for pragma, value in [("cache_size", -self.CACHE_KIB), ("threads", self.SORT_THREADS)]:
+            cursor.execute(f"PRAGMA {pragma}")
+            (saved[pragma],) = cursor.fetchone()
+            cursor.execute(f"PRAGMA {pragma} = {value}")
+        try:
+            yield
+        finally:
+            # Django keeps the connection: give the memory back.
+            for pragma, value in saved.items():
+                cursor.execute(f"PRAGMA {pragma} = {int(value)}")
+            cursor.execute("PRAGMA shrink_memory")
