@@ -20,7 +20,8 @@ from django.db.models import Count, Max, OrderBy, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Substr
 
 from monitor import db
-from monitor.db import PollArrays, SqlParams, sql_names, text_to_us
+from monitor.db.base import PollArrays, SqlParams, text_to_us
+from monitor.db.names import sql_names
 from monitor.engine import ReportInputs
 from monitor.engine.units import WINDOW_LENGTHS_US
 from monitor.models import StatusPoll, Store

@@ -5,8 +5,8 @@ SQL by hand where the ORM would build an object per row. They take every
 table and column name from monitor.db.names, and every statement that differs
 between PostgreSQL and SQLite from current(): all of PostgreSQL's are in
 monitor.db.postgresql, all of SQLite's in monitor.db.sqlite, both behind the
-Database protocol (monitor.db.base). This is the only place that asks which
-database Django is connected to.
+Database protocol (monitor.db.base, with the types they share). This is the
+only place that asks which database Django is connected to.
 
 Loads never build an ORM object per row either. Polls get the most care, being
 millions a file: their store ids become Store keys in Python as batches go by
@@ -20,40 +20,9 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-from monitor.db.base import (
-    Batch,
-    Database,
-    LoadCounts,
-    LockWaitTimeoutError,
-    PollArrays,
-    PollLoad,
-    PollRow,
-    SqlParams,
-    StagingColumn,
-    StoreKeys,
-    text_to_us,
-)
-from monitor.db.names import SqlNames, sql_names
+from monitor.db.base import Database
 from monitor.db.postgresql import PostgreSQL
 from monitor.db.sqlite import SQLite
-
-__all__ = [
-    "Batch",
-    "Database",
-    "LoadCounts",
-    "LockWaitTimeoutError",
-    "PollArrays",
-    "PollLoad",
-    "PollRow",
-    "SqlNames",
-    "SqlParams",
-    "StagingColumn",
-    "StoreKeys",
-    "current",
-    "for_vendor",
-    "sql_names",
-    "text_to_us",
-]
 
 _DATABASES: dict[str, Database] = {"postgresql": PostgreSQL(), "sqlite": SQLite()}
 

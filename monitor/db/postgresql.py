@@ -25,18 +25,8 @@ import numpy.typing as npt
 import psycopg
 from django.db import IntegrityError, OperationalError, connection, transaction
 
-from monitor.db.base import (
-    Batch,
-    LoadCounts,
-    LockWaitTimeoutError,
-    PollArrays,
-    PollLoad,
-    PollRow,
-    SqlParams,
-    StagingColumn,
-    StoreKeys,
-    raw_connection,
-)
+from monitor.db import base
+from monitor.db.base import LoadCounts, LockWaitTimeoutError, PollRow, StoreKeys, raw_connection
 from monitor.db.names import sql_names
 
 # Binary timestamps count µs from 2000-01-01.
@@ -54,7 +44,9 @@ def _binding_cursor() -> psycopg.Cursor[Any]:
 
 
 class PostgreSQL:
-    def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> None:
+    def stage(
+        self, table: str, columns: Sequence[base.StagingColumn], batches: Iterable[base.Batch]
+    ) -> None:
         definitions = ", ".join(f"{column.name} {column.postgresql_type}" for column in columns)
         with raw_connection().cursor() as cursor:
             cursor.execute(f"CREATE TEMPORARY TABLE {table} ({definitions}) ON COMMIT DROP")
@@ -63,7 +55,7 @@ class PostgreSQL:
                     for row in batch:
                         copy.write_row(row)
 
-    def poll_load(self, *, rebuild_indexes: bool) -> PollLoad:
+    def poll_load(self, *, rebuild_indexes: bool) -> base.PollLoad:
         return _PostgreSQLPollsDirect() if rebuild_indexes else _PostgreSQLPollsStaged()
 
     def store_keys(self, store_ids: list[str]) -> list[tuple[str, int]]:
@@ -102,7 +94,7 @@ class PostgreSQL:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield
 
-    def poll_arrays(self, query: str, params: SqlParams) -> PollArrays:
+    def poll_arrays(self, query: str, params: base.SqlParams) -> base.PollArrays:
         # PostgreSQL sends COPY data one message per row, and a message per poll
         # costs Python far more than the query. Aggregated into three arrays, the polls
         # come as one row of binary arrays, which NumPy reads in place.

@@ -16,18 +16,8 @@ import numpy as np
 import numpy.typing as npt
 from django.db import OperationalError, connection
 
-from monitor.db.base import (
-    Batch,
-    LoadCounts,
-    PollArrays,
-    PollLoad,
-    PollRow,
-    SqlParams,
-    StagingColumn,
-    StoreKeys,
-    raw_connection,
-    text_to_us,
-)
+from monitor.db import base
+from monitor.db.base import LoadCounts, PollRow, StoreKeys, raw_connection, text_to_us
 from monitor.db.names import sql_names
 
 # A poll as read: the instant as Django writes it, 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
@@ -37,7 +27,9 @@ _POLL_ROW = np.dtype([("store", np.int64), ("time", "U26"), ("active", np.int8)]
 class SQLite:
     STORE_LOOKUP_CHUNK = 1000  # ids a query (SQLite allows 32,766 parameters a statement)
 
-    def stage(self, table: str, columns: Sequence[StagingColumn], batches: Iterable[Batch]) -> None:
+    def stage(
+        self, table: str, columns: Sequence[base.StagingColumn], batches: Iterable[base.Batch]
+    ) -> None:
         line, *others = columns
         # The line as INTEGER PRIMARY KEY is the rowid: rows are stored in file order.
         definitions = ", ".join([f"{line.name} INTEGER PRIMARY KEY", *(c.name for c in others)])
@@ -47,7 +39,7 @@ class SQLite:
         for batch in batches:
             raw.executemany(insert, batch)
 
-    def poll_load(self, *, rebuild_indexes: bool) -> PollLoad:
+    def poll_load(self, *, rebuild_indexes: bool) -> base.PollLoad:
         return _SQLitePolls(rebuild_indexes=rebuild_indexes)
 
     def store_keys(self, store_ids: list[str]) -> list[tuple[str, int]]:
@@ -79,7 +71,7 @@ class SQLite:
         finally:
             raw.execute("COMMIT")  # nothing was written: a commit ends a read as well
 
-    def poll_arrays(self, query: str, params: SqlParams) -> PollArrays:
+    def poll_arrays(self, query: str, params: base.SqlParams) -> base.PollArrays:
         with connection.cursor() as cursor:
             # The casts hide the columns' declared types, so that Django's SQLite
             # converters don't build a datetime and a bool per row (many times slower).

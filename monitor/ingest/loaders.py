@@ -16,7 +16,8 @@ from typing import Any
 from django.db import connection, transaction
 
 from monitor import db
-from monitor.db import Batch, LoadCounts, PollRow, StagingColumn, sql_names
+from monitor.db.base import Batch, LoadCounts, PollRow, StagingColumn
+from monitor.db.names import sql_names
 from monitor.ingest import rules
 from monitor.ingest.reader import Column, FileProgress, RowErrors, RowInput, RowParser
 

@@ -10,6 +10,7 @@ rolls back, with the data.
 from __future__ import annotations
 
 from monitor import db
+from monitor.db.base import LockWaitTimeoutError
 from monitor.models import DataVersion
 
 _THE_ROW = 1
@@ -40,7 +41,7 @@ def data_version_locked() -> int | None:
     try:
         with db.current().lock_wait_at_most(_TRIGGER_LOCK_WAIT_SECONDS):
             return _locked_row().version
-    except db.LockWaitTimeoutError:
+    except LockWaitTimeoutError:
         return None
 
 

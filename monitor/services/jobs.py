@@ -38,6 +38,7 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from monitor import db, metrics, selectors
+from monitor.db.base import LockWaitTimeoutError
 from monitor.models import REPORT_ID_MAX_LENGTH, Report
 from monitor.services.data_version import data_version_locked
 from monitor.services.embedded_jobs import JobPool
@@ -113,7 +114,7 @@ def _latest_poll_unless_loading() -> datetime | None:
     try:
         with db.current().lock_wait_at_most(1.0):
             return selectors.latest_poll_time()
-    except db.LockWaitTimeoutError:
+    except LockWaitTimeoutError:
         logger.info("the polls table is being loaded: the report resolves its instant later")
         return None
 

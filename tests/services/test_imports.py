@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from monitor.db import LoadCounts, postgresql, sqlite
+from monitor.db import postgresql, sqlite
+from monitor.db.base import LoadCounts
 from monitor.ingest import loaders, reader, rules
 from monitor.models import BusinessHours, StatusPoll, Store
 from monitor.services.imports import (
