@@ -48,7 +48,7 @@ class Source:
         self, rows: RowInput, errors: RowErrors, on_progress: FileProgress | None
     ) -> LoadCounts:
         parse = self.row_parser(rows.positions)
-        batches = rows.parsed_batches(parse, self.columns, errors, on_progress)
+        batches = rows.parsed_batches(parse, errors, on_progress)
         return self.save(batches, rows)
 
 

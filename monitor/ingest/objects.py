@@ -29,6 +29,7 @@ from monitor.ingest.reader import (
     RowErrors,
     RowParser,
     check_row_limit,
+    matched_names,
     value_reason,
 )
 
@@ -84,11 +85,7 @@ class ObjectsInput:
         self._keys = [column.name for column in self.columns]
 
     def parsed_batches(
-        self,
-        parse: RowParser,
-        columns: Sequence[Column],
-        errors: RowErrors,
-        on_progress: FileProgress | None = None,
+        self, parse: RowParser, errors: RowErrors, on_progress: FileProgress | None = None
     ) -> Iterator[list[tuple[Any, ...]]]:
         """The valid rows, parsed, in batches of BATCH_ROWS; bad rows go to `errors`."""
         batch: list[tuple[Any, ...]] = []
@@ -139,14 +136,8 @@ class ObjectsInput:
 
 def _matched_keys(item: dict[str, Any], columns: Iterable[Column]) -> list[str | None]:
     """Each column's key in the object, matched as a CSV header's names are."""
-    by_name: dict[str, str] = {}
-    for key in item:
-        by_name.setdefault(key.strip().lower(), key)
-    matched = []
-    for column in columns:
-        found = [by_name[name.lower()] for name in column.names if name.lower() in by_name]
-        matched.append(found[0] if found else None)
-    return matched
+    keys = list(item)
+    return [None if index is None else keys[index] for index in matched_names(keys, columns)]
 
 
 def _json_type(value: Any) -> str:

@@ -11,7 +11,7 @@ import csv
 import io
 import os
 import stat
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,11 +76,7 @@ class RowInput(Protocol):
         ...
 
     def parsed_batches(
-        self,
-        parse: RowParser,
-        columns: Sequence[Column],
-        errors: RowErrors,
-        on_progress: FileProgress | None = None,
+        self, parse: RowParser, errors: RowErrors, on_progress: FileProgress | None = None
     ) -> Iterator[list[tuple[Any, ...]]]: ...
 
 
@@ -94,14 +90,11 @@ class CsvInput:
     reader: Any  # csv.reader, positioned after the header
     positions: dict[str, int]  # column name → field index
     header: list[str]  # as written, trimmed
+    columns: Sequence[Column]  # the source's, matched to the header
     max_rows: int | None = None  # more rows (valid or not) refuse the whole input
 
     def parsed_batches(
-        self,
-        parse: RowParser,
-        columns: Sequence[Column],
-        errors: RowErrors,
-        on_progress: FileProgress | None = None,
+        self, parse: RowParser, errors: RowErrors, on_progress: FileProgress | None = None
     ) -> Iterator[list[tuple[Any, ...]]]:
         """The valid rows, parsed, in batches of BATCH_ROWS; bad rows go to `errors`.
 
@@ -127,7 +120,7 @@ class CsvInput:
                             batch.append(parse(line, fields))
                         except (RowRejectedError, IndexError):
                             if not _is_blank(fields):
-                                errors.add(line, self._describe(fields, columns))
+                                errors.add(line, self._describe(fields))
                             continue
                         if len(batch) == batch_rows:
                             valid += batch_rows
@@ -148,12 +141,12 @@ class CsvInput:
         if on_progress is not None:
             on_progress(Path(self.name), size, size)
 
-    def _describe(self, fields: list[str], columns: Sequence[Column]) -> str:
+    def _describe(self, fields: list[str]) -> str:
         """Every reason the row is rejected (the slow path, for bad rows only)."""
         reasons = []
         if len(fields) > len(self.header):
             reasons.append(f"{len(fields)} fields where the header has {len(self.header)}")
-        for column in columns:
+        for column in self.columns:
             index = self.positions[column.name]
             name = self.header[index]
             if index >= len(fields):
@@ -227,7 +220,7 @@ def read_csv(
         except csv.Error as error:
             raise FileRefusedError(f"{name}: the header is malformed CSV ({error})") from None
         positions = _positions(name, header, columns)
-        yield CsvInput(name, binary, size, reader, positions, header, max_rows)
+        yield CsvInput(name, binary, size, reader, positions, header, columns, max_rows)
 
 
 def _regular_file_size(binary: IO[bytes]) -> int:
@@ -248,15 +241,11 @@ def _positions(input_name: str, header: list[str], columns: Sequence[Column]) ->
     A header that lacks columns is refused naming all of them, with a hint when
     the file looks delimited by something other than commas.
     """
-    index_of: dict[str, int] = {}
-    for index, name in enumerate(header):
-        index_of.setdefault(name.lower(), index)
     positions = {}
     missing = []
-    for column in columns:
-        found = [index_of[name.lower()] for name in column.names if name.lower() in index_of]
-        if found:
-            positions[column.name] = found[0]
+    for column, index in zip(columns, matched_names(header, columns), strict=True):
+        if index is not None:
+            positions[column.name] = index
         else:
             missing.append(f"no {' or '.join(repr(name) for name in column.names)} column")
     if missing:
@@ -266,6 +255,20 @@ def _positions(input_name: str, header: list[str], columns: Sequence[Column]) ->
             f"{_delimiter_hint(header)}; the file is refused, nothing was loaded"
         )
     return positions
+
+
+def matched_names(names: Sequence[str], columns: Iterable[Column]) -> list[int | None]:
+    """Each column's index in `names` (a header's, or a JSON object's keys), None if
+    absent: matched case-insensitively after trimming, the column's names in their
+    order of preference, the first one written winning a tie."""
+    index_of: dict[str, int] = {}
+    for index, name in enumerate(names):
+        index_of.setdefault(name.strip().lower(), index)
+    matched = []
+    for column in columns:
+        found = [index_of[name.lower()] for name in column.names if name.lower() in index_of]
+        matched.append(found[0] if found else None)
+    return matched
 
 
 def _delimiter_hint(header: list[str]) -> str:

@@ -25,7 +25,7 @@ def read(source: Source, path: Path) -> tuple[list[tuple[Any, ...]], RowErrors]:
     errors = RowErrors()
     with open_csv(path, source.columns) as csv_input:
         parse = source.row_parser(csv_input.positions)
-        batches = list(csv_input.parsed_batches(parse, source.columns, errors))
+        batches = list(csv_input.parsed_batches(parse, errors))
     return [row for batch in batches for row in batch], errors
 
 
@@ -279,11 +279,7 @@ def test_rows_stream_in_batches_in_file_order(
     path = write_file("polls.csv", POLLS_HEADER + body)
     with open_csv(path, POLLS.columns) as csv_input:
         parse = POLLS.row_parser(csv_input.positions)
-        batches = list(
-            csv_input.parsed_batches(
-                parse, POLLS.columns, errors, lambda *args: progress.append(args)
-            )
-        )
+        batches = list(csv_input.parsed_batches(parse, errors, lambda *args: progress.append(args)))
     assert [[row[1] for row in batch] for batch in batches] == [["0", "1"], ["2", "3"], ["4"]]
     size = path.stat().st_size
     assert progress[-1] == (path, size, size)
