@@ -7,7 +7,7 @@ commands run: a body is loaded as a file would be, in one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from drf_spectacular.types import OpenApiTypes
@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from monitor.api.access import WriteScope
+from monitor.api.endpoints import NOT_JSON, WRONG_METHOD, error_answer
 from monitor.api.errors import own_body_limit
 from monitor.api.ingest_serializers import (
     BusinessHoursRowSerializer,
@@ -35,7 +36,6 @@ from monitor.api.ingest_serializers import (
     TimezoneSerializer,
 )
 from monitor.api.parsers import ROWS_PARSERS, PayloadTooLargeError
-from monitor.api.serializers import ErrorSerializer
 from monitor.api.throttles import WriteThrottle
 from monitor.services import store_edits
 from monitor.services.imports import (
@@ -49,12 +49,12 @@ from monitor.services.imports import (
     timezones_import,
 )
 
-# Who may send data, and how often: the one place write access is granted
-# (every view below uses both).
+# Who may send data, and how often (every view below, through _data_in).
 WRITE_PERMISSIONS: list[Any] = [WriteScope]
 WRITE_THROTTLES: list[Any] = [WriteThrottle]
 
 Importer = Callable[[Body], ImportResult]
+T = TypeVar("T")
 _STORE = "8419537941919820732"  # a store id of the examples
 
 _INGEST_RESPONSES = {
@@ -75,31 +75,43 @@ _INGEST_RESPONSES = {
             )
         ],
     ),
-    400: OpenApiResponse(
-        ErrorSerializer,
-        description="Refused whole, nothing stored: the body cannot be parsed, is empty, or "
+    400: error_answer(
+        "Refused whole, nothing stored: the body cannot be parsed, is empty, or "
         "(CSV) its header lacks a required column.",
     ),
-    405: OpenApiResponse(ErrorSerializer, description="Wrong method (see Allow)."),
-    413: OpenApiResponse(
-        ErrorSerializer,
-        description="Refused whole, nothing stored: more than INGEST_MAX_ROWS rows, or a body "
+    405: WRONG_METHOD,
+    413: error_answer(
+        "Refused whole, nothing stored: more than INGEST_MAX_ROWS rows, or a body "
         "over INGEST_MAX_BYTES.",
     ),
-    415: OpenApiResponse(
-        ErrorSerializer, description=f"Another content type than {', '.join(MEDIA_TYPES)}."
-    ),
+    415: error_answer(f"Another content type than {', '.join(MEDIA_TYPES)}."),
 }
 
 
-def _rows_schema(
-    operation_id: str, summary: str, row: type, json_rows: list[dict[str, str]]
-) -> Callable[[Any], Any]:
-    """The schema of a rows endpoint, with the same example rows in each content type."""
+def _data_in(
+    method: str, *, parsers: list[Any] | None = None
+) -> Callable[[Callable[..., Any]], Any]:
+    """api_view for a view that sends data: the one place write access is granted
+    (WRITE_PERMISSIONS, WRITE_THROTTLES); `parsers` instead of the default JSON one."""
+
+    def decorate(view: Callable[..., Any]) -> Any:
+        view = permission_classes(WRITE_PERMISSIONS)(throttle_classes(WRITE_THROTTLES)(view))
+        if parsers is not None:
+            view = parser_classes(parsers)(view)
+        return api_view([method])(view)
+
+    return decorate
+
+
+def _rows_view(
+    importer: Importer, operation_id: str, summary: str, row: type, json_rows: list[dict[str, str]]
+) -> Any:
+    """The view that loads rows with `importer` (POST, any of MEDIA_TYPES, its own
+    body limit), documented with the same example rows in each content type."""
     ndjson = "".join(f"{orjson.dumps(item).decode()}\n" for item in json_rows)
     lines = [list(json_rows[0]), *(list(item.values()) for item in json_rows)]  # header first
     csv = "".join(f"{','.join(line)}\n" for line in lines)
-    return extend_schema(
+    schema = extend_schema(
         operation_id=operation_id,
         summary=summary,
         description=(
@@ -123,74 +135,40 @@ def _rows_schema(
         ],
     )
 
+    def ingest(request: Request) -> Response:
+        return _ingest(request, importer)
 
-@own_body_limit
-@_rows_schema(
+    ingest.__name__ = ingest.__qualname__ = operation_id  # its name in tracebacks, as a def's
+    return own_body_limit(schema(_data_in("POST", parsers=ROWS_PARSERS)(ingest)))
+
+
+polls = _rows_view(
+    polls_import,
     "ingest_polls",
     "Store status polls",
     PollRowSerializer,
     [
-        {
-            "store_id": _STORE,
-            "status": "active",
-            "timestamp_utc": "2023-01-25T18:00:00Z",
-        },
-        {
-            "store_id": _STORE,
-            "status": "inactive",
-            "timestamp_utc": "2023-01-25 19:00:00.5 UTC",
-        },
+        {"store_id": _STORE, "status": "active", "timestamp_utc": "2023-01-25T18:00:00Z"},
+        {"store_id": _STORE, "status": "inactive", "timestamp_utc": "2023-01-25 19:00:00.5 UTC"},
     ],
 )
-@api_view(["POST"])
-@parser_classes(ROWS_PARSERS)
-@permission_classes(WRITE_PERMISSIONS)
-@throttle_classes(WRITE_THROTTLES)
-def polls(request: Request) -> Response:
-    return _ingest(request, polls_import)
-
-
-@own_body_limit
-@_rows_schema(
+business_hours = _rows_view(
+    business_hours_import,
     "ingest_business_hours",
     "Replace the business hours of every store named",
     BusinessHoursRowSerializer,
     [
-        {
-            "store_id": _STORE,
-            "day": "0",
-            "start_time_local": "09:00",
-            "end_time_local": "17:00",
-        },
-        {
-            "store_id": _STORE,
-            "day": "5",
-            "start_time_local": "22:00",
-            "end_time_local": "02:00",
-        },
+        {"store_id": _STORE, "day": "0", "start_time_local": "09:00", "end_time_local": "17:00"},
+        {"store_id": _STORE, "day": "5", "start_time_local": "22:00", "end_time_local": "02:00"},
     ],
 )
-@api_view(["POST"])
-@parser_classes(ROWS_PARSERS)
-@permission_classes(WRITE_PERMISSIONS)
-@throttle_classes(WRITE_THROTTLES)
-def business_hours(request: Request) -> Response:
-    return _ingest(request, business_hours_import)
-
-
-@own_body_limit
-@_rows_schema(
+timezones = _rows_view(
+    timezones_import,
     "ingest_timezones",
     "Set the time zone of every store named",
     TimezoneRowSerializer,
     [{"store_id": _STORE, "timezone_str": "America/Chicago"}],
 )
-@api_view(["POST"])
-@parser_classes(ROWS_PARSERS)
-@permission_classes(WRITE_PERMISSIONS)
-@throttle_classes(WRITE_THROTTLES)
-def timezones(request: Request) -> Response:
-    return _ingest(request, timezones_import)
 
 
 def _ingest(request: Request, importer: Importer) -> Response:
@@ -207,14 +185,10 @@ def _ingest(request: Request, importer: Importer) -> Response:
 
 
 _STORE_EDIT_RESPONSES = {
-    400: OpenApiResponse(
-        ErrorSerializer, description="The body or a row is invalid (why); nothing changed."
-    ),
-    404: OpenApiResponse(
-        ErrorSerializer, description="No such path: the store id has a character no URL takes."
-    ),
-    405: OpenApiResponse(ErrorSerializer, description="Wrong method (see Allow)."),
-    415: OpenApiResponse(ErrorSerializer, description="The body is not JSON."),
+    400: error_answer("The body or a row is invalid (why); nothing changed."),
+    404: error_answer("No such path: the store id has a character no URL takes."),
+    405: WRONG_METHOD,
+    415: NOT_JSON,
 }
 
 
@@ -241,14 +215,9 @@ _STORE_EDIT_RESPONSES = {
         ),
     ],
 )
-@api_view(["PUT"])
-@permission_classes(WRITE_PERMISSIONS)
-@throttle_classes(WRITE_THROTTLES)
+@_data_in("PUT")
 def store_business_hours(request: Request, store_id: str) -> Response:
-    try:
-        hours = store_edits.store_hours_replace(store_id, request.data)
-    except store_edits.StoreEditError as error:
-        raise ParseError(str(error)) from None
+    hours = _store_edit(store_edits.store_hours_replace, store_id, request)
     stored = {"store_id": store_id.strip(), "business_hours": hours}
     return Response(StoreHoursSerializer(stored).data)
 
@@ -271,12 +240,15 @@ def store_business_hours(request: Request, store_id: str) -> Response:
         ),
     ],
 )
-@api_view(["PUT"])
-@permission_classes(WRITE_PERMISSIONS)
-@throttle_classes(WRITE_THROTTLES)
+@_data_in("PUT")
 def store_timezone(request: Request, store_id: str) -> Response:
+    store = _store_edit(store_edits.store_timezone_set, store_id, request)
+    return Response(StoreTimezoneSerializer(store).data)
+
+
+def _store_edit(edit: Callable[[str, Any], T], store_id: str, request: Request) -> T:
+    """`edit` of the store with the request's body; its refusal a 400 saying why."""
     try:
-        store = store_edits.store_timezone_set(store_id, request.data)
+        return edit(store_id, request.data)
     except store_edits.StoreEditError as error:
         raise ParseError(str(error)) from None
-    return Response(StoreTimezoneSerializer(store).data)

@@ -41,6 +41,16 @@ class AsOfField(serializers.Field):
         return value.isoformat()
 
 
+def refuse_unknown_names(serializer: serializers.Serializer[Any], kind: str) -> None:
+    """ValidationError naming what `serializer` was given that is none of its
+    fields (`kind`s: body fields, query parameters), and the ones it knows."""
+    unknown = sorted(set(serializer.initial_data) - set(serializer.fields))
+    if unknown:
+        raise serializers.ValidationError(
+            f"unknown {kind}(s): {', '.join(unknown)}; known: {', '.join(serializer.fields)}"
+        )
+
+
 class TriggerRequestSerializer(serializers.Serializer):
     as_of = AsOfField(
         required=False,
@@ -58,11 +68,7 @@ class TriggerRequestSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # A misspelt key would otherwise be ignored silently, and the report
         # made as of the wrong instant.
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError(
-                f"unknown field(s): {', '.join(unknown)}; the body may only contain as_of and force"
-            )
+        refuse_unknown_names(self, "field")
         return attrs
 
 

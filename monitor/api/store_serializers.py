@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from monitor.api.serializers import AsOfField, StrictQuerySerializer
+from monitor.api.serializers import AsOfField, StrictQuerySerializer, refuse_unknown_names
 from monitor.services.stores import (
     MAX_LIMIT,
     MAX_OFFSET,
@@ -54,11 +54,7 @@ class KnownQuerySerializer(StrictQuerySerializer):
     """Query parameters where a misspelt name is an error too, not silently ignored."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError(
-                f"unknown parameter(s): {', '.join(unknown)}; known: {', '.join(self.fields)}"
-            )
+        refuse_unknown_names(self, "parameter")
         return attrs
 
 

@@ -6,13 +6,13 @@ permissions are the project's defaults (settings.REST_FRAMEWORK).
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.decorators import api_view
+from typing import Any
+
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from monitor.api.serializers import ErrorSerializer
+from monitor.api.endpoints import error_answer, query_view
 from monitor.api.store_serializers import (
     StoreListQuerySerializer,
     StoreListSerializer,
@@ -21,38 +21,31 @@ from monitor.api.store_serializers import (
 )
 from monitor.services import stores
 
-_ERROR = OpenApiResponse(ErrorSerializer, description='{"error": "<what went wrong>"}')
+_NO_STORE = error_answer("No store has this id.")
 
 
-@extend_schema(
+@query_view(
     operation_id="stores",
     summary="Stores: id, zone, last poll and polls in the last week",
-    parameters=[StoreListQuerySerializer],
-    responses={200: StoreListSerializer, 400: _ERROR, 405: _ERROR},
+    query=StoreListQuerySerializer,
+    responses={200: StoreListSerializer},
 )
-@api_view(["GET"])
-def store_list(request: Request) -> Response:
-    query = StoreListQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    listed = stores.stores_list(**query.validated_data)
-    return Response(StoreListSerializer(listed).data)
+def store_list(request: Request, query: dict[str, Any]) -> Response:
+    return Response(StoreListSerializer(stores.stores_list(**query)).data)
 
 
-@extend_schema(
+@query_view(
     operation_id="store",
     summary="A store's story: its report figures, outages, status segments and polls",
     description="The figures are the report CSV's cells for this store and instant; the "
     "outages' exact lengths add up to its downtime (spec §8). A store with no poll at or "
     "before as_of answers reported=false and no figures.",
-    parameters=[StoreQuerySerializer],
-    responses={200: StoreStorySerializer, 400: _ERROR, 404: _ERROR, 405: _ERROR},
+    query=StoreQuerySerializer,
+    responses={200: StoreStorySerializer, 404: _NO_STORE},
 )
-@api_view(["GET"])
-def store_detail(request: Request, store_id: str) -> Response:
-    query = StoreQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
+def store_detail(request: Request, query: dict[str, Any], store_id: str) -> Response:
     try:
-        story = stores.store_story(store_id, query.validated_data.get("as_of"))
+        story = stores.store_story(store_id, query.get("as_of"))
     except stores.StoreNotFoundError as error:
         raise NotFound(str(error)) from error
     return Response(StoreStorySerializer(story).data)

@@ -25,8 +25,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from monitor.api.downloads import csv_download
+from monitor.api.endpoints import (
+    INVALID,
+    NOT_JSON,
+    WRONG_METHOD,
+    error_answer,
+    query_view,
+    valid_query,
+)
 from monitor.api.serializers import (
-    ErrorSerializer,
     RecentQuerySerializer,
     ReportDetailSerializer,
     ReportFailedSerializer,
@@ -42,18 +49,14 @@ from monitor.api.throttles import TriggerThrottle
 from monitor.models import Report
 from monitor.services import jobs
 
-_ERROR = OpenApiResponse(ErrorSerializer, description='{"error": "<what went wrong>"}')
-_WRONG_METHOD = OpenApiResponse(ErrorSerializer, description="Wrong method (see Allow).")
-_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No report has this id.")
+_NOT_FOUND = error_answer("No report has this id.")
 # A finished report's CSV is immutable: see monitor.api.downloads.
 _CSV_CACHING = {
     304: OpenApiResponse(
         description="Not modified: If-None-Match named this CSV's ETag (or If-Modified-Since "
         "is not before it was finished)."
     ),
-    412: OpenApiResponse(
-        ErrorSerializer, description="If-Match or If-Unmodified-Since did not hold."
-    ),
+    412: error_answer("If-Match or If-Unmodified-Since did not hold."),
 }
 _CSV_HEADERS = [
     OpenApiParameter(
@@ -109,9 +112,9 @@ _GET_REPORT_SCHEMA: dict[str, Any] = {
         ),
         (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description=_GET_REPORT_200),
         **{(code, "application/json"): answer for code, answer in _CSV_CACHING.items()},
-        (400, "application/json"): _ERROR,
+        (400, "application/json"): INVALID,
         (404, "application/json"): _NOT_FOUND,
-        (405, "application/json"): _WRONG_METHOD,
+        (405, "application/json"): WRONG_METHOD,
     },
 }
 _REPORT_STATUS_HEADER = OpenApiParameter(
@@ -151,12 +154,11 @@ def _any_accept(view: Callable[..., Any]) -> Callable[..., Any]:
     request=TriggerRequestSerializer,
     responses={
         200: TriggerResponseSerializer,
-        400: OpenApiResponse(ErrorSerializer, description="Malformed body or as_of."),
-        405: _WRONG_METHOD,
-        415: OpenApiResponse(ErrorSerializer, description="The body is not JSON."),
-        503: OpenApiResponse(
-            ErrorSerializer,
-            description="The job queue is unreachable (the report is Failed), "
+        400: error_answer("Malformed body or as_of."),
+        405: WRONG_METHOD,
+        415: NOT_JSON,
+        503: error_answer(
+            "The job queue is unreachable (the report is Failed), "
             "or the database is unavailable or busy.",
         ),
     },
@@ -183,9 +185,8 @@ def trigger_report(request: Request) -> Response:
 @api_view(["GET", "HEAD"])
 @_any_accept
 def get_report(request: Request, report_id: str) -> HttpResponseBase:
-    query = ReportQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return _report_response(request, report_id, percent=query.validated_data["units"] == "percent")
+    query = valid_query(ReportQuerySerializer, request)
+    return _report_response(request, report_id, percent=query["units"] == "percent")
 
 
 @extend_schema(
@@ -196,13 +197,8 @@ def get_report(request: Request, report_id: str) -> HttpResponseBase:
 @api_view(["GET", "HEAD"])
 @_any_accept
 def get_report_by_query(request: Request) -> HttpResponseBase:
-    query = ReportIdQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return _report_response(
-        request,
-        query.validated_data["report_id"],
-        percent=query.validated_data["units"] == "percent",
-    )
+    query = valid_query(ReportIdQuerySerializer, request)
+    return _report_response(request, query["report_id"], percent=query["units"] == "percent")
 
 
 @extend_schema(
@@ -210,7 +206,7 @@ def get_report_by_query(request: Request) -> HttpResponseBase:
     summary="A report's state, as JSON, whatever its status",
     description="Poll this until `status` is Complete (then download `csv_url`) or Failed "
     "(then `error` says why).",
-    responses={200: ReportDetailSerializer, 404: _NOT_FOUND, 405: _WRONG_METHOD},
+    responses={200: ReportDetailSerializer, 404: _NOT_FOUND, 405: WRONG_METHOD},
 )
 @api_view(["GET", "HEAD"])
 def report_detail(request: Request, report_id: str) -> Response:
@@ -228,9 +224,9 @@ def report_detail(request: Request, report_id: str) -> Response:
             OpenApiTypes.STR, description="The CSV, as an attachment named report-<id>.csv."
         ),
         **_CSV_CACHING,
-        400: _ERROR,
+        400: INVALID,
         404: _NOT_FOUND,
-        405: _WRONG_METHOD,
+        405: WRONG_METHOD,
         409: OpenApiResponse(
             ReportNotReadySerializer, description="The report is Running or Failed: no CSV."
         ),
@@ -239,8 +235,7 @@ def report_detail(request: Request, report_id: str) -> Response:
 @api_view(["GET", "HEAD"])
 @_any_accept
 def report_csv(request: Request, report_id: str) -> HttpResponseBase:
-    query = ReportQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
+    query = valid_query(ReportQuerySerializer, request)
     report = _report_or_404(report_id)
     if report.status != Report.Status.COMPLETE:
         reason = f": {report.error}" if report.error else ""
@@ -253,20 +248,17 @@ def report_csv(request: Request, report_id: str) -> HttpResponseBase:
             },
             status=409,
         )
-    return _csv_download(request, report, percent=query.validated_data["units"] == "percent")
+    return _csv_download(request, report, percent=query["units"] == "percent")
 
 
-@extend_schema(
+@query_view(
     operation_id="reports",
     summary="Recent reports, newest first",
-    parameters=[RecentQuerySerializer],
-    responses={200: ReportListSerializer, 400: _ERROR, 405: _WRONG_METHOD},
+    query=RecentQuerySerializer,
+    responses={200: ReportListSerializer},
 )
-@api_view(["GET"])
-def reports(request: Request) -> Response:
-    query = RecentQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    recent = jobs.reports_recent(limit=query.validated_data["limit"])
+def reports(request: Request, query: dict[str, Any]) -> Response:
+    recent = jobs.reports_recent(limit=query["limit"])
     return Response(ReportListSerializer({"reports": recent}).data)
 
 
