@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
+from monitor.management.older_than import add_older_than, older_than_days
 from monitor.services.poll_retention import polls_prune, prune_cutoff
 
 
@@ -17,18 +18,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--older-than",
-            type=float,
-            required=True,
-            metavar="DAYS",
-            help="the cut-off, in days before now (fractions allowed)",
+        add_older_than(
+            parser, required=True, help="the cut-off, in days before now (fractions allowed)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["older_than"] < 0:
-            raise CommandError("--older-than must not be negative")
-        pruned = polls_prune(cutoff=prune_cutoff(options["older_than"]))
+        pruned = polls_prune(cutoff=prune_cutoff(older_than_days(options)))
         self.stdout.write(
             f"deleted {pruned.deleted} polls taken before {pruned.horizon.isoformat()} "
             f"(a week before the cut-off {pruned.cutoff.isoformat()}: reports as of the "

@@ -8,9 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from monitor.management.older_than import add_older_than, older_than_days
 from monitor.services.report_retention import reports_prune
-
-_MAX_DAYS = 36500
 
 
 class Command(BaseCommand):
@@ -20,10 +19,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--older-than",
-            type=float,
-            metavar="DAYS",
+        add_older_than(
+            parser,
             default=settings.REPORT_RETENTION_DAYS,
             help="age in days (fractions allowed); default REPORT_RETENTION_DAYS "
             f"({settings.REPORT_RETENTION_DAYS:g})",
@@ -38,10 +35,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        days, keep = options["older_than"], options["keep"]
-        # Also refuses nan, and what timedelta cannot hold.
-        if not 0 <= days <= _MAX_DAYS:
-            raise CommandError(f"--older-than {days}: give a number of days from 0 to {_MAX_DAYS}")
+        days, keep = older_than_days(options), options["keep"]
         if keep < 0:
             raise CommandError(f"--keep {keep}: must not be negative")
         deleted = reports_prune(older_than=timedelta(days=days), keep=keep)
