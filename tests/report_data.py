@@ -21,7 +21,7 @@ ZONES = ["", "America/Chicago", "America/New_York", "Asia/Kolkata", "Australia/L
 
 
 def store_spec_examples() -> None:
-    """Worked examples 1 and 2 of the spec, plus a store that was never polled."""
+    """Worked examples 1 and 2 of docs/report-semantics.md, plus a store that was never polled."""
     plain = Store.objects.create(store_id="example-1")
     StatusPoll.objects.bulk_create(
         [

@@ -38,8 +38,8 @@ def store_list(request: Request, query: dict[str, Any]) -> Response:
     operation_id="store",
     summary="A store's story: its report figures, outages, status segments and polls",
     description="The figures are the report CSV's cells for this store and instant; the "
-    "outages' exact lengths add up to its downtime (spec §8). A store with no poll at or "
-    "before as_of answers reported=false and no figures.",
+    "outages' exact lengths add up to its downtime (report semantics §8). A store with no "
+    "poll at or before as_of answers reported=false and no figures.",
     query=StoreQuerySerializer,
     responses={200: StoreStorySerializer, 404: _NO_STORE},
 )

@@ -88,7 +88,7 @@ def _rows_of(hours: WeeklyHours, stores: npt.NDArray[np.int64]) -> WeeklyHours:
 def _with_missing_weekdays(hours: WeeklyHours, stores: npt.NDArray[np.int64]) -> WeeklyHours:
     """Add a 00:00–00:00 row (open the whole day) for each weekday a store has no row for.
 
-    That row means exactly what the spec says of a missing weekday: open from
+    That row means exactly what docs/report-semantics.md §4 says of a missing weekday: open from
     D 00:00 to (D + 1) 00:00, with the same DST conversion as any other row.
     """
     has_rows = np.zeros((len(stores), 7), dtype=bool)

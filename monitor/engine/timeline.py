@@ -1,11 +1,11 @@
-"""One store's timeline: business time, status and outages (spec §8).
+"""One store's timeline: business time, status and outages (docs/report-semantics.md §8).
 
 The report sums a store's uptime and business time per window; this module
 shows where that time lies. For one store of a `ReportInputs` and its as-of
 instant it gives:
 
-- its business intervals in the week window (spec §4, from `hours.py`);
-- its status segments (spec §5, from `status.py`) cut by business time: the
+- its business intervals in the week window (§4, from `hours.py`);
+- its status segments (§5, from `status.py`) cut by business time: the
   maximal intervals of business time ∩ window of constant status; and so
 - its outages, the inactive ones among them.
 
@@ -77,13 +77,13 @@ class Timeline:
 
     zone: str  # the IANA zone the hours were read in (the default when the store has none)
     now: int  # ticks
-    reported: bool  # the store has a poll at or before now (spec §3)
+    reported: bool  # the store has a poll at or before now (§3)
     business: Spans
     pieces: Spans  # empty when not reported
 
     @property
     def outages(self) -> Spans:
-        """Maximal intervals of business time ∩ week ∩ inactive (spec §8)."""
+        """Maximal intervals of business time ∩ week ∩ inactive (§8)."""
         return self.pieces.where(False)
 
     def window(self, length_us: int) -> Spans:
@@ -185,7 +185,7 @@ def switch_ticks(times_us: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 
 def utc_instant(ticks: int) -> datetime:
-    """The instant of a tick, truncated to the microsecond (spec §8), in UTC."""
+    """The instant of a tick, truncated to the microsecond (§8), in UTC."""
     return _EPOCH + timedelta(microseconds=ticks // TICKS_PER_US)
 
 

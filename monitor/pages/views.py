@@ -233,7 +233,8 @@ def hours_text(ticks: int) -> str:
 
 
 def _hours_by_day(rows: tuple[HoursRow, ...]) -> list[tuple[str, list[str]]]:
-    """Each weekday's business hours as text (spec §4: a day without rows is open all day)."""
+    """Each weekday's business hours as text (docs/report-semantics.md §4: a day
+    without rows is open all day)."""
     days = []
     for number, name in enumerate(_WEEKDAYS):
         texts = []

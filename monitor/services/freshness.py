@@ -1,7 +1,7 @@
 """Data freshness: is a report's as-of instant far ahead of its latest poll?
 
 Between its last poll and the as-of instant a store keeps its last status
-(spec §5): an as-of instant well after the latest poll reports extrapolated
+(docs/report-semantics.md §5): an as-of instant well after the latest poll reports extrapolated
 figures. The report API says so in a `warnings` list.
 """
 

@@ -70,7 +70,7 @@ def report_generate(
     )
 
 
-# The ISO 8601 spelling of spec §1's timestamps (a space may stand for the T):
+# The ISO 8601 spelling of docs/report-semantics.md §1's timestamps (a space may stand for the T):
 # a date alone, a trailing character, or a seventh fraction digit (which
 # fromisoformat would accept, or silently drop) is refused.
 AS_OF_PATTERN = (

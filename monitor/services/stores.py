@@ -1,4 +1,5 @@
-"""A store's own story (spec §8): what its report row says and where that time lies.
+"""A store's own story (docs/report-semantics.md §8): what its report row says and where
+that time lies.
 
 Stable interface (the store API, `explain_store` and the pages build on it):
 

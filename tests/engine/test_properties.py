@@ -4,7 +4,7 @@
 Random zones (DST, 30- and 45-minute offsets), hours rows of every kind,
 random polls (before, inside and after the windows) and as-of instants, many of
 them in a week with a DST jump. A third property checks the reference itself
-against a different formulation of the spec: minute-by-minute sampling with the
+against a different formulation of docs/report-semantics.md: minute-by-minute sampling with the
 status of the nearest poll.
 """
 

@@ -1,10 +1,11 @@
-"""A store's timeline (spec §8): its pieces and outages add up to its report row, exactly.
+"""A store's timeline (docs/report-semantics.md §8): its pieces and outages add up to its
+report row, exactly.
 
 Property tests on the random stores of test_properties (DST weeks, overnight and
 split shifts, stores without hours or zone, polls before the window and after
 now): each store's pieces equal the plain reference's, they partition business
 time ∩ week, and per window their lengths sum to the report engine's figures.
-Hand examples from the spec's worked examples follow.
+Hand examples from its worked examples follow.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from tests.engine.reference import (
 )
 from tests.engine.test_properties import PROPERTY_SETTINGS, scenarios
 
-NOW = datetime(2023, 1, 25, 18, 0, tzinfo=UTC)  # the spec's worked examples' now
+NOW = datetime(2023, 1, 25, 18, 0, tzinfo=UTC)  # the worked examples' now
 TICKS_PER_MINUTE = US_PER_MINUTE * TICKS_PER_US
 TICKS_PER_HOUR = US_PER_HOUR * TICKS_PER_US
 
@@ -106,7 +107,7 @@ def test_business_spans_are_the_references_within_the_week(
         assert list(zip(business.start.tolist(), business.end.tolist(), strict=True)) == expected
 
 
-# ---- hand examples (spec §7, §8) ---------------------------------------------------------------
+# ---- hand examples (§7, §8) ---------------------------------------------------------------
 
 
 def _timeline(store: StoreData, as_of: datetime = NOW) -> Timeline:

@@ -111,7 +111,7 @@ def _fraction_digits(microsecond: int) -> st.SearchStrategy[int]:
 
 @st.composite
 def spelled_instants(draw: st.DrawFn) -> tuple[str, datetime]:
-    """An instant and one way of writing it that the spec accepts."""
+    """An instant and one way of writing it that §1 accepts."""
     instant = draw(
         st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2100, 12, 30))
     ).replace(tzinfo=UTC)

@@ -35,7 +35,7 @@ from tests.report_data import SPEC_NOW, store_spec_examples, wait_for_embedded_j
 
 pytestmark = pytest.mark.django_db
 
-LATEST_POLL = SPEC_NOW - timedelta(minutes=20)  # of the spec examples
+LATEST_POLL = SPEC_NOW - timedelta(minutes=20)  # of the docs/report-semantics.md examples
 
 
 @pytest.fixture(autouse=True)

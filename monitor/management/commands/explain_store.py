@@ -2,7 +2,7 @@
 
 A readable account from which a person can check the report's arithmetic: the
 zone and hours, the business time of the last day in local time, the polls and
-where the status switches (spec §5), the outages of the last week (§8) and the
+where the status switches (docs/report-semantics.md §5), the outages of the last week (§8) and the
 six figures as the report prints them.
 """
 
