@@ -81,6 +81,11 @@ class StatusPoll(models.Model):
             models.Index(
                 fields=["timestamp_utc", "store", "active"], name="status_poll_window_idx"
             ),
+            # Serves a report shard's read of a range of stores (selectors.report_inputs
+            # with a StoreRange): per store, its last poll before the week window and
+            # the window's polls, one walk of adjacent entries. Covering (status
+            # too), so the read touches this index alone, not a table page per poll.
+            models.Index(fields=["store", "timestamp_utc", "active"], name="status_poll_store_idx"),
         ]
 
     def __str__(self) -> str:

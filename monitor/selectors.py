@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +29,28 @@ from monitor.engine.units import WINDOW_LENGTHS_US
 from monitor.models import StatusPoll, Store
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class StoreRange:
+    """The stores whose store_id s has first <= s < end, None being unbounded.
+
+    Ids compare in code-point order: the report's row order (Python's str
+    order), which is PostgreSQL's byte order of UTF-8 text and SQLite's BINARY
+    collation (Database.code_point_comparisons). So the reports of
+    consecutive ranges concatenate in order.
+    """
+
+    first: str | None = None
+    end: str | None = None
+
+    def __contains__(self, store_id: str) -> bool:
+        return (self.first is None or self.first <= store_id) and (
+            self.end is None or store_id < self.end
+        )
+
+
+ALL_STORES = StoreRange()
 
 
 @contextmanager
@@ -53,16 +77,18 @@ def latest_poll_time(*, at_or_before: datetime | None = None) -> datetime | None
     return latest
 
 
-def report_inputs(as_of: datetime) -> ReportInputs:
-    """The engine's inputs for a report as of `as_of` (an aware datetime)."""
+def report_inputs(as_of: datetime, stores: StoreRange = ALL_STORES) -> ReportInputs:
+    """The engine's inputs for a report as of `as_of` (an aware datetime), of the
+    stores in `stores` only: their polls, hours and zones."""
     as_of_us = to_epoch_us(as_of)
     # Stores last: every poll's and every hours row's store is there even when
-    # the reads are not in one snapshot (read_snapshot), as stores are never deleted.
+    # the reads are not in one snapshot (read_snapshot), as stores are never
+    # deleted and a store_id never changes.
     poll_store_pk, poll_time_us, poll_active = _polls(
-        as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1]), as_of
+        as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1]), as_of, stores
     )
-    hours_store_pk, hours_day, hours_start_us, hours_end_us = _business_hours()
-    store_pk, store_ids, timezones = _stores()
+    hours_store_pk, hours_day, hours_start_us, hours_end_us = _business_hours(stores=stores)
+    store_pk, store_ids, timezones = _stores(stores)
     return ReportInputs(
         store_ids=store_ids,
         timezones=timezones,
@@ -75,6 +101,33 @@ def report_inputs(as_of: datetime) -> ReportInputs:
         hours_end_us=hours_end_us,
         as_of_us=as_of_us,
     )
+
+
+def store_ranges(shard_stores: int) -> list[StoreRange]:
+    """Consecutive ranges of at most `shard_stores` stores each, in code-point
+    order of store_id, that together cover every store (the first range's
+    `first` and the last's `end` are unbounded, so a store added later falls
+    in one of them). One range when there are no more stores than that.
+
+    Only the boundaries leave the database: every shard_stores-th id of a walk
+    in order (on PostgreSQL, of store_id_prefix_idx).
+    """
+    if shard_stores < 1:
+        raise ValueError(f"a shard holds at least one store, not {shard_stores}")
+    n = sql_names()
+    query = f"""
+        SELECT {n.store_id} FROM (
+            SELECT {n.store_id}, ROW_NUMBER() OVER (
+                ORDER BY {n.store_id} {db.current().code_point_order()}
+            ) AS position FROM {n.stores}
+        ) AS numbered
+        WHERE position > 1 AND (position - 1) %% %(size)s = 0
+        ORDER BY position
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(query, {"size": shard_stores})
+        boundaries: list[str | None] = [row[0] for row in cursor.fetchall()]
+    return [StoreRange(first, end) for first, end in pairwise([None, *boundaries, None])]
 
 
 def to_epoch_us(instant: datetime) -> int:
@@ -92,8 +145,18 @@ def _store_index(
     return index
 
 
-def _stores() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArray[np.str_]]:
-    rows = list(Store.objects.order_by("pk").values_list("pk", "store_id", "timezone_str"))
+def _stores(
+    stores: StoreRange,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArray[np.str_]]:
+    n = sql_names()
+    in_range, params = _in_range(stores)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.{n.store_pk}, s.{n.store_id}, s.{n.timezone} FROM {n.stores} AS s"
+            f"{_where(in_range)} ORDER BY s.{n.store_pk}",
+            params,
+        )
+        rows = cursor.fetchall()
     pk, store_id, timezone = zip(*rows, strict=True) if rows else ((), (), ())
     return (
         np.array(pk, dtype=np.int64),
@@ -104,59 +167,81 @@ def _stores() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArr
     )
 
 
-def _polls_sql() -> str:
-    """The window's polls and each store's last before it: (store, instant, active)."""
-    n = sql_names()
-    # The window's polls come from a range scan of the covering timestamp
-    # index. Each store's last poll before the window takes two probes of the
-    # unique (store, timestamp_utc) index, whatever the length of the history:
-    # correlated subqueries, as SQLite has no LATERAL, and no join on ids,
-    # which PostgreSQL would plan as a hash join over every poll ever stored.
-    return f"""
-        SELECT store, instant, active FROM (
-            SELECT {n.poll_store} AS store, {n.poll_time} AS instant, {n.poll_active} AS active
-            FROM {n.polls}
-            WHERE {n.poll_time} >= %(start)s AND {n.poll_time} <= %(end)s
-            UNION ALL
-            SELECT last.store, last.instant, (
-                SELECT poll.{n.poll_active} FROM {n.polls} AS poll
-                WHERE poll.{n.poll_store} = last.store AND poll.{n.poll_time} = last.instant
-            ) FROM (
-                SELECT s.{n.store_pk} AS store, (
-                    SELECT MAX(before.{n.poll_time}) FROM {n.polls} AS before
-                    WHERE before.{n.poll_store} = s.{n.store_pk}
-                    AND before.{n.poll_time} < %(start)s
-                ) AS instant
-                FROM {n.stores} AS s
-            ) AS last
-            WHERE last.instant IS NOT NULL
-        ) AS polls
+def _in_range(stores: StoreRange) -> tuple[list[str], SqlParams]:
+    """SQL conditions keeping the stores (aliased s) of `stores`, and their parameters."""
+    store_id = f"s.{sql_names().store_id}"
+    at_least, below = db.current().code_point_comparisons()
+    conditions: list[str] = []
+    params: SqlParams = {}
+    if stores.first is not None:
+        conditions.append(f"{store_id} {at_least} %(store_first)s")
+        params["store_first"] = stores.first
+    if stores.end is not None:
+        conditions.append(f"{store_id} {below} %(store_end)s")
+        params["store_end"] = stores.end
+    return conditions, params
+
+
+def _where(conditions: list[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def _polls_sql(stores: StoreRange) -> tuple[str, SqlParams]:
+    """The window's polls of the stores in range and each one's last before the
+    window, as (store, instant, active) rows; the query and the range's parameters.
+
+    The window's polls: of all stores, a range scan of the covering timestamp
+    index (status_poll_window_idx); of a range of stores, a walk of each
+    store's entries in the covering (store, timestamp_utc, active) index
+    (status_poll_store_idx). Never a join over every poll ever stored.
     """
+    n = sql_names()
+    in_range, params = _in_range(stores)
+    in_window = [f"poll.{n.poll_time} >= %(start)s", f"poll.{n.poll_time} <= %(end)s"]
+    if in_range:
+        # Stores first: SQLite, without statistics, would rather scan the whole
+        # window by time, but keeps a CROSS JOIN's order (PostgreSQL plans it
+        # as any inner join).
+        tables = f"{n.stores} AS s CROSS JOIN {n.polls} AS poll"
+        in_window.append(f"poll.{n.poll_store} = s.{n.store_pk}")
+    else:
+        tables = f"{n.polls} AS poll"  # the stores table only narrows a range
+    window = f"""
+        SELECT poll.{n.poll_store} AS store, poll.{n.poll_time} AS instant,
+            poll.{n.poll_active} AS active
+        FROM {tables}{_where(in_window + in_range)}
+    """
+    last_before = db.current().last_polls_sql(_where(in_range))
+    return f"{window} UNION ALL {last_before}", params
 
 
-def _polls(start: datetime, end: datetime) -> PollArrays:
-    """Store pk, instant (µs) and status of the polls in [start, end] and the last before start."""
-    params: SqlParams = {
-        "start": connection.ops.adapt_datetimefield_value(start),
-        "end": connection.ops.adapt_datetimefield_value(end),
-    }
-    return db.current().poll_arrays(_polls_sql(), params)
+def _polls(start: datetime, end: datetime, stores: StoreRange) -> PollArrays:
+    """Store pk, instant (µs) and status of the polls in [start, end] and the last
+    before start, of the stores in range."""
+    query, params = _polls_sql(stores)
+    params["start"] = connection.ops.adapt_datetimefield_value(start)
+    params["end"] = connection.ops.adapt_datetimefield_value(end)
+    return db.current().poll_arrays(query, params)
 
 
 def _business_hours(
-    *, store_pk: int | None = None
+    *, store_pk: int | None = None, stores: StoreRange = ALL_STORES
 ) -> tuple[
     npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
 ]:
-    """Store pk, weekday and local start/end (µs since midnight) of every hours row
-    (of one store's, through the foreign key's index)."""
+    """Store pk, weekday and local start/end (µs since midnight) of the hours rows
+    of the stores in range (or of one store's, through the foreign key's index)."""
     n = sql_names()
-    where, params = ("", []) if store_pk is None else (f" WHERE {n.hours_store} = %s", [store_pk])
+    conditions, params = _in_range(stores)
+    if store_pk is not None:
+        conditions.append(f"h.{n.hours_store} = %(store_pk)s")
+        params["store_pk"] = store_pk
     with connection.cursor() as cursor:
         # Times as text ('HH:MM:SS[.ffffff]') read the same from both databases.
         cursor.execute(
-            f"SELECT {n.hours_store}, {n.day}, CAST({n.start} AS TEXT),"
-            f" CAST({n.end} AS TEXT) FROM {n.hours}{where}",
+            f"SELECT h.{n.hours_store}, h.{n.day}, CAST(h.{n.start} AS TEXT),"
+            f" CAST(h.{n.end} AS TEXT) FROM {n.hours} AS h"
+            f" JOIN {n.stores} AS s ON s.{n.store_pk} = h.{n.hours_store}{_where(conditions)}",
             params,
         )
         rows = cursor.fetchall()

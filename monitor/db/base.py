@@ -16,7 +16,8 @@ Batch = list[tuple[Any, ...]]
 # A parsed poll: (line, store_id, UTC instant as 'YYYY-MM-DD HH:MM:SS[.ffffff]', active).
 PollRow = tuple[int, str, str, bool]
 StoreKeys = Mapping[str, int]  # store_id → Store primary key
-SqlParams = dict[str, str | None]  # the window's bounds, as the database takes them
+# A query's parameters as the database takes them: a window's bounds, a range's ids.
+SqlParams = dict[str, str | int | None]
 # Store pk, instant (µs since the epoch) and status of each poll read.
 PollArrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]
 
@@ -85,6 +86,21 @@ class Database(Protocol):
 
     def poll_arrays(self, query: str, params: SqlParams) -> PollArrays:
         """The rows of `query` (store pk, instant, active), as arrays."""
+        ...
+
+    def last_polls_sql(self, where: str) -> str:
+        """Each store's last poll before %(start)s, as (store, instant, active) rows,
+        of the stores (aliased s) that `where` keeps (a WHERE clause, or none).
+        One probe of the (store, timestamp_utc) indexes per store, whatever the
+        length of the history."""
+        ...
+
+    def code_point_comparisons(self) -> tuple[str, str]:
+        """The operators ≥ and < of text in code-point order (selectors.StoreRange)."""
+        ...
+
+    def code_point_order(self) -> str:
+        """What follows `ORDER BY column` to sort text in code-point order."""
         ...
 
     def epoch_us_sql(self, column: str) -> str:

@@ -3,8 +3,8 @@ of a report through a binary COPY, snapshots and bounded lock waits.
 
 Loads. Rows go through COPY, in batches, on the connection Django holds (the
 import's transaction). A staging table is temporary, dropped at commit. The
-poll table carries two indexes and a foreign key, and maintaining them row by
-row is most of a big load's cost (three index entries and a deferred foreign
+poll table carries three indexes and a foreign key, and maintaining them row by
+row is most of a big load's cost (four index entries and a deferred foreign
 key check per row, many times the cost of building them afresh: `make bench`
 measures it). So a load expected to at least double the table drops them
 first and rebuilds them at the end, in the same transaction, as PostgreSQL's
@@ -106,6 +106,28 @@ class PostgreSQL:
             data = b"".join(copy)
         store, time_us, active = _binary_arrays(data, [">i8", ">i8", "u1"])
         return store.astype(np.int64), time_us.astype(np.int64) + _EPOCH_US, active.astype(bool)
+
+    def last_polls_sql(self, where: str) -> str:
+        n = sql_names()
+        # LATERAL: per store, one walk of status_poll_store_idx backwards that
+        # reads both columns from the index.
+        return f"""
+            SELECT s.{n.store_pk}, last.instant, last.active
+            FROM {n.stores} AS s CROSS JOIN LATERAL (
+                SELECT before.{n.poll_time} AS instant, before.{n.poll_active} AS active
+                FROM {n.polls} AS before
+                WHERE before.{n.poll_store} = s.{n.store_pk} AND before.{n.poll_time} < %(start)s
+                ORDER BY before.{n.poll_time} DESC LIMIT 1
+            ) AS last{where}
+        """
+
+    def code_point_comparisons(self) -> tuple[str, str]:
+        # The text_pattern_ops operators compare bytes, whatever the collation:
+        # UTF-8's byte order is code-point order; store_id_prefix_idx serves them.
+        return "~>=~", "~<~"
+
+    def code_point_order(self) -> str:
+        return "USING ~<~"
 
     def epoch_us_sql(self, column: str) -> str:
         return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"

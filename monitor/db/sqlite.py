@@ -85,6 +85,30 @@ class SQLite:
         # Copies: the engine runs faster on contiguous columns than on strided views.
         return rows["store"].copy(), text_to_us(rows["time"]), rows["active"].astype(bool)
 
+    def last_polls_sql(self, where: str) -> str:
+        n = sql_names()
+        # No LATERAL: correlated subqueries, the instant, then its status.
+        return f"""
+            SELECT last.store, last.instant, (
+                SELECT poll.{n.poll_active} FROM {n.polls} AS poll
+                WHERE poll.{n.poll_store} = last.store AND poll.{n.poll_time} = last.instant
+            ) FROM (
+                SELECT s.{n.store_pk} AS store, (
+                    SELECT MAX(before.{n.poll_time}) FROM {n.polls} AS before
+                    WHERE before.{n.poll_store} = s.{n.store_pk}
+                    AND before.{n.poll_time} < %(start)s
+                ) AS instant
+                FROM {n.stores} AS s{where}
+            ) AS last
+            WHERE last.instant IS NOT NULL
+        """
+
+    def code_point_comparisons(self) -> tuple[str, str]:
+        return ">=", "<"  # the BINARY collation, the columns' default: code-point order
+
+    def code_point_order(self) -> str:
+        return ""  # BINARY
+
     def epoch_us_sql(self, column: str) -> str:
         return f"CAST({column} AS TEXT)"
 
