@@ -28,13 +28,14 @@ def main() -> None:
 
     from monitor.models import Report
     from monitor.services import jobs
+    from monitor.services.report_parts import report_csv
 
     report = Report.objects.create()
     jobs.report_run(report.report_id)
     report.refresh_from_db()
     if report.status != Report.Status.COMPLETE:
         raise SystemExit(f"bench.pages: the report failed: {report.error}")
-    ids = [line.split(",", 1)[0] for line in report.result_csv.splitlines()[1:]]
+    ids = [line.split(",", 1)[0] for line in report_csv(report).splitlines()[1:]]
     label = sys.argv[1] if len(sys.argv) > 1 else ""
     client = Client(HTTP_HOST="127.0.0.1")
     client.get("/accounts/login/")

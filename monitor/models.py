@@ -132,15 +132,19 @@ class Report(models.Model):
     # starts it again). Each start claims the next number, and a job writes
     # only while the row still carries its number: see services.jobs.
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the first attempt started (the job's duration, for the metrics).
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     row_count = models.PositiveIntegerField(null=True, blank=True)
     # Reported stores without a poll in the 24 h up to the as-of instant: their
     # figures extrapolate an old status (set when the report completes).
     stores_without_recent_poll = models.PositiveIntegerField(null=True, blank=True)
-    # Both forms are kept, so a finished report survives restarts and any web
-    # process can serve it. Deferred when listing reports.
-    result_csv = models.TextField(blank=True, default="")
-    result_percent_csv = models.TextField(blank=True, default="")
+    # How many parts (ReportPart) the job split the report into; 0 until then.
+    # The result is the parts' CSVs, in order, after the header.
+    part_count = models.PositiveIntegerField(default=0)
+    # Rounds of parts run again because they read older data than others
+    # (services.report_parts); bounded.
+    rounds = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -153,6 +157,52 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} ({self.status})"
+
+
+class ReportPart(models.Model):
+    """One shard of a report: its figures for the stores whose store_id s has
+    store_first <= s < store_end (code-point order, None unbounded), computed
+    by one job (services.report_parts) and kept as both CSV forms' rows.
+
+    A part's job follows the report's protocol: it claims the next attempt
+    number, and writes only while the part still carries it.
+    """
+
+    # No separate FK index: the unique (report, index) index below covers it.
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="parts", db_index=False
+    )
+    index = models.PositiveIntegerField()  # the part's place in the report, from 0
+    store_first = models.TextField(null=True, blank=True)
+    store_end = models.TextField(null=True, blank=True)
+    # Running while queued (attempts 0) or computing; Complete once its rows
+    # are in; Failed makes the report Failed.
+    status = models.CharField(
+        max_length=16, choices=Report.Status.choices, default=Report.Status.RUNNING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The DataVersion of the snapshot the part read: the report completes
+    # only when every part read the same one.
+    data_version = models.PositiveBigIntegerField(null=True, blank=True)
+    row_count = models.PositiveIntegerField(null=True, blank=True)
+    stores_without_recent_poll = models.PositiveIntegerField(null=True, blank=True)
+    # The rows of both CSV forms, without the header, and their sizes in
+    # UTF-8 bytes (a streamed download's Content-Length).
+    result_csv = models.TextField(blank=True, default="")
+    result_percent_csv = models.TextField(blank=True, default="")
+    result_bytes = models.PositiveBigIntegerField(default=0)
+    result_percent_bytes = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [
+            # Serves every read of a report's parts: in order (downloads), by
+            # status (the finisher's check, progress, queued parts).
+            models.UniqueConstraint(fields=["report", "index"], name="report_part_unique_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} part {self.index} ({self.status})"
 
 
 class DataVersion(models.Model):

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from monitor.services import jobs, poll_retention, report_retention
+from monitor.services import jobs, poll_retention, report_parts, report_retention
 
 logger = logging.getLogger(__name__)
 
@@ -16,6 +16,13 @@ logger = logging.getLogger(__name__)
 @shared_task(name=jobs.REPORT_RUN_TASK, ignore_result=True)
 def report_run_task(report_id: str) -> None:
     jobs.report_run(report_id)
+
+
+# One part of a report (services.report_parts), acknowledged and redelivered
+# as whole reports are.
+@shared_task(name=report_parts.PART_RUN_TASK, ignore_result=True)
+def report_part_run_task(part_id: int) -> None:
+    report_parts.part_run(part_id)
 
 
 # Run by `celery -A store_monitoring beat` every REPORT_RETENTION_INTERVAL_SECONDS.

@@ -290,6 +290,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
+# A report is computed in parts of at most this many stores (a range in the
+# report's order), each a job of its own: on Celery spread over every worker.
+# A part's memory grows with its stores; 7,500 makes the real shape (14,092
+# stores) two parts, one per core of a 2-core worker, and 10x nineteen.
+REPORT_SHARD_STORES = env_int("REPORT_SHARD_STORES", 7_500, minimum=1)
 # A started report whose job has not reported progress for this long is marked Failed.
 REPORT_STALE_AFTER_SECONDS = env_int("REPORT_STALE_AFTER_SECONDS", 600, minimum=1)
 # A report still waiting in the queue after this long is marked Failed: the

@@ -10,26 +10,34 @@ serving the stored text, so each worker process keeps the compressed bodies
 of the reports it served last (compression is deterministic: every process
 makes the same bytes). There is nothing secret in a report for a compression
 side channel (BREACH) to reveal, and nothing of the request is echoed in it.
+
+A report of several parts (services.report_parts) is streamed part by part,
+compressed on the fly when gzipped, so that no process holds a large CSV
+whole; its compressed body joins the cache once complete, if it fits.
 """
 
 from __future__ import annotations
 
 import gzip
 import threading
+import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 
 from monitor.models import Report
+from monitor.services.report_parts import report_csv, report_csv_bytes, report_csv_chunks
 
 # private: with API keys on, a shared cache must not hand a report to a caller
 # without a key. A year, as for any immutable resource.
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 # Bounds the memory the compressed bodies take in each process.
 GZIP_CACHE_BYTES = 64 * 1024 * 1024
+_LEVEL = 6
+_GZIP_WBITS = 31  # zlib's gzip container
 
 
 def csv_download(request: HttpRequest, report: Report, *, percent: bool) -> HttpResponseBase:
@@ -54,16 +62,38 @@ def csv_download(request: HttpRequest, report: Report, *, percent: bool) -> Http
     if conditional is not response and conditional is not None:
         return conditional
 
-    def csv() -> bytes:
-        # The form's column alone is read here (services.jobs.report_get defers
-        # both), and only when the gzip cache lacks it.
-        return (report.result_percent_csv if percent else report.result_csv).encode()
-
     if gzipped:
         response["Content-Encoding"] = "gzip"
-        response.content = _gzip_cache.get(etag, csv)
-    else:
-        response.content = csv()
+        cached = _gzip_cache.peek(etag)
+        if cached is not None:
+            response.content = cached
+            return response
+    if report.part_count > 1:
+        return _streamed(request, response, report, percent=percent, etag=etag)
+
+    def csv() -> bytes:
+        # The form's column alone is read here, and only when the gzip cache lacks it.
+        return report_csv(report, percent=percent).encode()
+
+    response.content = _gzip_cache.get(etag, csv) if gzipped else csv()
+    return response
+
+
+def _streamed(
+    request: HttpRequest, headers: HttpResponse, report: Report, *, percent: bool, etag: str
+) -> StreamingHttpResponse:
+    """The CSV, part by part, with the headers of `headers`; a HEAD reads no part."""
+    chunks: Iterable[bytes] = (
+        chunk.encode() for chunk in report_csv_chunks(report, percent=percent)
+    )
+    gzipped = headers.has_header("Content-Encoding")
+    if gzipped:
+        chunks = _gzip_cache.stream(etag, chunks)
+    response = StreamingHttpResponse(() if request.method == "HEAD" else chunks)
+    for name, value in headers.items():
+        response[name] = value
+    if not gzipped:  # the compressed size is known only once compressed
+        response["Content-Length"] = str(report_csv_bytes(report, percent=percent))
     return response
 
 
@@ -96,20 +126,52 @@ class GzipCache:
 
     def get(self, etag: str, body: Callable[[], bytes]) -> bytes:
         """The compressed `body()`, which is called only when it is not cached."""
+        compressed = self.peek(etag)
+        if compressed is None:
+            # mtime=0: the same bytes from every process, so the ETag holds across them.
+            compressed = gzip.compress(body(), compresslevel=_LEVEL, mtime=0)
+            self._keep(etag, compressed)
+        return compressed
+
+    def peek(self, etag: str) -> bytes | None:
+        """The cached compressed body, if any."""
         with self._lock:
             compressed = self._bodies.get(etag)
             if compressed is not None:
                 self._bodies.move_to_end(etag)
-                return compressed
-        # mtime=0: the same bytes from every process, so the ETag holds across them.
-        compressed = gzip.compress(body(), compresslevel=6, mtime=0)
+            return compressed
+
+    def stream(self, etag: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """`chunks` compressed as they come: the bytes get() makes of them
+        joined (zlib's gzip header is gzip.compress's with mtime=0). Kept
+        once complete, unless they outgrew the cache."""
+        kept: list[bytes] | None = []
+        size = 0
+        for piece in _compressed(chunks):
+            size += len(piece)
+            if kept is not None and size <= self._limit:
+                kept.append(piece)
+            else:
+                kept = None  # too big to keep: streamed only
+            if piece:
+                yield piece
+        if kept is not None:
+            self._keep(etag, b"".join(kept))
+
+    def _keep(self, etag: str, compressed: bytes) -> None:
         with self._lock:
             if etag not in self._bodies and len(compressed) <= self._limit:
                 self._bodies[etag] = compressed
                 self._size += len(compressed)
                 while self._size > self._limit:
                     self._size -= len(self._bodies.popitem(last=False)[1])
-        return compressed
+
+
+def _compressed(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, _GZIP_WBITS)
+    for chunk in chunks:
+        yield compressor.compress(chunk)
+    yield compressor.flush()
 
 
 _gzip_cache = GzipCache(GZIP_CACHE_BYTES)

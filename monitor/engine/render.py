@@ -30,10 +30,20 @@ def header(*, percent: bool = False) -> list[str]:
 
 def render_csv(table: ReportTable, *, percent: bool = False) -> str:
     """The report as CSV text, rows in the table's order (sorted by store_id)."""
+    return header_line(percent=percent) + render_rows(table, percent=percent)
+
+
+def header_line(*, percent: bool = False) -> str:
+    """The CSV's first line (no header cell needs quoting)."""
+    return ",".join(header(percent=percent)) + "\n"
+
+
+def render_rows(table: ReportTable, *, percent: bool = False) -> str:
+    """The CSV's rows without the header: the reports of consecutive store
+    ranges concatenate into the report of them all."""
     cells = figure_cells(table, percent=percent)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header(percent=percent))
     writer.writerows(
         [store, *row] for store, row in zip(table.store_ids.tolist(), cells, strict=True)
     )

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -27,6 +27,7 @@ from monitor.pages.week import day_rows, duration_text
 from monitor.services import fleet as fleet_service
 from monitor.services import jobs
 from monitor.services.reports import ReportInputError, parse_as_of
+from monitor.services.report_parts import report_csv_chunks
 from monitor.services.stores import HoursRow, StoreNotFoundError, StoreStory, store_story
 
 STORES_PER_PAGE = 50
@@ -151,14 +152,14 @@ def reports(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 @page_access
-def report_download(request: HttpRequest, report_id: str, units: str) -> HttpResponse:
+def report_download(request: HttpRequest, report_id: str, units: str) -> HttpResponseBase:
     """A Complete report's CSV (absolute or percent), as the API serves it."""
     report = jobs.report_get(report_id)
     if report is None or report.status != Report.Status.COMPLETE:
         raise Http404(f"no Complete report with id {report_id!r}")
-    text = report.result_percent_csv if units == "percent" else report.result_csv
+    chunks = report_csv_chunks(report, percent=units == "percent")
     suffix = "-percent" if units == "percent" else ""
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="report-{report_id}{suffix}.csv"'
     return response
 

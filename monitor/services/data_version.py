@@ -45,6 +45,16 @@ def data_version_locked() -> int | None:
         return None
 
 
+def data_version_read() -> int:
+    """The current version, without a lock: inside a report's read snapshot,
+    the version of the data that snapshot sees (each change bumps it in the
+    changing transaction)."""
+    version: int | None = (
+        DataVersion.objects.filter(pk=_THE_ROW).values_list("version", flat=True).first()
+    )
+    return version or 0
+
+
 def _locked_row() -> DataVersion:
     # get_or_create: the row may be missing (a flushed test database); two
     # processes creating it at once end up with one (it re-reads on conflict).

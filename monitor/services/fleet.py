@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from monitor.engine.render import header
 from monitor.models import Report
+from monitor.services.report_parts import report_csv
 
 # Sortable columns: the CSV's six figures and the weekly uptime percentage.
 FIGURE_COLUMNS = tuple(header()[1:])
@@ -144,9 +145,9 @@ def _past_extensions(prefix: str) -> str | None:
 
 
 def report_latest_complete() -> Report | None:
-    """The newest Complete report, without its CSVs."""
+    """The newest Complete report."""
     complete = Report.objects.filter(status=Report.Status.COMPLETE)
-    return complete.defer("result_csv", "result_percent_csv").order_by("-created_at").first()
+    return complete.order_by("-created_at").first()
 
 
 def fleet_of(report: Report) -> Fleet:
@@ -158,8 +159,8 @@ def fleet_of(report: Report) -> Fleet:
 
 @lru_cache(maxsize=4)
 def _fleet_cached(report_id: str) -> Fleet:
-    report = Report.objects.only("result_csv", "result_percent_csv").get(pk=report_id)
-    return fleet_parse(report_id, report.result_csv, report.result_percent_csv)
+    report = Report.objects.get(pk=report_id)
+    return fleet_parse(report_id, report_csv(report), report_csv(report, percent=True))
 
 
 def fleet_parse(report_id: str, absolute_csv: str, percent_csv: str) -> Fleet:

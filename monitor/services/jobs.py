@@ -4,9 +4,12 @@
 committed: to Celery when `CELERY_BROKER_URL` is set (a `celery worker` runs
 `monitor.tasks.report_run_task`), else to this process's small pool of job
 threads (services.embedded_jobs, the embedded default). Either way the job is
-`report_run`, which writes progress and the result to the row, so any process
-can read them. A trigger for an instant that already has a Running or
-Complete report of the same data reuses it instead (see report_trigger).
+`report_run`, which resolves the report's instant and splits the report into
+parts, ranges of stores that are jobs of their own (services.report_parts:
+on Celery spread over every worker); the last part in completes the report.
+Progress and the result are rows, so any process can read them. A trigger
+for an instant that already has a Running or Complete report of the same
+data reuses it instead (see report_trigger).
 
 A job may run more than once for the same report: Celery redelivers a task
 whose worker died (acks_late, reject_on_worker_lost), and Redis redelivers a
@@ -19,7 +22,8 @@ of two runs of one report only the latest claimer writes.
 A report waits in the queue (attempts 0, stage "queued") until a job claims
 it; only REPORT_QUEUE_TIMEOUT, long, fails it there: a backlog is not a
 fault. Once started, a job that gives no sign of life for
-REPORT_STALE_AFTER_SECONDS has been lost.
+REPORT_STALE_AFTER_SECONDS has been lost, unless one of its parts still
+waits in the queue: then, again, only REPORT_QUEUE_TIMEOUT fails it.
 """
 
 from __future__ import annotations
@@ -40,24 +44,26 @@ from django.utils import timezone
 from monitor import db, metrics, selectors
 from monitor.db.base import LockWaitTimeoutError
 from monitor.models import REPORT_ID_MAX_LENGTH, Report
+from monitor.services import report_parts
 from monitor.services.data_version import data_version_locked
 from monitor.services.embedded_jobs import JobPool
+from monitor.services.report_parts import (
+    INTERNAL_ERROR,
+    MAX_ATTEMPTS,
+    QUEUE_UNREACHABLE,
+    AttemptSupersededError,
+    has_queued_part,
+)
 from monitor.services.report_retention import report_kept_a_while, reports_prune_if_due
-from monitor.services.reports import GeneratedReport, ReportInputError, report_generate
+from monitor.services.reports import ReportInputError, resolve_as_of
 
 logger = logging.getLogger(__name__)
 
 # The Celery task's name: the web process enqueues by name, without importing
 # the worker's code (monitor.tasks registers the task under it).
 REPORT_RUN_TASK = "monitor.report_run"
-# A report whose job was lost this many times (each run killed its worker, say
-# out of memory) fails instead of being redelivered for ever.
-MAX_ATTEMPTS = 3
 REPORT_ID_PATTERN = rf"[A-Za-z0-9_-]{{1,{REPORT_ID_MAX_LENGTH}}}"
 _REPORT_ID = re.compile(REPORT_ID_PATTERN, re.ASCII)
-# What a report that failed unexpectedly tells its readers. Anyone may read it,
-# and exception text can carry hosts, ports or SQL: the details go to the log.
-INTERNAL_ERROR = "the report failed: internal error, see the worker log"
 # A queued report is reused while this young, or while this process's embedded
 # queue holds it: nothing tells whether an older one is still in Redis.
 QUEUED_REUSE_SECONDS = 60
@@ -65,10 +71,6 @@ QUEUED_REUSE_SECONDS = 60
 
 class JobQueueUnavailableError(RuntimeError):
     """The broker refused the job; the report has been marked Failed."""
-
-
-class AttemptSupersededError(Exception):
-    """This run's report finished, failed or was claimed by a newer run."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def _reusable(as_of: datetime, version: int) -> Report | None:
         data_version=version,
         status__in=[Report.Status.RUNNING, Report.Status.COMPLETE],
     )
-    newest = list(candidates.defer("result_csv", "result_percent_csv").order_by("-created_at")[:20])
+    newest = list(candidates.order_by("-created_at")[:20])
     lost = [report.report_id for report in newest if _is_lost(report)]
     if lost:
         reports_fail_stale(report_ids=lost)
@@ -156,27 +158,36 @@ def _job_alive(report: Report) -> bool:
 
 
 def report_run(report_id: str) -> None:
-    """Compute report `report_id` and store its result (the job, in any process).
+    """Plan report `report_id` in parts and start them (the job, in any process):
+    on Celery a task per part; without a broker here, one after another.
 
     Does nothing when the report is no longer Running, e.g. a redelivered task
-    of a report that is already Complete.
+    of a report that is already Complete. A redelivered job of a planned
+    report plans it again: the earlier parts are replaced, and their jobs
+    find nothing to write to.
     """
     attempt = report_attempt_start(report_id)
     if attempt is None:
         return
     try:
-        generated = report_generate(as_of=attempt.as_of, on_progress=attempt.progress)
-        attempt.progress("rendering", 0.8)
-        absolute, percent = generated.csv(), generated.csv(percent=True)
-        attempt.progress("writing", 0.9)
-        attempt.complete(generated, absolute=absolute, percent=percent)
+        attempt.progress("planning", 0.0)
+        as_of = resolve_as_of(attempt.as_of)
+        ranges = selectors.store_ranges(settings.REPORT_SHARD_STORES)
+        part_ids = attempt.plan(as_of, ranges)
     except AttemptSupersededError:
         logger.info("report %s attempt %d: superseded, stopped", report_id, attempt.number)
+        return
     except ReportInputError as error:
         attempt.fail(str(error))
+        return
     except Exception:
         logger.exception("report %s attempt %d failed", report_id, attempt.number)
         attempt.fail(INTERNAL_ERROR)
+        return
+    if settings.CELERY_BROKER_URL:
+        report_parts.parts_dispatch(report_id, part_ids)
+    else:
+        report_parts.parts_run_queued(report_id)
 
 
 def report_attempt_start(report_id: str) -> ReportAttempt | None:
@@ -206,7 +217,8 @@ def report_attempt_start(report_id: str) -> ReportAttempt | None:
             return None
         report.attempts += 1
         report.stage, report.progress, report.heartbeat_at = "started", 0.0, now
-        report.save(update_fields=["attempts", "stage", "progress", "heartbeat_at"])
+        report.started_at = report.started_at or now
+        report.save(update_fields=["attempts", "stage", "progress", "heartbeat_at", "started_at"])
     if report.attempts == 1:
         metrics.report_started(created_at=report.created_at, started_at=now)
     as_of = report.as_of if report.as_of is not None else report.requested_as_of
@@ -227,28 +239,23 @@ class ReportAttempt:
     started_at: datetime
 
     def progress(self, stage: str, fraction: float) -> None:
-        """on_progress for report_generate; stops the run once superseded."""
+        """Record the stage; stops the run once superseded."""
         if not self._write(stage=stage, progress=fraction, heartbeat_at=timezone.now()):
             raise AttemptSupersededError(self.report_id)
 
-    def complete(self, generated: GeneratedReport, *, absolute: str, percent: str) -> None:
-        now = timezone.now()
-        if not self._write(
-            status=Report.Status.COMPLETE,
-            stage="done",
-            progress=1.0,
-            as_of=generated.as_of,
-            row_count=len(generated.table),
-            stores_without_recent_poll=generated.stores_without_recent_poll,
-            result_csv=absolute,
-            result_percent_csv=percent,
-            heartbeat_at=now,
-            finished_at=now,
-        ):
-            raise AttemptSupersededError(self.report_id)
-        metrics.report_finished(
-            status=Report.Status.COMPLETE, started_at=self.started_at, finished_at=now
-        )
+    def plan(self, as_of: datetime, ranges: list[selectors.StoreRange]) -> list[int]:
+        """Record the instant and create one part per range, in one
+        transaction; the parts' ids, in order."""
+        with transaction.atomic():
+            if not self._write(
+                as_of=as_of,
+                part_count=len(ranges),
+                rounds=0,
+                stage="queued parts",
+                heartbeat_at=timezone.now(),
+            ):
+                raise AttemptSupersededError(self.report_id)
+            return report_parts.parts_create(self.report_id, ranges)
 
     def fail(self, error: str) -> None:
         now = timezone.now()
@@ -272,13 +279,13 @@ class ReportAttempt:
 def report_get(report_id: str) -> Report | None:
     """The report, with a lost job's report marked Failed first (see reports_fail_stale).
 
-    Its CSVs are loaded when first read, each alone: a download needs one
-    form, and a status check or a 304 none. An id that no report can have
+    Its CSV lives in its parts (services.report_parts.report_csv_chunks),
+    read only by a download. An id that no report can have
     (see is_possible_report_id) is not looked up.
     """
     if not is_possible_report_id(report_id):
         return None
-    report = Report.objects.defer("result_csv", "result_percent_csv").filter(pk=report_id).first()
+    report = Report.objects.filter(pk=report_id).first()
     if report is not None and _is_lost(report):
         reports_fail_stale(report_ids=[report_id])
         report.refresh_from_db()
@@ -299,7 +306,7 @@ def reports_recent(*, limit: int) -> list[Report]:
 
     def latest() -> list[Report]:
         # Served by the report_created_idx index (ORDER BY created_at DESC LIMIT n).
-        listed = Report.objects.defer("result_csv", "result_percent_csv").order_by("-created_at")
+        listed = Report.objects.order_by("-created_at")
         return list(listed[:limit])
 
     reports = latest()
@@ -316,7 +323,8 @@ def reports_fail_stale(*, report_ids: list[str] | None = None) -> int:
     - started, then no sign of life for REPORT_STALE_AFTER_SECONDS (its
       worker was stopped or vanished, and nothing redelivered the job);
     - never started within REPORT_QUEUE_TIMEOUT (the queue lost the job, e.g.
-      a broker restarted without persistence, or no worker runs).
+      a broker restarted without persistence, or no worker runs), or no sign
+      of life for as long while one of its parts waits in the queue.
 
     This runs lazily, whenever reports are read (report_get, reports_recent)
     or reused, rather than on a schedule: a report is never *seen* Running
@@ -333,7 +341,7 @@ def reports_fail_stale(*, report_ids: list[str] | None = None) -> int:
         finished_at=timezone.now(),
         error=Case(
             When(
-                attempts=0,
+                _waits_in_queue(),
                 then=Value(
                     f"no worker started the report's job within "
                     f"{settings.REPORT_QUEUE_TIMEOUT} s (the job queue lost it, or no "
@@ -363,27 +371,32 @@ def embedded_jobs_join(timeout: float) -> bool:
 
 
 def _lost() -> Q:
-    # A queued report's heartbeat is its creation time.
+    """The one rule of lost jobs (see reports_fail_stale): how long a Running
+    report's job may give no sign of life. A queued report's heartbeat is its
+    creation time; a backlog is not a fault, so a report waiting in the queue,
+    itself or one of its parts, has REPORT_QUEUE_TIMEOUT."""
     now = timezone.now()
+    queue = now - timedelta(seconds=settings.REPORT_QUEUE_TIMEOUT)
+    stale = now - timedelta(seconds=settings.REPORT_STALE_AFTER_SECONDS)
     return Q(status=Report.Status.RUNNING) & (
-        Q(attempts=0, heartbeat_at__lt=now - _silence_allowed(attempts=0))
-        | Q(attempts__gt=0, heartbeat_at__lt=now - _silence_allowed(attempts=1))
+        (_waits_in_queue() & Q(heartbeat_at__lt=queue))
+        | (~_waits_in_queue() & Q(heartbeat_at__lt=stale))
     )
+
+
+def _waits_in_queue() -> Q:
+    return Q(attempts=0) | Q(has_queued_part())
 
 
 def _is_lost(report: Report) -> bool:
-    """_lost() for one report already read."""
+    """_lost() for one report already read; asks the database only when its
+    heartbeat is older than the shorter timeout."""
+    shortest = min(settings.REPORT_STALE_AFTER_SECONDS, settings.REPORT_QUEUE_TIMEOUT)
     return (
         report.status == Report.Status.RUNNING
-        and report.heartbeat_at < timezone.now() - _silence_allowed(attempts=report.attempts)
+        and report.heartbeat_at < timezone.now() - timedelta(seconds=shortest)
+        and Report.objects.filter(_lost(), pk=report.pk).exists()
     )
-
-
-def _silence_allowed(*, attempts: int) -> timedelta:
-    """How long a Running report's job may give no sign of life: the one
-    rule of lost jobs (see reports_fail_stale)."""
-    seconds = settings.REPORT_STALE_AFTER_SECONDS if attempts else settings.REPORT_QUEUE_TIMEOUT
-    return timedelta(seconds=seconds)
 
 
 def _dispatch(report_id: str) -> None:
@@ -403,11 +416,10 @@ def _enqueue(report_id: str) -> None:
         # timeout: fail it now. The details (the broker's address) go to the
         # log only.
         logger.error("report %s: the job queue refused the job: %r", report_id, error)
-        message = "the job queue is unreachable; try again later"
         Report.objects.filter(pk=report_id, status=Report.Status.RUNNING).update(
-            status=Report.Status.FAILED, error=message, finished_at=timezone.now()
+            status=Report.Status.FAILED, error=QUEUE_UNREACHABLE, finished_at=timezone.now()
         )
-        raise JobQueueUnavailableError(message) from error
+        raise JobQueueUnavailableError(QUEUE_UNREACHABLE) from error
 
 
 # Reports queued earlier were queued by another process (see reports_left_queued).

@@ -39,8 +39,8 @@ def reports_prune(*, older_than: timedelta | None = None, keep: int | None = Non
     # Newest first, as the report_created_idx index reads them; the pk breaks ties.
     beyond_newest = finished.order_by("-created_at", "-pk").values("pk")[keep:]
     expired = Q(created_at__lt=timezone.now() - older_than) | Q(pk__in=beyond_newest)
-    deleted, _ = finished.filter(expired).delete()
-    return deleted
+    _, deleted = finished.filter(expired).delete()
+    return deleted.get(Report._meta.label, 0)  # not counting their parts
 
 
 def report_kept_a_while(report: Report) -> bool:

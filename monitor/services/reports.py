@@ -11,8 +11,11 @@ from datetime import UTC, datetime
 
 from monitor import selectors
 from monitor.engine import ReportTable, compute_report, render_csv
+from monitor.engine.render import render_rows
 from monitor.engine.report import stores_without_polls_since
 from monitor.engine.units import US_PER_DAY
+from monitor.selectors import ALL_STORES, StoreRange
+from monitor.services.data_version import data_version_read
 
 ProgressCallback = Callable[[str, float], None]
 # The report lays business hours on local dates from the week before `now`
@@ -40,23 +43,35 @@ class GeneratedReport:
     timings: ReportTimings = field(compare=False)
     # Reported stores without a poll in the 24 h up to as_of (data freshness).
     stores_without_recent_poll: int = 0
+    # The data version the figures reflect (read in the same snapshot as the data).
+    data_version: int = 0
 
     def csv(self, *, percent: bool = False) -> str:
         return render_csv(self.table, percent=percent)
 
+    def csv_rows(self, *, percent: bool = False) -> str:
+        """The CSV without its header: one part of a sharded report."""
+        return render_rows(self.table, percent=percent)
+
 
 def report_generate(
-    *, as_of: datetime | None = None, on_progress: ProgressCallback | None = None
+    *,
+    as_of: datetime | None = None,
+    stores: StoreRange = ALL_STORES,
+    on_progress: ProgressCallback | None = None,
 ) -> GeneratedReport:
-    """Compute the report as of `as_of` (default: the latest stored poll)."""
+    """Compute the report as of `as_of` (default: the latest stored poll), of
+    the stores in `stores` (default: all)."""
     progress = on_progress or _ignore_progress
     progress("reading", 0.05)  # before the snapshot, which is read-only
     started = time.perf_counter()
-    # One snapshot for the default instant and every read: polls, hours and
-    # zones loaded meanwhile are wholly in the report or wholly out of it.
+    # One snapshot for the version, the default instant and every read:
+    # polls, hours and zones loaded meanwhile are wholly in the report or
+    # wholly out of it, and the version says which.
     with selectors.read_snapshot():
-        as_of = _resolve_as_of(as_of)
-        inputs = selectors.report_inputs(as_of)
+        version = data_version_read()
+        as_of = resolve_as_of(as_of)
+        inputs = selectors.report_inputs(as_of, stores)
     read = time.perf_counter()
     progress("computing", 0.6)
     table = compute_report(inputs)
@@ -67,6 +82,7 @@ def report_generate(
         table=table,
         timings=timings,
         stores_without_recent_poll=stores_without_polls_since(inputs, inputs.as_of_us - US_PER_DAY),
+        data_version=version,
     )
 
 
@@ -108,7 +124,8 @@ def _in_range(as_of: datetime) -> datetime:
     return utc
 
 
-def _resolve_as_of(as_of: datetime | None) -> datetime:
+def resolve_as_of(as_of: datetime | None) -> datetime:
+    """The report's instant: `as_of`, or the latest poll when None; checked."""
     if as_of is None:
         as_of = selectors.latest_poll_time()
         if as_of is None:

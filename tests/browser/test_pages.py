@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 from monitor.models import Report, StatusPoll, Store
 from monitor.pages.views import STORES_PER_PAGE, hours_text
 from monitor.services import jobs
+from monitor.services.report_parts import report_csv
 from monitor.services.data_version import data_changed
 from tests.report_data import SPEC_NOW, store_random_data, wait_for_embedded_jobs
 
@@ -59,7 +60,7 @@ def fleet(live_server: Any) -> Fleet:
     jobs.report_run(report.report_id)
     report.refresh_from_db()
     assert report.status == Report.Status.COMPLETE, report.error
-    rows = {row[0]: row for row in list(csv.reader(io.StringIO(report.result_csv)))[1:]}
+    rows = {row[0]: row for row in list(csv.reader(io.StringIO(report_csv(report))))[1:]}
     return Fleet(live_server.url, report.report_id, rows)
 
 

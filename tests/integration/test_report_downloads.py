@@ -11,6 +11,7 @@ import pytest
 
 from monitor.models import Report
 from monitor.services import jobs
+from monitor.services.report_parts import report_csv
 from tests.report_data import SPEC_NOW, store_random_data
 from tests.support.stack import Answer, Api
 
@@ -40,7 +41,7 @@ def report_id() -> str:
 @pytest.mark.parametrize("path", ["/api/monitor/reports/{}/csv", "/api/monitor/get_report/{}"])
 def test_head_gzip_and_304_through_gunicorn(api: Api, report_id: str, path: str) -> None:
     url = path.format(report_id)
-    csv = Report.objects.get(pk=report_id).result_csv.encode()
+    csv = report_csv(Report.objects.get(pk=report_id)).encode()
 
     plain = fetch(api, "GET", url)
     assert plain.status == 200

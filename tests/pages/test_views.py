@@ -17,6 +17,7 @@ from pytest_django.fixtures import Settings
 
 from monitor.models import Report
 from monitor.services import jobs
+from monitor.services.report_parts import report_csv
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
 
 pytestmark = pytest.mark.django_db
@@ -135,8 +136,8 @@ def test_reports_page_lists_reports_with_downloads(client: Client, complete_repo
 def test_downloads_are_the_report_csvs(client: Client, complete_report: Report) -> None:
     absolute = client.get(f"/reports/{complete_report.report_id}/report.csv")
     percent = client.get(f"/reports/{complete_report.report_id}/report-percent.csv")
-    assert absolute.content.decode() == SPEC_CSV
-    assert percent.content.decode() == complete_report.result_percent_csv
+    assert absolute.getvalue().decode() == SPEC_CSV
+    assert percent.getvalue().decode() == report_csv(complete_report, percent=True)
     assert 'filename="report-' in absolute["Content-Disposition"]
     assert client.get("/reports/nope/report.csv").status_code == 404
 

@@ -10,8 +10,11 @@ import pytest
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
-from monitor.models import Report, Store
-from monitor.services import jobs
+from monitor.models import Report, ReportPart, Store
+from monitor.selectors import StoreRange
+from monitor.services import jobs, report_parts
+from monitor.services.data_version import data_version_read
+from monitor.services.report_parts import report_csv
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
 
@@ -56,11 +59,13 @@ def test_run_stores_both_forms_of_the_report() -> None:
 
     stored = reload(report)
     assert stored.status == Report.Status.COMPLETE
-    assert stored.result_csv == SPEC_CSV
-    assert stored.result_percent_csv == report_generate(as_of=SPEC_NOW).csv(percent=True)
-    assert stored.result_percent_csv.startswith("store_id,uptime_last_hour_pct,")
+    assert report_csv(stored) == SPEC_CSV
+    percent = report_csv(stored, percent=True)
+    assert percent == report_generate(as_of=SPEC_NOW).csv(percent=True)
+    assert percent.startswith("store_id,uptime_last_hour_pct,")
     assert (stored.as_of, stored.row_count, stored.error) == (SPEC_NOW, 2, "")
     assert (stored.progress, stored.stage, stored.attempts) == (1.0, "done", 1)
+    assert (stored.part_count, stored.data_version) == (1, data_version_read())
     assert stored.finished_at is not None
     assert stored.created_at <= stored.finished_at <= timezone.now()
 
@@ -74,7 +79,7 @@ def test_run_resolves_the_default_as_of_to_the_latest_poll() -> None:
     stored = reload(report)
     assert stored.requested_as_of is None
     assert stored.as_of == SPEC_NOW - timedelta(minutes=20)
-    assert stored.result_csv == report_generate().csv()
+    assert report_csv(stored) == report_generate().csv()
 
 
 def test_run_without_polls_fails_with_the_reason() -> None:
@@ -86,7 +91,7 @@ def test_run_without_polls_fails_with_the_reason() -> None:
     assert stored.status == Report.Status.FAILED
     assert "no polls are stored yet" in stored.error
     assert stored.finished_at is not None
-    assert stored.result_csv == ""
+    assert not stored.parts.exists()
 
 
 @pytest.mark.usefixtures("spec_examples")
@@ -156,20 +161,42 @@ def test_only_the_latest_attempt_writes() -> None:
     assert first is not None
     assert second is not None
     assert (first.number, second.number) == (1, 2)
-    generated = report_generate(as_of=SPEC_NOW)
+    whole = [StoreRange()]
 
     with pytest.raises(jobs.AttemptSupersededError):
-        first.progress("computing", 0.6)
+        first.progress("planning", 0.0)
     with pytest.raises(jobs.AttemptSupersededError):
-        first.complete(generated, absolute="stale,result\n", percent="stale\n")
+        first.plan(SPEC_NOW, whole)
     first.fail("lost")  # dropped, not raised: the report is not the first run's any more
     assert reload(report).status == Report.Status.RUNNING
+    assert not ReportPart.objects.exists()
 
-    second.complete(generated, absolute=generated.csv(), percent=generated.csv(percent=True))
+    (part,) = second.plan(SPEC_NOW, whole)
+    report_parts.part_run(part)
     with pytest.raises(jobs.AttemptSupersededError):
         second.progress("writing", 0.9)  # finished: nothing may write any more
     stored = reload(report)
-    assert (stored.status, stored.result_csv) == (Report.Status.COMPLETE, SPEC_CSV)
+    assert (stored.status, report_csv(stored)) == (Report.Status.COMPLETE, SPEC_CSV)
+
+
+@pytest.mark.usefixtures("spec_examples")
+def test_a_redelivered_job_of_a_planned_report_plans_it_again() -> None:
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    first = jobs.report_attempt_start(report.report_id)
+    assert first is not None
+    (earlier,) = first.plan(SPEC_NOW, [StoreRange()])  # then its worker died
+
+    jobs.report_run(report.report_id)
+
+    stored = reload(report)
+    assert (stored.status, stored.attempts, report_csv(stored)) == (
+        Report.Status.COMPLETE,
+        2,
+        SPEC_CSV,
+    )
+    assert not ReportPart.objects.filter(pk=earlier).exists()
+    report_parts.part_run(earlier)  # the earlier part's task: nothing to run
+    assert reload(report).finished_at == stored.finished_at
 
 
 @pytest.mark.usefixtures("spec_examples")
@@ -239,7 +266,7 @@ def test_listing_fails_the_lost_jobs_reports_only(settings: Settings) -> None:
     settings.REPORT_STALE_AFTER_SECONDS = 60
     lost = Report.objects.create(attempts=1)
     alive = Report.objects.create(attempts=1)
-    done = Report.objects.create(status=Report.Status.COMPLETE, result_csv="x\n")
+    done = Report.objects.create(status=Report.Status.COMPLETE)
     make_stale(lost, seconds=61)
     make_stale(done, seconds=3600)
 
@@ -261,9 +288,8 @@ def test_a_job_that_comes_back_after_its_report_failed_cannot_complete_it(
     make_stale(report, seconds=61)
     assert jobs.reports_fail_stale() == 1
 
-    generated = report_generate(as_of=SPEC_NOW)
     with pytest.raises(jobs.AttemptSupersededError):
-        attempt.complete(generated, absolute=generated.csv(), percent=generated.csv(percent=True))
+        attempt.plan(SPEC_NOW, [StoreRange()])
     assert reload(report).status == Report.Status.FAILED
 
 
@@ -285,4 +311,4 @@ def test_without_a_broker_the_job_runs_in_a_thread_of_this_process(
     report = jobs.report_trigger(as_of=SPEC_NOW).report  # autocommit: the job starts now
 
     wait_for_embedded_jobs(report.pk)  # nobody else runs it
-    assert reload(report).result_csv == SPEC_CSV
+    assert report_csv(reload(report)) == SPEC_CSV

@@ -1,0 +1,401 @@
+"""A report in parts: each part computes a range of stores, and the last one in completes the report.
+
+The report's job (services.jobs.report_run) splits the stores, in the
+report's order, into ranges of at most REPORT_SHARD_STORES stores
+(selectors.store_ranges) and creates one `ReportPart` per range. Each part
+is a job of its own (`part_run`): on Celery one task per part, spread over
+every worker; in the embedded set-up one after another in the report's
+thread (`parts_run_queued`), so a report's memory is one part's at a time.
+
+A part's job follows the report's protocol (services.jobs): it claims the
+next attempt number under a row lock, and every write is a conditional
+UPDATE that holds only while the part carries that number and the report
+is Running. A part whose worker died is redelivered (acks_late, as whole
+reports are) and runs again; one started MAX_ATTEMPTS times, or one that
+fails, makes the report Failed.
+
+The last part in finishes the report (`_finish_if_last`). Any part may find
+that every part is Complete; the conditional UPDATE of the report's status
+(Running, and the round it read) lets exactly one of them finish it. There
+is no chord: a counter in the database (the parts' statuses) needs no
+result backend, and no part is lost to a join that times out.
+
+Parts read at different moments, and data arrives meanwhile (polls come
+every hour). Each part records the data version of the snapshot it read;
+the report completes only when every part read the same one, and then
+carries that version, so report reuse (services.jobs) hands it out only for
+the data its figures reflect. Otherwise the parts that read older data run
+again, for at most MAX_ROUNDS rounds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from celery import current_app, group
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Sum, Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from monitor import metrics
+from monitor.engine.render import header_line
+from monitor.models import Report, ReportPart
+from monitor.selectors import StoreRange
+from monitor.services.reports import ReportInputError, report_generate
+
+logger = logging.getLogger(__name__)
+
+# The Celery task's name (monitor.tasks registers it).
+PART_RUN_TASK = "monitor.report_part_run"
+# A report or part whose job was lost this many times (each run killed its
+# worker, say out of memory) fails instead of being redelivered for ever.
+MAX_ATTEMPTS = 3
+# Rounds of re-running the parts that read older data than the others: data
+# that changes between every round (an import every few seconds) would
+# otherwise keep a report Running for ever. Three rounds let hourly polls and
+# an import or two land during a report.
+MAX_ROUNDS = 3
+# What a report that failed unexpectedly tells its readers. Anyone may read it,
+# and exception text can carry hosts, ports or SQL: the details go to the log.
+INTERNAL_ERROR = "the report failed: internal error, see the worker log"
+QUEUE_UNREACHABLE = "the job queue is unreachable; try again later"
+DATA_KEPT_CHANGING = (
+    f"the data kept changing during the report (its parts read different data "
+    f"{MAX_ROUNDS + 1} times); trigger it again"
+)
+_COLUMNS = {False: "result_csv", True: "result_percent_csv"}
+_SIZES = {False: "result_bytes", True: "result_percent_bytes"}
+
+
+class AttemptSupersededError(Exception):
+    """This run's report or part finished, failed or was claimed by a newer run."""
+
+
+class ReportPartsMissingError(RuntimeError):
+    """A Complete report's parts are gone (retention deleted the report meanwhile)."""
+
+
+def parts_create(report_id: str, ranges: list[StoreRange]) -> list[int]:
+    """The report's parts, one per range, in order, replacing any earlier
+    attempt's (whose jobs then find no part to write to); call it inside the
+    transaction that records the plan."""
+    ReportPart.objects.filter(report_id=report_id).delete()
+    parts = ReportPart.objects.bulk_create(
+        ReportPart(report_id=report_id, index=index, store_first=r.first, store_end=r.end)
+        for index, r in enumerate(ranges)
+    )
+    return [part.pk for part in parts]
+
+
+def parts_dispatch(report_id: str, part_ids: list[int]) -> None:
+    """Hand the parts to Celery, one task each; without a broker, nothing: the
+    report's own thread runs them (parts_run_queued)."""
+    if not settings.CELERY_BROKER_URL or not part_ids:
+        return
+    try:
+        # A plain group: no result backend, no chord (see the module docstring).
+        group(current_app.signature(PART_RUN_TASK, args=[pk]) for pk in part_ids).apply_async()
+    except Exception as error:
+        logger.error("report %s: the job queue refused its parts: %r", report_id, error)
+        report_fail(report_id, QUEUE_UNREACHABLE)
+
+
+def parts_run_queued(report_id: str) -> None:
+    """Run the report's queued parts in this thread, in order, until none is
+    left (parts run again for consistency are queued again meanwhile)."""
+    queued = ReportPart.objects.filter(
+        report_id=report_id, report__status=Report.Status.RUNNING, status=Report.Status.RUNNING
+    )
+    while (part_id := _first_queued(queued)) is not None:
+        part_run(part_id)
+
+
+def _first_queued(parts: Any) -> int | None:
+    pk: int | None = parts.filter(attempts=0).order_by("index").values_list("pk", flat=True).first()
+    return pk
+
+
+def part_run(part_id: int) -> None:
+    """Compute part `part_id` and store its rows; the last part in finishes the report."""
+    attempt = part_attempt_start(part_id)
+    if attempt is None:
+        return
+    try:
+        generated = report_generate(
+            as_of=attempt.as_of, stores=attempt.stores, on_progress=attempt.progress
+        )
+        attempt.progress("rendering", 0.8)
+        absolute, percent = generated.csv_rows(), generated.csv_rows(percent=True)
+        attempt.progress("writing", 0.9)
+        attempt.complete(
+            data_version=generated.data_version,
+            row_count=len(generated.table),
+            stores_without_recent_poll=generated.stores_without_recent_poll,
+            absolute=absolute,
+            percent=percent,
+        )
+    except AttemptSupersededError:
+        logger.info("report part %d attempt %d: superseded, stopped", part_id, attempt.number)
+        return
+    except ReportInputError as error:
+        attempt.fail(str(error))
+        return
+    except Exception:
+        logger.exception("report part %d attempt %d failed", part_id, attempt.number)
+        attempt.fail(INTERNAL_ERROR)
+        return
+    _progress(attempt)
+    _finish_if_last(attempt.report_id)
+
+
+def part_attempt_start(part_id: int) -> PartAttempt | None:
+    """Claim the next attempt of a Running part of a Running report; None when
+    there is nothing to run (see services.jobs.report_attempt_start)."""
+    with transaction.atomic():
+        part = (
+            ReportPart.objects.select_for_update(of=("self",))
+            .select_related("report")
+            .filter(pk=part_id)
+            .first()
+        )
+        if part is None:
+            logger.info("report part %d does not exist (planned again): nothing to run", part_id)
+            return None
+        report = part.report
+        if report.status != Report.Status.RUNNING or part.status != Report.Status.RUNNING:
+            logger.info("report part %d (%s, report %s): nothing to run", part_id, part.status, report.status)
+            return None
+        if part.attempts >= MAX_ATTEMPTS:
+            error = (
+                f"part {part.index + 1} of the report was started {part.attempts} times and "
+                "its worker was lost each time; not trying again"
+            )
+            ReportPart.objects.filter(pk=part_id).update(status=Report.Status.FAILED, error=error)
+            report_fail(report.report_id, error)
+            return None
+        part.attempts += 1
+        part.save(update_fields=["attempts"])
+        # A sign of life of the report's job.
+        Report.objects.filter(pk=report.pk, status=Report.Status.RUNNING).update(
+            stage="started", heartbeat_at=timezone.now()
+        )
+    assert report.as_of is not None  # resolved by the report's job before it made parts
+    return PartAttempt(
+        part_id=part_id,
+        report_id=report.report_id,
+        number=part.attempts,
+        part_count=report.part_count,
+        as_of=report.as_of,
+        stores=StoreRange(part.store_first, part.store_end),
+    )
+
+
+@dataclass(frozen=True)
+class PartAttempt:
+    """One run of a part's job, which writes only while its claim holds."""
+
+    part_id: int
+    report_id: str
+    number: int
+    part_count: int
+    as_of: datetime
+    stores: StoreRange
+
+    def progress(self, stage: str, fraction: float) -> None:
+        """on_progress for report_generate: the report's stage and heartbeat
+        (its progress counts finished parts); stops the run once superseded."""
+        mine = Report.objects.filter(
+            pk=self.report_id,
+            status=Report.Status.RUNNING,
+            parts__pk=self.part_id,
+            parts__status=Report.Status.RUNNING,
+            parts__attempts=self.number,
+        )
+        if not mine.update(stage=stage, heartbeat_at=timezone.now()):
+            raise AttemptSupersededError(self.part_id)
+
+    def complete(
+        self,
+        *,
+        data_version: int,
+        row_count: int,
+        stores_without_recent_poll: int,
+        absolute: str,
+        percent: str,
+    ) -> None:
+        if not self._write(
+            status=Report.Status.COMPLETE,
+            data_version=data_version,
+            row_count=row_count,
+            stores_without_recent_poll=stores_without_recent_poll,
+            result_csv=absolute,
+            result_percent_csv=percent,
+            result_bytes=len(absolute.encode()),
+            result_percent_bytes=len(percent.encode()),
+        ):
+            raise AttemptSupersededError(self.part_id)
+
+    def fail(self, error: str) -> None:
+        if not self._write(status=Report.Status.FAILED, error=error):
+            logger.info("report part %d: failure of a superseded attempt dropped", self.part_id)
+            return
+        report_fail(self.report_id, error)
+
+    def _write(self, **fields: Any) -> bool:
+        claimed = ReportPart.objects.filter(
+            pk=self.part_id,
+            status=Report.Status.RUNNING,
+            attempts=self.number,
+            report__status=Report.Status.RUNNING,
+        )
+        return claimed.update(**fields) == 1
+
+
+def _progress(attempt: PartAttempt) -> None:
+    """The report's progress: the share of its parts done. Never lowered: two
+    parts finishing together may write in either order."""
+    done = ReportPart.objects.filter(
+        report_id=attempt.report_id, status=Report.Status.COMPLETE
+    ).count()
+    Report.objects.filter(pk=attempt.report_id, status=Report.Status.RUNNING).update(
+        progress=Greatest(F("progress"), Value(done / max(attempt.part_count, 1))),
+        heartbeat_at=timezone.now(),
+    )
+
+
+def _finish_if_last(report_id: str) -> None:
+    """Complete the report if every part is in and read the same data; run
+    again the parts that read older data; or fail it after MAX_ROUNDS.
+
+    The round is read before the parts: a finisher that read the parts
+    before another one started a round holds an older round, and its
+    conditional UPDATE matches no row.
+    """
+    rounds = (
+        Report.objects.filter(pk=report_id, status=Report.Status.RUNNING)
+        .values_list("rounds", flat=True)
+        .first()
+    )
+    if rounds is None:
+        return
+    parts = list(
+        ReportPart.objects.filter(report_id=report_id).values_list(
+            "pk", "status", "data_version", "row_count", "stores_without_recent_poll"
+        )
+    )
+    if any(status != Report.Status.COMPLETE for _, status, *_ in parts):
+        return  # the last part in finishes
+    versions = {version for _, _, version, _, _ in parts}
+    if len(versions) == 1:
+        _complete(
+            report_id,
+            rounds,
+            data_version=versions.pop(),
+            row_count=sum(rows for *_, rows, _ in parts),
+            stores_without_recent_poll=sum(stale for *_, stale in parts),
+        )
+    elif rounds >= MAX_ROUNDS:
+        report_fail(report_id, DATA_KEPT_CHANGING)
+    else:
+        newest = max(versions)
+        _run_again(report_id, rounds, [pk for pk, _, v, _, _ in parts if v != newest])
+
+
+def _complete(
+    report_id: str, rounds: int, *, data_version: int, row_count: int, stores_without_recent_poll: int
+) -> None:
+    now = timezone.now()
+    finished = Report.objects.filter(pk=report_id, status=Report.Status.RUNNING, rounds=rounds)
+    if finished.update(
+        status=Report.Status.COMPLETE,
+        stage="done",
+        progress=1.0,
+        data_version=data_version,
+        row_count=row_count,
+        stores_without_recent_poll=stores_without_recent_poll,
+        heartbeat_at=now,
+        finished_at=now,
+    ):
+        _count_finished(report_id, Report.Status.COMPLETE, now)
+
+
+def _run_again(report_id: str, rounds: int, part_ids: list[int]) -> None:
+    """Queue again the parts that read older data, as the next round (one
+    finisher wins the round: the UPDATE is conditional on it)."""
+    logger.info("report %s: %d parts read older data; round %d", report_id, len(part_ids), rounds + 1)
+    with transaction.atomic():
+        next_round = Report.objects.filter(pk=report_id, status=Report.Status.RUNNING, rounds=rounds)
+        if not next_round.update(rounds=rounds + 1, heartbeat_at=timezone.now()):
+            return
+        ReportPart.objects.filter(pk__in=part_ids).update(
+            status=Report.Status.RUNNING,
+            attempts=0,
+            data_version=None,
+            row_count=None,
+            stores_without_recent_poll=None,
+            result_csv="",
+            result_percent_csv="",
+            result_bytes=0,
+            result_percent_bytes=0,
+        )
+    parts_dispatch(report_id, part_ids)
+
+
+def report_fail(report_id: str, error: str) -> None:
+    """Mark the report Failed with `error`, unless it is no longer Running."""
+    now = timezone.now()
+    failed = Report.objects.filter(pk=report_id, status=Report.Status.RUNNING)
+    if failed.update(status=Report.Status.FAILED, error=error, heartbeat_at=now, finished_at=now):
+        _count_finished(report_id, Report.Status.FAILED, now)
+
+
+def _count_finished(report_id: str, status: str, finished_at: datetime) -> None:
+    started_at = Report.objects.filter(pk=report_id).values_list("started_at", flat=True).first()
+    if started_at is not None:
+        metrics.report_finished(status=status, started_at=started_at, finished_at=finished_at)
+
+
+def has_queued_part() -> Exists:
+    """Whether a report (the outer query's row) has a part still waiting in the queue."""
+    return Exists(
+        ReportPart.objects.filter(report=OuterRef("pk"), status=Report.Status.RUNNING, attempts=0)
+    )
+
+
+# ---- a Complete report's CSV -----------------------------------------------------------------
+
+
+def report_csv_chunks(report: Report, *, percent: bool = False) -> Iterator[str]:
+    """The Complete report's CSV: the header, then each part's rows in order,
+    one part in memory at a time (only that form's column is read)."""
+    yield header_line(percent=percent)
+    parts = ReportPart.objects.filter(report_id=report.report_id)
+    part_ids = list(parts.order_by("index").values_list("pk", flat=True))
+    if len(part_ids) != report.part_count:
+        raise ReportPartsMissingError(report.report_id)
+    for part_id in part_ids:
+        rows: str | None = (
+            ReportPart.objects.filter(pk=part_id).values_list(_COLUMNS[percent], flat=True).first()
+        )
+        if rows is None:  # deleted meanwhile: never a CSV cut short without an error
+            raise ReportPartsMissingError(report.report_id)
+        yield rows
+
+
+def report_csv(report: Report, *, percent: bool = False) -> str:
+    """The Complete report's whole CSV text."""
+    return "".join(report_csv_chunks(report, percent=percent))
+
+
+def report_csv_bytes(report: Report, *, percent: bool = False) -> int:
+    """The size of the Complete report's CSV in UTF-8 bytes, without reading it."""
+    sizes = ReportPart.objects.filter(report_id=report.report_id).aggregate(
+        total=Sum(_SIZES[percent])
+    )
+    return len(header_line(percent=percent).encode()) + (sizes["total"] or 0)

@@ -1,0 +1,298 @@
+"""monitor.services.report_parts: a report computed in parts, the last one in finishing it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pytest_django.fixtures import Settings
+
+from monitor.models import BusinessHours, Report, ReportPart, StatusPoll, Store
+from monitor.selectors import store_ranges
+from monitor.services import jobs, report_parts
+from monitor.services.data_version import data_changed, data_version_read
+from monitor.services.report_parts import report_csv
+from monitor.services.reports import report_generate
+from tests.report_data import SPEC_NOW, store_random_data
+
+pytestmark = pytest.mark.django_db
+
+AS_OF = SPEC_NOW
+
+
+def reload(report: Report) -> Report:
+    return Report.objects.get(pk=report.pk)
+
+
+def planned(shard_stores: int) -> tuple[Report, list[int]]:
+    """A Running report as of AS_OF, planned in parts of `shard_stores` stores, none run yet."""
+    report = Report.objects.create(requested_as_of=AS_OF)
+    attempt = jobs.report_attempt_start(report.report_id)
+    assert attempt is not None
+    return report, attempt.plan(AS_OF, store_ranges(shard_stores))
+
+
+def assert_as_one_report(report: Report) -> None:
+    """Complete, and byte for byte the report of every store at once."""
+    stored = reload(report)
+    assert stored.status == Report.Status.COMPLETE, stored.error
+    whole = report_generate(as_of=AS_OF)
+    assert report_csv(stored) == whole.csv()
+    assert report_csv(stored, percent=True) == whole.csv(percent=True)
+    assert stored.row_count == len(whole.table)
+    assert stored.stores_without_recent_poll == whole.stores_without_recent_poll
+    assert stored.data_version == data_version_read()
+
+
+def store_a_poll(store: Store, *, active: bool, minutes_before: int) -> None:
+    """A poll stored as every load stores data: with the version bumped in its transaction."""
+    with transaction.atomic():
+        instant = AS_OF - timedelta(minutes=minutes_before)
+        StatusPoll.objects.create(store=store, timestamp_utc=instant, active=active)
+        data_changed()
+
+
+@pytest.mark.parametrize("shard_stores", [1, 3, 7, 1000])
+def test_a_report_in_parts_is_the_report_of_all_stores(
+    settings: Settings, shard_stores: int
+) -> None:
+    store_random_data(stores=10, seed=3)
+    settings.REPORT_SHARD_STORES = shard_stores
+    report = Report.objects.create(requested_as_of=AS_OF)
+
+    jobs.report_run(report.report_id)
+
+    assert_as_one_report(report)
+    stored = reload(report)
+    assert stored.part_count == -(-10 // shard_stores)  # ceil
+    assert list(stored.parts.order_by("index").values_list("index", flat=True)) == list(
+        range(stored.part_count)
+    )
+    assert (stored.progress, stored.stage, stored.rounds) == (1.0, "done", 0)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    # Any text but NUL (PostgreSQL text cannot hold it): commas and quotes
+    # (quoted cells), case, accents and astral characters (code-point order).
+    store_ids=st.lists(
+        st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=4),
+        min_size=1,
+        max_size=12,
+        unique=True,
+    ),
+    polls=st.lists(st.tuples(st.integers(0, 11), st.integers(0, 8 * 24 * 60), st.booleans())),
+    hours=st.lists(st.tuples(st.integers(0, 11), st.integers(0, 6), st.integers(0, 23))),
+)
+def test_any_shard_size_gives_the_same_bytes(
+    store_ids: list[str], polls: list[tuple[int, int, bool]], hours: list[tuple[int, int, int]]
+) -> None:
+    with transaction.atomic():
+        stores = Store.objects.bulk_create(Store(store_id=store_id) for store_id in store_ids)
+        instants = {
+            (stores[n % len(stores)].pk, AS_OF - timedelta(minutes=m)): active
+            for n, m, active in polls
+        }
+        StatusPoll.objects.bulk_create(
+            StatusPoll(store_id=pk, timestamp_utc=instant, active=active)
+            for (pk, instant), active in instants.items()
+        )
+        BusinessHours.objects.bulk_create(
+            BusinessHours(
+                store=stores[n % len(stores)],
+                day_of_week=day,
+                start_time_local=timezone.datetime(2000, 1, 1, start).time(),
+                end_time_local=timezone.datetime(2000, 1, 1, (start + 9) % 24).time(),
+            )
+            for n, day, start in hours
+        )
+        whole = report_generate(as_of=AS_OF)
+        for shard_stores in (1, 7, len(store_ids)):
+            with override_settings(REPORT_SHARD_STORES=shard_stores):
+                report = Report.objects.create(requested_as_of=AS_OF)
+                jobs.report_run(report.report_id)
+            stored = reload(report)
+            assert stored.status == Report.Status.COMPLETE, stored.error
+            assert stored.part_count == -(-len(store_ids) // shard_stores)
+            assert report_csv(stored) == whole.csv()
+            assert report_csv(stored, percent=True) == whole.csv(percent=True)
+        transaction.set_rollback(True)
+
+
+def test_progress_is_the_share_of_parts_done() -> None:
+    store_random_data(stores=6, seed=5)
+    report, parts = planned(2)
+
+    report_parts.part_run(parts[1])
+
+    stored = reload(report)
+    assert (stored.status, stored.part_count, stored.progress) == (
+        Report.Status.RUNNING,
+        3,
+        pytest.approx(1 / 3),
+    )
+    report_parts.parts_run_queued(report.report_id)
+    assert_as_one_report(report)
+
+
+def test_data_changed_between_parts_runs_the_older_parts_again() -> None:
+    store_random_data(stores=6, seed=11)
+    report, (first, second) = planned(3)
+    report_parts.part_run(first)
+    # The first part's stores change after it read them: a recent outage.
+    store = Store.objects.order_by("store_id").first()
+    assert store is not None
+    store_a_poll(store, active=False, minutes_before=1)
+
+    report_parts.part_run(second)  # the last one in finds the first one older
+
+    stored = reload(report)
+    assert (stored.status, stored.rounds) == (Report.Status.RUNNING, 1)
+    assert ReportPart.objects.get(pk=first).attempts == 0  # queued again
+    report_parts.parts_run_queued(report.report_id)
+    assert_as_one_report(report)  # the final data's report: the outage is in
+    assert reload(report).rounds == 1
+
+
+def test_data_that_keeps_changing_fails_the_report_after_the_last_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store_random_data(stores=4, seed=2)
+
+    def generate_then_import(**arguments: object) -> object:
+        generated = report_generate(**arguments)  # type: ignore[arg-type]
+        with transaction.atomic():
+            data_changed()  # an import commits right after each part's read
+        return generated
+
+    monkeypatch.setattr(report_parts, "report_generate", generate_then_import)
+    report, _ = planned(2)
+
+    report_parts.parts_run_queued(report.report_id)
+
+    stored = reload(report)
+    assert (stored.status, stored.error) == (Report.Status.FAILED, report_parts.DATA_KEPT_CHANGING)
+    assert stored.rounds == report_parts.MAX_ROUNDS
+
+
+def test_a_part_that_fails_fails_the_report_with_the_reason(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store_random_data(stores=4, seed=9)
+    Store.objects.filter(pk=Store.objects.order_by("-store_id")[0].pk).update(
+        timezone_str="Mars/Olympus_Mons"  # the import refuses it; a hand edit does not
+    )
+    report, parts = planned(2)
+
+    report_parts.parts_run_queued(report.report_id)
+
+    stored = reload(report)
+    assert (stored.status, stored.error) == (Report.Status.FAILED, report_parts.INTERNAL_ERROR)
+    assert stored.finished_at is not None
+    last = ReportPart.objects.get(pk=parts[-1])
+    assert (last.status, last.error) == (Report.Status.FAILED, report_parts.INTERNAL_ERROR)
+    assert "Mars/Olympus_Mons" in caplog.text
+
+
+def test_a_part_whose_worker_keeps_dying_fails_the_report() -> None:
+    store_random_data(stores=4, seed=9)
+    report, parts = planned(2)
+    ReportPart.objects.filter(pk=parts[0]).update(attempts=report_parts.MAX_ATTEMPTS)
+
+    report_parts.part_run(parts[0])
+
+    stored = reload(report)
+    assert stored.status == Report.Status.FAILED
+    assert f"part 1 of the report was started {report_parts.MAX_ATTEMPTS} times" in stored.error
+    report_parts.part_run(parts[1])  # the other part: nothing to run any more
+    assert ReportPart.objects.get(pk=parts[1]).attempts == 0
+
+
+def test_only_the_latest_attempt_of_a_part_writes() -> None:
+    store_random_data(stores=4, seed=9)
+    report, parts = planned(2)
+    first = report_parts.part_attempt_start(parts[0])
+    second = report_parts.part_attempt_start(parts[0])  # redelivered meanwhile
+    assert first is not None
+    assert second is not None
+    rows = {"data_version": 0, "row_count": 0, "stores_without_recent_poll": 0}
+
+    with pytest.raises(report_parts.AttemptSupersededError):
+        first.progress("computing", 0.6)
+    with pytest.raises(report_parts.AttemptSupersededError):
+        first.complete(**rows, absolute="stale\n", percent="stale\n")
+    first.fail("lost")  # dropped: the part is not the first run's any more
+
+    assert reload(report).status == Report.Status.RUNNING
+    report_parts.part_run(parts[1])
+    assert ReportPart.objects.get(pk=parts[0]).status == Report.Status.RUNNING
+
+
+def test_one_finisher_only() -> None:
+    store_random_data(stores=4, seed=9)
+    report, _ = planned(2)
+    report_parts.parts_run_queued(report.report_id)
+    finished = reload(report)
+
+    report_parts._finish_if_last(report.report_id)  # a second finisher, late
+
+    again = reload(report)
+    assert (again.status, again.finished_at) == (Report.Status.COMPLETE, finished.finished_at)
+
+
+def test_a_part_of_a_failed_report_does_not_run() -> None:
+    store_random_data(stores=4, seed=9)
+    report, parts = planned(2)
+    report_parts.report_fail(report.report_id, "lost")
+
+    report_parts.parts_run_queued(report.report_id)
+    report_parts.part_run(parts[0])
+
+    assert not ReportPart.objects.filter(attempts__gt=0).exists()
+    assert reload(report).error == "lost"
+
+
+def make_silent(report: Report, *, seconds: int) -> None:
+    Report.objects.filter(pk=report.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
+def test_a_report_whose_part_waits_in_the_queue_has_the_queue_timeout(
+    settings: Settings,
+) -> None:
+    settings.REPORT_STALE_AFTER_SECONDS = 600
+    settings.REPORT_QUEUE_TIMEOUT = 3600
+    store_random_data(stores=4, seed=9)
+    report, parts = planned(2)
+    report_parts.part_run(parts[0])  # the other one waits behind a backlog
+    make_silent(report, seconds=601)
+
+    assert jobs.report_get(report.report_id).status == Report.Status.RUNNING  # type: ignore[union-attr]
+
+    make_silent(report, seconds=3601)
+    failed = jobs.report_get(report.report_id)
+    assert failed is not None
+    assert failed.status == Report.Status.FAILED
+    assert "no worker started the report's job within 3600 s" in failed.error
+
+
+def test_a_report_whose_started_part_went_silent_is_lost(settings: Settings) -> None:
+    settings.REPORT_STALE_AFTER_SECONDS = 600
+    store_random_data(stores=4, seed=9)
+    report, parts = planned(2)
+    report_parts.part_run(parts[0])
+    assert report_parts.part_attempt_start(parts[1]) is not None  # then its worker vanished
+    make_silent(report, seconds=601)
+
+    assert jobs.reports_fail_stale() == 1
+    stored = reload(report)
+    assert stored.status == Report.Status.FAILED
+    assert "gave no sign of life for 600 s" in stored.error
