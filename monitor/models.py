@@ -173,8 +173,9 @@ class ReportPart(models.Model):
         Report, on_delete=models.CASCADE, related_name="parts", db_index=False
     )
     index = models.PositiveIntegerField()  # the part's place in the report, from 0
-    store_first = models.TextField(null=True, blank=True)
-    store_end = models.TextField(null=True, blank=True)
+    # NULL is unbounded, distinct from "", which can be a store's id.
+    store_first = models.TextField(null=True, blank=True)  # noqa: DJ001
+    store_end = models.TextField(null=True, blank=True)  # noqa: DJ001
     # Running while queued (attempts 0) or computing; Complete once its rows
     # are in; Failed makes the report Failed.
     status = models.CharField(

@@ -26,8 +26,8 @@ from monitor.pages.access import page_access
 from monitor.pages.week import day_rows, duration_text
 from monitor.services import fleet as fleet_service
 from monitor.services import jobs
-from monitor.services.reports import ReportInputError, parse_as_of
 from monitor.services.report_parts import report_csv_chunks
+from monitor.services.reports import ReportInputError, parse_as_of
 from monitor.services.stores import HoursRow, StoreNotFoundError, StoreStory, store_story
 
 STORES_PER_PAGE = 50

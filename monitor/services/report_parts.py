@@ -1,4 +1,4 @@
-"""A report in parts: each part computes a range of stores, and the last one in completes the report.
+"""A report in parts: each computes a range of stores; the last one in completes the report.
 
 The report's job (services.jobs.report_run) splits the stores, in the
 report's order, into ranges of at most REPORT_SHARD_STORES stores
@@ -169,7 +169,12 @@ def part_attempt_start(part_id: int) -> PartAttempt | None:
             return None
         report = part.report
         if report.status != Report.Status.RUNNING or part.status != Report.Status.RUNNING:
-            logger.info("report part %d (%s, report %s): nothing to run", part_id, part.status, report.status)
+            logger.info(
+                "report part %d (%s, report %s): nothing to run",
+                part_id,
+                part.status,
+                report.status,
+            )
             return None
         if part.attempts >= MAX_ATTEMPTS:
             error = (
@@ -284,31 +289,47 @@ def _finish_if_last(report_id: str) -> None:
     )
     if rounds is None:
         return
-    parts = list(
-        ReportPart.objects.filter(report_id=report_id).values_list(
-            "pk", "status", "data_version", "row_count", "stores_without_recent_poll"
-        )
-    )
-    if any(status != Report.Status.COMPLETE for _, status, *_ in parts):
+    parts = ReportPart.objects.filter(report_id=report_id)
+    if parts.exclude(status=Report.Status.COMPLETE).exists():
         return  # the last part in finishes
-    versions = {version for _, _, version, _, _ in parts}
+    # Complete parts: their figures are all set.
+    done = [
+        _Done(pk, version or 0, rows or 0, stale or 0)
+        for pk, version, rows, stale in parts.values_list(
+            "pk", "data_version", "row_count", "stores_without_recent_poll"
+        )
+    ]
+    versions = {part.data_version for part in done}
     if len(versions) == 1:
         _complete(
             report_id,
             rounds,
             data_version=versions.pop(),
-            row_count=sum(rows for *_, rows, _ in parts),
-            stores_without_recent_poll=sum(stale for *_, stale in parts),
+            row_count=sum(part.row_count for part in done),
+            stores_without_recent_poll=sum(part.stores_without_recent_poll for part in done),
         )
     elif rounds >= MAX_ROUNDS:
         report_fail(report_id, DATA_KEPT_CHANGING)
     else:
         newest = max(versions)
-        _run_again(report_id, rounds, [pk for pk, _, v, _, _ in parts if v != newest])
+        _run_again(report_id, rounds, [part.pk for part in done if part.data_version < newest])
+
+
+@dataclass(frozen=True)
+class _Done:
+    pk: int
+    data_version: int
+    row_count: int
+    stores_without_recent_poll: int
 
 
 def _complete(
-    report_id: str, rounds: int, *, data_version: int, row_count: int, stores_without_recent_poll: int
+    report_id: str,
+    rounds: int,
+    *,
+    data_version: int,
+    row_count: int,
+    stores_without_recent_poll: int,
 ) -> None:
     now = timezone.now()
     finished = Report.objects.filter(pk=report_id, status=Report.Status.RUNNING, rounds=rounds)
@@ -328,9 +349,13 @@ def _complete(
 def _run_again(report_id: str, rounds: int, part_ids: list[int]) -> None:
     """Queue again the parts that read older data, as the next round (one
     finisher wins the round: the UPDATE is conditional on it)."""
-    logger.info("report %s: %d parts read older data; round %d", report_id, len(part_ids), rounds + 1)
+    logger.info(
+        "report %s: %d parts read older data; round %d", report_id, len(part_ids), rounds + 1
+    )
     with transaction.atomic():
-        next_round = Report.objects.filter(pk=report_id, status=Report.Status.RUNNING, rounds=rounds)
+        next_round = Report.objects.filter(
+            pk=report_id, status=Report.Status.RUNNING, rounds=rounds
+        )
         if not next_round.update(rounds=rounds + 1, heartbeat_at=timezone.now()):
             return
         ReportPart.objects.filter(pk__in=part_ids).update(

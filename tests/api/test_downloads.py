@@ -11,11 +11,13 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils.http import http_date
+from pytest_django.fixtures import Settings
 
 from monitor.api.downloads import GzipCache, accepts_gzip
 from monitor.models import Report
 from monitor.services import jobs
-from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
+from monitor.services.reports import report_generate
+from tests.report_data import SPEC_CSV, SPEC_NOW, store_random_data, store_spec_examples
 
 pytestmark = pytest.mark.django_db
 
@@ -182,3 +184,68 @@ def test_the_gzip_cache_keeps_the_latest_bodies_within_its_bound() -> None:
 
     # "a", used last, stayed; "b" was dropped for "c", then made again.
     assert made == ["a", "b", "c", "b"]
+
+
+@pytest.fixture
+def parts_url(settings: Settings) -> tuple[Report, str]:
+    """A report of four parts and its download's address."""
+    store_random_data(stores=10, seed=4)
+    settings.REPORT_SHARD_STORES = 3
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    jobs.report_run(report.report_id)
+    report = Report.objects.get(pk=report.pk)
+    assert (report.status, report.part_count) == (Report.Status.COMPLETE, 4)
+    return report, f"/api/monitor/reports/{report.report_id}/csv"
+
+
+def test_a_report_in_parts_streams_part_by_part_the_same_bytes(
+    client: Client, parts_url: tuple[Report, str]
+) -> None:
+    report, url = parts_url
+    whole = report_generate(as_of=SPEC_NOW).csv().encode()
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+        body = response.getvalue()
+
+    assert response.streaming
+    assert body == whole
+    assert response["Content-Length"] == str(len(whole))
+    assert response["ETag"] == f'"{report.report_id}-absolute"'
+    reads = [query["sql"] for query in queries if "result_csv" in query["sql"]]
+    assert len(reads) == report.part_count  # one part at a time
+
+
+def test_a_report_in_parts_gzips_on_the_fly_the_bytes_of_gzip_then_from_the_cache(
+    client: Client, parts_url: tuple[Report, str]
+) -> None:
+    _, url = parts_url
+    whole = report_generate(as_of=SPEC_NOW).csv(percent=True).encode()
+
+    streamed = client.get(url + "?units=percent", headers=GZIP)
+    compressed = streamed.getvalue()
+    cached = client.get(url + "?units=percent", headers=GZIP)
+
+    assert streamed.streaming
+    assert (streamed["Content-Encoding"], streamed["ETag"][:2]) == ("gzip", "W/")
+    assert compressed == gzip.compress(whole, compresslevel=6, mtime=0)
+    assert not cached.streaming
+    assert cached.content == compressed
+    conditional = {"If-None-Match": streamed["ETag"]}
+    assert client.get(url + "?units=percent", headers=conditional).status_code == 304
+
+
+def test_head_of_a_report_in_parts_reads_no_part(
+    client: Client, parts_url: tuple[Report, str]
+) -> None:
+    _, url = parts_url
+    got = client.get(url)
+
+    with CaptureQueriesContext(connection) as queries:
+        head = client.head(url)
+
+    assert head.status_code == 200
+    assert head.getvalue() == b""
+    for name in ("Content-Type", "Content-Length", "ETag", "Cache-Control", "Vary"):
+        assert head[name] == got[name]
+    assert not any("result_csv" in query["sql"] for query in queries)

@@ -16,8 +16,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 from monitor.models import Report, StatusPoll, Store
 from monitor.pages.views import STORES_PER_PAGE, hours_text
 from monitor.services import jobs
-from monitor.services.report_parts import report_csv
 from monitor.services.data_version import data_changed
+from monitor.services.report_parts import report_csv
 from tests.report_data import SPEC_NOW, store_random_data, wait_for_embedded_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
