@@ -91,10 +91,12 @@ class FreshnessWarningsField(serializers.Field[Report, list[str], list[str], Any
 class ReportRunningSerializer(serializers.Serializer):
     report_id = serializers.CharField()
     status = serializers.ChoiceField(choices=[Report.Status.RUNNING])
-    progress = serializers.FloatField(min_value=0.0, max_value=1.0, help_text="0.0 to 1.0")
+    progress = serializers.FloatField(
+        min_value=0.0, max_value=1.0, help_text="The share of the report's parts done, 0.0 to 1.0"
+    )
     stage = serializers.CharField(
-        help_text="queued (waiting for a worker), then started, reading, computing, "
-        "rendering, writing."
+        help_text="queued (waiting for a worker), then started, planning, queued parts, "
+        "then as its parts run: started, reading, computing, rendering, writing."
     )
     warnings = FreshnessWarningsField()
     queue_position = serializers.IntegerField(
@@ -154,6 +156,7 @@ class ReportSummarySerializer(serializers.ModelSerializer):
             "stage",
             "error",
             "attempts",
+            "part_count",
             "created_at",
             "finished_at",
             "duration_seconds",

@@ -1,10 +1,10 @@
 """The report API on the production stack: gunicorn, Celery workers, Redis, PostgreSQL.
 
 To kill a worker in the middle of a report, the test holds an exclusive lock
-on the stores table: the job has started (its progress says "reading") and
-waits on that lock inside PostgreSQL, exactly as it would wait on a slow read,
-until the test lets go. No part of the job, the worker or the broker is
-replaced.
+on the stores table: the job has started (its stage says "planning": it
+reads the stores to split them into parts) and waits on that lock inside
+PostgreSQL, exactly as it would wait on a slow read, until the test lets go.
+No part of the job, the worker or the broker is replaced.
 """
 
 from __future__ import annotations
@@ -71,11 +71,11 @@ def someone_waits_for_the_lock(blocker: psycopg.Connection) -> bool:
 
 
 def start_blocked_report(api: Api, blocker: psycopg.Connection) -> str:
-    """Trigger a report and wait until its job is in the middle of reading."""
+    """Trigger a report and wait until its job is in the middle of planning."""
     report_id = api.trigger(AS_OF)
     wait_until(lambda: someone_waits_for_the_lock(blocker), "the job to wait on the lock")
     summary = api.summary(report_id)
-    assert (summary["status"], summary["stage"], summary["attempts"]) == ("Running", "reading", 1)
+    assert (summary["status"], summary["stage"], summary["attempts"]) == ("Running", "planning", 1)
     return report_id
 
 
