@@ -196,23 +196,18 @@ def _polls_sql(stores: StoreRange) -> tuple[str, SqlParams]:
     (status_poll_store_idx). Never a join over every poll ever stored.
     """
     n = sql_names()
+    database = db.current()
     in_range, params = _in_range(stores)
-    in_window = [f"poll.{n.poll_time} >= %(start)s", f"poll.{n.poll_time} <= %(end)s"]
+    where = _where(in_range)
     if in_range:
-        # Stores first: SQLite, without statistics, would rather scan the whole
-        # window by time, but keeps a CROSS JOIN's order (PostgreSQL plans it
-        # as any inner join).
-        tables = f"{n.stores} AS s CROSS JOIN {n.polls} AS poll"
-        in_window.append(f"poll.{n.poll_store} = s.{n.store_pk}")
+        window = database.window_polls_sql(where)
     else:
-        tables = f"{n.polls} AS poll"  # the stores table only narrows a range
-    window = f"""
-        SELECT poll.{n.poll_store} AS store, poll.{n.poll_time} AS instant,
-            poll.{n.poll_active} AS active
-        FROM {tables}{_where(in_window + in_range)}
-    """
-    last_before = db.current().last_polls_sql(_where(in_range))
-    return f"{window} UNION ALL {last_before}", params
+        window = f"""
+            SELECT {n.poll_store} AS store, {n.poll_time} AS instant, {n.poll_active} AS active
+            FROM {n.polls}
+            WHERE {n.poll_time} >= %(start)s AND {n.poll_time} <= %(end)s
+        """
+    return f"{window} UNION ALL {database.last_polls_sql(where)}", params
 
 
 def _polls(start: datetime, end: datetime, stores: StoreRange) -> PollArrays:

@@ -88,6 +88,12 @@ class Database(Protocol):
         """The rows of `query` (store pk, instant, active), as arrays."""
         ...
 
+    def window_polls_sql(self, where: str) -> str:
+        """The polls in [%(start)s, %(end)s], as rows (store, instant, active, so named), of the
+        stores (aliased s) that `where` keeps (a WHERE clause): per store, a walk
+        of its entries in the covering status_poll_store_idx."""
+        ...
+
     def last_polls_sql(self, where: str) -> str:
         """Each store's last poll before %(start)s, as (store, instant, active) rows,
         of the stores (aliased s) that `where` keeps (a WHERE clause, or none).

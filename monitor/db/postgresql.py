@@ -107,6 +107,21 @@ class PostgreSQL:
         store, time_us, active = _binary_arrays(data, [">i8", ">i8", "u1"])
         return store.astype(np.int64), time_us.astype(np.int64) + _EPOCH_US, active.astype(bool)
 
+    def window_polls_sql(self, where: str) -> str:
+        n = sql_names()
+        # LATERAL, and OFFSET 0 to keep it from being flattened into a join: the
+        # planner would make that a hash join over the whole window's polls
+        # when a range holds a good share of the stores.
+        return f"""
+            SELECT s.{n.store_pk} AS store, poll.instant, poll.active
+            FROM {n.stores} AS s CROSS JOIN LATERAL (
+                SELECT {n.poll_time} AS instant, {n.poll_active} AS active FROM {n.polls}
+                WHERE {n.poll_store} = s.{n.store_pk}
+                AND {n.poll_time} >= %(start)s AND {n.poll_time} <= %(end)s
+                OFFSET 0
+            ) AS poll{where}
+        """
+
     def last_polls_sql(self, where: str) -> str:
         n = sql_names()
         # LATERAL: per store, one walk of status_poll_store_idx backwards that

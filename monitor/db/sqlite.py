@@ -85,6 +85,19 @@ class SQLite:
         # Copies: the engine runs faster on contiguous columns than on strided views.
         return rows["store"].copy(), text_to_us(rows["time"]), rows["active"].astype(bool)
 
+    def window_polls_sql(self, where: str) -> str:
+        n = sql_names()
+        # Stores first: without statistics SQLite would rather scan the whole
+        # window by time, but it keeps a CROSS JOIN's order.
+        condition = f"poll.{n.poll_store} = s.{n.store_pk}"
+        return f"""
+            SELECT s.{n.store_pk} AS store, poll.{n.poll_time} AS instant,
+                poll.{n.poll_active} AS active
+            FROM {n.stores} AS s CROSS JOIN {n.polls} AS poll
+            {where} AND {condition}
+            AND poll.{n.poll_time} >= %(start)s AND poll.{n.poll_time} <= %(end)s
+        """
+
     def last_polls_sql(self, where: str) -> str:
         n = sql_names()
         # No LATERAL: correlated subqueries, the instant, then its status.
