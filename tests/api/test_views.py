@@ -374,6 +374,7 @@ def test_detail_of_a_complete_report(client: Client, complete_report: Report) ->
         "stage": "done",
         "error": "",
         "attempts": 1,
+        "part_count": 1,
         "created_at": detail["created_at"],
         "finished_at": detail["finished_at"],
         "duration_seconds": detail["duration_seconds"],
