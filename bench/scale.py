@@ -48,7 +48,7 @@ from tests.support.stack import (
 )
 
 if TYPE_CHECKING:
-    from monitor.db import SqlNames
+    from monitor.db.names import SqlNames
 
 RSS_TARGET_MB = 1024
 # (scale → seconds) from issue 13; 30× is judged against its 10× figure.
@@ -203,7 +203,7 @@ def drop_poll_indexes(conn: psycopg.Connection) -> list[str]:
 def names() -> SqlNames:
     """The tables' and columns' names (Django's quoting is PostgreSQL's and SQLite's alike)."""
     django.setup()
-    from monitor.db import sql_names
+    from monitor.db.names import sql_names
 
     return sql_names()
 
