@@ -22,7 +22,7 @@ from django.db.models import Count, Max, OrderBy, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Substr
 
 from monitor import db
-from monitor.db.base import PollArrays, SqlParams, text_to_us
+from monitor.db.base import HoursArrays, PollArrays, SqlParams
 from monitor.db.names import sql_names
 from monitor.engine import ReportInputs
 from monitor.engine.units import WINDOW_LENGTHS_US
@@ -200,7 +200,13 @@ def _polls_sql(stores: StoreRange) -> tuple[str, SqlParams]:
     in_range, params = _in_range(stores)
     where = _where(in_range)
     if in_range:
-        window = database.window_polls_sql(where)
+        window = database.rows_per_store_sql(
+            f"t.{n.poll_time} AS instant, t.{n.poll_active} AS active",
+            n.polls,
+            n.poll_store,
+            [f"t.{n.poll_time} >= %(start)s", f"t.{n.poll_time} <= %(end)s"],
+            where,
+        )
     else:
         window = f"""
             SELECT {n.poll_store} AS store, {n.poll_time} AS instant, {n.poll_active} AS active
@@ -219,37 +225,23 @@ def _polls(start: datetime, end: datetime, stores: StoreRange) -> PollArrays:
     return db.current().poll_arrays(query, params)
 
 
-def _business_hours(
-    *, store_pk: int | None = None, stores: StoreRange = ALL_STORES
-) -> tuple[
-    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
-]:
+def _business_hours(*, store_pk: int | None = None, stores: StoreRange = ALL_STORES) -> HoursArrays:
     """Store pk, weekday and local start/end (µs since midnight) of the hours rows
-    of the stores in range (or of one store's, through the foreign key's index)."""
+    of the stores in range, or of one store (both through the foreign key's index)."""
     n = sql_names()
-    conditions, params = _in_range(stores)
+    columns = f"t.{n.day} AS day, t.{n.start} AS start, t.{n.end} AS end"
+    in_range, params = _in_range(stores)
     if store_pk is not None:
-        conditions.append(f"h.{n.hours_store} = %(store_pk)s")
+        query = f"SELECT t.{n.hours_store} AS store, {columns} FROM {n.hours} AS t"
+        query += f" WHERE t.{n.hours_store} = %(store_pk)s"
         params["store_pk"] = store_pk
-    with connection.cursor() as cursor:
-        # Times as text ('HH:MM:SS[.ffffff]') read the same from both databases.
-        cursor.execute(
-            f"SELECT h.{n.hours_store}, h.{n.day}, CAST(h.{n.start} AS TEXT),"
-            f" CAST(h.{n.end} AS TEXT) FROM {n.hours} AS h"
-            f" JOIN {n.stores} AS s ON s.{n.store_pk} = h.{n.hours_store}{_where(conditions)}",
-            params,
+    elif in_range:
+        query = db.current().rows_per_store_sql(
+            columns, n.hours, n.hours_store, [], _where(in_range)
         )
-        rows = cursor.fetchall()
-    if not rows:
-        empty = np.empty(0, np.int64)
-        return empty, empty, empty, empty
-    store, day, start, end = zip(*rows, strict=True)
-    return (
-        np.array(store, dtype=np.int64),
-        np.array(day, dtype=np.int64),
-        text_to_us(np.char.add("1970-01-01 ", np.array(start, dtype=str))),
-        text_to_us(np.char.add("1970-01-01 ", np.array(end, dtype=str))),
-    )
+    else:
+        query = f"SELECT t.{n.hours_store} AS store, {columns} FROM {n.hours} AS t"
+    return db.current().hours_arrays(query, params)
 
 
 # ---- one store (the store API and explain_store) ------------------------------------------

@@ -20,6 +20,10 @@ StoreKeys = Mapping[str, int]  # store_id → Store primary key
 SqlParams = dict[str, str | int | None]
 # Store pk, instant (µs since the epoch) and status of each poll read.
 PollArrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]
+# Store pk, weekday, and local start and end (µs since midnight) of each hours row read.
+HoursArrays = tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]
 
 
 @dataclass(frozen=True)
@@ -88,10 +92,18 @@ class Database(Protocol):
         """The rows of `query` (store pk, instant, active), as arrays."""
         ...
 
-    def window_polls_sql(self, where: str) -> str:
-        """The polls in [%(start)s, %(end)s], as rows (store, instant, active, so named), of the
-        stores (aliased s) that `where` keeps (a WHERE clause): per store, a walk
-        of its entries in the covering status_poll_store_idx."""
+    def hours_arrays(self, query: str, params: SqlParams) -> HoursArrays:
+        """The rows of `query` (store pk, day, start, end: the hours table's
+        columns, so named), as arrays."""
+        ...
+
+    def rows_per_store_sql(
+        self, columns: str, table: str, store_column: str, conditions: list[str], where: str
+    ) -> str:
+        """`SELECT s.<pk> AS store, <columns>` of the rows of `table` (aliased t) that
+        meet `conditions`, of the stores (aliased s) that `where` keeps (a
+        WHERE clause): store by store, each a walk of an index that leads with
+        t.<store_column>, never a scan of the whole table."""
         ...
 
     def last_polls_sql(self, where: str) -> str:

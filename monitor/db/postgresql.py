@@ -107,19 +107,30 @@ class PostgreSQL:
         store, time_us, active = _binary_arrays(data, [">i8", ">i8", "u1"])
         return store.astype(np.int64), time_us.astype(np.int64) + _EPOCH_US, active.astype(bool)
 
-    def window_polls_sql(self, where: str) -> str:
+    def hours_arrays(self, query: str, params: base.SqlParams) -> base.HoursArrays:
+        # As the polls: one row of binary arrays, a time of day being its µs since midnight.
+        copy_query = (
+            'COPY (SELECT array_agg(store), array_agg(day), array_agg(start), array_agg("end")'
+            f" FROM ({query}) AS hours) TO STDOUT (FORMAT BINARY)"
+        )
+        with raw_connection().cursor() as cursor, cursor.copy(copy_query, params) as copy:
+            data = b"".join(copy)
+        arrays = _binary_arrays(data, [">i8", ">i2", ">i8", ">i8"])
+        store, day, start_us, end_us = (array.astype(np.int64) for array in arrays)
+        return store, day, start_us, end_us
+
+    def rows_per_store_sql(
+        self, columns: str, table: str, store_column: str, conditions: list[str], where: str
+    ) -> str:
         n = sql_names()
-        # LATERAL, and OFFSET 0 to keep it from being flattened into a join: the
-        # planner would make that a hash join over the whole window's polls
-        # when a range holds a good share of the stores.
+        match = " AND ".join([f"t.{store_column} = s.{n.store_pk}", *conditions])
+        # LATERAL, and OFFSET 0 to keep it from being flattened into a join:
+        # for a range of a good share of the stores, the planner would hash
+        # join the whole table (or the whole window) instead.
         return f"""
-            SELECT s.{n.store_pk} AS store, poll.instant, poll.active
-            FROM {n.stores} AS s CROSS JOIN LATERAL (
-                SELECT {n.poll_time} AS instant, {n.poll_active} AS active FROM {n.polls}
-                WHERE {n.poll_store} = s.{n.store_pk}
-                AND {n.poll_time} >= %(start)s AND {n.poll_time} <= %(end)s
-                OFFSET 0
-            ) AS poll{where}
+            SELECT s.{n.store_pk} AS store, per_store.* FROM {n.stores} AS s CROSS JOIN LATERAL (
+                SELECT {columns} FROM {table} AS t WHERE {match} OFFSET 0
+            ) AS per_store{where}
         """
 
     def last_polls_sql(self, where: str) -> str:

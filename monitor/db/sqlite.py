@@ -22,6 +22,8 @@ from monitor.db.names import sql_names
 
 # A poll as read: the instant as Django writes it, 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
 _POLL_ROW = np.dtype([("store", np.int64), ("time", "U26"), ("active", np.int8)])
+# An hours row as read: times of day as 'HH:MM:SS[.ffffff]'.
+_HOURS_ROW = np.dtype([("store", np.int64), ("day", np.int64), ("start", "U15"), ("end", "U15")])
 
 
 class SQLite:
@@ -85,17 +87,29 @@ class SQLite:
         # Copies: the engine runs faster on contiguous columns than on strided views.
         return rows["store"].copy(), text_to_us(rows["time"]), rows["active"].astype(bool)
 
-    def window_polls_sql(self, where: str) -> str:
+    def hours_arrays(self, query: str, params: base.SqlParams) -> base.HoursArrays:
+        with connection.cursor() as cursor:
+            # Times as text ('HH:MM:SS[.ffffff]'): no time object per row.
+            cursor.execute(
+                'SELECT store, day, CAST(start AS TEXT), CAST("end" AS TEXT)'
+                f" FROM ({query}) AS hours",
+                params,
+            )
+            rows = np.fromiter(cursor, dtype=_HOURS_ROW)
+        start, end = (np.char.add("1970-01-01 ", rows[column]) for column in ("start", "end"))
+        return rows["store"].copy(), rows["day"].copy(), text_to_us(start), text_to_us(end)
+
+    def rows_per_store_sql(
+        self, columns: str, table: str, store_column: str, conditions: list[str], where: str
+    ) -> str:
         n = sql_names()
-        # Stores first: without statistics SQLite would rather scan the whole
-        # window by time, but it keeps a CROSS JOIN's order.
-        condition = f"poll.{n.poll_store} = s.{n.store_pk}"
+        match = " AND ".join([f"t.{store_column} = s.{n.store_pk}", *conditions])
+        # Stores first: without statistics SQLite might rather scan the whole
+        # table (or the window by time), but it keeps a CROSS JOIN's order.
+        filters = f"{where} AND {match}" if where else f" WHERE {match}"
         return f"""
-            SELECT s.{n.store_pk} AS store, poll.{n.poll_time} AS instant,
-                poll.{n.poll_active} AS active
-            FROM {n.stores} AS s CROSS JOIN {n.polls} AS poll
-            {where} AND {condition}
-            AND poll.{n.poll_time} >= %(start)s AND poll.{n.poll_time} <= %(end)s
+            SELECT s.{n.store_pk} AS store, {columns}
+            FROM {n.stores} AS s CROSS JOIN {table} AS t{filters}
         """
 
     def last_polls_sql(self, where: str) -> str:
