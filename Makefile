@@ -11,9 +11,9 @@ SAMPLE_STORES ?= 2000
 # one set in the environment wins. Never use it in production.
 LOCAL_SECRET_KEY := local-development-key-never-use-in-production
 
-.PHONY: install run test lint mypy format bench loadtest lock clean screenshots
+.PHONY: install run test lint mypy format bench bench-scale loadtest lock clean screenshots
 
-run test mypy bench loadtest screenshots: export DJANGO_SECRET_KEY ?= $(LOCAL_SECRET_KEY)
+run test mypy bench bench-scale loadtest screenshots: export DJANGO_SECRET_KEY ?= $(LOCAL_SECRET_KEY)
 
 install: $(STAMP)
 
@@ -47,6 +47,11 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# One report over a Celery worker at SCALE× the real shape (bench/scale.py): make bench-scale SCALE=30
+SCALE ?= 1
+bench-scale: install
+	$(BIN)/python -m bench.scale --scale $(SCALE)
 
 # PNGs of every page (light and dark, 1440 and 390 px) from generated sample data.
 screenshots: install

@@ -4,8 +4,9 @@ For each scale (1× = the real v1 set: 14,092 polled stores, ~1.82 M polls, the
 real hours and zone files when ../shared/data is there) and each database,
 it loads a fresh database with the import commands and runs generate_report,
 each in its own process so that wall time includes start-up and peak RSS is
-that command's alone. At 1× it then measures the API on PostgreSQL: reports
-(bench.api) and polls sent over HTTP (bench.ingest). Generated data sets are
+that command's alone. At 1× it then measures the API on PostgreSQL: the store
+endpoints (bench.stores) and polls sent over HTTP (bench.ingest); at each
+scale, one report over a Celery worker (bench.scale). Generated data sets are
 cached under var/bench/.
 """
 
@@ -162,24 +163,19 @@ def main() -> None:
         if len(digests) > 1:
             print(f"{label:<16} reports identical on {' and '.join(digests)}")
         if scale == 1 and "postgresql" in digests:
-            if not options.no_api:
-                bench_api()
             bench_stores()  # gunicorn alone: no Celery or Redis needed
             bench_ingest(data)  # likewise
+    if "postgresql" in options.databases.split(",") and not options.no_api:
+        for scale in options.scales.split(","):
+            bench_scale(scale)
 
 
-def bench_api() -> None:
-    """trigger → Complete over HTTP, with gunicorn, a Celery worker and Redis."""
+def bench_scale(scale: str) -> None:
+    """trigger → Complete over HTTP with gunicorn, a Celery worker and Redis, on a
+    PostgreSQL database of `scale` copies of the 1× set (bench.scale)."""
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.api",
-            "--database-url",
-            f"{PG_SERVER}/{PG_DATABASE}",
-            "--redis-url",
-            os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-        ],
+        [sys.executable, "-m", "bench.scale", "--scale", scale, "--redis-url", redis_url],
         cwd=ROOT,
         check=True,
     )
