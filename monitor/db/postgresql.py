@@ -35,6 +35,8 @@ _EPOCH_US = (
     * 1_000_000
 )
 _COPY_HEADER_BYTES = 19  # signature (11), flags (4), header extension length (4)
+# A poll as poll_arrays reads it: int8send, timestamptz_send and boolsend end to end.
+_POLL_RECORD = np.dtype([("store", ">i8"), ("instant", ">i8"), ("active", "u1")])
 
 
 def _binding_cursor() -> psycopg.Cursor[Any]:
@@ -96,16 +98,23 @@ class PostgreSQL:
 
     def poll_arrays(self, query: str, params: base.SqlParams) -> base.PollArrays:
         # PostgreSQL sends COPY data one message per row, and a message per poll
-        # costs Python far more than the query. Aggregated into three arrays, the polls
-        # come as one row of binary arrays, which NumPy reads in place.
+        # costs Python far more than the query. So the polls come as one value:
+        # each poll's binary fields (store, instant, status: 17 bytes) end to
+        # end, which NumPy reads in place. Array aggregates would send a length
+        # with every element (29 bytes a poll) and take the server longer.
         copy_query = (
-            "COPY (SELECT array_agg(store), array_agg(instant), array_agg(active)"
-            f" FROM ({query}) AS window_polls) TO STDOUT (FORMAT BINARY)"
+            "COPY (SELECT string_agg(int8send(store) || timestamptz_send(instant)"
+            f" || boolsend(active), ''::bytea) FROM ({query}) AS window_polls)"
+            " TO STDOUT (FORMAT BINARY)"
         )
         with raw_connection().cursor() as cursor, cursor.copy(copy_query, params) as copy:
             data = b"".join(copy)
-        store, time_us, active = _binary_arrays(data, [">i8", ">i8", "u1"])
-        return store.astype(np.int64), time_us.astype(np.int64) + _EPOCH_US, active.astype(bool)
+        polls = _binary_records(data, _POLL_RECORD)
+        return (
+            polls["store"].astype(np.int64),
+            polls["instant"].astype(np.int64) + _EPOCH_US,
+            polls["active"].astype(bool),
+        )
 
     def hours_arrays(self, query: str, params: base.SqlParams) -> base.HoursArrays:
         # As the polls: one row of binary arrays, a time of day being its µs since midnight.
@@ -187,6 +196,15 @@ def _set_lock_timeout(value: str) -> None:
     with connection.cursor() as cursor:
         # set_config(…, true) is SET LOCAL: until the transaction ends.
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [value])
+
+
+def _binary_records(data: bytes, record: np.dtype[np.void]) -> npt.NDArray[np.void]:
+    """The records of fixed size packed into the one bytea field of a one-row binary
+    COPY (its length: −1 for NULL, as string_agg of no rows)."""
+    offset = _COPY_HEADER_BYTES + 2  # past the row's field count
+    (length,) = struct.unpack_from(">i", data, offset)
+    count = max(length, 0) // record.itemsize
+    return np.frombuffer(data, dtype=record, count=count, offset=offset + 4)
 
 
 def _binary_arrays(data: bytes, element_types: list[str]) -> list[npt.NDArray[np.generic]]:
