@@ -28,11 +28,13 @@ from tests.support.stack import (
 POLL_SECONDS = 0.01  # the client's polling interval: at most this much is added to a run
 
 
-def measure(api: Api, *, as_of: str | None, timeout: float) -> tuple[float, int]:
+def measure(
+    api: Api, *, as_of: str | None, timeout: float, poll: float = POLL_SECONDS
+) -> tuple[float, int]:
     """Seconds from trigger to the Complete CSV, and the CSV's rows."""
     started = time.perf_counter()
     report_id = api.trigger(as_of, force=True)  # a computation each run, never a reused report
-    answer = api.wait_finished(report_id, timeout=timeout, poll=POLL_SECONDS)
+    answer = api.wait_finished(report_id, timeout=timeout, poll=poll)
     elapsed = time.perf_counter() - started
     if answer.headers.get("X-Report-Status") != "Complete":
         raise SystemExit(f"bench.api: report {report_id} did not complete: {answer.body!r}")

@@ -65,9 +65,7 @@ class StatusPoll(models.Model):
     class Meta:
         constraints = [
             # Serves the import's dedupe (ON CONFLICT DO NOTHING: first occurrence
-            # wins), the report's "latest poll of each store before the week
-            # window" lookup, an index walk backwards from (store, window start),
-            # and the store API's reads of one store (its week of polls, its
+            # wins) and the store API's reads of one store (its week of polls, its
             # last poll: selectors.store_report_inputs, selectors.stores_page).
             models.UniqueConstraint(
                 fields=["store", "timestamp_utc"], name="status_poll_unique_store_instant"
@@ -81,10 +79,11 @@ class StatusPoll(models.Model):
             models.Index(
                 fields=["timestamp_utc", "store", "active"], name="status_poll_window_idx"
             ),
-            # Serves a report shard's read of a range of stores (selectors.report_inputs
-            # with a StoreRange): per store, its last poll before the week window and
-            # the window's polls, one walk of adjacent entries. Covering (status
-            # too), so the read touches this index alone, not a table page per poll.
+            # Serves a report part's read of its range of stores (selectors.report_inputs
+            # with a StoreRange: per store, a walk of its entries in the week window),
+            # and every report's "last poll of each store before the window" (a walk
+            # backwards from (store, window start)). Covering (status too), so the
+            # reads touch this index alone, not a table page per poll.
             models.Index(fields=["store", "timestamp_utc", "active"], name="status_poll_store_idx"),
         ]
 
