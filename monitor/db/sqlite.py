@@ -65,8 +65,12 @@ class SQLite:
     def read_snapshot(self) -> Iterator[None]:
         """A deferred transaction, which in WAL mode reads one snapshot and lets
         writers commit meanwhile; Django's own BEGIN would be IMMEDIATE
-        (settings), a write lock, so it is issued here."""
+        (settings), a write lock, so it is issued here. Inside a transaction
+        Django does not know of (an enclosing snapshot), that one decides."""
         raw = raw_connection()
+        if raw.in_transaction:
+            yield
+            return
         raw.execute("BEGIN DEFERRED")
         try:
             yield
