@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from django.conf import settings
 
 from monitor import selectors
 from monitor.engine import ReportTable, compute_report, render_csv
@@ -84,6 +87,33 @@ def report_generate(
         stores_without_recent_poll=stores_without_polls_since(inputs, inputs.as_of_us - US_PER_DAY),
         data_version=version,
     )
+
+
+@contextmanager
+def report_in_parts(*, as_of: datetime | None = None) -> Iterator[ReportInParts]:
+    """The report as of `as_of` (default: the latest stored poll), planned in
+    the parts a report's job makes (ranges of at most REPORT_SHARD_STORES
+    stores), to compute one at a time (ReportInParts.parts) inside the block.
+
+    The whole block is one read snapshot: the parts, read one after another,
+    see the data of one instant, and concatenated are byte for byte the
+    report of every store at once.
+    """
+    with selectors.read_snapshot():
+        as_of = resolve_as_of(as_of)
+        yield ReportInParts(as_of, selectors.store_ranges(settings.REPORT_SHARD_STORES))
+
+
+@dataclass(frozen=True)
+class ReportInParts:
+    as_of: datetime  # resolved, UTC
+    ranges: list[StoreRange]  # in the report's row order
+
+    def parts(self) -> Iterator[GeneratedReport]:
+        """Each range's report in order, computed as it is asked for: a caller
+        that drops each part before the next holds one part's data at a time."""
+        for stores in self.ranges:
+            yield report_generate(as_of=self.as_of, stores=stores)
 
 
 # The ISO 8601 spelling of docs/report-semantics.md §1's timestamps (a space may stand for the T):

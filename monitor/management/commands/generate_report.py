@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from monitor.engine.render import header_line
 from monitor.management.database import require_migrated_database
-from monitor.services.reports import ReportInputError, parse_as_of, report_generate
+from monitor.services.reports import ReportInputError, parse_as_of, report_in_parts
+
+Write = Callable[[str], object]
 
 
 class Command(BaseCommand):
@@ -31,19 +36,42 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        """The report's parts (those of a report's job), computed and written one
+        at a time: the command holds one part's data, whatever the fleet's size."""
         require_migrated_database()
+        percent = options["units"] == "percent"
+        stores, reading, computing = 0, 0.0, 0.0
         try:
             as_of = parse_as_of(options["as_of"]) if options["as_of"] else None
-            report = report_generate(as_of=as_of)
+            # The output is opened once the instant is known: a bad one leaves an existing file be.
+            with report_in_parts(as_of=as_of) as report, self._output(options["output"]) as write:
+                write(header_line(percent=percent))
+                for part in report.parts():
+                    write(part.csv_rows(percent=percent))
+                    stores += len(part.table)
+                    reading += part.timings.reading
+                    computing += part.timings.computing
         except ReportInputError as error:
             raise CommandError(str(error)) from error
-        text = report.csv(percent=options["units"] == "percent")
-        if options["output"] == "-":
-            self.stdout.write(text, ending="")
-        else:
-            Path(options["output"]).write_text(text, encoding="utf-8")
         if options["verbosity"] >= 2:
             self.stderr.write(
-                f"report as of {report.as_of.isoformat()}: {len(report.table)} stores, "
-                f"read {report.timings.reading:.3f} s, computed {report.timings.computing:.3f} s"
+                f"report as of {report.as_of.isoformat()}: {stores} stores, "
+                f"read {reading:.3f} s, computed {computing:.3f} s"
             )
+
+    @contextmanager
+    def _output(self, path: str) -> Iterator[Write]:
+        """Where the CSV goes, a part at a time: standard output, or the file at
+        `path`, which a run failing midway removes rather than leave a CSV cut short."""
+        if path == "-":
+            yield lambda text: self.stdout.write(text, ending="")
+            return
+        target = Path(path)
+        file = target.open("w", encoding="utf-8")
+        try:
+            with file:
+                yield file.write
+        except BaseException:
+            if target.is_file():  # not a device or a pipe (/dev/stdout)
+                target.unlink(missing_ok=True)
+            raise
