@@ -85,7 +85,9 @@ class FreshnessWarningsField(serializers.Field[Report, list[str], list[str], Any
         )
 
     def to_representation(self, value: Report) -> list[str]:
-        return report_warnings(value)
+        # Shared by the whole answer (the root's context): one query per instant.
+        known = self.context.setdefault("warnings_by_as_of", {})
+        return report_warnings(value, known=known)
 
 
 class ReportRunningSerializer(serializers.Serializer):

@@ -17,12 +17,19 @@ from monitor.models import Report
 STALE_AFTER = timedelta(hours=1)
 
 
-def report_warnings(report: Report) -> list[str]:
-    """What a reader of `report` should know about the freshness of its data."""
+def report_warnings(report: Report, *, known: dict[datetime, list[str]]) -> list[str]:
+    """What a reader of `report` should know about the freshness of its data.
+
+    `known` keeps the warnings of each instant already seen (fill it for one
+    answer, never longer: they follow the data): a listing's reports mostly
+    share a few instants, and each instant costs a query.
+    """
     as_of = report.as_of or report.requested_as_of
     if as_of is None:  # the default: the latest poll itself
         return []
-    return as_of_warnings(as_of)
+    if as_of not in known:
+        known[as_of] = as_of_warnings(as_of)
+    return known[as_of]
 
 
 def as_of_warnings(as_of: datetime) -> list[str]:
