@@ -30,7 +30,8 @@ BIN = Path(sys.executable).parent  # .venv/bin: gunicorn and celery live beside 
 
 
 def web_command(bind: str) -> list[str]:
-    return [str(BIN / "gunicorn"), "store_monitoring.wsgi", "--bind", bind, "--workers=2"]
+    settings = "python:store_monitoring.gunicorn_conf"
+    return [str(BIN / "gunicorn"), "-c", settings, "store_monitoring.wsgi", "--bind", bind]
 
 
 def worker_command() -> list[str]:

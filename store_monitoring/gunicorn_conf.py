@@ -1,0 +1,46 @@
+"""gunicorn's settings for the API: `gunicorn -c python:store_monitoring.gunicorn_conf
+store_monitoring.wsgi --bind HOST:PORT` (the README's production command).
+
+Options given on the command line win over these.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+
+from gunicorn import util
+
+# Threads, not more processes: a request mostly waits (on PostgreSQL, on the
+# socket while a CSV is sent, on Redis while a trigger publishes its job), so
+# a few threads per process keep both cores busy without a process's memory
+# each; and unlike the sync worker, gthread keeps connections alive between a
+# client's requests. Two processes, one per core, for the Python code itself.
+worker_class = "gthread"
+workers = 2
+threads = 4
+keepalive = 5  # seconds an idle client connection is kept
+# The longest request line gunicorn accepts (its own maximum; its default is
+# half). A longer one gets 414, as JSON below: no path or query of this API
+# comes near it, and ids the app sees that no report can have get its own 404.
+limit_request_line = 8190
+
+
+def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it refuses before the app sees it (a
+    request line or headers too long, a malformed request), as every error
+    of this API is: JSON {"error": …} instead of gunicorn's HTML page."""
+    text = f"{reason}: {mesg}" if mesg else reason
+    body = json.dumps({"error": text}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+# gunicorn has no setting for its error pages: its workers (forked from the
+# process that read this file) call util.write_error, replaced here.
+util.write_error = write_json_error
