@@ -1,34 +1,50 @@
 """`make loadtest`: many clients at once against the production stack, on loopback.
 
-gunicorn (2 workers), a Celery worker (concurrency 2), Redis and PostgreSQL,
-started with the README's production commands (tests.support.stack), API keys
-required, metrics in multi-process mode, the data at the real set's shape
-(14,092 polled stores, generated and loaded once into its own database). One
-report is made first; then for --seconds, --clients concurrent clients
-(Python asyncio + httpx, one connection each) ask for that report's full CSV
-or the recent reports listing, while one more client triggers about
---trigger-rate reports a second. Throttles are off: one key makes every
-request here, far beyond any per-client limit.
+gunicorn, a Celery worker (concurrency 2), Redis and PostgreSQL, started with
+the README's production commands (tests.support.stack), API keys required,
+metrics in multi-process mode, the data at the real set's shape (14,092
+polled stores, generated and loaded once into its own database). One report
+is made first; then for --seconds, --clients concurrent clients, each on one
+kept-alive connection, ask for that report's full CSV (70 %) or the recent
+reports listing (30 %), while one more client triggers about --trigger-rate
+reports a second. Throttles are off: one key makes every request here, far
+beyond any per-client limit.
 
-Printed: requests/s, p50 and p99 latency and errors per route, then what
-became of the triggered reports (Complete, Failed, lost, left Running once
-the stack had --drain-seconds to finish them).
+The clients are paced: together they send --rate requests a second, each
+client at fixed intervals, so latency is measured at a known load rather than
+being the queue that clients sending back to back would build (with 50 of
+them, the mean latency of such a closed loop is 50 / throughput, whatever the
+server). `--rate 0` lets every client send back to back instead: the
+stack's capacity. The clients speak HTTP/1.1 over asyncio streams directly:
+on a 2-core machine a full HTTP library's own CPU cost would be measured as
+the server's slowness. Like browsers, curl --compressed and Python's HTTP
+libraries, they accept gzip; each CSV answer is checked to be the whole
+compressed CSV (its length, once its bytes were checked against the CSV),
+and not decompressed again (`--identity` asks for the plain CSV instead).
+
+Printed: each target next to the measured figure and whether it is met
+(requests/s, p50 and p99 latency and errors per route; what became of the
+triggered reports once the stack had --drain-seconds to finish them), how
+late the clients' sends were against their schedule, and the CPU time the
+load generator and the web server took, with the load average around the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
+import json
 import os
 import random
 import subprocess
 import sys
 import time
 from collections import defaultdict
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 
-import httpx
 import psycopg
 
 from bench.__main__ import PG_SERVER, data_set
@@ -36,6 +52,7 @@ from tests.support.stack import (
     LOCAL_SECRET_KEY,
     ROOT,
     Api,
+    Service,
     free_port,
     running,
     stack_environment,
@@ -47,14 +64,85 @@ from tests.support.stack import (
 LOG_DIR = ROOT / "var" / "loadtest"
 # Shares of the clients' requests: the finished report's full CSV, the listing.
 ROUTES = {"get_report": 0.7, "reports": 0.3}
+# The issue's targets: (route, figure) → (limit, whether the figure must be at least it).
+TARGETS = {
+    ("get_report", "req/s"): (200.0, True),
+    ("get_report", "p99 ms"): (500.0, False),
+    ("reports", "p99 ms"): (50.0, False),
+}
+
+
+class ProtocolError(Exception):
+    """The server's answer was not the HTTP/1.1 this client reads."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class Connection:
+    """One kept-alive HTTP/1.1 connection: a request, then its whole answer.
+
+    Reads exactly what the server says it sends (Content-Length), which every
+    answer of this API carries; anything else is a ProtocolError.
+    """
+
+    def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
+        self._address = (host, port)
+        self._fixed = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        self._fixed += f"Host: {host}:{port}\r\n"
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def request(self, method: str, path: str) -> Answer:
+        if self._streams is None:
+            self._streams = await asyncio.open_connection(*self._address)
+        reader, writer = self._streams
+        length = "Content-Length: 0\r\n" if method == "POST" else ""
+        writer.write(f"{method} {path} HTTP/1.1\r\n{self._fixed}{length}\r\n".encode())
+        try:
+            answer = await self._answer(reader)
+        except BaseException:
+            await self.close()
+            raise
+        if answer.headers.get("connection", "").lower() == "close":
+            await self.close()
+        return answer
+
+    async def _answer(self, reader: asyncio.StreamReader) -> Answer:
+        head = await reader.readuntil(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or not parts[1].isdigit():
+            raise ProtocolError(status_line)
+        headers = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            if name:
+                headers[name.strip().lower()] = value.strip()
+        if "content-length" not in headers:
+            raise ProtocolError(f"no Content-Length in the answer ({status_line})")
+        body = await reader.readexactly(int(headers["content-length"]))
+        return Answer(int(parts[1]), headers, body)
+
+    async def close(self) -> None:
+        if self._streams is not None:
+            writer = self._streams[1]
+            self._streams = None
+            writer.close()
+            with suppress(OSError):
+                await writer.wait_closed()
 
 
 @dataclass
 class Tally:
-    """Latencies (seconds) and errors of one route."""
+    """Latencies (seconds), errors, and how late sends were against their schedule."""
 
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    lateness: list[float] = field(default_factory=list)
 
     def add(self, seconds: float, error: str | None) -> None:
         self.latencies.append(seconds)
@@ -62,16 +150,59 @@ class Tally:
             self.errors[error] += 1
 
 
-def route_line(route: str, tally: Tally, elapsed: float) -> str:
-    errors = ", ".join(f"{code}×{n}" for code, n in sorted(tally.errors.items())) or "0"
-    count = len(tally.latencies)
-    p50, p99 = (percentile(tally.latencies, share) * 1000 for share in (0.5, 0.99))
-    return f"{route:<16}{count:>10,}{count / elapsed:>9.1f}{p50:>9.1f}{p99:>9.1f}  {errors}"
+@dataclass(frozen=True)
+class Expected:
+    """What a right answer of each route is: status and, for the CSV, its body."""
+
+    csv: bytes  # as sent: gzipped unless --identity
+    encoding: str
+
+
+def checked(route: str, answer: Answer, expected: Expected) -> str | None:
+    """None for a right answer, else what was wrong with it."""
+    if answer.status != 200:
+        return str(answer.status)
+    if route == "get_report":
+        if answer.headers.get("content-encoding", "identity") != expected.encoding:
+            return "wrong encoding"
+        if len(answer.body) != len(expected.csv):
+            return "wrong CSV length"
+    return None
 
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def figures(tally: Tally, elapsed: float) -> dict[str, float]:
+    return {
+        "requests": len(tally.latencies),
+        "req/s": len(tally.latencies) / elapsed,
+        "p50 ms": percentile(tally.latencies, 0.5) * 1000,
+        "p99 ms": percentile(tally.latencies, 0.99) * 1000,
+    }
+
+
+def target_text(route: str, measured: dict[str, float]) -> str:
+    texts = []
+    for (target_route, figure), (limit, at_least) in TARGETS.items():
+        if target_route != route:
+            continue
+        met = measured[figure] >= limit if at_least else measured[figure] <= limit
+        sign = "≥" if at_least else "≤"
+        texts.append(f"{figure} {sign} {limit:g}: {'met' if met else 'NOT MET'}")
+    return "; ".join(texts)
+
+
+def route_line(route: str, tally: Tally, elapsed: float) -> str:
+    errors = ", ".join(f"{code}×{n}" for code, n in sorted(tally.errors.items())) or "0"
+    measured = figures(tally, elapsed)
+    return (
+        f"{route:<16}{measured['requests']:>10,.0f}{measured['req/s']:>9.1f}"
+        f"{measured['p50 ms']:>9.1f}{measured['p99 ms']:>9.1f}  {errors:<10}"
+        f"{target_text(route, measured)}"
+    )
 
 
 def loaded_database(name: str) -> str:
@@ -126,71 +257,105 @@ def new_api_key(database_url: str) -> str:
 
 
 async def client(
-    http: httpx.AsyncClient, report_id: str, deadline: float, tallies: dict[str, Tally]
+    connection: Connection,
+    paths: dict[str, str],
+    expected: Expected,
+    interval: float,
+    deadline: float,
+    tallies: dict[str, Tally],
 ) -> None:
+    """Requests at one every `interval` seconds (0: back to back) until the deadline."""
     rng = random.Random()
+    next_at = time.monotonic() + rng.uniform(0, interval)  # spread the clients' phases
+    try:
+        while next_at < deadline:
+            route = rng.choices(list(ROUTES), weights=list(ROUTES.values()))[0]
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            tallies[route].lateness.append(max(0.0, time.monotonic() - next_at))
+            await timed_request(connection, "GET", paths[route], tallies[route], route, expected)
+            next_at = next_at + interval if interval else time.monotonic()
+    finally:
+        await connection.close()
+
+
+async def timed_request(
+    connection: Connection,
+    method: str,
+    path: str,
+    tally: Tally,
+    route: str,
+    expected: Expected,
+) -> Answer | None:
+    started = time.perf_counter()
+    try:
+        answer = await connection.request(method, path)
+    except (OSError, asyncio.IncompleteReadError, ProtocolError) as error:
+        tally.add(time.perf_counter() - started, type(error).__name__)
+        return None
+    tally.add(time.perf_counter() - started, checked(route, answer, expected))
+    return answer
+
+
+async def triggerer(
+    connection: Connection, rate: float, deadline: float, tally: Tally, triggered: list[str]
+) -> None:
+    next_at = time.monotonic()
+    expected = Expected(b"", "identity")
+    try:
+        while next_at < deadline:
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            path = "/api/monitor/trigger_report"
+            answer = await timed_request(connection, "POST", path, tally, "trigger", expected)
+            if answer is not None and answer.status == 200:
+                triggered.append(json.loads(answer.body)["report_id"])
+            next_at += 1 / rate
+    finally:
+        await connection.close()
+
+
+async def load(
+    port: int, key: str, report_id: str, expected: Expected, options: argparse.Namespace
+) -> tuple[dict[str, Tally], list[str], float]:
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    triggered: list[str] = []
+    headers = {"Authorization": f"Bearer {key}", "Accept-Encoding": expected.encoding}
     paths = {
         "get_report": f"/api/monitor/get_report/{report_id}",
         "reports": "/api/monitor/reports",
     }
-    while time.monotonic() < deadline:
-        route = rng.choices(list(ROUTES), weights=list(ROUTES.values()))[0]
-        await timed_request(http, "GET", paths[route], tallies[route])
-
-
-async def timed_request(
-    http: httpx.AsyncClient, method: str, path: str, tally: Tally
-) -> httpx.Response | None:
-    started = time.perf_counter()
-    try:
-        response = await http.request(method, path)
-        await response.aread()
-    except httpx.HTTPError as error:
-        tally.add(time.perf_counter() - started, type(error).__name__)
-        return None
-    tally.add(
-        time.perf_counter() - started,
-        None if response.status_code == 200 else str(response.status_code),
-    )
-    return response
-
-
-async def triggerer(
-    http: httpx.AsyncClient, rate: float, deadline: float, tally: Tally, triggered: list[str]
-) -> None:
-    next_at = time.monotonic()
-    while next_at < deadline:
-        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-        response = await timed_request(http, "POST", "/api/monitor/trigger_report", tally)
-        if response is not None and response.status_code == 200:
-            triggered.append(response.json()["report_id"])
-        next_at += 1 / rate
-
-
-async def load(
-    base_url: str, key: str, report_id: str, options: argparse.Namespace
-) -> tuple[dict[str, Tally], list[str], float]:
-    tallies: dict[str, Tally] = defaultdict(Tally)
-    triggered: list[str] = []
-    headers = {"Authorization": f"Bearer {key}"}
+    interval = options.clients / options.rate if options.rate else 0.0
     started = time.monotonic()
     deadline = started + options.seconds
-    clients = []
-    for _ in range(options.clients):
-        http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30)
-        clients.append(http)
-    trigger_http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30)
-    try:
-        await asyncio.gather(
-            triggerer(
-                trigger_http, options.trigger_rate, deadline, tallies["trigger_report"], triggered
-            ),
-            *(client(http, report_id, deadline, tallies) for http in clients),
-        )
-    finally:
-        for http in [*clients, trigger_http]:
-            await http.aclose()
+    await asyncio.gather(
+        triggerer(
+            Connection("127.0.0.1", port, headers),
+            options.trigger_rate,
+            deadline,
+            tallies["trigger_report"],
+            triggered,
+        ),
+        *(
+            client(
+                Connection("127.0.0.1", port, headers), paths, expected, interval, deadline, tallies
+            )
+            for _ in range(options.clients)
+        ),
+    )
     return tallies, triggered, time.monotonic() - started
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes `pids` have taken so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def web_pids(web: Service) -> list[int]:
+    return [web.process.pid, *web.children()]
 
 
 def outcome(api: Api, report_ids: list[str], drain_seconds: float) -> dict[str, int]:
@@ -216,6 +381,30 @@ def outcome(api: Api, report_ids: list[str], drain_seconds: float) -> dict[str, 
     return counts
 
 
+def machine_busy() -> tuple[float, float]:
+    """Seconds of all cores so far: (busy, total), from /proc/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    values = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values) - idle) / ticks, sum(values) / ticks
+
+
+async def expected_answer(
+    port: int, key: str, report_id: str, plain: bytes, identity: bool
+) -> Expected:
+    """The CSV answer as the clients will get it, checked against the plain CSV once."""
+    encoding = "identity" if identity else "gzip"
+    connection = Connection(
+        "127.0.0.1", port, {"Authorization": f"Bearer {key}", "Accept-Encoding": encoding}
+    )
+    answer = await connection.request("GET", f"/api/monitor/get_report/{report_id}")
+    await connection.close()
+    body = answer.body if identity else gzip.decompress(answer.body)
+    if answer.status != 200 or body != plain:
+        raise SystemExit(f"loadtest: the {encoding} CSV is not the report's CSV")
+    return Expected(answer.body, encoding)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -227,8 +416,15 @@ def main() -> None:
         "--redis-url", default=os.environ.get("LOADTEST_REDIS_URL", "redis://127.0.0.1:6379/13")
     )
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=300.0,
+        help="requests per second of all clients together (0: each client back to back)",
+    )
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--trigger-rate", type=float, default=1.0, help="triggers per second")
+    parser.add_argument("--identity", action="store_true", help="ask for the CSV uncompressed")
     parser.add_argument("--drain-seconds", type=float, default=300.0)
     options = parser.parse_args()
 
@@ -250,7 +446,7 @@ def main() -> None:
     port = free_port()
     api = Api(f"http://127.0.0.1:{port}", key=key)
     with ExitStack() as stack:
-        stack.enter_context(
+        web = stack.enter_context(
             running(
                 "gunicorn", web_command(f"127.0.0.1:{port}"), env=env, log_dir=LOG_DIR, ready=api.up
             )
@@ -260,21 +456,51 @@ def main() -> None:
         )
         report_id = api.trigger()
         first = api.wait_finished(report_id, timeout=300, poll=0.2)
-        rows, size = first.body.count(b"\n") - 1, len(first.body)
-        print(f"loadtest: report {report_id} Complete ({rows:,} rows, {size:,} bytes of CSV)")
+        rows = first.body.count(b"\n") - 1
+        expected = asyncio.run(expected_answer(port, key, report_id, first.body, options.identity))
         print(
-            f"loadtest: {options.clients} clients for {options.seconds:.0f} s, "
-            f"{options.trigger_rate:g} trigger/s"
+            f"loadtest: report {report_id} Complete ({rows:,} rows, {len(first.body):,} bytes "
+            f"of CSV, sent as {len(expected.csv):,} bytes of {expected.encoding})"
         )
-        tallies, triggered, elapsed = asyncio.run(load(api.base_url, key, report_id, options))
-        print(f"{'route':<16}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}  errors")
+        pace = f"{options.rate:g} requests/s in all" if options.rate else "back to back"
+        print(
+            f"loadtest: {options.clients} clients for {options.seconds:.0f} s, {pace}, "
+            f"{options.trigger_rate:g} trigger/s; load average before: {load_average()}"
+        )
+        web_cpu, own_cpu, machine = cpu_seconds(web_pids(web)), time.process_time(), machine_busy()
+        tallies, triggered, elapsed = asyncio.run(load(port, key, report_id, expected, options))
+        web_cpu = cpu_seconds(web_pids(web)) - web_cpu
+        own_cpu = time.process_time() - own_cpu
+        busy, total = (now - then for now, then in zip(machine_busy(), machine, strict=True))
+        columns = f"{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        print(f"{'route':<16}{columns}  {'errors':<10}target")
         for route, tally in sorted(tallies.items()):
             print(route_line(route, tally, elapsed))
+        late = [seconds for tally in tallies.values() for seconds in tally.lateness]
+        print(
+            f"sends behind schedule: p50 {percentile(late, 0.5) * 1000:.1f} ms, "
+            f"p99 {percentile(late, 0.99) * 1000:.1f} ms (the load generator's own lag)"
+        )
+        print(
+            f"CPU: gunicorn {web_cpu:.1f} s, load generator {own_cpu:.1f} s, whole machine "
+            f"{busy:.1f} s of {total:.1f} s ({busy / total:.0%} busy) over {elapsed:.0f} s; "
+            f"load average after: {load_average()}"
+        )
+        errors = sum(sum(tally.errors.values()) for tally in tallies.values())
+        print(f"errors: {errors} (target 0: {'met' if errors == 0 else 'NOT MET'})")
         # Triggers for the same instant and data answer one report (reuse).
         reports = sorted(set(triggered))
         counts = outcome(api, reports, options.drain_seconds)
         summary = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
-        print(f"{len(triggered)} triggers answered {len(reports)} distinct reports: {summary}")
+        unfinished = counts.get("lost", 0) + counts.get("left Running", 0)
+        print(
+            f"{len(triggered)} triggers answered {len(reports)} distinct reports: {summary} "
+            f"(target: 0 lost or left Running: {'met' if unfinished == 0 else 'NOT MET'})"
+        )
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":
