@@ -9,11 +9,15 @@ killed. Nothing is replaced by a stand-in.
 from __future__ import annotations
 
 import dataclasses
+import http.client
+import json
 import re
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -193,3 +197,39 @@ def test_a_missing_broker_gives_a_quick_json_503_without_its_address(
     assert report["status"] == "Failed"
     assert str(port) not in report["error"]
     assert api.request("GET", "/readyz").json()["failing"] == ["broker"]
+
+
+@pytest.mark.parametrize(
+    ("report_id", "status"),
+    [
+        ("a" * 8_000, 404),  # fits gunicorn's longest request line: the app's 404
+        ("a" * 10_000, 414),  # beyond it: gunicorn refuses it, in JSON too
+    ],
+)
+def test_an_id_no_report_can_have_gets_json_however_long(
+    api: Api, report_id: str, status: int
+) -> None:
+    answer = api.request("GET", f"/api/monitor/get_report/{report_id}")
+
+    assert answer.status == status
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.json()["error"]
+    assert b"<" not in answer.body
+
+
+def test_every_request_gunicorn_refuses_is_answered_in_json(api: Api) -> None:
+    host, port = urlsplit(api.base_url).hostname or "", urlsplit(api.base_url).port
+    refused = {
+        431: b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 10_000 + b"\r\n\r\n",
+        400: b"GET /healthz NOT-HTTP\r\nHost: x\r\n\r\n",
+    }
+    for status, request in refused.items():
+        with socket.create_connection((host, port), timeout=10) as connection:
+            connection.sendall(request)
+            response = http.client.HTTPResponse(connection)
+            response.begin()
+            body = response.read()
+
+        assert response.status == status, body
+        assert response.headers["Content-Type"] == "application/json"
+        assert json.loads(body)["error"]
