@@ -90,6 +90,22 @@ class FreshnessWarningsField(serializers.Field[Report, list[str], list[str], Any
         return report_warnings(value, known=known)
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "nullable": True})
+class QueuePositionField(serializers.Field[Report, int | None, int | None, Any]):
+    """A queued report's place in the queue (jobs.report_queue_position)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            source="*",
+            read_only=True,
+            help_text="While queued, where the queue can tell (the embedded set-up): 1 = next; "
+            "null otherwise.",
+        )
+
+    def to_representation(self, value: Report) -> int | None:
+        return jobs.report_queue_position(value)
+
+
 class ReportRunningSerializer(serializers.Serializer):
     report_id = serializers.CharField()
     status = serializers.ChoiceField(choices=[Report.Status.RUNNING])
@@ -97,22 +113,12 @@ class ReportRunningSerializer(serializers.Serializer):
         min_value=0.0, max_value=1.0, help_text="The share of the report's parts done, 0.0 to 1.0"
     )
     stage = serializers.CharField(
-        help_text="queued (waiting for a worker), then started, planning, queued parts, "
-        "then as its parts run: started, reading, computing, rendering, writing."
+        help_text="enqueuing (its job being handed to the job queue), queued (waiting for a "
+        "worker), then started, planning, queued parts, then as its parts run: started, "
+        "reading, computing, rendering, writing."
     )
     warnings = FreshnessWarningsField()
-    queue_position = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        help_text="While queued, where the queue can tell (the embedded set-up): 1 = next.",
-    )
-
-    def to_representation(self, instance: Report) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        position = jobs.report_queue_position(instance)
-        if position is not None:
-            data["queue_position"] = position
-        return data
+    queue_position = QueuePositionField()
 
 
 class TriggerResponseSerializer(serializers.Serializer):
@@ -181,9 +187,7 @@ class ReportListSerializer(serializers.Serializer):
 class ReportDetailSerializer(ReportSummarySerializer):
     """A report in any state, as JSON: what a typed client polls."""
 
-    queue_position = serializers.SerializerMethodField(
-        help_text="While queued, where the queue can tell (the embedded set-up): 1 = next."
-    )
+    queue_position = QueuePositionField()
     csv_url = serializers.SerializerMethodField(
         help_text="The CSV in minutes and hours (409 until the report is Complete)."
     )
@@ -199,9 +203,6 @@ class ReportDetailSerializer(ReportSummarySerializer):
             "csv_percent_url",
         ]
         read_only_fields = fields
-
-    def get_queue_position(self, report: Report) -> int | None:
-        return jobs.report_queue_position(report)
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_csv_url(self, report: Report) -> str:

@@ -19,11 +19,12 @@ lock, and every later write is a conditional UPDATE (`… WHERE status =
 'Running' AND attempts = <mine>`): a finished report is never overwritten, and
 of two runs of one report only the latest claimer writes.
 
-A report waits in the queue (attempts 0, stage "queued") until a job claims
-it; only REPORT_QUEUE_TIMEOUT, long, fails it there: a backlog is not a
-fault. Once started, a job that gives no sign of life for
-REPORT_STALE_AFTER_SECONDS has been lost, unless one of its parts still
-waits in the queue: then, again, only REPORT_QUEUE_TIMEOUT fails it.
+A report waits in the queue (attempts 0, stage "queued", or "enqueuing"
+while its Celery task is being published) until a job claims it; only
+REPORT_QUEUE_TIMEOUT, long, fails it there: a backlog is not a fault. Once
+started, a job that gives no sign of life for REPORT_STALE_AFTER_SECONDS has
+been lost, unless one of its parts still waits in the queue: then, again,
+only REPORT_QUEUE_TIMEOUT fails it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,6 +69,14 @@ _REPORT_ID = re.compile(REPORT_ID_PATTERN, re.ASCII)
 # A queued report is reused while this young, or while this process's embedded
 # queue holds it: nothing tells whether an older one is still in Redis.
 QUEUED_REUSE_SECONDS = 60
+# The stage of a new report until its Celery task is published: the publish
+# may still fail (see _enqueue). The embedded queue takes a job at once.
+STAGE_ENQUEUING = "enqueuing"
+STAGE_QUEUED = "queued"
+# How long an identical trigger waits for such a publish, which gives up
+# within about 2 s (see _dispatched), and how often it looks.
+ENQUEUING_WAIT_SECONDS = 3.0
+ENQUEUING_POLL_SECONDS = 0.02
 
 
 class JobQueueUnavailableError(RuntimeError):
@@ -86,6 +96,9 @@ def report_trigger(*, as_of: datetime | None = None, force: bool = False) -> Tri
     data version is returned as it is (reused), unless `force`: nothing was
     imported since, so it is the report a new job would compute. Otherwise a
     new Running report is created and its job started.
+
+    Raises JobQueueUnavailableError when the broker refuses the job (of this
+    report, or of the identical one it would reuse).
     """
     # Before the version is locked: a bulk poll load holds the polls table
     # until it commits, and bumps the version last; the other order would
@@ -97,15 +110,23 @@ def report_trigger(*, as_of: datetime | None = None, force: bool = False) -> Tri
         # the second one finds the first one's report.
         # None: an import is committing; this report is then new, never reused.
         version = data_version_locked()
+        existing = None
         if not force and resolved is not None and version is not None:
             existing = _reusable(resolved, version)
-            if existing is not None:
-                return Triggered(existing, reused=True)
-        report = Report.objects.create(requested_as_of=as_of, as_of=resolved, data_version=version)
-        # After commit only: a worker that picked the job up earlier would not
-        # find the row yet.
-        transaction.on_commit(lambda: _dispatch(report.report_id))
-    return Triggered(report, reused=False)
+        if existing is None:
+            stage = STAGE_ENQUEUING if settings.CELERY_BROKER_URL else STAGE_QUEUED
+            report = Report.objects.create(
+                requested_as_of=as_of, as_of=resolved, data_version=version, stage=stage
+            )
+            # After commit only: a worker that picked the job up earlier would
+            # not find the row yet.
+            transaction.on_commit(lambda: _dispatch(report.report_id))
+    if existing is None:
+        return Triggered(report, reused=False)
+    dispatched = _dispatched(existing)
+    if dispatched is None:
+        return report_trigger(as_of=as_of, force=True)
+    return Triggered(dispatched, reused=True)
 
 
 def _latest_poll_unless_loading() -> datetime | None:
@@ -134,8 +155,38 @@ def _reusable(as_of: datetime, version: int) -> Report | None:
     if lost:
         reports_fail_stale(report_ids=lost)
     alive = [report for report in newest if report.report_id not in lost and _job_alive(report)]
-    # min is stable: the newest of the Complete ones, or of the Running ones.
-    return min(alive, key=lambda report: report.status != Report.Status.COMPLETE, default=None)
+    # min is stable: the newest of the Complete ones, else of the Running ones
+    # whose job is in a queue, else of those still being published.
+    return min(
+        alive,
+        key=lambda report: (report.status != Report.Status.COMPLETE, _enqueuing(report)),
+        default=None,
+    )
+
+
+def _enqueuing(report: Report) -> bool:
+    return report.attempts == 0 and report.stage == STAGE_ENQUEUING
+
+
+def _dispatched(report: Report) -> Report | None:
+    """`report` (reusable) once its job is in a queue; None when it will not
+    do: it failed, or its publish took too long (its web process died, say).
+
+    A report whose task is still being published is not reused at once: its
+    publish may yet fail, and every identical trigger meanwhile would answer
+    Running for a report about to fail. They wait for the publish (outside
+    the version lock) and share its outcome: when the broker refused the job,
+    JobQueueUnavailableError.
+    """
+    deadline = time.monotonic() + ENQUEUING_WAIT_SECONDS
+    while _enqueuing(report):
+        if report.status == Report.Status.FAILED:
+            raise JobQueueUnavailableError(report.error)
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(ENQUEUING_POLL_SECONDS)
+        report.refresh_from_db(fields=["status", "stage", "attempts", "error"])
+    return None if report.status == Report.Status.FAILED else report
 
 
 def _job_alive(report: Report) -> bool:
@@ -420,6 +471,11 @@ def _enqueue(report_id: str) -> None:
             status=Report.Status.FAILED, error=QUEUE_UNREACHABLE, finished_at=timezone.now()
         )
         raise JobQueueUnavailableError(QUEUE_UNREACHABLE) from error
+    # In the queue: from now on identical triggers may reuse the report. Only
+    # while nothing else wrote it (a worker may have claimed it already).
+    Report.objects.filter(
+        pk=report_id, status=Report.Status.RUNNING, attempts=0, stage=STAGE_ENQUEUING
+    ).update(stage=STAGE_QUEUED)
 
 
 # Reports queued earlier were queued by another process (see reports_left_queued).

@@ -36,6 +36,7 @@ from tests.support.stack import (
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 FLOOD = 200
+TRIGGER = "/api/monitor/trigger_report"
 # The timeouts and the retry give up after about 2 s; the rest is room for a busy machine.
 PUBLISH_BOUND = 3.5
 
@@ -103,7 +104,7 @@ def test_a_backlog_longer_than_the_stale_timeout_all_completes(
     time.sleep(3)  # all queued, none started: past the stale timeout already
     first = api.report(report_ids[0]).json()
     assert (first["status"], first["stage"]) == ("Running", "queued")
-    assert "queue_position" not in first  # Redis is not asked
+    assert first["queue_position"] is None  # Redis is not asked
 
     start_worker(launch, **short)
 
@@ -173,7 +174,7 @@ def start_web(launch: Callable[..., Service], **env: str) -> tuple[Api, Service]
 
 
 def force_trigger(api: Api) -> Answer:
-    return api.request("POST", "/api/monitor/trigger_report", {"as_of": AS_OF, "force": True})
+    return api.request("POST", TRIGGER, {"as_of": AS_OF, "force": True})
 
 
 def timed(action: Callable[[], Answer]) -> tuple[float, Answer]:
@@ -223,6 +224,32 @@ def test_a_stopped_or_killed_broker_gives_a_quick_503_and_reads_never_wait(
 
     private_redis.start()  # back, on the same port
     assert force_trigger(api).status == 200
+
+
+@pytest.mark.usefixtures("stored_data")
+def test_an_identical_trigger_during_a_failing_publish_shares_its_503(
+    private_redis: PrivateRedis, start_api: Callable[..., Api]
+) -> None:
+    broker = private_redis.start()
+    api = start_api(CELERY_BROKER_URL=private_redis.url)
+    for _ in range(4):  # both web processes connected: what follows times the broker only
+        force_trigger(api)
+    other_instant = {"as_of": "2023-01-25T11:00:00Z"}  # none of the reports above
+
+    os.kill(broker.process.pid, signal.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as clients:
+            first = clients.submit(api.request, "POST", TRIGGER, other_instant)
+            time.sleep(0.5)  # the first one's publish is retrying now
+            second = clients.submit(api.request, "POST", TRIGGER, other_instant)
+            answers = [first.result(), second.result()]
+    finally:
+        os.kill(broker.process.pid, signal.SIGCONT)
+
+    # Not a reused Running report that fails a moment later.
+    assert [answer.status for answer in answers] == [503, 503], answers[1].body
+    assert answers[1].json() == {"error": "the job queue is unreachable; try again later"}
+    assert not Report.objects.filter(status=Report.Status.RUNNING, as_of__hour=11).exists()
 
 
 @pytest.mark.usefixtures("stored_data")

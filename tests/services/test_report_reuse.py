@@ -128,6 +128,25 @@ def test_a_queued_report_no_queue_holds_is_not_reused() -> None:
     assert again.report.report_id != first.report.report_id
 
 
+def test_a_report_whose_task_is_still_being_published_is_not_reused_before_it_is_queued(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its publish may yet fail. Here it never ends (its web process died, say):
+    # the identical trigger waits for it a while, then makes its own report.
+    monkeypatch.setattr(jobs, "ENQUEUING_WAIT_SECONDS", 0.1)
+    first = jobs.report_trigger(as_of=SPEC_NOW)
+    Report.objects.filter(pk=first.report.pk).update(stage=jobs.STAGE_ENQUEUING)
+
+    again = jobs.report_trigger(as_of=SPEC_NOW)
+    third = jobs.report_trigger(as_of=SPEC_NOW)
+
+    assert not again.reused
+    assert again.report.report_id != first.report.report_id
+    # The report whose job is in a queue is preferred to the one still publishing.
+    assert third.reused
+    assert third.report.report_id == again.report.report_id
+
+
 def test_a_started_report_with_a_fresh_heartbeat_is_reused() -> None:
     first = jobs.report_trigger(as_of=SPEC_NOW)
     queued_for(first.report, seconds=jobs.QUEUED_REUSE_SECONDS + 1)
