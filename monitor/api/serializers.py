@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -85,9 +87,13 @@ class FreshnessWarningsField(serializers.Field[Report, list[str], list[str], Any
         )
 
     def to_representation(self, value: Report) -> list[str]:
-        # Shared by the whole answer (the root's context): one query per instant.
-        known = self.context.setdefault("warnings_by_as_of", {})
-        return report_warnings(value, known=known)
+        return answer_warnings(self.context, value)
+
+
+def answer_warnings(context: dict[str, Any], report: Report) -> list[str]:
+    """The report's freshness warnings, each instant's worked out once per
+    answer: `context` is the root serializer's, shared by the whole answer."""
+    return report_warnings(report, known=context.setdefault("warnings_by_as_of", {}))
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "nullable": True})
@@ -147,6 +153,58 @@ class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField()
 
 
+# How many finished reports' summaries each process keeps (about 1 KB each).
+SUMMARY_CACHE_SIZE = 2000
+
+
+class FinishedSummaries:
+    """Summaries of finished reports by id, the least recently used dropped
+    first beyond `size`. Two first requests may both make one: harmless."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._summaries: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, report_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            summary = self._summaries.get(report_id)
+            if summary is not None:
+                self._summaries.move_to_end(report_id)
+            return summary
+
+    def put(self, report_id: str, summary: dict[str, Any]) -> None:
+        with self._lock:
+            self._summaries[report_id] = summary
+            if len(self._summaries) > self._size:
+                self._summaries.popitem(last=False)
+
+
+_finished_summaries = FinishedSummaries(SUMMARY_CACHE_SIZE)
+
+
+class RecentReportsSerializer(serializers.ListSerializer):
+    """Report summaries, a finished report's made once per process.
+
+    A finished report never changes (services.jobs writes a report only while
+    it is Running), but for its warnings, which follow the data: they are
+    worked out at each answer. DRF's serializing of fifty reports costs more
+    than reading them.
+    """
+
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        return [self._summary(report) for report in data]
+
+    def _summary(self, report: Report) -> dict[str, Any]:
+        if report.status == Report.Status.RUNNING:
+            return dict(self.child.to_representation(report))
+        summary = _finished_summaries.get(report.report_id)
+        if summary is None:
+            summary = dict(self.child.to_representation(report))
+            _finished_summaries.put(report.report_id, summary)
+        return {**summary, "warnings": answer_warnings(self.context, report)}
+
+
 class ReportSummarySerializer(serializers.ModelSerializer):
     duration_seconds = serializers.SerializerMethodField(
         help_text="From trigger to finish; null while Running."
@@ -173,6 +231,7 @@ class ReportSummarySerializer(serializers.ModelSerializer):
             "warnings",
         ]
         read_only_fields = fields
+        list_serializer_class = RecentReportsSerializer
 
     def get_duration_seconds(self, report: Report) -> float | None:
         if report.finished_at is None:

@@ -19,7 +19,9 @@ from monitor.api.errors import DATABASE_UNAVAILABLE
 from monitor.models import Report
 from monitor.services import jobs
 from monitor.services.embedded_jobs import JobPool
+from monitor.services.imports import polls_import
 from monitor.services.reports import report_generate
+from tests.conftest import WriteFile
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
 
 pytestmark = pytest.mark.django_db
@@ -597,6 +599,28 @@ def test_reports_list_warnings_and_stores_without_recent_poll(
     assert (fresh["stores_without_recent_poll"], fresh["warnings"]) == (0, [])
     assert late["stores_without_recent_poll"] == 2
     assert "2 d 0 h 20 min after the latest poll" in late["warnings"][0]
+
+
+def test_a_finished_reports_listed_summary_is_kept_but_its_warnings_follow_the_data(
+    client: Client, spec_examples: None, write_file: WriteFile
+) -> None:
+    report = Report.objects.create(requested_as_of=SPEC_NOW + timedelta(days=2))
+    jobs.report_run(report.report_id)
+    first = client.get(REPORTS).json()["reports"]
+    assert "after the latest poll" in first[0]["warnings"][0]
+
+    # A poll of the as-of instant arrives late: the report is as it was, but
+    # its figures no longer rest on a stale poll.
+    polls_import(
+        write_file(
+            "late.csv",
+            "store_id,status,timestamp_utc\n"
+            f"example-1,active,{(SPEC_NOW + timedelta(days=2)).isoformat()}\n",
+        )
+    )
+    again = client.get(REPORTS).json()["reports"]
+
+    assert again == [{**first[0], "warnings": []}]
 
 
 def test_report_detail_carries_the_freshness_warning(client: Client, spec_examples: None) -> None:
