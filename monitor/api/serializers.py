@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
@@ -87,12 +87,13 @@ class FreshnessWarningsField(serializers.Field[Report, list[str], list[str], Any
         )
 
     def to_representation(self, value: Report) -> list[str]:
-        return answer_warnings(self.context, value)
+        return answer_warnings(self, value)
 
 
-def answer_warnings(context: dict[str, Any], report: Report) -> list[str]:
+def answer_warnings(field: serializers.Field[Any, Any, Any, Any], report: Report) -> list[str]:
     """The report's freshness warnings, each instant's worked out once per
-    answer: `context` is the root serializer's, shared by the whole answer."""
+    answer: in the context of the root serializer, shared by the whole answer."""
+    context = cast(dict[str, Any], field.context)  # the root's own dict (typed as a Mapping)
     return report_warnings(report, known=context.setdefault("warnings_by_as_of", {}))
 
 
@@ -196,13 +197,14 @@ class RecentReportsSerializer(serializers.ListSerializer):
         return [self._summary(report) for report in data]
 
     def _summary(self, report: Report) -> dict[str, Any]:
+        assert self.child is not None  # set by many=True
         if report.status == Report.Status.RUNNING:
             return dict(self.child.to_representation(report))
         summary = _finished_summaries.get(report.report_id)
         if summary is None:
             summary = dict(self.child.to_representation(report))
             _finished_summaries.put(report.report_id, summary)
-        return {**summary, "warnings": answer_warnings(self.context, report)}
+        return {**summary, "warnings": answer_warnings(self, report)}
 
 
 class ReportSummarySerializer(serializers.ModelSerializer):
