@@ -5,15 +5,17 @@ is Running), and its id is random and never reused. So the pair (report id,
 form) identifies the bytes for good: that is the ETag, clients and caches may
 keep the CSV as long as they like, and a matching `If-None-Match` gets a 304.
 
-Gzip is worth it (a CSV shrinks to about a third) but costs far more CPU than
-serving the stored text, so each worker process keeps the compressed bodies
-of the reports it served last (compression is deterministic: every process
-makes the same bytes). There is nothing secret in a report for a compression
-side channel (BREACH) to reveal, and nothing of the request is echoed in it.
+Reading a CSV out of the database, and gzip (a CSV shrinks to about a
+third), cost far more than sending the bytes, which never change: so each
+worker process keeps the bodies it served last, plain and gzipped, by their
+ETag (compression is deterministic: every process makes the same bytes). A
+cached body costs a request the report's row alone. There is nothing secret
+in a report for a compression side channel (BREACH) to reveal, and nothing
+of the request is echoed in it.
 
 A report of several parts (services.report_parts) is streamed part by part,
 compressed on the fly when gzipped, so that no process holds a large CSV
-whole; its compressed body joins the cache once complete, if it fits.
+whole for a request; its body joins the cache once complete, if it fits.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from monitor.services.report_parts import report_csv, report_csv_bytes, report_c
 # private: with API keys on, a shared cache must not hand a report to a caller
 # without a key. A year, as for any immutable resource.
 CACHE_CONTROL = "private, max-age=31536000, immutable"
-# Bounds the memory the compressed bodies take in each process.
-GZIP_CACHE_BYTES = 64 * 1024 * 1024
+# Bounds the memory the cached bodies take in each process.
+BODY_CACHE_BYTES = 64 * 1024 * 1024
 _LEVEL = 6
 _GZIP_WBITS = 31  # zlib's gzip container
 
@@ -64,32 +66,35 @@ def csv_download(request: HttpRequest, report: Report, *, percent: bool) -> Http
 
     if gzipped:
         response["Content-Encoding"] = "gzip"
-        cached = _gzip_cache.peek(etag)
-        if cached is not None:
-            response.content = cached
-            return response
+    cached = _body_cache.peek(response["ETag"])
+    if cached is not None:
+        response.content = cached
+        return response
     if report.part_count > 1:
-        return _streamed(request, response, report, percent=percent, etag=etag)
+        return _streamed(request, response, report, percent=percent)
 
     def csv() -> bytes:
-        # The form's column alone is read here, and only when the gzip cache lacks it.
+        # The form's column alone is read here, and only when the cache lacks it.
         return report_csv(report, percent=percent).encode()
 
-    response.content = _gzip_cache.get(etag, csv) if gzipped else csv()
+    def compressed() -> bytes:
+        # mtime=0: the same bytes from every process, so the ETag holds across them.
+        return gzip.compress(csv(), compresslevel=_LEVEL, mtime=0)
+
+    response.content = _body_cache.get(response["ETag"], compressed if gzipped else csv)
     return response
 
 
 def _streamed(
-    request: HttpRequest, headers: HttpResponse, report: Report, *, percent: bool, etag: str
+    request: HttpRequest, headers: HttpResponse, report: Report, *, percent: bool
 ) -> StreamingHttpResponse:
     """The CSV, part by part, with the headers of `headers`; a HEAD reads no part."""
     chunks: Iterable[bytes] = (
         chunk.encode() for chunk in report_csv_chunks(report, percent=percent)
     )
     gzipped = headers.has_header("Content-Encoding")
-    if gzipped:
-        chunks = _gzip_cache.stream(etag, chunks)
-    response = StreamingHttpResponse(() if request.method == "HEAD" else chunks)
+    body = _body_cache.stream(headers["ETag"], _compressed(chunks) if gzipped else chunks)
+    response = StreamingHttpResponse(() if request.method == "HEAD" else body)
     for name, value in headers.items():
         response[name] = value
     if not gzipped:  # the compressed size is known only once compressed
@@ -114,9 +119,10 @@ def accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
-class GzipCache:
-    """Compressed bodies by ETag, least recently used dropped first, at most
-    `limit` bytes in all. Two first requests may both compress: harmless."""
+class BodyCache:
+    """Bodies by their ETag (a weak one for the gzipped form), least recently
+    used dropped first, at most `limit` bytes in all. Two first requests may
+    both make one: harmless."""
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
@@ -125,29 +131,27 @@ class GzipCache:
         self._lock = threading.Lock()
 
     def get(self, etag: str, body: Callable[[], bytes]) -> bytes:
-        """The compressed `body()`, which is called only when it is not cached."""
-        compressed = self.peek(etag)
-        if compressed is None:
-            # mtime=0: the same bytes from every process, so the ETag holds across them.
-            compressed = gzip.compress(body(), compresslevel=_LEVEL, mtime=0)
-            self._keep(etag, compressed)
-        return compressed
+        """The body of `etag`: `body()`, which is called only when it is not cached."""
+        made = self.peek(etag)
+        if made is None:
+            made = body()
+            self._keep(etag, made)
+        return made
 
     def peek(self, etag: str) -> bytes | None:
-        """The cached compressed body, if any."""
+        """The cached body, if any."""
         with self._lock:
-            compressed = self._bodies.get(etag)
-            if compressed is not None:
+            body = self._bodies.get(etag)
+            if body is not None:
                 self._bodies.move_to_end(etag)
-            return compressed
+            return body
 
     def stream(self, etag: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        """`chunks` compressed as they come: the bytes get() makes of them
-        joined (zlib's gzip header is gzip.compress's with mtime=0). Kept
-        once complete, unless they outgrew the cache."""
+        """`chunks` as they come, kept as the body of `etag` once complete,
+        unless they outgrew the cache."""
         kept: list[bytes] | None = []
         size = 0
-        for piece in _compressed(chunks):
+        for piece in chunks:
             size += len(piece)
             if kept is not None and size <= self._limit:
                 kept.append(piece)
@@ -158,20 +162,22 @@ class GzipCache:
         if kept is not None:
             self._keep(etag, b"".join(kept))
 
-    def _keep(self, etag: str, compressed: bytes) -> None:
+    def _keep(self, etag: str, body: bytes) -> None:
         with self._lock:
-            if etag not in self._bodies and len(compressed) <= self._limit:
-                self._bodies[etag] = compressed
-                self._size += len(compressed)
+            if etag not in self._bodies and len(body) <= self._limit:
+                self._bodies[etag] = body
+                self._size += len(body)
                 while self._size > self._limit:
                     self._size -= len(self._bodies.popitem(last=False)[1])
 
 
 def _compressed(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """`chunks` gzipped as they come: joined, the bytes of gzip.compress with
+    mtime=0 (zlib's gzip header is the same)."""
     compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, _GZIP_WBITS)
     for chunk in chunks:
         yield compressor.compress(chunk)
     yield compressor.flush()
 
 
-_gzip_cache = GzipCache(GZIP_CACHE_BYTES)
+_body_cache = BodyCache(BODY_CACHE_BYTES)

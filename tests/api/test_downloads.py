@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.http import http_date
 from pytest_django.fixtures import Settings
 
-from monitor.api.downloads import GzipCache, accepts_gzip
+from monitor.api.downloads import BodyCache, accepts_gzip
 from monitor.models import Report
 from monitor.services import jobs
 from monitor.services.reports import report_generate
@@ -151,12 +151,13 @@ def test_accepts_gzip(header: str, accepted: bool) -> None:
     assert accepts_gzip(header) is accepted
 
 
-def test_a_304_or_a_cached_gzip_body_reads_no_csv_and_a_download_one_form(
+def test_a_304_or_a_cached_body_reads_no_csv_and_a_download_one_form(
     client: Client, url: str
 ) -> None:
     etag = client.get(url, headers=GZIP)["ETag"]  # compressed, and cached, once
+    client.get(url)  # plain, and cached, once
 
-    for headers in (GZIP, {"If-None-Match": etag}):
+    for headers in (GZIP, {}, {"If-None-Match": etag}):
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url, headers=headers).status_code in (200, 304)
         assert not any("result_" in query["sql"] for query in queries), headers
@@ -167,7 +168,7 @@ def test_a_304_or_a_cached_gzip_body_reads_no_csv_and_a_download_one_form(
     assert "result_csv" not in read
 
 
-def test_the_gzip_cache_keeps_the_latest_bodies_within_its_bound() -> None:
+def test_the_body_cache_keeps_the_latest_bodies_within_its_bound() -> None:
     made: list[str] = []
 
     def body(name: str) -> Callable[[], bytes]:
@@ -177,10 +178,9 @@ def test_the_gzip_cache_keeps_the_latest_bodies_within_its_bound() -> None:
 
         return make
 
-    one_body = len(gzip.compress(b"a" * 1000, mtime=0))
-    cache = GzipCache(limit=2 * one_body)
+    cache = BodyCache(limit=2 * 1000)
     for name in ["a", "b", "a", "c", "a", "b"]:
-        assert gzip.decompress(cache.get(name, body(name))) == name.encode() * 1000
+        assert cache.get(name, body(name)) == name.encode() * 1000
 
     # "a", used last, stayed; "b" was dropped for "c", then made again.
     assert made == ["a", "b", "c", "b"]
@@ -233,6 +233,21 @@ def test_a_report_in_parts_gzips_on_the_fly_the_bytes_of_gzip_then_from_the_cach
     assert cached.content == compressed
     conditional = {"If-None-Match": streamed["ETag"]}
     assert client.get(url + "?units=percent", headers=conditional).status_code == 304
+
+
+def test_a_report_in_parts_streamed_whole_is_then_served_from_the_cache(
+    client: Client, parts_url: tuple[Report, str]
+) -> None:
+    _, url = parts_url
+    streamed = client.get(url).getvalue()
+
+    with CaptureQueriesContext(connection) as queries:
+        cached = client.get(url)
+
+    assert not cached.streaming
+    assert cached.content == streamed
+    assert cached["Content-Length"] == str(len(streamed))
+    assert not any("result_csv" in query["sql"] for query in queries)
 
 
 def test_head_of_a_report_in_parts_reads_no_part(
