@@ -6,8 +6,10 @@ Options given on the command line win over these.
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
+from typing import Any
 
 from gunicorn import util
 
@@ -24,6 +26,18 @@ keepalive = 5  # seconds an idle client connection is kept
 # half). A longer one gets 414, as JSON below: no path or query of this API
 # comes near it, and ids the app sees that no report can have get its own 404.
 limit_request_line = 8190
+
+
+def post_worker_init(worker: Any) -> None:
+    """Once a worker has loaded the app: its views too (Django imports them at
+    the first request otherwise), then every object so far is frozen out of
+    the garbage collector's reach. They live as long as the process, and a
+    full collection walking them all holds the GIL, and so every thread's
+    request, for tens of milliseconds."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018  (imports every view's module)
+    gc.freeze()
 
 
 def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
