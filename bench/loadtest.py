@@ -91,8 +91,9 @@ class Answer:
 class Connection:
     """One kept-alive HTTP/1.1 connection: a request, then its whole answer.
 
-    Reads exactly what the server says it sends (Content-Length), which every
-    answer of this API carries; anything else is a ProtocolError.
+    Reads exactly what the server says it sends: Content-Length bytes, or
+    chunks (a report in parts is streamed the first time a process serves
+    it); anything else is a ProtocolError.
     """
 
     def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
@@ -127,10 +128,23 @@ class Connection:
             name, _, value = line.partition(":")
             if name:
                 headers[name.strip().lower()] = value.strip()
-        if "content-length" not in headers:
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = await self._chunks(reader)
+        elif "content-length" in headers:
+            body = await reader.readexactly(int(headers["content-length"]))
+        else:
             raise ProtocolError(f"no Content-Length in the answer ({status_line})")
-        body = await reader.readexactly(int(headers["content-length"]))
         return Answer(int(parts[1]), headers, body)
+
+    async def _chunks(self, reader: asyncio.StreamReader) -> bytes:
+        chunks: list[bytes] = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            if size == 0:
+                while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
+                    pass
+                return b"".join(chunks)
+            chunks.append((await reader.readexactly(size + 2))[:-2])
 
     async def close(self) -> None:
         if self._streams is not None:
