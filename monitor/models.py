@@ -217,6 +217,27 @@ class DataVersion(models.Model):
         return f"data version {self.version}"
 
 
+class DataChange(models.Model):
+    """What the change that bumped the data version to `version` touched, as far
+    as reports care: a report in parts whose parts read different versions is
+    consistent when no change between them reaches its as-of instant (see
+    monitor.services.data_version). Written in the changing transaction;
+    retention deletes the entries no Running report needs.
+    """
+
+    version = models.PositiveBigIntegerField(primary_key=True)
+    # The earliest instant of the polls it inserted; null when it inserted none.
+    # A report as of an earlier instant reads none of them (§3: nor reports a
+    # store whose only polls they are).
+    polls_from = models.DateTimeField(null=True, blank=True)
+    # It changed more than new polls (business hours, zones, deleted polls):
+    # any report may differ.
+    any_report = models.BooleanField()
+
+    def __str__(self) -> str:
+        return f"data change {self.version}"
+
+
 class ApiKey(models.Model):
     """A client's key to the API (monitor.services.api_keys makes and checks them).
 

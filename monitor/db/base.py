@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
 from django.db import OperationalError, connection
+from django.db.models import Max, Min
+
+from monitor.models import StatusPoll
 
 Batch = list[tuple[Any, ...]]
 # A parsed poll: (line, store_id, UTC instant as 'YYYY-MM-DD HH:MM:SS[.ffffff]', active).
@@ -38,6 +42,9 @@ class LoadCounts(NamedTuple):
 
     loaded: int
     duplicates: int
+    # Of a poll load, the earliest instant of the polls inserted (None: none);
+    # what a report in parts needs to know of it (services.data_version).
+    polls_from: datetime | None = None
 
 
 class LockWaitTimeoutError(Exception):
@@ -145,6 +152,22 @@ def raw_connection() -> Any:
     """The driver's connection under Django's, in the transaction Django opened."""
     connection.ensure_connection()
     return connection.connection
+
+
+def last_poll_pk() -> int:
+    """The highest poll key stored: a load's polls get higher ones (with
+    earliest_poll_after, what a load inserted, when its statement cannot say)."""
+    last: int | None = StatusPoll.objects.aggregate(last=Max("pk"))["last"]
+    return last or 0
+
+
+def earliest_poll_after(pk: int) -> datetime | None:
+    """The earliest instant of the polls keyed above `pk`: a walk of the
+    primary key over those rows only."""
+    earliest: datetime | None = StatusPoll.objects.filter(pk__gt=pk).aggregate(
+        earliest=Min("timestamp_utc")
+    )["earliest"]
+    return earliest
 
 
 def text_to_us(texts: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:

@@ -26,7 +26,15 @@ import psycopg
 from django.db import IntegrityError, OperationalError, connection, transaction
 
 from monitor.db import base
-from monitor.db.base import LoadCounts, LockWaitTimeoutError, PollRow, StoreKeys, raw_connection
+from monitor.db.base import (
+    LoadCounts,
+    LockWaitTimeoutError,
+    PollRow,
+    StoreKeys,
+    earliest_poll_after,
+    last_poll_pk,
+    raw_connection,
+)
 from monitor.db.names import sql_names
 
 # Binary timestamps count µs from 2000-01-01.
@@ -324,10 +332,10 @@ class _PostgreSQLPollsStaged(_PostgreSQLPollsCopy):
     def finish(self) -> LoadCounts:
         self.stream.end()
         if self.staging:
-            inserted = self._insert(f"FROM {self.TABLE}", [])
+            inserted, polls_from = self._insert(f"FROM {self.TABLE}", [])
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE {self.TABLE}")
-            return LoadCounts(inserted, self.copied - inserted)
+            return LoadCounts(inserted, self.copied - inserted, polls_from)
         rows, keys = self.first or ([], {})
         arrays = [
             [line for line, _, _, _ in rows],
@@ -337,15 +345,16 @@ class _PostgreSQLPollsStaged(_PostgreSQLPollsCopy):
         ]
         # unnest: the arrays as a table, one row per index; %b: each array sent
         # in binary, not quoted value by value in Python.
-        inserted = self._insert(
+        inserted, polls_from = self._insert(
             "FROM unnest(%b::bigint[], %b::bigint[], %b::text[]::timestamptz[], %b::boolean[]) "
             "AS staged (line, store, instant, active)",
             arrays,
         )
-        return LoadCounts(inserted, len(rows) - inserted)
+        return LoadCounts(inserted, len(rows) - inserted, polls_from)
 
-    def _insert(self, source: str, params: list[Any]) -> int:
-        """INSERT the staged rows (`FROM …` and its parameters); how many were new."""
+    def _insert(self, source: str, params: list[Any]) -> tuple[int, datetime | None]:
+        """INSERT the staged rows (`FROM …` and its parameters); how many were
+        new, and the earliest instant of those."""
         names = sql_names()
         with _binding_cursor() as cursor:
             if self.staging:
@@ -353,18 +362,23 @@ class _PostgreSQLPollsStaged(_PostgreSQLPollsCopy):
                 cursor.execute("SELECT set_config('work_mem', '256MB', true)")
             # DISTINCT ON keeps each (store, instant)'s first row in the ORDER
             # BY, its earliest line; ON CONFLICT skips what is stored already,
-            # even by a concurrent import that commits first.
+            # even by a concurrent import that commits first. RETURNING: the
+            # inserted rows' count and earliest instant, in the same statement.
             cursor.execute(
                 f"""
-                INSERT INTO {names.polls} ({names.poll_columns})
-                SELECT DISTINCT ON (store, instant) store, instant, active {source}
-                ORDER BY store, instant, line
-                ON CONFLICT ({names.poll_store}, {names.poll_time}) DO NOTHING
+                WITH inserted AS (
+                    INSERT INTO {names.polls} ({names.poll_columns})
+                    SELECT DISTINCT ON (store, instant) store, instant, active {source}
+                    ORDER BY store, instant, line
+                    ON CONFLICT ({names.poll_store}, {names.poll_time}) DO NOTHING
+                    RETURNING {names.poll_time} AS instant
+                ) SELECT count(*), min(instant) FROM inserted
                 """,
                 params,
             )
-            inserted: int = cursor.rowcount
-        return inserted
+            row = cursor.fetchone()
+        assert row is not None
+        return row[0], row[1]
 
 
 class _PostgreSQLPollsDirect(_PostgreSQLPollsCopy):
@@ -412,6 +426,7 @@ class _PostgreSQLPollsDirect(_PostgreSQLPollsCopy):
                 cursor.execute(f"ALTER TABLE {self.table} DROP CONSTRAINT {_quote(name)}")
             for name, _ in self.indexes:
                 cursor.execute(f"DROP INDEX {name}")
+        self.before = last_poll_pk()  # the load's polls are keyed above
         return self
 
     def finish(self) -> LoadCounts:
@@ -431,7 +446,9 @@ class _PostgreSQLPollsDirect(_PostgreSQLPollsCopy):
                     cursor.execute(
                         f"ALTER TABLE {self.table} ADD CONSTRAINT {_quote(name)} {definition}"
                     )
-        return LoadCounts(self.copied - duplicates, duplicates)
+        inserted = self.copied - duplicates
+        polls_from = earliest_poll_after(self.before) if inserted else None
+        return LoadCounts(inserted, duplicates, polls_from)
 
     def _add_unique(self, cursor: Any, name: str, definition: str) -> int:
         """Restore the (store, instant) constraint; how many later duplicates it took deleting.

@@ -17,7 +17,15 @@ import numpy.typing as npt
 from django.db import OperationalError, connection
 
 from monitor.db import base
-from monitor.db.base import LoadCounts, PollRow, StoreKeys, raw_connection, text_to_us
+from monitor.db.base import (
+    LoadCounts,
+    PollRow,
+    StoreKeys,
+    earliest_poll_after,
+    last_poll_pk,
+    raw_connection,
+    text_to_us,
+)
 from monitor.db.names import sql_names
 
 # A poll as read: the instant as Django writes it, 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
@@ -201,6 +209,7 @@ class _SQLitePolls:
         names = sql_names()
         with connection.cursor() as cursor, self._merge_settings(cursor):
             indexes = self._drop_indexes(cursor) if self.rebuild_indexes else []
+            before = last_poll_pk()
             # OR IGNORE skips a poll whose (store, instant) is stored already,
             # including by an earlier row of this statement: the ORDER BY puts
             # the earliest line first, and follows the unique index's order so
@@ -215,7 +224,8 @@ class _SQLitePolls:
             for _, definition in indexes:
                 cursor.execute(definition)
             cursor.execute(f"DROP TABLE {self.TABLE}")
-        return LoadCounts(inserted, self.staged - inserted)
+            polls_from = earliest_poll_after(before) if inserted else None
+        return LoadCounts(inserted, self.staged - inserted, polls_from)
 
     @staticmethod
     def _drop_indexes(cursor: Any) -> list[tuple[str, str]]:

@@ -37,6 +37,9 @@ class Source:
     save: Callable[[Iterable[Batch], RowInput], LoadCounts]
     # A hand-tuned row parser, for the columns' field indexes; None: the columns' rules.
     parser: Callable[[Mapping[str, int]], RowParser] | None = None
+    # Its loads only add polls (and their stores), and say the earliest
+    # (LoadCounts.polls_from); other loads may change any report.
+    adds_polls_only: bool = False
 
     def row_parser(self, positions: Mapping[str, int]) -> RowParser:
         """Parses a row into (line, *values), values in the columns' order."""
@@ -195,6 +198,7 @@ POLLS = Source(
     ),
     parser=_poll_parser,
     save=_save_polls,
+    adds_polls_only=True,
 )
 
 

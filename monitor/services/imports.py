@@ -30,7 +30,7 @@ from monitor.ingest.objects import (
     ndjson_items,
 )
 from monitor.ingest.reader import FileProgress, RowErrors, RowInput, open_csv, read_csv
-from monitor.services.data_version import data_changed
+from monitor.services.data_version import ANY_REPORT, data_changed, polls_inserted
 
 __all__ = [
     "IMPORT_ORDER",
@@ -151,7 +151,9 @@ def load(
     with transaction.atomic():
         loaded = source.load(rows, errors, on_progress)
         if bump_version:
-            data_changed()  # reports made before this load are not reused after it
+            # Reports made before this load are not reused after it.
+            change = polls_inserted(loaded.polls_from) if source.adds_polls_only else ANY_REPORT
+            data_changed(change)
     # Counted once stored for good: dataset_import may still roll this input back.
     transaction.on_commit(
         partial(

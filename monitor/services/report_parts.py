@@ -21,11 +21,14 @@ is no chord: a counter in the database (the parts' statuses) needs no
 result backend, and no part is lost to a join that times out.
 
 Parts read at different moments, and data arrives meanwhile (polls come
-every hour). Each part records the data version of the snapshot it read;
-the report completes only when every part read the same one, and then
-carries that version, so report reuse (services.jobs) hands it out only for
-the data its figures reflect. Otherwise the parts that read older data run
-again, for at most MAX_ROUNDS rounds.
+every hour, from many stores one by one). Each part records the data
+version of the snapshot it read. The report completes when no change
+between the lowest and the highest version read reaches it (services.
+data_version.changes_reach: new polls after its as-of instant, which it
+never reads, do not): every part's figures are then those of the highest
+version, which the report carries, so report reuse (services.jobs) hands it
+out only for the data its figures reflect. Otherwise the parts whose data a
+later change reaches run again, for at most MAX_ROUNDS rounds.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from monitor import metrics
 from monitor.engine.render import header_line
 from monitor.models import Report, ReportPart
 from monitor.selectors import StoreRange
+from monitor.services.data_version import changes_logged, changes_reach
 from monitor.services.reports import ReportInputError, report_generate
 
 logger = logging.getLogger(__name__)
@@ -56,10 +60,10 @@ PART_RUN_TASK = "monitor.report_part_run"
 # A report or part whose job was lost this many times (each run killed its
 # worker, say out of memory) fails instead of being redelivered for ever.
 MAX_ATTEMPTS = 3
-# Rounds of re-running the parts that read older data than the others: data
-# that changes between every round (an import every few seconds) would
-# otherwise keep a report Running for ever. Three rounds let hourly polls and
-# an import or two land during a report.
+# Rounds of re-running the parts that read data older than a change that
+# reaches the report: data that changes so between every round (edits every
+# few seconds) would otherwise keep a report Running for ever. Three rounds
+# let an import or two land during a report.
 MAX_ROUNDS = 3
 # What a report that failed unexpectedly tells its readers. Anyone may read it,
 # and exception text can carry hosts, ports or SQL: the details go to the log.
@@ -275,20 +279,22 @@ def _progress(attempt: PartAttempt) -> None:
 
 
 def _finish_if_last(report_id: str) -> None:
-    """Complete the report if every part is in and read the same data; run
-    again the parts that read older data; or fail it after MAX_ROUNDS.
+    """Complete the report if every part is in and read the same data, as far
+    as the report goes; run again the parts that read older data; or fail it
+    after MAX_ROUNDS.
 
     The round is read before the parts: a finisher that read the parts
     before another one started a round holds an older round, and its
     conditional UPDATE matches no row.
     """
-    rounds = (
+    running = (
         Report.objects.filter(pk=report_id, status=Report.Status.RUNNING)
-        .values_list("rounds", flat=True)
+        .values_list("rounds", "as_of")
         .first()
     )
-    if rounds is None:
+    if running is None:
         return
+    rounds, as_of = running
     parts = ReportPart.objects.filter(report_id=report_id)
     if parts.exclude(status=Report.Status.COMPLETE).exists():
         return  # the last part in finishes
@@ -299,20 +305,24 @@ def _finish_if_last(report_id: str) -> None:
             "pk", "data_version", "row_count", "stores_without_recent_poll"
         )
     ]
-    versions = {part.data_version for part in done}
-    if len(versions) == 1:
+    assert as_of is not None  # resolved before the parts were made
+    oldest, newest = min(p.data_version for p in done), max(p.data_version for p in done)
+    logged = changes_logged(oldest, newest)
+    if not changes_reach(as_of, oldest, newest, logged):
         _complete(
             report_id,
             rounds,
-            data_version=versions.pop(),
+            data_version=newest,
             row_count=sum(part.row_count for part in done),
             stores_without_recent_poll=sum(part.stores_without_recent_poll for part in done),
         )
     elif rounds >= MAX_ROUNDS:
         report_fail(report_id, DATA_KEPT_CHANGING)
     else:
-        newest = max(versions)
-        _run_again(report_id, rounds, [part.pk for part in done if part.data_version < newest])
+        behind = [
+            part.pk for part in done if changes_reach(as_of, part.data_version, newest, logged)
+        ]
+        _run_again(report_id, rounds, behind)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Celery beat runs `reports_prune` every REPORT_RETENTION_INTERVAL_SECONDS in
 production (monitor.tasks, store_monitoring.celery); the embedded set-up runs
 it after a job finishes, at most that often (`reports_prune_if_due`);
 `manage.py prune_reports` runs it by hand. Running reports are never deleted:
-their jobs still write to them.
+their jobs still write to them. Each pass also trims the log of data changes
+to what Running reports still need (services.data_version).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from monitor.models import Report
+from monitor.services.data_version import data_changes_prune
 
 _FINISHED = [Report.Status.COMPLETE, Report.Status.FAILED]
 # A finished report handed out again (reused) must outlive its caller's next
@@ -40,6 +42,7 @@ def reports_prune(*, older_than: timedelta | None = None, keep: int | None = Non
     beyond_newest = finished.order_by("-created_at", "-pk").values("pk")[keep:]
     expired = Q(created_at__lt=timezone.now() - older_than) | Q(pk__in=beyond_newest)
     _, deleted = finished.filter(expired).delete()
+    data_changes_prune()
     return deleted.get(Report._meta.label, 0)  # not counting their parts
 
 

@@ -1,5 +1,6 @@
 """Loads and reports at the same time, on PostgreSQL with real concurrent connections
-(one a thread): overlapping loads, concurrent replacements, a report's snapshot.
+(one a thread): overlapping loads, concurrent replacements, a report's snapshot,
+a report in parts while polls arrive.
 
 SQLite runs one writer at a time (its database lock), so these run on PostgreSQL only.
 """
@@ -19,8 +20,12 @@ import pytest
 from django.db import connection, connections, transaction
 
 from monitor import selectors
-from monitor.models import BusinessHours, StatusPoll
+from monitor.models import BusinessHours, Report, StatusPoll
+from monitor.services import jobs
 from monitor.services.imports import Body, ImportResult, business_hours_import, polls_import
+from monitor.services.report_parts import report_csv
+from monitor.services.reports import report_generate
+from tests.report_data import SPEC_NOW, store_random_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,3 +180,38 @@ def test_a_report_reads_one_snapshot_and_does_not_hold_loads_up(
     after = selectors.report_inputs(as_of)
     assert len(after.store_ids) == 150
     assert len(after.poll_time_us) == len(before.poll_time_us) + 200
+
+
+def test_polls_after_its_instant_arriving_throughout_do_not_hold_a_report_up(
+    settings: Any,
+) -> None:
+    """Hourly ingestion: stores post their new polls one by one, after the
+    report's instant, all through a report in ten parts. The report never reads
+    them: it completes without running a part again, and is the report of its data."""
+    settings.CELERY_BROKER_URL = ""
+    settings.REPORT_SHARD_STORES = 4
+    store_random_data(stores=40, seed=1)
+    stop = threading.Event()
+    posted: list[ImportResult] = []
+
+    def post_polls() -> None:
+        while not stop.is_set():
+            instant = SPEC_NOW + timedelta(seconds=len(posted) + 1)
+            row = {"store_id": "s0", "status": "active", "timestamp_utc": instant.isoformat()}
+            posted.append(polls_import(Body(orjson.dumps([row]), "application/json")))
+            stop.wait(0.05)
+
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    with ThreadPoolExecutor(1) as pool:
+        feeding = pool.submit(in_thread(post_polls))
+        try:
+            jobs.report_run(report.report_id)
+        finally:
+            stop.set()
+            feeding.result(timeout=WAIT)
+
+    stored = Report.objects.get(pk=report.pk)
+    assert (stored.status, stored.error, stored.part_count) == (Report.Status.COMPLETE, "", 10)
+    assert len({part.data_version for part in stored.parts.all()}) > 1  # data did arrive
+    assert stored.rounds == 0
+    assert report_csv(stored) == report_generate(as_of=SPEC_NOW).csv()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
 
+import orjson
 import pytest
 from django.db import transaction
 from django.test import override_settings
@@ -14,8 +16,9 @@ from pytest_django.fixtures import Settings
 
 from monitor.models import BusinessHours, Report, ReportPart, StatusPoll, Store
 from monitor.selectors import store_ranges
-from monitor.services import jobs, report_parts
+from monitor.services import jobs, report_parts, store_edits
 from monitor.services.data_version import data_changed, data_version_read
+from monitor.services.imports import Body, polls_import
 from monitor.services.report_parts import report_csv
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_NOW, store_random_data
@@ -158,6 +161,81 @@ def test_data_changed_between_parts_runs_the_older_parts_again() -> None:
     assert ReportPart.objects.get(pk=first).attempts == 0  # queued again
     report_parts.parts_run_queued(report.report_id)
     assert_as_one_report(report)  # the final data's report: the outage is in
+    assert reload(report).rounds == 1
+
+
+def post_poll(store: Store, instant: datetime) -> None:
+    """One poll sent as HTTP ingestion sends it (services.imports, its change logged)."""
+    row = {"store_id": store.store_id, "status": "inactive", "timestamp_utc": instant.isoformat()}
+    polls_import(Body(orjson.dumps([row]), "application/json"))
+
+
+def test_polls_after_the_as_of_instant_between_parts_run_nothing_again() -> None:
+    store_random_data(stores=6, seed=11)
+    report, (first, second) = planned(3)
+    report_parts.part_run(first)
+    store = Store.objects.order_by("store_id").first()
+    assert store is not None
+    post_poll(store, AS_OF + timedelta(minutes=5))  # the report never reads it
+
+    report_parts.part_run(second)
+
+    assert reload(report).rounds == 0
+    assert ReportPart.objects.get(pk=first).data_version != data_version_read()
+    assert_as_one_report(report)  # and carries the newest version: its figures are that data's
+
+
+def a_first_store() -> Store:
+    """A store first in the report's order ("0000"), open 08:00–20:00 every day,
+    polled every hour at half past, inactive for ten hours two days before AS_OF:
+    every change below shows in its figures."""
+    store = Store.objects.create(store_id="0000")
+    BusinessHours.objects.bulk_create(
+        BusinessHours(
+            store=store, day_of_week=day, start_time_local=time(8), end_time_local=time(20)
+        )
+        for day in range(7)
+    )
+    StatusPoll.objects.bulk_create(
+        StatusPoll(
+            store=store,
+            timestamp_utc=AS_OF - timedelta(hours=hours, minutes=30),
+            active=not 40 <= hours < 50,
+        )
+        for hours in range(1, 9 * 24)
+    )
+    return store
+
+
+WINDOW_START = AS_OF - timedelta(days=7)
+RELEVANT_CHANGES: dict[str, Callable[[Store], object]] = {
+    "a poll at the as-of instant": lambda store: post_poll(store, AS_OF),
+    "a poll before the window": lambda store: post_poll(store, WINDOW_START - timedelta(minutes=1)),
+    "an hours edit": lambda store: store_edits.store_hours_replace(
+        store.store_id, [{"day": "0", "start_time_local": "17:00:00", "end_time_local": "17:30:00"}]
+    ),
+    "a zone edit": lambda store: store_edits.store_timezone_set(
+        store.store_id, {"timezone_str": "Pacific/Kiritimati"}
+    ),
+}
+
+
+@pytest.mark.parametrize("change", RELEVANT_CHANGES.values(), ids=RELEVANT_CHANGES.keys())
+def test_a_change_the_report_reads_between_parts_runs_the_older_part_again(
+    change: Callable[[Store], object],
+) -> None:
+    store_random_data(stores=6, seed=11)
+    store = a_first_store()
+    report, (first, *_) = planned(3)
+    report_parts.part_run(first)
+    before = report_generate(as_of=AS_OF).csv()
+    change(store)
+    assert report_generate(as_of=AS_OF).csv() != before  # the change shows in the report
+
+    report_parts.parts_run_queued(report.report_id)  # the last one in finds the first one older
+    assert ReportPart.objects.get(pk=first).attempts == 1  # run again, once
+
+    assert_as_one_report(report)  # the final data's report
     assert reload(report).rounds == 1
 
 
