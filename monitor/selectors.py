@@ -192,8 +192,9 @@ def _polls_sql(stores: StoreRange) -> tuple[str, SqlParams]:
 
     The window's polls: of all stores, a range scan of the covering timestamp
     index (status_poll_window_idx); of a range of stores, a walk of each
-    store's entries in the covering (store, timestamp_utc, active) index
-    (status_poll_store_idx). Never a join over every poll ever stored.
+    store's entries in the unique (store, timestamp_utc) index, which carries
+    the status too (status_poll_unique_store_instant). Never a join over every
+    poll ever stored.
     """
     n = sql_names()
     database = db.current()

@@ -116,7 +116,7 @@ class Database(Protocol):
     def last_polls_sql(self, where: str) -> str:
         """Each store's last poll before %(start)s, as (store, instant, active) rows,
         of the stores (aliased s) that `where` keeps (a WHERE clause, or none).
-        One probe of the (store, timestamp_utc) indexes per store, whatever the
+        One probe of the unique (store, timestamp_utc) index per store, whatever the
         length of the history."""
         ...
 

@@ -4,7 +4,7 @@ of a report through a binary COPY, snapshots and bounded lock waits.
 Loads. Rows go through COPY, in batches, on the connection Django holds (the
 import's transaction). A staging table is temporary, dropped at commit. The
 poll table carries three indexes and a foreign key, and maintaining them row by
-row is most of a big load's cost (four index entries and a deferred foreign
+row is most of a big load's cost (three index entries and a deferred foreign
 key check per row, many times the cost of building them afresh: `make bench`
 measures it). So a load expected to at least double the table drops them
 first and rebuilds them at the end, in the same transaction, as PostgreSQL's
@@ -152,8 +152,9 @@ class PostgreSQL:
 
     def last_polls_sql(self, where: str) -> str:
         n = sql_names()
-        # LATERAL: per store, one walk of status_poll_store_idx backwards that
-        # reads both columns from the index.
+        # LATERAL: per store, one walk backwards of the unique (store,
+        # timestamp_utc) index, which carries the status too (INCLUDE active):
+        # both columns come from the index.
         return f"""
             SELECT s.{n.store_pk}, last.instant, last.active
             FROM {n.stores} AS s CROSS JOIN LATERAL (
@@ -409,13 +410,15 @@ class _PostgreSQLPollsDirect(_PostgreSQLPollsCopy):
             self.constraints: list[tuple[str, str, str]] = cursor.fetchall()
             # Plain indexes: not the primary key's, not a constraint's.
             cursor.execute(
-                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), i.indisunique "
                 "FROM pg_index AS i WHERE i.indrelid = %s::regclass AND NOT i.indisprimary "
                 "AND NOT EXISTS (SELECT FROM pg_constraint AS c "
                 "WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid) ORDER BY 1",
                 [self.table],
             )
-            self.indexes: list[tuple[str, str]] = cursor.fetchall()
+            # The unique (store, instant) one is an index, not a constraint,
+            # where it carries the status (INCLUDE: monitor.models).
+            self.indexes: list[tuple[str, str, bool]] = cursor.fetchall()
             foreign_keys = [_quote(name) for name, kind, _ in self.constraints if kind == "f"]
             if foreign_keys:
                 # Polls inserted earlier in this transaction have their deferred
@@ -424,7 +427,7 @@ class _PostgreSQLPollsDirect(_PostgreSQLPollsCopy):
                 cursor.execute(f"SET CONSTRAINTS {', '.join(foreign_keys)} IMMEDIATE")
             for name, _, _ in self.constraints:
                 cursor.execute(f"ALTER TABLE {self.table} DROP CONSTRAINT {_quote(name)}")
-            for name, _ in self.indexes:
+            for name, _, _ in self.indexes:
                 cursor.execute(f"DROP INDEX {name}")
         self.before = last_poll_pk()  # the load's polls are keyed above
         return self
@@ -437,9 +440,13 @@ class _PostgreSQLPollsDirect(_PostgreSQLPollsCopy):
             cursor.execute("SELECT set_config('maintenance_work_mem', '256MB', true)")
             for name, kind, definition in self.constraints:
                 if kind == "u":
-                    duplicates += self._add_unique(cursor, name, definition)
-            for _, definition in self.indexes:
-                cursor.execute(definition)
+                    add = f"ALTER TABLE {self.table} ADD CONSTRAINT {_quote(name)} {definition}"
+                    duplicates += self._add_unique(cursor, add)
+            for _, definition, unique in self.indexes:
+                if unique:
+                    duplicates += self._add_unique(cursor, definition)
+                else:
+                    cursor.execute(definition)
             # One join checks every row, instead of one lookup per inserted row.
             for name, kind, definition in self.constraints:
                 if kind == "f":
@@ -450,13 +457,13 @@ class _PostgreSQLPollsDirect(_PostgreSQLPollsCopy):
         polls_from = earliest_poll_after(self.before) if inserted else None
         return LoadCounts(inserted, duplicates, polls_from)
 
-    def _add_unique(self, cursor: Any, name: str, definition: str) -> int:
-        """Restore the (store, instant) constraint; how many later duplicates it took deleting.
+    def _add_unique(self, cursor: Any, add: str) -> int:
+        """Restore the (store, instant) constraint or unique index (the statement
+        `add`); how many later duplicates it took deleting.
 
         Files seldom repeat a poll, so first try as is: building the index is
         the cheapest way to learn there is no duplicate.
         """
-        add = f"ALTER TABLE {self.table} ADD CONSTRAINT {_quote(name)} {definition}"
         try:
             with transaction.atomic():
                 cursor.execute(add)

@@ -229,14 +229,17 @@ class _SQLitePolls:
 
     @staticmethod
     def _drop_indexes(cursor: Any) -> list[tuple[str, str]]:
-        """Drop the poll table's own indexes; their names and SQL, to rebuild them.
+        """Drop the poll table's plain indexes; their names and SQL, to rebuild them.
 
-        The unique (store, instant) index is part of the table's definition on
-        SQLite (it has no SQL of its own) and cannot be dropped: it stays.
+        The unique (store, instant) index stays: INSERT OR IGNORE needs it to
+        skip duplicates (and one that is part of the table's definition has no
+        SQL of its own, and cannot be dropped).
         """
         cursor.execute(
-            "SELECT name, sql FROM sqlite_master "
-            "WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL ORDER BY name",
+            "SELECT m.name, m.sql FROM sqlite_master AS m "
+            "JOIN pragma_index_list(m.tbl_name) AS l ON l.name = m.name "
+            "WHERE m.type = 'index' AND m.tbl_name = %s AND m.sql IS NOT NULL "
+            'AND NOT l."unique" ORDER BY m.name',
             [sql_names().polls_unquoted],
         )
         indexes: list[tuple[str, str]] = cursor.fetchall()
