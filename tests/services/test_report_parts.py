@@ -145,13 +145,19 @@ def test_progress_is_the_share_of_parts_done() -> None:
     assert_as_one_report(report)
 
 
-def test_data_changed_between_parts_runs_the_older_parts_again() -> None:
+def first_of_two_parts_run() -> tuple[Report, int, int, Store]:
+    """A report of six stores in two parts, the first one run; one of its stores."""
     store_random_data(stores=6, seed=11)
     report, (first, second) = planned(3)
     report_parts.part_run(first)
-    # The first part's stores change after it read them: a recent outage.
     store = Store.objects.order_by("store_id").first()
     assert store is not None
+    return report, first, second, store
+
+
+def test_data_changed_between_parts_runs_the_older_parts_again() -> None:
+    report, first, second, store = first_of_two_parts_run()
+    # The first part's stores change after it read them: a recent outage.
     store_a_poll(store, active=False, minutes_before=1)
 
     report_parts.part_run(second)  # the last one in finds the first one older
@@ -171,11 +177,7 @@ def post_poll(store: Store, instant: datetime) -> None:
 
 
 def test_polls_after_the_as_of_instant_between_parts_run_nothing_again() -> None:
-    store_random_data(stores=6, seed=11)
-    report, (first, second) = planned(3)
-    report_parts.part_run(first)
-    store = Store.objects.order_by("store_id").first()
-    assert store is not None
+    report, first, second, store = first_of_two_parts_run()
     post_poll(store, AS_OF + timedelta(minutes=5))  # the report never reads it
 
     report_parts.part_run(second)
