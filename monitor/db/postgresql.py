@@ -115,8 +115,7 @@ class PostgreSQL:
             f" || boolsend(active), ''::bytea) FROM ({query}) AS window_polls)"
             " TO STDOUT (FORMAT BINARY)"
         )
-        with raw_connection().cursor() as cursor, cursor.copy(copy_query, params) as copy:
-            data = b"".join(copy)
+        data = _copy_out(copy_query, params)
         polls = _binary_records(data, _POLL_RECORD)
         return (
             polls["store"].astype(np.int64),
@@ -130,8 +129,7 @@ class PostgreSQL:
             'COPY (SELECT array_agg(store), array_agg(day), array_agg(start), array_agg("end")'
             f" FROM ({query}) AS hours) TO STDOUT (FORMAT BINARY)"
         )
-        with raw_connection().cursor() as cursor, cursor.copy(copy_query, params) as copy:
-            data = b"".join(copy)
+        data = _copy_out(copy_query, params)
         arrays = _binary_arrays(data, [">i8", ">i2", ">i8", ">i8"])
         store, day, start_us, end_us = (array.astype(np.int64) for array in arrays)
         return store, day, start_us, end_us
@@ -199,6 +197,12 @@ class PostgreSQL:
 
     def is_missing_database(self, error: OperationalError) -> bool:
         return "does not exist" in str(error)
+
+
+def _copy_out(copy_query: str, params: base.SqlParams) -> bytes:
+    """Everything a COPY … TO STDOUT sends, as one bytes value."""
+    with raw_connection().cursor() as cursor, cursor.copy(copy_query, params) as copy:
+        return b"".join(copy)
 
 
 def _set_lock_timeout(value: str) -> None:

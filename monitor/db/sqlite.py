@@ -86,28 +86,17 @@ class SQLite:
             raw.execute("COMMIT")  # nothing was written: a commit ends a read as well
 
     def poll_arrays(self, query: str, params: base.SqlParams) -> base.PollArrays:
-        with connection.cursor() as cursor:
-            # The casts hide the columns' declared types, so that Django's SQLite
-            # converters don't build a datetime and a bool per row (many times slower).
-            cursor.execute(
-                "SELECT store, CAST(instant AS TEXT), CAST(active AS INTEGER)"
-                f" FROM ({query}) AS window_polls",
-                params,
-            )
-            # Rows stream from the cursor straight into one array: no list of tuples.
-            rows = np.fromiter(cursor, dtype=_POLL_ROW)
+        # The casts hide the columns' declared types, so that Django's SQLite
+        # converters don't build a datetime and a bool per row (many times slower).
+        select = "SELECT store, CAST(instant AS TEXT), CAST(active AS INTEGER)"
+        rows = _rows(f"{select} FROM ({query}) AS window_polls", params, _POLL_ROW)
         # Copies: the engine runs faster on contiguous columns than on strided views.
         return rows["store"].copy(), text_to_us(rows["time"]), rows["active"].astype(bool)
 
     def hours_arrays(self, query: str, params: base.SqlParams) -> base.HoursArrays:
-        with connection.cursor() as cursor:
-            # Times as text ('HH:MM:SS[.ffffff]'): no time object per row.
-            cursor.execute(
-                'SELECT store, day, CAST(start AS TEXT), CAST("end" AS TEXT)'
-                f" FROM ({query}) AS hours",
-                params,
-            )
-            rows = np.fromiter(cursor, dtype=_HOURS_ROW)
+        # Times as text ('HH:MM:SS[.ffffff]'): no time object per row.
+        select = 'SELECT store, day, CAST(start AS TEXT), CAST("end" AS TEXT)'
+        rows = _rows(f"{select} FROM ({query}) AS hours", params, _HOURS_ROW)
         start, end = (np.char.add("1970-01-01 ", rows[column]) for column in ("start", "end"))
         return rows["store"].copy(), rows["day"].copy(), text_to_us(start), text_to_us(end)
 
@@ -163,6 +152,14 @@ class SQLite:
     def is_missing_database(self, error: OperationalError) -> bool:
         """Never: connecting creates the file."""
         return False
+
+
+def _rows(query: str, params: base.SqlParams, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+    """The rows of `query`, streamed from the cursor straight into one
+    structured array: no list of tuples."""
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return np.fromiter(cursor, dtype=dtype)
 
 
 class _SQLitePolls:
