@@ -64,6 +64,7 @@ def stack_environment(*, database_url: str, redis_url: str, **extra: str) -> dic
         "API_KEYS_REQUIRED": "false",
         "API_THROTTLE_READ": "off",
         "API_THROTTLE_TRIGGER": "off",
+        "API_THROTTLE_WRITE": "off",
         **os.environ,
         # The production settings, not the test suite's (pytest-django exports those).
         "DJANGO_SETTINGS_MODULE": "store_monitoring.settings",
