@@ -19,7 +19,14 @@ from monitor import db
 from monitor.db.base import Batch, LoadCounts, PollRow, StagingColumn
 from monitor.db.names import sql_names
 from monitor.ingest import rules
-from monitor.ingest.reader import Column, FileProgress, RowErrors, RowInput, RowParser
+from monitor.ingest.reader import (
+    BatchParser,
+    Column,
+    FileProgress,
+    RowErrors,
+    RowInput,
+    RowParser,
+)
 
 # Bytes of a poll line with a 19-digit id and 6 fraction digits, rounded up:
 # a file's size over this is a low estimate of its polls.
@@ -40,6 +47,8 @@ class Source:
     # Its loads only add polls (and their stores), and say the earliest
     # (LoadCounts.polls_from); other loads may change any report.
     adds_polls_only: bool = False
+    # Parses a batch a column at a time, for the inputs that hold columns (see reader).
+    batch_parser: BatchParser | None = None
 
     def row_parser(self, positions: Mapping[str, int]) -> RowParser:
         """Parses a row into (line, *values), values in the columns' order."""
@@ -51,7 +60,7 @@ class Source:
         self, rows: RowInput, errors: RowErrors, on_progress: FileProgress | None
     ) -> LoadCounts:
         parse = self.row_parser(rows.positions)
-        batches = rows.parsed_batches(parse, errors, on_progress)
+        batches = rows.parsed_batches(parse, errors, on_progress, self.batch_parser)
         return self.save(batches, rows)
 
 
@@ -133,6 +142,22 @@ def _poll_parser(at: Mapping[str, int]) -> RowParser:
     return parse
 
 
+def _parse_poll_batch(lines: Sequence[int], values: list[list[Any]]) -> list[PollRow] | None:
+    """POLLS' columns parsed a column at a time (rules.store_ids and the others), as
+    _poll_parser would parse each row; None when some value needs its row's rule."""
+    store_ids, statuses, instants = values  # in POLLS' column order
+    stores = rules.store_ids(store_ids)
+    if stores is None:
+        return None
+    active = rules.statuses(statuses)
+    if active is None:
+        return None
+    at = rules.utc_timestamps(instants)
+    if at is None:
+        return None
+    return list(zip(lines, stores, at, active, strict=True))
+
+
 def _save_polls(
     batches: Iterable[Batch], rows: RowInput, rebuild_indexes: bool | None = None
 ) -> LoadCounts:
@@ -197,6 +222,7 @@ POLLS = Source(
         Column(("timestamp_utc",), rules.utc_timestamp),
     ),
     parser=_poll_parser,
+    batch_parser=_parse_poll_batch,
     save=_save_polls,
     adds_polls_only=True,
 )

@@ -26,6 +26,9 @@ STDIN = Path("-")  # the path that means standard input
 Rule = Callable[[str], Any]
 # (line, fields) → the staged row, or RowRejectedError / IndexError (a missing field).
 RowParser = Callable[[int, list[str]], tuple[Any, ...]]
+# (row numbers, each column's values) → the rows RowParser would give, or None
+# when some value needs RowParser (an invalid one, an unusual spelling).
+BatchParser = Callable[[Sequence[int], list[list[Any]]], list[tuple[Any, ...]] | None]
 # (the file, bytes of it read so far, its size): called as batches go by, and
 # once at the end with the whole size, when the database saves the rows.
 FileProgress = Callable[[Path, int, int], None]
@@ -76,8 +79,15 @@ class RowInput(Protocol):
         ...
 
     def parsed_batches(
-        self, parse: RowParser, errors: RowErrors, on_progress: FileProgress | None = None
-    ) -> Iterator[list[tuple[Any, ...]]]: ...
+        self,
+        parse: RowParser,
+        errors: RowErrors,
+        on_progress: FileProgress | None = None,
+        batch_parse: BatchParser | None = None,
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """The valid rows, parsed, in batches; bad rows go to `errors`. An input that
+        holds columns may parse a batch with `batch_parse` instead of `parse`."""
+        ...
 
 
 @dataclass
@@ -94,10 +104,15 @@ class CsvInput:
     max_rows: int | None = None  # more rows (valid or not) refuse the whole input
 
     def parsed_batches(
-        self, parse: RowParser, errors: RowErrors, on_progress: FileProgress | None = None
+        self,
+        parse: RowParser,
+        errors: RowErrors,
+        on_progress: FileProgress | None = None,
+        batch_parse: BatchParser | None = None,
     ) -> Iterator[list[tuple[Any, ...]]]:
         """The valid rows, parsed, in batches of BATCH_ROWS; bad rows go to `errors`.
 
+        Rows come one at a time from a CSV: `parse` parses each (not batch_parse).
         Raises FileRefusedError when the file turns out not to be UTF-8, however far in,
         TooManyRowsError when it holds more than max_rows rows.
         """

@@ -24,7 +24,7 @@ from monitor.ingest.errors import FileRefusedError, RowError, TooManyRowsError
 from monitor.ingest.loaders import HOURS, ZONES, Source, polls_source
 from monitor.ingest.objects import (
     BodyParseError,
-    NumberedItem,
+    NumberedItems,
     ObjectsInput,
     json_items,
     ndjson_items,
@@ -180,7 +180,7 @@ def _body_input(source: Source, body: Body) -> AbstractContextManager[RowInput]:
     return nullcontext(ObjectsInput(BODY_NAME, items, source.columns, size, body.max_rows))
 
 
-_BODY_ITEMS: dict[str, Callable[[str, bytes], list[NumberedItem]]] = {
+_BODY_ITEMS: dict[str, Callable[[str, bytes], NumberedItems]] = {
     "application/json": json_items,
     "application/x-ndjson": ndjson_items,
 }

@@ -16,7 +16,7 @@ from django.db import transaction
 from monitor.ingest import rules
 from monitor.ingest.errors import RowRejectedError
 from monitor.ingest.loaders import HOURS, ZONES, Source
-from monitor.ingest.objects import NumberedItem, ObjectsInput
+from monitor.ingest.objects import NumberedItems, ObjectsInput
 from monitor.ingest.reader import RowErrors
 from monitor.models import BusinessHours, Store
 from monitor.services.data_version import data_changed
@@ -45,9 +45,9 @@ def store_hours_replace(store_id: str, rows: Any) -> list[HoursRow]:
     store_id = _valid_store_id(store_id)
     if not isinstance(rows, list):
         raise StoreEditError("a JSON array of {day, start_time_local, end_time_local} is expected")
-    items = [(number, _with_store(store_id, row)) for number, row in enumerate(rows, start=1)]
     with transaction.atomic():
-        if items:
+        if rows:
+            items = NumberedItems(range(1, len(rows) + 1), [_with_store(store_id, r) for r in rows])
             _load_all_or_nothing(HOURS, items, numbered=True)
         else:
             store, _ = Store.objects.get_or_create(store_id=store_id)
@@ -69,7 +69,8 @@ def store_timezone_set(store_id: str, body: Any) -> Store:
     if not isinstance(body, dict) or set(body) != {TIMEZONE_KEY}:
         raise StoreEditError(f'a JSON object {{"{TIMEZONE_KEY}": "<IANA zone name>"}} is expected')
     with transaction.atomic():
-        _load_all_or_nothing(ZONES, [(1, {STORE_ID_KEY: store_id, **body})], numbered=False)
+        item = {STORE_ID_KEY: store_id, **body}
+        _load_all_or_nothing(ZONES, NumberedItems([1], [item]), numbered=False)
     return Store.objects.get(store_id=store_id)
 
 
@@ -88,7 +89,7 @@ def _with_store(store_id: str, row: Any) -> Any:
     return {STORE_ID_KEY: store_id, **others}
 
 
-def _load_all_or_nothing(source: Source, items: list[NumberedItem], *, numbered: bool) -> None:
+def _load_all_or_nothing(source: Source, items: NumberedItems, *, numbered: bool) -> None:
     """Load the rows in the caller's transaction; StoreEditError (and a rollback) if any is bad."""
     errors = RowErrors()
     load(source, ObjectsInput("the request body", items, source.columns, size=0), errors)

@@ -134,6 +134,29 @@ def test_json_and_csv_rows_store_the_same_data(client: Client) -> None:
     assert sorted(BusinessHours.objects.values_list("day_of_week", "start_time_local")) == from_json
 
 
+def test_json_polls_parsed_a_column_at_a_time_store_what_csv_rows_store(client: Client) -> None:
+    """A JSON body whose rows are all valid, in the common spellings, is parsed a
+    column at a time; a CSV body row by row: both store the same polls."""
+    spellings = [
+        ("s1", "active", "2023-01-25 18:00:00.5 UTC"),
+        ("s1", "inactive", "2023-01-25T18:00:00.500000Z"),  # the same instant: a duplicate
+        ("s2", "inactive", "2023-01-25T18:00:00+00:00"),
+        ("s2", "active", "2023-01-31 23:59:59.000000"),
+        ("s3", "active", "2023-01-25T18:00:00.12345"),
+    ]
+    keys = ["store_id", "status", "timestamp_utc"]
+    rows = [dict(zip(keys, row, strict=True)) for row in spellings]
+    _, from_json = post_json(client, POLLS, rows)
+    stored = stored_polls()
+    StatusPoll.objects.all().delete()
+    csv = "store_id,status,timestamp_utc\n" + "".join(f"{','.join(row)}\n" for row in spellings)
+    _, from_csv = post(client, POLLS, csv, "text/csv")
+
+    assert from_json == from_csv == {"loaded": 4, "duplicates": 1, "rejected": 0, "errors": []}
+    assert stored_polls() == stored
+    assert stored[0] == ("s1", datetime(2023, 1, 25, 18, 0, 0, 500_000, tzinfo=UTC), True)
+
+
 def test_hours_replace_each_named_store_and_zones_upsert_the_last_row(client: Client) -> None:
     def hours_row(store: str, day: str) -> dict[str, str]:
         return {

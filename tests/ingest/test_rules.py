@@ -1,6 +1,7 @@
 """monitor.ingest.rules: the value rules of docs/report-semantics.md §1, one kind at a time."""
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, timezone
 
 import pytest
@@ -267,3 +268,155 @@ def test_a_zone_in_the_wrong_case_is_rejected_with_the_right_spelling() -> None:
 def test_unknown_zones_are_rejected(value: str) -> None:
     with pytest.raises(RowRejectedError, match="is not an IANA time zone name"):
         rules.timezone_name(value)
+
+
+# ---- whole columns of polls ----------------------------------------------------
+# rules.store_ids, statuses and utc_timestamps take the common spellings of a
+# whole column at once; whatever they accept, they must give what each value's
+# rule gives, and whatever they refuse, each value's rule still decides.
+
+_COLUMN_RULES = [
+    (rules.store_ids, rules.store_id),
+    (rules.statuses, rules.is_active),
+    (rules.utc_timestamps, rules.utc_timestamp),
+]
+
+
+def _each_value(rule: Callable[[str], object], values: list[str]) -> list[object] | None:
+    """The rule of each (trimmed) value, as a row parser applies it; None if one is rejected."""
+    try:
+        return [rule(value.strip()) for value in values]
+    except RowRejectedError:
+        return None
+
+
+def _near_misses(common: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Common values, and the same with a character changed, added or taken away
+    (most often the first or the last)."""
+    edits = st.tuples(
+        common,
+        st.one_of(st.sampled_from([0, -1]), st.integers(0, 40)),
+        st.sampled_from(" \n\t\x00=+-@TZ:.01239aAé٣"),
+    )
+    return st.one_of(
+        common,
+        edits.map(lambda e: e[0][: e[1]] + e[2] + e[0][e[1] :] if e[1] >= 0 else e[0] + e[2]),
+        edits.map(lambda e: e[0][: e[1]] + e[2] + e[0][e[1] + 1 :] if e[1] >= 0 else e[0] + e[2]),
+        edits.map(lambda e: e[0][: e[1]] + e[0][e[1] + 1 :]),
+    )
+
+
+_COMMON_STORE_IDS = st.one_of(
+    st.integers(0, 2**63).map(str),
+    st.uuids().map(str),
+    st.from_regex(r"[0-9A-Za-z][0-9A-Za-z_.:-]{0,12}", fullmatch=True),
+)
+_COMMON_STATUSES = st.sampled_from(["active", "inactive"])
+
+
+@st.composite
+def _common_instants(draw: st.DrawFn) -> str:
+    """Instants as pollers write them: the spellings utc_timestamps takes."""
+    instant = draw(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)))
+    if (instant.month, instant.day) == (2, 29):
+        instant = instant.replace(day=28)  # left to the value's rule, not common
+    instant = instant.replace(microsecond=draw(st.sampled_from([0, 500_000, 123_456, 10])))
+    digits = draw(st.integers(0, 6))
+    fraction = f".{instant.microsecond:06d}"[: digits + 1] if digits else ""
+    separator, zones = draw(st.sampled_from([(" ", ["", " UTC"]), ("T", ["", "Z", "+00:00"])]))
+    zone = draw(st.sampled_from(zones))
+    return f"{instant:%Y-%m-%d}{separator}{instant:%H:%M:%S}{fraction}{zone}"
+
+
+# Any month and day number, to try each month's last days.
+_CALENDAR_EDGES = st.builds(
+    "{:04d}-{:02d}-{:02d} 12:00:00".format,
+    st.one_of(st.sampled_from([0, 1, 2023, 2024, 9999]), st.integers(0, 9999)),
+    st.integers(0, 13),
+    st.one_of(st.sampled_from([0, 1, 28, 29, 30, 31, 32]), st.integers(0, 32)),
+)
+_COMMON = [_COMMON_STORE_IDS, _COMMON_STATUSES, _common_instants()]
+_UNCOMMON = [_COMMON_STORE_IDS, _COMMON_STATUSES, st.one_of(_common_instants(), _CALENDAR_EDGES)]
+
+
+@pytest.mark.parametrize("which", range(3), ids=["store_ids", "statuses", "utc_timestamps"])
+@given(data=st.data())
+def test_a_column_rule_gives_each_value_s_rule_or_leaves_it_to_them(
+    which: int, data: st.DataObject
+) -> None:
+    column_rule, value_rule = _COLUMN_RULES[which]
+    values = data.draw(st.lists(_near_misses(_UNCOMMON[which]), min_size=1, max_size=4))
+    column = column_rule(values)
+    if column is not None:
+        assert column == _each_value(value_rule, values)
+
+
+@pytest.mark.parametrize("which", range(3), ids=["store_ids", "statuses", "utc_timestamps"])
+@given(data=st.data())
+def test_a_column_of_common_values_takes_the_column_rule(which: int, data: st.DataObject) -> None:
+    column_rule, value_rule = _COLUMN_RULES[which]
+    values = data.draw(st.lists(_COMMON[which], min_size=1, max_size=8))
+    assert column_rule(values) == _each_value(value_rule, values)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["2023-01-22 12:09:39 UTC", "2023-01-22T12:09:39-05:00"],  # an offset
+        ["2024-02-29 00:00:00"],  # 29 February
+        ["2023-02-30 00:00:00"],  # no such day: rejected by the value's rule
+        ["2023-01-22 12:09:39 UTC", 7],  # not a string
+        ["2023-01-22 12:09:39\n2023-01-22 12:09:40"],  # two lines: one value
+        [" 2023-01-22 12:09:39"],  # to trim
+    ],
+)
+def test_other_columns_of_instants_are_left_to_the_value_rule(values: list[str]) -> None:
+    assert rules.utc_timestamps(values) is None
+
+
+def _calendar_and_clock_edges() -> list[str]:
+    """Instants at every edge the column rule decides itself: each month's last days,
+    year 0, clock limits, fraction lengths, each zone spelling with each separator."""
+    years, months, days = [0, 1, 1900, 2000, 2023, 2024, 9999], range(14), range(33)
+    dates = [f"{y:04d}-{m:02d}-{d:02d} 12:00:00" for y in years for m in months for d in days]
+    clocks = ["12:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "1:00:00"]
+    fractions = ["", ".", ".0", ".5", ".12345", ".123456", ".000000", ".1234567"]
+    zones = [
+        (separator, zone)
+        for separator in (" ", "T")
+        for zone in ("", " UTC", "Z", "+00:00", "-00:00", "+01:00", " utc", "z")
+    ]
+    spelled = [
+        f"2023-01-31{separator}{clock}{fraction}{zone}"
+        for clock in clocks
+        for fraction in fractions
+        for separator, zone in zones
+    ]
+    return dates + spelled
+
+
+def _first_and_later_characters() -> list[str]:
+    characters = [chr(code) for code in range(256)] + ["é", "٣", "\u2028", "\u3000"]
+    return [v for c in characters for v in (c, f"1{c}", f"{c}1", f"1{c}1")]
+
+
+@pytest.mark.parametrize(
+    ("which", "values"),
+    [
+        (0, _first_and_later_characters()),
+        (1, ["active", "inactive", "Active", "INACTIVE", " active", "active ", "", "activ"]),
+        (2, _calendar_and_clock_edges()),
+    ],
+    ids=["store_ids", "statuses", "utc_timestamps"],
+)
+def test_each_edge_value_alone_gets_its_rule_s_answer_or_is_left_to_it(
+    which: int, values: list[str]
+) -> None:
+    column_rule, value_rule = _COLUMN_RULES[which]
+    taken = 0
+    for value in values:
+        column = column_rule([value])
+        if column is not None:
+            assert column == _each_value(value_rule, [value]), value
+            taken += 1
+    assert taken  # the column rule takes some of them: the comparison is not empty
