@@ -6,12 +6,19 @@ imported first, three workloads, each a client's view (wall time from sending
 to the answer):
 
 1. bulk: every poll of DIR/store_status.csv, POSTed as JSON in batches of
-   10,000 by two clients at once (one a gunicorn worker): polls/s;
+   10,000 by several clients at once (a sync gunicorn worker is idle while
+   its request waits for PostgreSQL; a client more keeps both cores busy):
+   polls/s;
 2. one hour: an hour of polls of every store (one a store, the real poll
    rate) in one JSON request: seconds per request;
 3. single polls: 20 concurrent clients, each POSTing one poll at a time,
    paced at a steady rate (pollers report on a clock, not as fast as they
    can): latency percentiles; also unpaced, for the throughput.
+
+Each workload also prints the CPU time it cost the client, the gunicorn
+workers and the database's server processes (read from /proc): unlike wall
+times, those hardly depend on what else the machine runs. At the end, each
+target of issue 10 next to its measured figure, with the load average.
 """
 
 from __future__ import annotations
@@ -19,23 +26,43 @@ from __future__ import annotations
 import argparse
 import csv
 import http.client
+import os
+import resource
 import statistics
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import orjson
+import psycopg
 
-from tests.support.stack import ROOT, Api, free_port, running, stack_environment, web_command
+from tests.support.stack import (
+    ROOT,
+    Api,
+    Service,
+    free_port,
+    running,
+    stack_environment,
+    web_command,
+)
 
 BATCH = 10_000
-BULK_CLIENTS = 2
 SINGLE_CLIENTS = 20
+ONE_HOUR_RUNS = 3
+
+
+@dataclass(frozen=True)
+class Target:
+    workload: str
+    goal: str
+    measured: str
+    met: bool
 
 
 class Client:
@@ -57,12 +84,80 @@ class Client:
         return orjson.loads(answer)
 
 
+class CpuMeter:
+    """CPU seconds spent by this client, the gunicorn processes and the database's
+    server processes (its backends), between two samples.
+
+    Backends are found in pg_stat_activity; Django keeps its connections
+    (DATABASE_CONN_MAX_AGE), so the same ones serve a whole workload. Needs a
+    Linux /proc this user may read: elsewhere, no figures.
+    """
+
+    def __init__(self, gunicorn: Service, database_url: str) -> None:
+        self.gunicorn = gunicorn
+        self.database = psycopg.connect(database_url, autocommit=True)
+
+    def sample(self) -> dict[str, dict[int, float]] | None:
+        try:
+            server = [self.gunicorn.process.pid, *self.gunicorn.children()]
+            backends = [
+                pid
+                for (pid,) in self.database.execute(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ]
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            return {
+                "client": {0: usage.ru_utime + usage.ru_stime},
+                "gunicorn": {pid: _cpu_seconds(pid) for pid in server},
+                "PostgreSQL": {pid: _cpu_seconds(pid) for pid in backends},
+            }
+        except OSError:
+            return None
+
+    @contextmanager
+    def measuring(self, what: str, polls: int) -> Iterator[None]:
+        """Print the CPU the block cost each side, per 10,000 polls sent."""
+        before = self.sample()
+        yield
+        after = self.sample()
+        if before is None or after is None:
+            print(f"  {what}: no CPU figures (no /proc to read)")
+            return
+        spent = {
+            side: sum(seconds - before[side].get(pid, 0.0) for pid, seconds in pids.items())
+            for side, pids in after.items()
+        }
+        per_batch = {side: seconds * BATCH / polls for side, seconds in spent.items()}
+        total = sum(per_batch.values())
+        cores = os.cpu_count() or 1
+        parts = ", ".join(f"{side} {seconds * 1000:.0f} ms" for side, seconds in per_batch.items())
+        print(
+            f"  {what}: CPU per {BATCH:,} polls: {parts} ({total * 1000:.0f} ms in all: "
+            f"at most {BATCH / total * cores:,.0f} polls/s on {cores} idle cores)"
+        )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process (0 if it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def read_rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
-def bulk(api: str, polls: list[dict[str, str]]) -> None:
+def bulk(api: str, polls: list[dict[str, str]], clients: int, meter: CpuMeter) -> Target:
     bodies = [orjson.dumps(polls[i : i + BATCH]) for i in range(0, len(polls), BATCH)]
     loaded = 0
     lock = threading.Lock()
@@ -73,14 +168,22 @@ def bulk(api: str, polls: list[dict[str, str]]) -> None:
         with lock:
             loaded += answer["loaded"]
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(BULK_CLIENTS) as pool:
-        list(pool.map(send, bodies))
-    seconds = time.perf_counter() - started
+    with meter.measuring("bulk", len(polls)):
+        started = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(send, bodies))
+        seconds = time.perf_counter() - started
+    rate = len(polls) / seconds
     print(
         f"ingest bulk: {len(polls):,} polls in {len(bodies)} JSON requests of {BATCH:,} "
-        f"({BULK_CLIENTS} clients): {seconds:.2f} s, {len(polls) / seconds:,.0f} polls/s "
-        f"({loaded:,} new)"
+        f"({clients} clients): {seconds:.2f} s, {rate:,.0f} polls/s "
+        f"({loaded:,} new; load average {load()})"
+    )
+    return Target(
+        f"{len(polls):,} polls in batches of {BATCH:,} ({clients} clients)",
+        "≥ 100,000 polls/s",
+        f"{rate:,.0f} polls/s",
+        rate >= 100_000,
     )
 
 
@@ -94,34 +197,45 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.removesuffix(" UTC")).replace(tzinfo=UTC)
 
 
-def one_hour(api: str, stores: list[str], after: datetime, runs: int) -> datetime:
-    """`runs` requests, each an hour of polls of every store; the last instant sent."""
+def one_hour(
+    api: str, stores: list[str], after: datetime, meter: CpuMeter
+) -> tuple[Target, datetime]:
+    """ONE_HOUR_RUNS requests, each an hour of polls of every store; the last instant sent."""
     client = Client(api)
-    for run in range(1, runs + 1):
-        hour = after + timedelta(hours=run)
-        body = orjson.dumps(
-            [
-                {
-                    "store_id": store,
-                    "status": "active" if n % 7 else "inactive",
-                    "timestamp_utc": f"{(hour + timedelta(seconds=n % 3600)).isoformat()}",
-                }
-                for n, store in enumerate(stores)
-            ]
-        )
-        started = time.perf_counter()
-        answer = client.post("/api/monitor/polls", body)
-        seconds = time.perf_counter() - started
-        print(
-            f"ingest one hour: {answer['loaded']:,} polls in one JSON request "
-            f"({len(body) / 1e6:.1f} MB): {seconds:.3f} s (run {run}/{runs})"
-        )
-    return after + timedelta(hours=runs + 1)
+    times = []
+    with meter.measuring("one hour", len(stores) * ONE_HOUR_RUNS):
+        for run in range(1, ONE_HOUR_RUNS + 1):
+            hour = after + timedelta(hours=run)
+            body = orjson.dumps(
+                [
+                    {
+                        "store_id": store,
+                        "status": "active" if n % 7 else "inactive",
+                        "timestamp_utc": f"{(hour + timedelta(seconds=n % 3600)).isoformat()}",
+                    }
+                    for n, store in enumerate(stores)
+                ]
+            )
+            started = time.perf_counter()
+            answer = client.post("/api/monitor/polls", body)
+            times.append(time.perf_counter() - started)
+            print(
+                f"ingest one hour: {answer['loaded']:,} polls in one JSON request "
+                f"({len(body) / 1e6:.1f} MB): {times[-1]:.3f} s "
+                f"(run {run}/{ONE_HOUR_RUNS}; load average {load()})"
+            )
+    target = Target(
+        f"one hour of polls ({len(stores):,}) in one JSON request, slowest of {ONE_HOUR_RUNS}",
+        "≤ 1.0 s",
+        f"{max(times):.3f} s",
+        max(times) <= 1.0,
+    )
+    return target, after + timedelta(hours=ONE_HOUR_RUNS + 1)
 
 
 def single_polls(
-    api: str, stores: list[str], after: datetime, *, per_client: int, rate: float
-) -> None:
+    api: str, stores: list[str], after: datetime, meter: CpuMeter, *, per_client: int, rate: float
+) -> Target:
     """SINGLE_CLIENTS clients, one poll a request; `rate` requests/s each (0: unpaced)."""
     latencies: list[float] = []
     lock = threading.Lock()
@@ -146,21 +260,29 @@ def single_polls(
         with lock:
             latencies.extend(mine)
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(SINGLE_CLIENTS) as pool:
-        list(pool.map(client_run, range(SINGLE_CLIENTS)))
-    seconds = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
     pace = f"{rate:g} requests/s each" if rate else "unpaced"
+    with meter.measuring(f"single polls ({pace})", SINGLE_CLIENTS * per_client):
+        started = time.perf_counter()
+        with ThreadPoolExecutor(SINGLE_CLIENTS) as pool:
+            list(pool.map(client_run, range(SINGLE_CLIENTS)))
+        seconds = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    p99 = cuts[98] * 1000
     print(
         f"ingest single polls: {SINGLE_CLIENTS} clients ({pace}), {len(latencies):,} requests, "
         f"{len(latencies) / seconds:,.0f} requests/s: p50 {cuts[49] * 1000:.1f} ms, "
-        f"p90 {cuts[89] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms"
+        f"p90 {cuts[89] * 1000:.1f} ms, p99 {p99:.1f} ms (load average {load()})"
+    )
+    return Target(
+        f"single polls, {SINGLE_CLIENTS} clients ({pace}): p99",
+        "≤ 30 ms",
+        f"{p99:.1f} ms",
+        p99 <= 30,
     )
 
 
 @contextmanager
-def gunicorn(database_url: str) -> Iterator[str]:
+def gunicorn(database_url: str) -> Iterator[tuple[str, Service]]:
     log_dir = ROOT / "var" / "bench" / "ingest"
     log_dir.mkdir(parents=True, exist_ok=True)
     env = stack_environment(database_url=database_url, redis_url="")
@@ -168,8 +290,19 @@ def gunicorn(database_url: str) -> Iterator[str]:
     api = Api(f"http://127.0.0.1:{port}")
     with running(
         "gunicorn", web_command(f"127.0.0.1:{port}"), env=env, log_dir=log_dir, ready=api.up
-    ):
-        yield api.base_url
+    ) as service:
+        yield api.base_url, service
+
+
+def print_targets(targets: list[Target], load_before: str) -> None:
+    print(
+        f"ingest targets (issue 10; load average {load_before} before, {load()} after, "
+        f"{os.cpu_count()} cores):"
+    )
+    width = max(len(target.workload) for target in targets)
+    for target in targets:
+        verdict = "met" if target.met else "NOT MET"
+        print(f"  {target.workload:<{width}}  {target.goal:<17} {target.measured:>16}  {verdict}")
 
 
 def main() -> None:
@@ -177,14 +310,19 @@ def main() -> None:
     parser.add_argument("--database-url", required=True, help="zones and hours loaded, no polls")
     parser.add_argument("--data", type=Path, required=True, help="holds store_status.csv")
     parser.add_argument("--rate", type=float, default=1.0, help="single polls/s per client")
+    parser.add_argument("--bulk-clients", type=int, default=4, help="bulk's concurrent clients")
     options = parser.parse_args()
     polls = read_rows(options.data / "store_status.csv")
     stores, latest = latest_polls(polls)
-    with gunicorn(options.database_url) as api:
-        bulk(api, polls)
-        after = one_hour(api, stores, latest, runs=3)
-        single_polls(api, stores, after, per_client=30, rate=options.rate)
-        single_polls(api, stores, after + timedelta(hours=1), per_client=100, rate=0)
+    load_before = load()
+    with gunicorn(options.database_url) as (api, service):
+        meter = CpuMeter(service, options.database_url)
+        targets = [bulk(api, polls, options.bulk_clients, meter)]
+        target, after = one_hour(api, stores, latest, meter)
+        targets.append(target)
+        targets.append(single_polls(api, stores, after, meter, per_client=30, rate=options.rate))
+        single_polls(api, stores, after + timedelta(hours=1), meter, per_client=100, rate=0)
+    print_targets([targets[1], targets[0], targets[2]], load_before)
 
 
 if __name__ == "__main__":
