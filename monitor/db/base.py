@@ -138,6 +138,10 @@ class Database(Protocol):
 
     # ---- locks and errors ----
 
+    def check_deferred_constraints(self) -> None:
+        """Run now the constraint checks deferred to the commit (and defer later ones)."""
+        ...
+
     def lock_wait_at_most(self, seconds: float) -> AbstractContextManager[None]:
         """Raise LockWaitTimeoutError when a statement inside waits longer than
         `seconds` for a lock."""

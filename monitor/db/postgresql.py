@@ -177,6 +177,10 @@ class PostgreSQL:
     def epoch_us(self, values: Sequence[Any]) -> npt.NDArray[np.int64]:
         return np.array(values, dtype=np.int64)
 
+    def check_deferred_constraints(self) -> None:
+        # Django's own: SET CONSTRAINTS ALL IMMEDIATE, then ALL DEFERRED again.
+        connection.check_constraints()
+
     @contextmanager
     def lock_wait_at_most(self, seconds: float) -> Iterator[None]:
         """PostgreSQL makes a statement wait for a row or table lock as long as
@@ -253,6 +257,21 @@ def _copy_text(rows: list[PollRow], keys: StoreKeys, *, with_line: bool) -> str:
             [f"{line}\t{keys[store]}\t{at}+00\t{active:d}\n" for line, store, at, active in rows]
         )
     return "".join([f"{keys[store]}\t{at}+00\t{active:d}\n" for _, store, at, active in rows])
+
+
+def _array_literals(rows: list[PollRow], keys: StoreKeys) -> list[str]:
+    """The rows' store keys, instants and statuses as three array literals ('{…}').
+
+    Written by joins over whole columns: psycopg would dump a list element by
+    element in Python. Nothing needs quoting but the instants' spaces.
+    """
+    _, stores, instants, active = zip(*rows, strict=True)
+    quoted_instants = '","'.join(instants)
+    return [
+        f"{{{','.join(map(str, map(keys.__getitem__, stores)))}}}",
+        f'{{"{quoted_instants}"}}',
+        f"{{{','.join(map(str, active))}}}",
+    ]
 
 
 class _CopyStream:
@@ -341,19 +360,18 @@ class _PostgreSQLPollsStaged(_PostgreSQLPollsCopy):
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE {self.TABLE}")
             return LoadCounts(inserted, self.copied - inserted, polls_from)
-        rows, keys = self.first or ([], {})
-        arrays = [
-            [line for line, _, _, _ in rows],
-            [keys[store] for _, store, _, _ in rows],
-            [f"{at}+00" for _, _, at, _ in rows],  # "+00": UTC, whatever the session's zone
-            [active for _, _, _, active in rows],
-        ]
-        # unnest: the arrays as a table, one row per index; %b: each array sent
-        # in binary, not quoted value by value in Python.
+        if self.first is None:
+            return LoadCounts(0, 0)
+        rows, keys = self.first
         inserted, polls_from = self._insert(
-            "FROM unnest(%b::bigint[], %b::bigint[], %b::text[]::timestamptz[], %b::boolean[]) "
-            "AS staged (line, store, instant, active)",
-            arrays,
+            # The arrays as a table, a row per index; its ordinality stands
+            # for the line, the rows being in file order. The instants are
+            # naive UTC: AT TIME ZONE 'UTC' reads them so, whatever the
+            # session's zone.
+            "FROM (SELECT store, instant AT TIME ZONE 'UTC' AS instant, active, line "
+            "FROM unnest(%s::bigint[], %s::timestamp[], %s::boolean[]) WITH ORDINALITY "
+            "AS arrays (store, instant, active, line)) AS staged",
+            _array_literals(rows, keys),
         )
         return LoadCounts(inserted, len(rows) - inserted, polls_from)
 
