@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 
+from monitor.db.names import sql_names
 from monitor.ingest import reader
 from monitor.models import DataChange, Report
 from monitor.services import store_edits
@@ -154,3 +155,23 @@ def test_a_running_report_without_a_version_keeps_the_whole_log() -> None:
     change()
     Report.objects.create(as_of=AS_OF, data_version=None)
     assert data_changes_prune() == 0
+
+
+# ---- the bump ----------------------------------------------------------------------------------
+
+
+def test_the_checks_deferred_to_the_commit_run_before_the_version_is_locked() -> None:
+    """A poll's foreign key is checked at commit on PostgreSQL, which with the version
+    row locked would make concurrent loads wait for each other's checks."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite defers nothing worth running early")
+    names = sql_names()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {names.polls} ({names.poll_columns}) "
+                "VALUES (-1, '2023-01-25 18:00:00+00', true)"  # no store -1: checked at commit
+            )
+        with pytest.raises(IntegrityError), transaction.atomic():
+            data_changed()  # checks it now, before its UPDATE
+        transaction.set_rollback(True)
