@@ -84,6 +84,9 @@ class Client:
         return orjson.loads(answer)
 
 
+CpuSample = dict[str, dict[int, float]]  # side → pid → CPU seconds
+
+
 class CpuMeter:
     """CPU seconds spent by this client, the gunicorn processes and the database's
     server processes (its backends), between two samples.
@@ -97,7 +100,7 @@ class CpuMeter:
         self.gunicorn = gunicorn
         self.database = psycopg.connect(database_url, autocommit=True)
 
-    def sample(self) -> dict[str, dict[int, float]] | None:
+    def sample(self) -> CpuSample | None:
         try:
             server = [self.gunicorn.process.pid, *self.gunicorn.children()]
             backends = [
@@ -116,26 +119,21 @@ class CpuMeter:
         except OSError:
             return None
 
-    @contextmanager
-    def measuring(self, what: str, polls: int) -> Iterator[None]:
-        """Print the CPU the block cost each side, per 10,000 polls sent."""
-        before = self.sample()
-        yield
+    def spent_since(self, before: CpuSample | None, count: float, unit: str) -> str:
+        """The CPU each side spent since `before`, per `unit` (of `count` sent)."""
         after = self.sample()
         if before is None or after is None:
-            print(f"  {what}: no CPU figures (no /proc to read)")
-            return
-        spent = {
-            side: sum(seconds - before[side].get(pid, 0.0) for pid, seconds in pids.items())
+            return "  no CPU figures (no /proc to read)"
+        per_unit = {
+            side: sum(seconds - before[side].get(pid, 0.0) for pid, seconds in pids.items()) / count
             for side, pids in after.items()
         }
-        per_batch = {side: seconds * BATCH / polls for side, seconds in spent.items()}
-        total = sum(per_batch.values())
+        total = sum(per_unit.values())
+        parts = ", ".join(f"{side} {seconds * 1000:.1f} ms" for side, seconds in per_unit.items())
         cores = os.cpu_count() or 1
-        parts = ", ".join(f"{side} {seconds * 1000:.0f} ms" for side, seconds in per_batch.items())
-        print(
-            f"  {what}: CPU per {BATCH:,} polls: {parts} ({total * 1000:.0f} ms in all: "
-            f"at most {BATCH / total * cores:,.0f} polls/s on {cores} idle cores)"
+        return (
+            f"  CPU per {unit}: {parts} ({total * 1000:.1f} ms in all: at most "
+            f"{cores / total:,.0f} {unit}s/s on {cores} idle cores)"
         )
 
 
@@ -168,17 +166,18 @@ def bulk(api: str, polls: list[dict[str, str]], clients: int, meter: CpuMeter) -
         with lock:
             loaded += answer["loaded"]
 
-    with meter.measuring("bulk", len(polls)):
-        started = time.perf_counter()
-        with ThreadPoolExecutor(clients) as pool:
-            list(pool.map(send, bodies))
-        seconds = time.perf_counter() - started
+    cpu = meter.sample()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(send, bodies))
+    seconds = time.perf_counter() - started
     rate = len(polls) / seconds
     print(
         f"ingest bulk: {len(polls):,} polls in {len(bodies)} JSON requests of {BATCH:,} "
         f"({clients} clients): {seconds:.2f} s, {rate:,.0f} polls/s "
         f"({loaded:,} new; load average {load()})"
     )
+    print(meter.spent_since(cpu, len(polls) / BATCH, f"{BATCH:,} polls"))
     return Target(
         f"{len(polls):,} polls in batches of {BATCH:,} ({clients} clients)",
         "≥ 100,000 polls/s",
@@ -203,27 +202,28 @@ def one_hour(
     """ONE_HOUR_RUNS requests, each an hour of polls of every store; the last instant sent."""
     client = Client(api)
     times = []
-    with meter.measuring("one hour", len(stores) * ONE_HOUR_RUNS):
-        for run in range(1, ONE_HOUR_RUNS + 1):
-            hour = after + timedelta(hours=run)
-            body = orjson.dumps(
-                [
-                    {
-                        "store_id": store,
-                        "status": "active" if n % 7 else "inactive",
-                        "timestamp_utc": f"{(hour + timedelta(seconds=n % 3600)).isoformat()}",
-                    }
-                    for n, store in enumerate(stores)
-                ]
-            )
-            started = time.perf_counter()
-            answer = client.post("/api/monitor/polls", body)
-            times.append(time.perf_counter() - started)
-            print(
-                f"ingest one hour: {answer['loaded']:,} polls in one JSON request "
-                f"({len(body) / 1e6:.1f} MB): {times[-1]:.3f} s "
-                f"(run {run}/{ONE_HOUR_RUNS}; load average {load()})"
-            )
+    cpu = meter.sample()
+    for run in range(1, ONE_HOUR_RUNS + 1):
+        hour = after + timedelta(hours=run)
+        body = orjson.dumps(
+            [
+                {
+                    "store_id": store,
+                    "status": "active" if n % 7 else "inactive",
+                    "timestamp_utc": f"{(hour + timedelta(seconds=n % 3600)).isoformat()}",
+                }
+                for n, store in enumerate(stores)
+            ]
+        )
+        started = time.perf_counter()
+        answer = client.post("/api/monitor/polls", body)
+        times.append(time.perf_counter() - started)
+        print(
+            f"ingest one hour: {answer['loaded']:,} polls in one JSON request "
+            f"({len(body) / 1e6:.1f} MB): {times[-1]:.3f} s "
+            f"(run {run}/{ONE_HOUR_RUNS}; load average {load()})"
+        )
+    print(meter.spent_since(cpu, ONE_HOUR_RUNS, "request"))
     target = Target(
         f"one hour of polls ({len(stores):,}) in one JSON request, slowest of {ONE_HOUR_RUNS}",
         "≤ 1.0 s",
@@ -261,11 +261,11 @@ def single_polls(
             latencies.extend(mine)
 
     pace = f"{rate:g} requests/s each" if rate else "unpaced"
-    with meter.measuring(f"single polls ({pace})", SINGLE_CLIENTS * per_client):
-        started = time.perf_counter()
-        with ThreadPoolExecutor(SINGLE_CLIENTS) as pool:
-            list(pool.map(client_run, range(SINGLE_CLIENTS)))
-        seconds = time.perf_counter() - started
+    cpu = meter.sample()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(SINGLE_CLIENTS) as pool:
+        list(pool.map(client_run, range(SINGLE_CLIENTS)))
+    seconds = time.perf_counter() - started
     cuts = statistics.quantiles(latencies, n=100)
     p99 = cuts[98] * 1000
     print(
@@ -273,6 +273,7 @@ def single_polls(
         f"{len(latencies) / seconds:,.0f} requests/s: p50 {cuts[49] * 1000:.1f} ms, "
         f"p90 {cuts[89] * 1000:.1f} ms, p99 {p99:.1f} ms (load average {load()})"
     )
+    print(meter.spent_since(cpu, len(latencies), "request"))
     return Target(
         f"single polls, {SINGLE_CLIENTS} clients ({pace}): p99",
         "≤ 30 ms",
