@@ -119,21 +119,25 @@ class CpuMeter:
         except OSError:
             return None
 
-    def spent_since(self, before: CpuSample | None, count: float, unit: str) -> str:
-        """The CPU each side spent since `before`, per `unit` (of `count` sent)."""
+    def spent_since(self, before: CpuSample | None, items: int, per: int, noun: str) -> str:
+        """The CPU each side spent since `before` on `items` (polls or requests), per
+        `per` of them."""
         after = self.sample()
         if before is None or after is None:
             return "  no CPU figures (no /proc to read)"
         per_unit = {
-            side: sum(seconds - before[side].get(pid, 0.0) for pid, seconds in pids.items()) / count
+            side: sum(seconds - before[side].get(pid, 0.0) for pid, seconds in pids.items())
+            * per
+            / items
             for side, pids in after.items()
         }
         total = sum(per_unit.values())
         parts = ", ".join(f"{side} {seconds * 1000:.1f} ms" for side, seconds in per_unit.items())
+        unit = f"{per:,} {noun}" if per > 1 else noun.removesuffix("s")
         cores = os.cpu_count() or 1
         return (
             f"  CPU per {unit}: {parts} ({total * 1000:.1f} ms in all: at most "
-            f"{cores / total:,.0f} {unit}s/s on {cores} idle cores)"
+            f"{cores * per / total:,.0f} {noun}/s on {cores} idle cores)"
         )
 
 
@@ -177,7 +181,7 @@ def bulk(api: str, polls: list[dict[str, str]], clients: int, meter: CpuMeter) -
         f"({clients} clients): {seconds:.2f} s, {rate:,.0f} polls/s "
         f"({loaded:,} new; load average {load()})"
     )
-    print(meter.spent_since(cpu, len(polls) / BATCH, f"{BATCH:,} polls"))
+    print(meter.spent_since(cpu, len(polls), BATCH, "polls"))
     return Target(
         f"{len(polls):,} polls in batches of {BATCH:,} ({clients} clients)",
         "≥ 100,000 polls/s",
@@ -223,7 +227,7 @@ def one_hour(
             f"({len(body) / 1e6:.1f} MB): {times[-1]:.3f} s "
             f"(run {run}/{ONE_HOUR_RUNS}; load average {load()})"
         )
-    print(meter.spent_since(cpu, ONE_HOUR_RUNS, "request"))
+    print(meter.spent_since(cpu, ONE_HOUR_RUNS, 1, "requests"))
     target = Target(
         f"one hour of polls ({len(stores):,}) in one JSON request, slowest of {ONE_HOUR_RUNS}",
         "≤ 1.0 s",
@@ -273,7 +277,7 @@ def single_polls(
         f"{len(latencies) / seconds:,.0f} requests/s: p50 {cuts[49] * 1000:.1f} ms, "
         f"p90 {cuts[89] * 1000:.1f} ms, p99 {p99:.1f} ms (load average {load()})"
     )
-    print(meter.spent_since(cpu, len(latencies), "request"))
+    print(meter.spent_since(cpu, len(latencies), 1, "requests"))
     return Target(
         f"single polls, {SINGLE_CLIENTS} clients ({pace}): p99",
         "≤ 30 ms",
