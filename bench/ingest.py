@@ -6,9 +6,9 @@ imported first, three workloads, each a client's view (wall time from sending
 to the answer):
 
 1. bulk: every poll of DIR/store_status.csv, POSTed as JSON in batches of
-   10,000 by several clients at once (a sync gunicorn worker is idle while
-   its request waits for PostgreSQL; a client more keeps both cores busy):
-   polls/s;
+   10,000 by more clients at once than gunicorn has workers (a worker takes
+   the next request as soon as it answers, rather than waiting for its
+   client to send one): polls/s;
 2. one hour: an hour of polls of every store (one a store, the real poll
    rate) in one JSON request: seconds per request;
 3. single polls: 20 concurrent clients, each POSTing one poll at a time,
@@ -17,8 +17,10 @@ to the answer):
 
 Each workload also prints the CPU time it cost the client, the gunicorn
 workers and the database's server processes (read from /proc): unlike wall
-times, those hardly depend on what else the machine runs. At the end, each
-target of issue 10 next to its measured figure, with the load average.
+times, those hardly depend on what else the machine runs; and how long the
+server's processes, ready to run, waited for a CPU that other processes held.
+At the end, each target of issue 10 next to its measured figure, with the
+load average.
 """
 
 from __future__ import annotations
@@ -84,12 +86,14 @@ class Client:
         return orjson.loads(answer)
 
 
-CpuSample = dict[str, dict[int, float]]  # side → pid → CPU seconds
+# side → pid → (seconds on a CPU, seconds runnable but waiting for one)
+CpuSample = dict[str, dict[int, tuple[float, float]]]
 
 
 class CpuMeter:
     """CPU seconds spent by this client, the gunicorn processes and the database's
-    server processes (its backends), between two samples.
+    server processes (its backends), between two samples; and how long the server's
+    processes were ready to run but waited for a CPU that others held.
 
     Backends are found in pg_stat_activity; Django keeps its connections
     (DATABASE_CONN_MAX_AGE), so the same ones serve a whole workload. Needs a
@@ -112,9 +116,9 @@ class CpuMeter:
             ]
             usage = resource.getrusage(resource.RUSAGE_SELF)
             return {
-                "client": {0: usage.ru_utime + usage.ru_stime},
-                "gunicorn": {pid: _cpu_seconds(pid) for pid in server},
-                "PostgreSQL": {pid: _cpu_seconds(pid) for pid in backends},
+                "client": {0: (usage.ru_utime + usage.ru_stime, 0.0)},
+                "gunicorn": {pid: _scheduled_seconds(pid) for pid in server},
+                "PostgreSQL": {pid: _scheduled_seconds(pid) for pid in backends},
             }
         except OSError:
             return None
@@ -125,29 +129,39 @@ class CpuMeter:
         after = self.sample()
         if before is None or after is None:
             return "  no CPU figures (no /proc to read)"
-        per_unit = {
-            side: sum(seconds - before[side].get(pid, 0.0) for pid, seconds in pids.items())
-            * per
-            / items
+        spent = {
+            side: [
+                sum(now[n] - before[side].get(pid, (0.0, 0.0))[n] for pid, now in pids.items())
+                * per
+                / items
+                for n in (0, 1)
+            ]
             for side, pids in after.items()
         }
-        total = sum(per_unit.values())
-        parts = ", ".join(f"{side} {seconds * 1000:.1f} ms" for side, seconds in per_unit.items())
+        total = sum(cpu for cpu, _ in spent.values())
+        waited = sum(wait for _, wait in spent.values())
+        parts = ", ".join(f"{side} {cpu * 1000:.1f} ms" for side, (cpu, _) in spent.items())
         unit = f"{per:,} {noun}" if per > 1 else noun.removesuffix("s")
         cores = os.cpu_count() or 1
         return (
             f"  CPU per {unit}: {parts} ({total * 1000:.1f} ms in all: at most "
-            f"{cores * per / total:,.0f} {noun}/s on {cores} idle cores)"
+            f"{cores * per / total:,.0f} {noun}/s on {cores} idle cores); the server's "
+            f"processes waited {waited * 1000:.1f} ms more for a CPU"
         )
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a live process (0 if it has gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except FileNotFoundError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _scheduled_seconds(pid: int) -> tuple[float, float]:
+    """Seconds a live process's threads spent on a CPU, and runnable waiting for one
+    (0 if it has gone)."""
+    on_cpu = waiting = 0.0
+    for stats in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            run, wait, _ = stats.read_text().split()
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+        on_cpu += int(run) / 1e9
+        waiting += int(wait) / 1e9
+    return on_cpu, waiting
 
 
 def load() -> str:
