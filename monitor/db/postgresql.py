@@ -318,7 +318,7 @@ class _PostgreSQLPollsCopy:
 
 
 class _PostgreSQLPollsStaged(_PostgreSQLPollsCopy):
-    """Into a staging table, then one INSERT … ON CONFLICT DO NOTHING.
+    """Into a staging table, then one INSERT of the polls not stored yet (_insert).
 
     A load of one batch (every HTTP request, small files) skips the table: its
     rows go as arrays in the INSERT itself. Creating and dropping a temporary
@@ -329,6 +329,7 @@ class _PostgreSQLPollsStaged(_PostgreSQLPollsCopy):
     with_line = True
 
     TABLE = "poll_staging"
+    PLAIN_INSERT_MIN_ROWS = 1000  # see _insert
 
     def __enter__(self) -> _PostgreSQLPollsStaged:
         self.stream = _CopyStream(f"COPY {self.TABLE} FROM STDIN")
@@ -357,7 +358,7 @@ class _PostgreSQLPollsStaged(_PostgreSQLPollsCopy):
     def finish(self) -> LoadCounts:
         self.stream.end()
         if self.staging:
-            inserted, polls_from = self._insert(f"FROM {self.TABLE}", [])
+            inserted, polls_from = self._insert(f"FROM {self.TABLE}", [], self.copied)
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE {self.TABLE}")
             return LoadCounts(inserted, self.copied - inserted, polls_from)
@@ -373,36 +374,59 @@ class _PostgreSQLPollsStaged(_PostgreSQLPollsCopy):
             "FROM unnest(%s::bigint[], %s::timestamp[], %s::boolean[]) WITH ORDINALITY "
             "AS arrays (store, instant, active, line)) AS staged",
             _array_literals(rows, keys),
+            len(rows),
         )
         return LoadCounts(inserted, len(rows) - inserted, polls_from)
 
-    def _insert(self, source: str, params: list[Any]) -> tuple[int, datetime | None]:
-        """INSERT the staged rows (`FROM …` and its parameters); how many were
-        new, and the earliest instant of those."""
+    def _insert(self, source: str, params: list[Any], rows: int) -> tuple[int, datetime | None]:
+        """INSERT the `rows` staged rows (`FROM …` and its parameters); how many were
+        new, and the earliest instant of those.
+
+        ON CONFLICT looks each row up in the unique index before inserting it,
+        and inserting it looks again: a large part of the INSERT's time. Polls
+        are seldom sent twice, so many rows go first as a plain INSERT, in a
+        savepoint, with the insertion's own check alone; only if one is stored
+        already (the INSERT fails on the unique constraint, having waited for a
+        concurrent load that inserted it to commit) do they go again with ON
+        CONFLICT. A few rows are not worth the savepoint's round trips.
+        """
         names = sql_names()
-        with _binding_cursor() as cursor:
-            if self.staging:
-                # The sort holds the whole file: let it run in memory, not on disk.
-                cursor.execute("SELECT set_config('work_mem', '256MB', true)")
+
+        def insert(on_conflict: str) -> str:
             # DISTINCT ON keeps each (store, instant)'s first row in the ORDER
             # BY, its earliest line; ON CONFLICT skips what is stored already,
             # even by a concurrent import that commits first. RETURNING: the
             # inserted rows' count and earliest instant, in the same statement.
-            cursor.execute(
-                f"""
+            return f"""
                 WITH inserted AS (
                     INSERT INTO {names.polls} ({names.poll_columns})
                     SELECT DISTINCT ON (store, instant) store, instant, active {source}
                     ORDER BY store, instant, line
-                    ON CONFLICT ({names.poll_store}, {names.poll_time}) DO NOTHING
+                    {on_conflict}
                     RETURNING {names.poll_time} AS instant
                 ) SELECT count(*), min(instant) FROM inserted
-                """,
-                params,
-            )
-            row = cursor.fetchone()
-        assert row is not None
-        return row[0], row[1]
+            """
+
+        with _binding_cursor() as cursor:
+            if self.staging:
+                # The sort holds the whole file: let it run in memory, not on disk.
+                cursor.execute("SELECT set_config('work_mem', '256MB', true)")
+            if rows >= self.PLAIN_INSERT_MIN_ROWS:
+                try:
+                    with transaction.atomic():
+                        cursor.execute(insert(""), params)
+                        return _count_and_earliest(cursor)
+                except psycopg.errors.UniqueViolation:
+                    pass  # rolled back to the savepoint
+            on_conflict = f"ON CONFLICT ({names.poll_store}, {names.poll_time}) DO NOTHING"
+            cursor.execute(insert(on_conflict), params)
+            return _count_and_earliest(cursor)
+
+
+def _count_and_earliest(cursor: psycopg.Cursor[Any]) -> tuple[int, datetime | None]:
+    row = cursor.fetchone()
+    assert row is not None
+    return row[0], row[1]
 
 
 class _PostgreSQLPollsDirect(_PostgreSQLPollsCopy):

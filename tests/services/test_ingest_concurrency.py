@@ -20,6 +20,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from monitor import selectors
+from monitor.db.postgresql import _PostgreSQLPollsStaged
 from monitor.models import BusinessHours, Report, StatusPoll
 from monitor.services import jobs
 from monitor.services.imports import Body, ImportResult, business_hours_import, polls_import
@@ -78,6 +79,14 @@ def at_once(
     return [future.result(WAIT) for future in futures]
 
 
+@pytest.fixture(params=["on conflict", "plain insert first"])
+def insert_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways a PostgreSQL load inserts polls: with ON CONFLICT from the start (a
+    few rows), or plain first, then ON CONFLICT if one is stored already (many)."""
+    fewest = 1 if request.param == "plain insert first" else 10**9
+    monkeypatch.setattr(_PostgreSQLPollsStaged, "PLAIN_INSERT_MIN_ROWS", fewest)
+
+
 @pytest.fixture
 def pool() -> Iterator[ThreadPoolExecutor]:
     with ThreadPoolExecutor(max_workers=4) as executor:
@@ -89,6 +98,7 @@ def stored_polls() -> dict[tuple[str, datetime], bool]:
     return {(store, at): active for store, at, active in rows}
 
 
+@pytest.mark.usefixtures("insert_path")
 def test_overlapping_loads_both_succeed_and_the_first_committed_wins(
     pool: ThreadPoolExecutor,
 ) -> None:
@@ -121,6 +131,7 @@ def test_overlapping_loads_both_succeed_and_the_first_committed_wins(
     assert all(overlap)  # the first committed load's status
 
 
+@pytest.mark.usefixtures("insert_path")
 def test_loads_in_opposite_orders_at_once_never_deadlock(pool: ThreadPoolExecutor) -> None:
     polls_import(polls_body(range(1), range(1), active=True))
     ascending = polls_body(range(0, 200), range(1, 3), active=True)
