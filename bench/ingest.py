@@ -6,9 +6,8 @@ imported first, three workloads, each a client's view (wall time from sending
 to the answer):
 
 1. bulk: every poll of DIR/store_status.csv, POSTed as JSON in batches of
-   10,000 by more clients at once than gunicorn has workers (a worker takes
-   the next request as soon as it answers, rather than waiting for its
-   client to send one): polls/s;
+   10,000 by four clients at once (while a request's transaction runs in
+   PostgreSQL, gunicorn parses another's JSON): polls/s;
 2. one hour: an hour of polls of every store (one a store, the real poll
    rate) in one JSON request: seconds per request;
 3. single polls: 20 concurrent clients, each POSTing one poll at a time,
