@@ -16,7 +16,8 @@ fails, makes the report Failed.
 
 The last part in finishes the report (`_finish_if_last`). Any part may find
 that every part is Complete; the conditional UPDATE of the report's status
-(Running, and the round it read) lets exactly one of them finish it. There
+(Running, the plan and round it read, no part unfinished) lets exactly one
+of them finish it, and never on parts a newer plan has replaced. There
 is no chord: a counter in the database (the parts' statuses) needs no
 result backend, and no part is lost to a join that times out.
 
@@ -42,7 +43,7 @@ from typing import Any
 from celery import current_app, group
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Sum, Value
+from django.db.models import Exists, F, OuterRef, QuerySet, Sum, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -283,46 +284,42 @@ def _finish_if_last(report_id: str) -> None:
     as the report goes; run again the parts that read older data; or fail it
     after MAX_ROUNDS.
 
-    The round is read before the parts: a finisher that read the parts
-    before another one started a round holds an older round, and its
-    conditional UPDATE matches no row.
+    The report's plan (its attempt number, which every new plan raises) and
+    round are read before the parts, and the parts' statuses and figures in
+    one read: the decision rests on one view of them. The UPDATE that acts
+    on it holds only while the report keeps that plan and round (and, to
+    complete it, has no unfinished part): a finisher that read parts a newer
+    plan or round has since replaced matches no row.
     """
-    running = (
+    plan = (
         Report.objects.filter(pk=report_id, status=Report.Status.RUNNING)
-        .values_list("rounds", "as_of")
+        .values_list("attempts", "rounds", "as_of")
         .first()
     )
-    if running is None:
+    if plan is None:
         return
-    rounds, as_of = running
-    parts = ReportPart.objects.filter(report_id=report_id)
-    if parts.exclude(status=Report.Status.COMPLETE).exists():
+    attempts, rounds, as_of = plan
+    done = _parts_done(report_id)
+    if done is None:
         return  # the last part in finishes
-    # Complete parts: their figures are all set.
-    done = [
-        _Done(pk, version or 0, rows or 0, stale or 0)
-        for pk, version, rows, stale in parts.values_list(
-            "pk", "data_version", "row_count", "stores_without_recent_poll"
-        )
-    ]
+    current = _Plan(report_id, attempts, rounds)
     assert as_of is not None  # resolved before the parts were made
     oldest, newest = min(p.data_version for p in done), max(p.data_version for p in done)
     logged = changes_logged(oldest, newest)
     if not changes_reach(as_of, oldest, newest, logged):
         _complete(
-            report_id,
-            rounds,
+            current,
             data_version=newest,
             row_count=sum(part.row_count for part in done),
             stores_without_recent_poll=sum(part.stores_without_recent_poll for part in done),
         )
-    elif rounds >= MAX_ROUNDS:
+    elif current.rounds >= MAX_ROUNDS:
         report_fail(report_id, DATA_KEPT_CHANGING)
     else:
         behind = [
             part.pk for part in done if changes_reach(as_of, part.data_version, newest, logged)
         ]
-        _run_again(report_id, rounds, behind)
+        _run_again(current, behind)
 
 
 @dataclass(frozen=True)
@@ -333,16 +330,53 @@ class _Done:
     stores_without_recent_poll: int
 
 
+def _parts_done(report_id: str) -> list[_Done] | None:
+    """The report's parts, read at once; None while one is not Complete."""
+    parts = ReportPart.objects.filter(report_id=report_id).values_list(
+        "pk", "status", "data_version", "row_count", "stores_without_recent_poll"
+    )
+    done = []
+    for pk, status, version, rows, stale in parts:
+        if status != Report.Status.COMPLETE:
+            return None
+        # A Complete part's figures are written with its status.
+        assert version is not None
+        assert rows is not None
+        assert stale is not None
+        done.append(_Done(pk, version, rows, stale))
+    return done
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The report's plan and round a finisher read."""
+
+    report_id: str
+    attempts: int
+    rounds: int
+
+    def unchanged(self) -> QuerySet[Report]:
+        """The report, while it is Running with this plan and round."""
+        return Report.objects.filter(
+            pk=self.report_id,
+            status=Report.Status.RUNNING,
+            attempts=self.attempts,
+            rounds=self.rounds,
+        )
+
+
 def _complete(
-    report_id: str,
-    rounds: int,
+    plan: _Plan,
     *,
     data_version: int,
     row_count: int,
     stores_without_recent_poll: int,
 ) -> None:
     now = timezone.now()
-    finished = Report.objects.filter(pk=report_id, status=Report.Status.RUNNING, rounds=rounds)
+    unfinished = ReportPart.objects.filter(report=OuterRef("pk")).exclude(
+        status=Report.Status.COMPLETE
+    )
+    finished = plan.unchanged().filter(~Exists(unfinished))
     if finished.update(
         status=Report.Status.COMPLETE,
         stage="done",
@@ -353,20 +387,18 @@ def _complete(
         heartbeat_at=now,
         finished_at=now,
     ):
-        _count_finished(report_id, Report.Status.COMPLETE, now)
+        _count_finished(plan.report_id, Report.Status.COMPLETE, now)
 
 
-def _run_again(report_id: str, rounds: int, part_ids: list[int]) -> None:
+def _run_again(plan: _Plan, part_ids: list[int]) -> None:
     """Queue again the parts that read older data, as the next round (one
     finisher wins the round: the UPDATE is conditional on it)."""
+    report_id = plan.report_id
     logger.info(
-        "report %s: %d parts read older data; round %d", report_id, len(part_ids), rounds + 1
+        "report %s: %d parts read older data; round %d", report_id, len(part_ids), plan.rounds + 1
     )
     with transaction.atomic():
-        next_round = Report.objects.filter(
-            pk=report_id, status=Report.Status.RUNNING, rounds=rounds
-        )
-        if not next_round.update(rounds=rounds + 1, heartbeat_at=timezone.now()):
+        if not plan.unchanged().update(rounds=plan.rounds + 1, heartbeat_at=timezone.now()):
             return
         ReportPart.objects.filter(pk__in=part_ids).update(
             status=Report.Status.RUNNING,

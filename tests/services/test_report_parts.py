@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import orjson
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -325,6 +326,39 @@ def test_one_finisher_only() -> None:
 
     again = reload(report)
     assert (again.status, again.finished_at) == (Report.Status.COMPLETE, finished.finished_at)
+
+
+def test_a_plan_replaced_while_the_last_part_finishes_is_not_completed() -> None:
+    """A redelivered planner replaces the parts (and restarts the rounds) just
+    after the finisher read the report: the finisher's view of the old parts
+    must not complete the report of the new, unrun ones."""
+    store_random_data(stores=6, seed=5)
+    report, (first, second) = planned(3)
+    report_parts.part_run(first)
+    steps: list[str] = []
+
+    def replan_after_the_finishers_report_read(
+        execute: Callable[..., Any], sql: str, *args: Any
+    ) -> Any:
+        result = execute(sql, *args)
+        reads_parts = sql.startswith("SELECT") and "monitor_reportpart" in sql
+        reads_report = sql.startswith("SELECT") and '"monitor_report"."rounds"' in sql
+        if not steps and reads_report and not reads_parts:
+            steps.append("finisher read the report")
+        elif steps == ["finisher read the report"] and reads_parts:  # its first read of parts
+            steps.append("replanned")
+            replan = jobs.report_attempt_start(report.report_id)  # the planner, redelivered
+            assert replan is not None
+            replan.plan(AS_OF, store_ranges(3))
+        return result
+
+    with connection.execute_wrapper(replan_after_the_finishers_report_read):
+        report_parts.part_run(second)
+
+    assert steps == ["finisher read the report", "replanned"]
+    assert reload(report).status == Report.Status.RUNNING  # the new plan's parts wait
+    report_parts.parts_run_queued(report.report_id)
+    assert_as_one_report(report)
 
 
 def test_a_part_of_a_failed_report_does_not_run() -> None:
