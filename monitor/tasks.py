@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from monitor.services import jobs, poll_retention, report_parts, report_retention
 
@@ -19,8 +20,17 @@ def report_run_task(report_id: str) -> None:
 
 
 # One part of a report (services.report_parts), acknowledged and redelivered
-# as whole reports are.
-@shared_task(name=report_parts.PART_RUN_TASK, ignore_result=True)
+# as whole reports are. A database error that escaped it (claiming the part,
+# or finishing the report once the part is in) sends it again a few times,
+# with backoff: a task that raised is acknowledged, and nothing else would
+# finish a report whose parts are all in.
+@shared_task(
+    name=report_parts.PART_RUN_TASK,
+    ignore_result=True,
+    autoretry_for=(DatabaseError,),
+    max_retries=5,
+    retry_backoff=True,
+)
 def report_part_run_task(part_id: int) -> None:
     report_parts.part_run(part_id)
 

@@ -159,9 +159,28 @@ def part_run(part_id: int) -> None:
     _finish_if_last(attempt.report_id)
 
 
+def _finish_again(report_id: str) -> None:
+    """What a part's job does once its part is in, done again by a later
+    delivery of a job whose part is Complete: its worker may have died (or
+    the database failed) after writing the part and before finishing the
+    report, or before sending the parts of the next round it started. Both
+    steps bear repeating: one finisher wins, and a part sent twice runs once
+    (part_attempt_start)."""
+    resent = ReportPart.objects.filter(
+        report_id=report_id,
+        report__status=Report.Status.RUNNING,
+        report__rounds__gt=0,  # round 0's parts are sent again by their planner, redelivered
+        status=Report.Status.RUNNING,
+        attempts=0,
+    )
+    parts_dispatch(report_id, list(resent.values_list("pk", flat=True)))
+    _finish_if_last(report_id)
+
+
 def part_attempt_start(part_id: int) -> PartAttempt | None:
     """Claim the next attempt of a Running part of a Running report; None when
-    there is nothing to run (see services.jobs.report_attempt_start)."""
+    there is nothing to run (see services.jobs.report_attempt_start). A part
+    already Complete of a Running report has its report finished again."""
     with transaction.atomic():
         part = (
             ReportPart.objects.select_for_update(of=("self",))
@@ -172,32 +191,40 @@ def part_attempt_start(part_id: int) -> PartAttempt | None:
         if part is None:
             logger.info("report part %d does not exist (planned again): nothing to run", part_id)
             return None
-        report = part.report
-        if report.status != Report.Status.RUNNING or part.status != Report.Status.RUNNING:
-            logger.info(
-                "report part %d (%s, report %s): nothing to run",
-                part_id,
-                part.status,
-                report.status,
-            )
-            return None
-        if part.attempts >= MAX_ATTEMPTS:
-            error = (
-                f"part {part.index + 1} of the report was started {part.attempts} times and "
-                "its worker was lost each time; not trying again"
-            )
-            ReportPart.objects.filter(pk=part_id).update(status=Report.Status.FAILED, error=error)
-            report_fail(report.report_id, error)
-            return None
-        part.attempts += 1
-        part.save(update_fields=["attempts"])
-        # A sign of life of the report's job.
-        Report.objects.filter(pk=report.pk, status=Report.Status.RUNNING).update(
-            stage="started", heartbeat_at=timezone.now()
+        attempt = _claim(part)
+    # Once the part's row lock is released: finishing locks the report's row.
+    if attempt is None and (part.status, part.report.status) == (
+        Report.Status.COMPLETE,
+        Report.Status.RUNNING,
+    ):
+        _finish_again(part.report_id)
+    return attempt
+
+
+def _claim(part: ReportPart) -> PartAttempt | None:
+    report = part.report
+    if report.status != Report.Status.RUNNING or part.status != Report.Status.RUNNING:
+        logger.info(
+            "report part %d (%s, report %s): nothing to run", part.pk, part.status, report.status
         )
+        return None
+    if part.attempts >= MAX_ATTEMPTS:
+        error = (
+            f"part {part.index + 1} of the report was started {part.attempts} times and "
+            "its worker was lost each time; not trying again"
+        )
+        ReportPart.objects.filter(pk=part.pk).update(status=Report.Status.FAILED, error=error)
+        report_fail(report.report_id, error)
+        return None
+    part.attempts += 1
+    part.save(update_fields=["attempts"])
+    # A sign of life of the report's job.
+    Report.objects.filter(pk=report.pk, status=Report.Status.RUNNING).update(
+        stage="started", heartbeat_at=timezone.now()
+    )
     assert report.as_of is not None  # resolved by the report's job before it made parts
     return PartAttempt(
-        part_id=part_id,
+        part_id=part.pk,
         report_id=report.report_id,
         number=part.attempts,
         part_count=report.part_count,

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta
 from typing import Any
 
 import orjson
 import pytest
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kombu import Connection
+from kombu.simple import SimpleQueue
 from pytest_django.fixtures import Settings
 
 from monitor.models import BusinessHours, Report, ReportPart, StatusPoll, Store
@@ -22,6 +24,8 @@ from monitor.services.data_version import data_changed, data_version_read
 from monitor.services.imports import Body, polls_import
 from monitor.services.report_parts import report_csv
 from monitor.services.reports import report_generate
+from monitor.tasks import report_part_run_task
+from store_monitoring import celery_app
 from tests.report_data import SPEC_NOW, store_random_data
 
 pytestmark = pytest.mark.django_db
@@ -358,6 +362,89 @@ def test_a_plan_replaced_while_the_last_part_finishes_is_not_completed() -> None
     assert steps == ["finisher read the report", "replanned"]
     assert reload(report).status == Report.Status.RUNNING  # the new plan's parts wait
     report_parts.parts_run_queued(report.report_id)
+    assert_as_one_report(report)
+
+
+def test_a_part_delivered_again_once_in_finishes_the_report() -> None:
+    store_random_data(stores=6, seed=5)
+    report, (first, second) = planned(3)
+    report_parts.part_run(first)
+    attempt = report_parts.part_attempt_start(second)
+    assert attempt is not None
+    generated = report_generate(as_of=AS_OF, stores=attempt.stores)
+    attempt.complete(
+        data_version=generated.data_version,
+        row_count=len(generated.table),
+        stores_without_recent_poll=generated.stores_without_recent_poll,
+        absolute=generated.csv_rows(),
+        percent=generated.csv_rows(percent=True),
+    )
+    # Its worker dies here, before finishing the report; Celery delivers the task again.
+
+    report_parts.part_run(second)
+
+    assert_as_one_report(report)
+
+
+@pytest.fixture
+def memory_broker(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleQueue]:
+    """Celery's app publishing to kombu's in-memory transport: the tasks it
+    sends, held as a broker holds them."""
+    settings.CELERY_BROKER_URL = "memory://"
+    monkeypatch.setattr(celery_app.conf, "broker_url", "memory://")
+    monkeypatch.setattr(celery_app, "_pool", None)  # connections made for the default broker
+    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
+    with Connection("memory://") as connection:
+        queue = connection.SimpleQueue(celery_app.conf.task_default_queue)
+        queue.clear()
+        yield queue
+        queue.clear()
+        queue.close()
+
+
+def test_a_part_delivered_again_sends_the_parts_of_a_round_it_may_not_have_sent(
+    memory_broker: SimpleQueue, settings: Settings
+) -> None:
+    store_random_data(stores=6, seed=11)
+    report, (first, second) = planned(3)
+    report_parts.part_run(first)
+    store = Store.objects.order_by("store_id").first()
+    assert store is not None
+    store_a_poll(store, active=False, minutes_before=1)
+    settings.CELERY_BROKER_URL = ""  # the second part's worker dies before it sends the round
+    report_parts.part_run(second)
+    assert (reload(report).rounds, len(memory_broker)) == (1, 0)
+    settings.CELERY_BROKER_URL = "memory://"
+
+    report_parts.part_run(second)  # its task, delivered again
+
+    sent = memory_broker.get(timeout=1)
+    sent.ack()
+    assert (sent.headers["task"], sent.headers["argsrepr"]) == (
+        report_parts.PART_RUN_TASK,
+        repr((first,)),
+    )
+    report_parts.part_run(first)
+    assert_as_one_report(report)
+
+
+def test_a_part_task_whose_finishing_met_a_database_error_runs_again() -> None:
+    store_random_data(stores=6, seed=5)
+    report, (first, second) = planned(3)
+    report_parts.part_run(first)
+    failed: list[str] = []
+
+    def finisher_read_fails_once(execute: Callable[..., Any], sql: str, *args: Any) -> Any:
+        reads_report = sql.startswith("SELECT") and '"monitor_report"."rounds"' in sql
+        if reads_report and "monitor_reportpart" not in sql and not failed:
+            failed.append(sql)
+            raise OperationalError("the connection was lost")
+        return execute(sql, *args)
+
+    with connection.execute_wrapper(finisher_read_fails_once):
+        report_part_run_task.apply(args=(second,))
+
+    assert failed
     assert_as_one_report(report)
 
 
