@@ -23,8 +23,8 @@ A report waits in the queue (attempts 0, stage "queued", or "enqueuing"
 while its Celery task is being published) until a job claims it; only
 REPORT_QUEUE_TIMEOUT, long, fails it there: a backlog is not a fault. Once
 started, a job that gives no sign of life for REPORT_STALE_AFTER_SECONDS has
-been lost, unless one of its parts still waits in the queue: then, again,
-only REPORT_QUEUE_TIMEOUT fails it.
+been lost, unless one of its parts still waits in Celery's queue: then,
+again, only REPORT_QUEUE_TIMEOUT fails it.
 """
 
 from __future__ import annotations
@@ -436,7 +436,12 @@ def _lost() -> Q:
 
 
 def _waits_in_queue() -> Q:
-    return Q(attempts=0) | Q(has_queued_part())
+    """Queued itself, or, with a broker, one of its parts queued: without
+    one, the report's own thread runs its parts one after another, never
+    waiting for a backlog."""
+    if settings.CELERY_BROKER_URL:
+        return Q(attempts=0) | Q(has_queued_part())
+    return Q(attempts=0)
 
 
 def _is_lost(report: Report) -> bool:
@@ -498,12 +503,16 @@ def _embedded_pool() -> JobPool:
 
 
 def reports_left_queued(*, before: datetime) -> list[str]:
-    """The reports still queued (oldest first) that were created before
-    `before`: this process's start. The embedded queue that held them was the
-    memory of a web process that has stopped, so this one queues them again.
-    Should a sibling web process still hold one, the report runs twice at
-    worst: the attempt protocol keeps one result."""
-    queued = Report.objects.filter(status=Report.Status.RUNNING, attempts=0, created_at__lt=before)
+    """The reports still queued, or with parts still queued (oldest first),
+    that were created before `before`: this process's start. The embedded
+    queue, or the job thread running the parts, was the memory of a web
+    process that has stopped, so this one queues them again (a report in
+    parts is planned again, as a redelivered job is). Should a sibling web
+    process still run one, it runs twice at worst: the attempt protocol
+    keeps one result."""
+    queued = Report.objects.filter(
+        Q(attempts=0) | Q(has_queued_part()), status=Report.Status.RUNNING, created_at__lt=before
+    )
     return list(queued.order_by("created_at").values_list("report_id", flat=True))
 
 

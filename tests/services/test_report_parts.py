@@ -469,6 +469,7 @@ def make_silent(report: Report, *, seconds: int) -> None:
 def test_a_report_whose_part_waits_in_the_queue_has_the_queue_timeout(
     settings: Settings,
 ) -> None:
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # never asked: reads never wait on it
     settings.REPORT_STALE_AFTER_SECONDS = 600
     settings.REPORT_QUEUE_TIMEOUT = 3600
     store_random_data(stores=4, seed=9)
@@ -483,6 +484,29 @@ def test_a_report_whose_part_waits_in_the_queue_has_the_queue_timeout(
     assert failed is not None
     assert failed.status == Report.Status.FAILED
     assert "no worker started the report's job within 3600 s" in failed.error
+
+
+def test_without_a_broker_a_report_whose_parts_wait_is_lost_once_silent(
+    settings: Settings,
+) -> None:
+    # The report's own thread runs its parts one after another: silence means
+    # its web process stopped, not a backlog.
+    settings.CELERY_BROKER_URL = ""
+    settings.REPORT_STALE_AFTER_SECONDS = 600
+    store_random_data(stores=4, seed=9)
+    report, parts = planned(2)
+    Report.objects.filter(pk=report.pk).update(data_version=data_version_read())
+    report_parts.part_run(parts[0])  # ...then the web process stops
+    make_silent(report, seconds=601)
+
+    failed = jobs.report_get(report.report_id)
+    assert failed is not None
+    assert (failed.status, failed.error) == (
+        Report.Status.FAILED,
+        "the report's job gave no sign of life for 600 s (its worker was stopped or lost); "
+        "trigger a new report",
+    )
+    assert not jobs.report_trigger(as_of=AS_OF).reused
 
 
 def test_a_report_whose_started_part_went_silent_is_lost(settings: Settings) -> None:

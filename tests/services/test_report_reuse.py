@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from pytest_django.fixtures import Settings
 
 from monitor.models import DataVersion, Report, StatusPoll
-from monitor.services import jobs
+from monitor.selectors import store_ranges
+from monitor.services import jobs, report_parts
 from monitor.services.data_version import data_changed, data_version_read
 from monitor.services.imports import (
     FileRefusedError,
@@ -28,10 +29,11 @@ from monitor.services.imports import (
     polls_import,
     timezones_import,
 )
+from monitor.services.report_parts import report_csv
 from monitor.services.report_retention import reports_prune
 from tests.conftest import WriteFile
 from tests.integration.conftest import database_url
-from tests.report_data import SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
+from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -175,6 +177,24 @@ def test_reports_queued_before_the_process_started_are_queued_again() -> None:
     left = jobs.reports_left_queued(before=process_started)
 
     assert left == [each.report.report_id for each in queued]  # oldest first
+
+
+def test_a_report_whose_parts_were_left_queued_is_queued_again_and_completes(
+    settings: Settings,
+) -> None:
+    settings.REPORT_SHARD_STORES = 1
+    left = jobs.report_trigger(as_of=SPEC_NOW, force=True).report
+    attempt = jobs.report_attempt_start(left.report_id)
+    assert attempt is not None
+    first, *_ = attempt.plan(SPEC_NOW, store_ranges(1))
+    report_parts.part_run(first)  # ...then the web process running its parts stops
+    process_started = timezone.now()
+
+    assert jobs.reports_left_queued(before=process_started) == [left.report_id]
+    jobs.report_run(left.report_id)  # the restarted process's job thread
+    resumed = Report.objects.get(pk=left.pk)
+    assert resumed.status == Report.Status.COMPLETE
+    assert report_csv(resumed) == SPEC_CSV
 
 
 def test_a_reused_report_survives_the_next_prune(settings: Settings) -> None:
