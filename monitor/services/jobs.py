@@ -267,9 +267,9 @@ def report_attempt_start(report_id: str) -> ReportAttempt | None:
             report.save(update_fields=["status", "error", "finished_at"])
             return None
         report.attempts += 1
-        report.stage, report.progress, report.heartbeat_at = "started", 0.0, now
+        report.stage, report.heartbeat_at = "started", now
         report.started_at = report.started_at or now
-        report.save(update_fields=["attempts", "stage", "progress", "heartbeat_at", "started_at"])
+        report.save(update_fields=["attempts", "stage", "heartbeat_at", "started_at"])
     if report.attempts == 1:
         metrics.report_started(created_at=report.created_at, started_at=now)
     as_of = report.as_of if report.as_of is not None else report.requested_as_of
@@ -291,7 +291,8 @@ class ReportAttempt:
 
     def progress(self, stage: str, fraction: float) -> None:
         """Record the stage; stops the run once superseded."""
-        if not self._write(stage=stage, progress=fraction, heartbeat_at=timezone.now()):
+        progress = report_parts.progress_raised(fraction)
+        if not self._write(stage=stage, progress=progress, heartbeat_at=timezone.now()):
             raise AttemptSupersededError(self.report_id)
 
     def plan(self, as_of: datetime, ranges: list[selectors.StoreRange]) -> list[int]:

@@ -295,15 +295,22 @@ class PartAttempt:
 
 
 def _progress(attempt: PartAttempt) -> None:
-    """The report's progress: the share of its parts done. Never lowered: two
-    parts finishing together may write in either order."""
+    """The report's progress: its parts done, of its parts and the step that
+    completes it, so 1 only once Complete (a round may yet run parts again).
+    Never lowered (progress_raised)."""
     done = ReportPart.objects.filter(
         report_id=attempt.report_id, status=Report.Status.COMPLETE
     ).count()
     Report.objects.filter(pk=attempt.report_id, status=Report.Status.RUNNING).update(
-        progress=Greatest(F("progress"), Value(done / max(attempt.part_count, 1))),
-        heartbeat_at=timezone.now(),
+        progress=progress_raised(done / (attempt.part_count + 1)), heartbeat_at=timezone.now()
     )
+
+
+def progress_raised(fraction: float) -> Greatest:
+    """The report's progress, raised to `fraction` and never lowered: parts
+    finishing together write in either order, and a job delivered again
+    plans anew while the report's readers have seen its parts done."""
+    return Greatest(F("progress"), Value(fraction))
 
 
 def _finish_if_last(report_id: str) -> None:

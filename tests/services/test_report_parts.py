@@ -134,7 +134,7 @@ def test_any_shard_size_gives_the_same_bytes(
         transaction.set_rollback(True)
 
 
-def test_progress_is_the_share_of_parts_done() -> None:
+def test_progress_is_the_share_of_parts_done_and_completing() -> None:
     store_random_data(stores=6, seed=5)
     report, parts = planned(2)
 
@@ -144,7 +144,7 @@ def test_progress_is_the_share_of_parts_done() -> None:
     assert (stored.status, stored.part_count, stored.progress) == (
         Report.Status.RUNNING,
         3,
-        pytest.approx(1 / 3),
+        pytest.approx(1 / 4),  # 3 parts, then completing the report
     )
     report_parts.parts_run_queued(report.report_id)
     assert_as_one_report(report)
@@ -169,6 +169,7 @@ def test_data_changed_between_parts_runs_the_older_parts_again() -> None:
 
     stored = reload(report)
     assert (stored.status, stored.rounds) == (Report.Status.RUNNING, 1)
+    assert stored.progress == pytest.approx(2 / 3)  # not 1: the round is still to run
     assert ReportPart.objects.get(pk=first).attempts == 0  # queued again
     report_parts.parts_run_queued(report.report_id)
     assert_as_one_report(report)  # the final data's report: the outage is in
@@ -244,6 +245,19 @@ def test_a_change_the_report_reads_between_parts_runs_the_older_part_again(
 
     assert_as_one_report(report)  # the final data's report
     assert reload(report).rounds == 1
+
+
+def test_progress_does_not_fall_when_a_planner_delivered_again_starts() -> None:
+    store_random_data(stores=6, seed=5)
+    report, parts = planned(2)
+    report_parts.part_run(parts[0])
+    seen = reload(report).progress
+
+    again = jobs.report_attempt_start(report.report_id)
+    assert again is not None
+    again.progress("planning", 0.0)
+
+    assert reload(report).progress == seen > 0
 
 
 def test_data_that_keeps_changing_fails_the_report_after_the_last_round(
