@@ -220,7 +220,7 @@ class ReportPart(models.Model):
     store_first = models.TextField(null=True, blank=True)  # noqa: DJ001
     store_end = models.TextField(null=True, blank=True)  # noqa: DJ001
     # Running while queued (attempts 0) or computing; Complete once its rows
-    # are in; Failed makes the report Failed.
+    # are in; Failed makes the report Failed (the reason is the report's error).
     status = models.CharField(
         max_length=16, choices=Report.Status.choices, default=Report.Status.RUNNING
     )
@@ -236,7 +236,6 @@ class ReportPart(models.Model):
     result_percent_csv = models.TextField(blank=True, default="")
     result_bytes = models.PositiveBigIntegerField(default=0)
     result_percent_bytes = models.PositiveBigIntegerField(default=0)
-    error = models.TextField(blank=True, default="")
 
     class Meta:
         constraints = [

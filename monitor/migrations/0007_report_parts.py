@@ -23,17 +23,20 @@ def results_into_parts(apps, schema_editor):
         Report.objects.filter(pk=pk).update(part_count=1)
 
 
+# The CSV headers when the parts came in, frozen here as a migration must be.
+HEADER = 'store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week\n'
+PERCENT_HEADER = 'store_id,uptime_last_hour_pct,uptime_last_day_pct,uptime_last_week_pct,downtime_last_hour_pct,downtime_last_day_pct,downtime_last_week_pct\n'
+
+
 def parts_into_results(apps, schema_editor):
     """Back: a report's parts joined under the header (the parts are dropped next)."""
-    from monitor.engine.render import header_line
-
     Report = apps.get_model('monitor', 'Report')
     ReportPart = apps.get_model('monitor', 'ReportPart')
     for pk in Report.objects.filter(status='Complete').values_list('pk', flat=True).iterator():
         parts = ReportPart.objects.filter(report_id=pk).order_by('index')
         Report.objects.filter(pk=pk).update(
-            result_csv=header_line() + ''.join(parts.values_list('result_csv', flat=True)),
-            result_percent_csv=header_line(percent=True)
+            result_csv=HEADER + ''.join(parts.values_list('result_csv', flat=True)),
+            result_percent_csv=PERCENT_HEADER
             + ''.join(parts.values_list('result_percent_csv', flat=True)),
         )
 

@@ -50,14 +50,15 @@ from monitor.services import report_parts
 from monitor.services.data_version import data_version_locked
 from monitor.services.embedded_jobs import JobPool
 from monitor.services.report_parts import (
-    INTERNAL_ERROR,
     MAX_ATTEMPTS,
     QUEUE_UNREACHABLE,
     AttemptSupersededError,
+    attempt_outcome,
     has_queued_part,
+    report_fail,
 )
 from monitor.services.report_retention import report_kept_a_while, reports_prune_if_due
-from monitor.services.reports import ReportInputError, resolve_as_of
+from monitor.services.reports import resolve_as_of
 
 logger = logging.getLogger(__name__)
 
@@ -220,20 +221,9 @@ def report_run(report_id: str) -> None:
     attempt = report_attempt_start(report_id)
     if attempt is None:
         return
-    try:
-        attempt.progress("planning", 0.0)
-        as_of = resolve_as_of(attempt.as_of)
-        ranges = selectors.store_ranges(settings.REPORT_SHARD_STORES)
-        part_ids = attempt.plan(as_of, ranges)
-    except AttemptSupersededError:
-        logger.info("report %s attempt %d: superseded, stopped", report_id, attempt.number)
-        return
-    except ReportInputError as error:
-        attempt.fail(str(error))
-        return
-    except Exception:
-        logger.exception("report %s attempt %d failed", report_id, attempt.number)
-        attempt.fail(INTERNAL_ERROR)
+    job = f"report {report_id} attempt {attempt.number}"
+    part_ids = attempt_outcome(job, attempt.fail, attempt.plan_parts)
+    if part_ids is None:
         return
     if settings.CELERY_BROKER_URL:
         report_parts.parts_dispatch(report_id, part_ids)
@@ -256,16 +246,14 @@ def report_attempt_start(report_id: str) -> ReportAttempt | None:
         if report.status != Report.Status.RUNNING:
             logger.info("report %s is %s already: nothing to run", report_id, report.status)
             return None
-        now = timezone.now()
         if report.attempts >= MAX_ATTEMPTS:
-            report.status = Report.Status.FAILED
-            report.error = (
+            report_fail(
+                report_id,
                 f"the report's job was started {report.attempts} times and its worker "
-                "was lost each time; not trying again"
+                "was lost each time; not trying again",
             )
-            report.finished_at = now
-            report.save(update_fields=["status", "error", "finished_at"])
             return None
+        now = timezone.now()
         report.attempts += 1
         report.stage, report.heartbeat_at = "started", now
         report.started_at = report.started_at or now
@@ -273,7 +261,7 @@ def report_attempt_start(report_id: str) -> ReportAttempt | None:
     if report.attempts == 1:
         metrics.report_started(created_at=report.created_at, started_at=now)
     as_of = report.as_of if report.as_of is not None else report.requested_as_of
-    return ReportAttempt(report_id, report.attempts, as_of, now)
+    return ReportAttempt(report_id, report.attempts, as_of)
 
 
 @dataclass(frozen=True)
@@ -287,13 +275,18 @@ class ReportAttempt:
     report_id: str
     number: int
     as_of: datetime | None  # None: the latest poll
-    started_at: datetime
 
     def progress(self, stage: str, fraction: float) -> None:
         """Record the stage; stops the run once superseded."""
         progress = report_parts.progress_raised(fraction)
         if not self._write(stage=stage, progress=progress, heartbeat_at=timezone.now()):
             raise AttemptSupersededError(self.report_id)
+
+    def plan_parts(self) -> list[int]:
+        """Resolve the report's instant and plan its parts (plan); the parts' ids."""
+        self.progress("planning", 0.0)
+        as_of = resolve_as_of(self.as_of)
+        return self.plan(as_of, selectors.store_ranges(settings.REPORT_SHARD_STORES))
 
     def plan(self, as_of: datetime, ranges: list[selectors.StoreRange]) -> list[int]:
         """Record the instant and create one part per range, in one
@@ -310,15 +303,8 @@ class ReportAttempt:
             return report_parts.parts_create(self.report_id, ranges)
 
     def fail(self, error: str) -> None:
-        now = timezone.now()
-        if not self._write(
-            status=Report.Status.FAILED, error=error, heartbeat_at=now, finished_at=now
-        ):
+        if not report_fail(self.report_id, error, attempt=self.number):
             logger.info("report %s: failure of a superseded attempt dropped", self.report_id)
-            return
-        metrics.report_finished(
-            status=Report.Status.FAILED, started_at=self.started_at, finished_at=now
-        )
 
     def _write(self, **fields: Any) -> bool:
         # The conditional UPDATE is the compare-and-set of the module docstring.
@@ -473,9 +459,7 @@ def _enqueue(report_id: str) -> None:
         # timeout: fail it now. The details (the broker's address) go to the
         # log only.
         logger.error("report %s: the job queue refused the job: %r", report_id, error)
-        Report.objects.filter(pk=report_id, status=Report.Status.RUNNING).update(
-            status=Report.Status.FAILED, error=QUEUE_UNREACHABLE, finished_at=timezone.now()
-        )
+        report_fail(report_id, QUEUE_UNREACHABLE)
         raise JobQueueUnavailableError(QUEUE_UNREACHABLE) from error
     # In the queue: from now on identical triggers may reuse the report. Only
     # while nothing else wrote it (a worker may have claimed it already).

@@ -35,10 +35,10 @@ later change reaches run again, for at most MAX_ROUNDS rounds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from celery import current_app, group
 from django.conf import settings
@@ -55,6 +55,8 @@ from monitor.services.data_version import changes_logged, changes_reach
 from monitor.services.reports import ReportInputError, report_generate
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # The Celery task's name (monitor.tasks registers it).
 PART_RUN_TASK = "monitor.report_part_run"
@@ -121,7 +123,7 @@ def parts_run_queued(report_id: str) -> None:
         part_run(part_id)
 
 
-def _first_queued(parts: Any) -> int | None:
+def _first_queued(parts: QuerySet[ReportPart]) -> int | None:
     pk: int | None = parts.filter(attempts=0).order_by("index").values_list("pk", flat=True).first()
     return pk
 
@@ -131,32 +133,45 @@ def part_run(part_id: int) -> None:
     attempt = part_attempt_start(part_id)
     if attempt is None:
         return
-    try:
-        generated = report_generate(
-            as_of=attempt.as_of, stores=attempt.stores, on_progress=attempt.progress
-        )
-        attempt.progress("rendering", 0.8)
-        absolute, percent = generated.csv_rows(), generated.csv_rows(percent=True)
-        attempt.progress("writing", 0.9)
-        attempt.complete(
-            data_version=generated.data_version,
-            row_count=len(generated.table),
-            stores_without_recent_poll=generated.stores_without_recent_poll,
-            absolute=absolute,
-            percent=percent,
-        )
-    except AttemptSupersededError:
-        logger.info("report part %d attempt %d: superseded, stopped", part_id, attempt.number)
-        return
-    except ReportInputError as error:
-        attempt.fail(str(error))
-        return
-    except Exception:
-        logger.exception("report part %d attempt %d failed", part_id, attempt.number)
-        attempt.fail(INTERNAL_ERROR)
+    job = f"report part {part_id} attempt {attempt.number}"
+    if attempt_outcome(job, attempt.fail, lambda: _part_compute(attempt)) is None:
         return
     _progress(attempt)
     _finish_if_last(attempt.report_id)
+
+
+def _part_compute(attempt: PartAttempt) -> Literal[True]:
+    generated = report_generate(
+        as_of=attempt.as_of, stores=attempt.stores, on_progress=attempt.progress
+    )
+    attempt.progress("rendering", 0.8)
+    absolute, percent = generated.csv_rows(), generated.csv_rows(percent=True)
+    attempt.progress("writing", 0.9)
+    attempt.complete(
+        data_version=generated.data_version,
+        row_count=len(generated.table),
+        stores_without_recent_poll=generated.stores_without_recent_poll,
+        absolute=absolute,
+        percent=percent,
+    )
+    return True
+
+
+def attempt_outcome(job: str, fail: Callable[[str], None], work: Callable[[], T]) -> T | None:
+    """What `work()` returns, or None when the attempt stopped: superseded (a
+    newer run, or the report's end: logged), or failed, `fail` recording why
+    (the input's error as it is; anything else as INTERNAL_ERROR, the
+    details in the log only)."""
+    try:
+        return work()
+    except AttemptSupersededError:
+        logger.info("%s: superseded, stopped", job)
+    except ReportInputError as error:
+        fail(str(error))
+    except Exception:
+        logger.exception("%s failed", job)
+        fail(INTERNAL_ERROR)
+    return None
 
 
 def _finish_again(report_id: str) -> None:
@@ -213,7 +228,7 @@ def _claim(part: ReportPart) -> PartAttempt | None:
             f"part {part.index + 1} of the report was started {part.attempts} times and "
             "its worker was lost each time; not trying again"
         )
-        ReportPart.objects.filter(pk=part.pk).update(status=Report.Status.FAILED, error=error)
+        ReportPart.objects.filter(pk=part.pk).update(status=Report.Status.FAILED)
         report_fail(report.report_id, error)
         return None
     part.attempts += 1
@@ -279,7 +294,9 @@ class PartAttempt:
             raise AttemptSupersededError(self.part_id)
 
     def fail(self, error: str) -> None:
-        if not self._write(status=Report.Status.FAILED, error=error):
+        """Fail the part and, with it, the report with `error` (the report's
+        error is the one its readers see)."""
+        if not self._write(status=Report.Status.FAILED):
             logger.info("report part %d: failure of a superseded attempt dropped", self.part_id)
             return
         report_fail(self.report_id, error)
@@ -448,12 +465,21 @@ def _run_again(plan: _Plan, part_ids: list[int]) -> None:
     parts_dispatch(report_id, part_ids)
 
 
-def report_fail(report_id: str, error: str) -> None:
-    """Mark the report Failed with `error`, unless it is no longer Running."""
+def report_fail(report_id: str, error: str, *, attempt: int | None = None) -> bool:
+    """Mark the report Failed with `error`, unless it is no longer Running (or,
+    given `attempt`, no longer that attempt's); False when it was not. Every
+    failure of a report's job comes here: the same fields set, and the job's
+    duration counted the same way (from its first start)."""
     now = timezone.now()
     failed = Report.objects.filter(pk=report_id, status=Report.Status.RUNNING)
-    if failed.update(status=Report.Status.FAILED, error=error, heartbeat_at=now, finished_at=now):
-        _count_finished(report_id, Report.Status.FAILED, now)
+    if attempt is not None:
+        failed = failed.filter(attempts=attempt)
+    if not failed.update(
+        status=Report.Status.FAILED, error=error, heartbeat_at=now, finished_at=now
+    ):
+        return False
+    _count_finished(report_id, Report.Status.FAILED, now)
+    return True
 
 
 def _count_finished(report_id: str, status: str, finished_at: datetime) -> None:

@@ -109,7 +109,7 @@ def test_run_that_crashes_fails_with_a_generic_reason_and_logs_the_details(
     stored = reload(report)
     assert stored.status == Report.Status.FAILED
     # The error is served to anyone: no exception text (hosts, ports, SQL).
-    assert stored.error == jobs.INTERNAL_ERROR
+    assert stored.error == report_parts.INTERNAL_ERROR
     assert "Mars/Olympus_Mons" not in stored.error
     assert "Mars/Olympus_Mons" in caplog.text  # the log has the details
 

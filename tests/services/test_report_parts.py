@@ -295,8 +295,7 @@ def test_a_part_that_fails_fails_the_report_with_the_reason(
     stored = reload(report)
     assert (stored.status, stored.error) == (Report.Status.FAILED, report_parts.INTERNAL_ERROR)
     assert stored.finished_at is not None
-    last = ReportPart.objects.get(pk=parts[-1])
-    assert (last.status, last.error) == (Report.Status.FAILED, report_parts.INTERNAL_ERROR)
+    assert ReportPart.objects.get(pk=parts[-1]).status == Report.Status.FAILED
     assert "Mars/Olympus_Mons" in caplog.text
 
 
