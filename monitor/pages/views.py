@@ -81,7 +81,10 @@ def fleet(request: HtmxHttpRequest) -> HttpResponse:
         report = fleet_service.report_latest_complete()
     context: dict[str, object] = {"report": report, "job": _job_to_show(report)}
     if report is not None and report.status == Report.Status.COMPLETE:
-        fleet = fleet_service.fleet_of(report)
+        try:
+            fleet = fleet_service.fleet_of(report)
+        except fleet_service.FleetError as error:  # deleted by retention meanwhile, say
+            raise Http404(str(error)) from error
         context.update(_fleet_context(fleet))
         context.update(_table_context(fleet, params))
         if request.htmx and request.htmx.target == "stores":

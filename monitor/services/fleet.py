@@ -9,6 +9,7 @@ divided in exact integer arithmetic.
 
 A Complete report never changes (see services.jobs: writes only match Running
 rows), so the parsed fleet of a few recent reports is cached by report id.
+It is read part by part: what is cached is the parsed figures, never a CSV.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import bisect
 import csv
 import io
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,7 +27,7 @@ import numpy.typing as npt
 
 from monitor.engine.render import header
 from monitor.models import Report
-from monitor.services.report_parts import report_csv
+from monitor.services.report_parts import ReportPartsMissingError, report_csv_chunks
 
 # Sortable columns: the CSV's six figures and the weekly uptime percentage.
 FIGURE_COLUMNS = tuple(header()[1:])
@@ -159,28 +161,56 @@ def fleet_of(report: Report) -> Fleet:
 
 @lru_cache(maxsize=4)
 def _fleet_cached(report_id: str) -> Fleet:
-    report = Report.objects.get(pk=report_id)
-    return fleet_parse(report_id, report_csv(report), report_csv(report, percent=True))
+    report = Report.objects.filter(pk=report_id).first()
+    gone = FleetError(f"report {report_id} was deleted (retention) meanwhile")
+    if report is None:
+        raise gone
+    pieces = zip(report_csv_chunks(report), report_csv_chunks(report, percent=True), strict=True)
+    try:
+        return fleet_read(report_id, pieces)
+    except ReportPartsMissingError as error:
+        raise gone from error
 
 
 def fleet_parse(report_id: str, absolute_csv: str, percent_csv: str) -> Fleet:
     """The fleet from a report's two CSV texts (same stores, same order)."""
-    store_ids, figure_cells = _split(absolute_csv, header())
-    percent_ids, percent_cells = _split(percent_csv, header(percent=True))
-    if store_ids != percent_ids:
-        raise FleetError(f"report {report_id}: its two CSV forms list different stores")
-    figures = _hundredths(",".join(figure_cells)).reshape(-1, len(FIGURE_COLUMNS))
-    hundredths = {name: figures[:, column] for column, name in enumerate(FIGURE_COLUMNS)}
-    week_pct = [cells.split(",")[2] or str(_NO_PERCENT) for cells in percent_cells]
-    hundredths[WEEK_PCT] = _hundredths(",".join(week_pct))
+    return fleet_read(report_id, [(absolute_csv, percent_csv)])
+
+
+def fleet_read(report_id: str, pieces: Iterable[tuple[str, str]]) -> Fleet:
+    """The fleet from a report's two CSV forms read in step, a piece of each
+    at a time (the headers first, then whole rows: a report part's), so
+    that only the parsed figures, never a whole CSV, are held."""
+    store_ids: list[str] = []
+    figures: list[npt.NDArray[np.int64]] = [np.zeros((0, len(FIGURE_COLUMNS)), dtype=np.int64)]
+    week_pct: list[npt.NDArray[np.int64]] = [np.zeros(0, dtype=np.int64)]
+    for index, (absolute, percent) in enumerate(pieces):
+        if index == 0:
+            absolute, percent = _body(absolute, header()), _body(percent, header(percent=True))
+        ids, figure_cells = _split(absolute)
+        percent_ids, percent_cells = _split(percent)
+        if ids != percent_ids:
+            raise FleetError(f"report {report_id}: its two CSV forms list different stores")
+        store_ids += ids
+        figures.append(_hundredths(",".join(figure_cells)).reshape(-1, len(FIGURE_COLUMNS)))
+        week = [cells.split(",")[2] or str(_NO_PERCENT) for cells in percent_cells]
+        week_pct.append(_hundredths(",".join(week)))
+    table = np.concatenate(figures)
+    hundredths = {name: table[:, column] for column, name in enumerate(FIGURE_COLUMNS)}
+    hundredths[WEEK_PCT] = np.concatenate(week_pct)
     return Fleet(report_id, store_ids, hundredths)
 
 
-def _split(text: str, expected_header: list[str]) -> tuple[list[str], list[str]]:
-    """A report CSV's store ids and, per row, its figure cells as one text ("1.00,2.50,…")."""
+def _body(text: str, expected_header: list[str]) -> str:
+    """A report CSV's rows, once its header is checked."""
     first_line, _, body = text.partition("\n")
     if first_line != ",".join(expected_header):
         raise FleetError(f"a stored report CSV does not start with {','.join(expected_header)}")
+    return body
+
+
+def _split(body: str) -> tuple[list[str], list[str]]:
+    """Rows' store ids and, per row, its figure cells as one text ("1.00,2.50,…")."""
     if '"' in body:  # a quoted store id (it holds a comma or a quote): let csv unquote it
         rows = list(csv.reader(io.StringIO(body)))
         return [row[0] for row in rows], [",".join(row[1:]) for row in rows]

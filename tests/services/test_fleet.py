@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from pytest_django.fixtures import Settings
 
-from monitor.services.fleet import Fleet, FleetError, Share, fleet_parse
+from monitor.models import Report, ReportPart
+from monitor.services import jobs
+from monitor.services.fleet import Fleet, FleetError, Share, fleet_of, fleet_parse
+from monitor.services.report_parts import report_csv
+from tests.report_data import SPEC_NOW, store_random_data
 
 ABSOLUTE = (
     "store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
@@ -122,3 +127,34 @@ def test_quoted_store_ids_are_read_as_the_csv_module_does() -> None:
     assert fleet.store_ids == ["a1", "a2", "b1", 'b,1"0']
     row = fleet.page(sort="store_id", descending=True, prefix="b,", page=1, per_page=5).rows[0]
     assert (row.store_id, row.week_pct, row.figures[0]) == ('b,1"0', "100.00", "45.50")
+
+
+def complete_report(settings: Settings, *, shard_stores: int) -> Report:
+    settings.REPORT_SHARD_STORES = shard_stores
+    store_random_data(stores=7, seed=3)
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    jobs.report_run(report.report_id)
+    return Report.objects.get(pk=report.pk)
+
+
+@pytest.mark.django_db
+def test_a_report_in_parts_has_the_fleet_of_its_whole_csvs(settings: Settings) -> None:
+    report = complete_report(settings, shard_stores=2)
+    assert report.part_count == 4
+
+    fleet = fleet_of(report)
+
+    whole = fleet_parse(report.report_id, report_csv(report), report_csv(report, percent=True))
+    assert fleet.store_ids == whole.store_ids
+    assert fleet.hundredths.keys() == whole.hundredths.keys()
+    for column, values in whole.hundredths.items():
+        assert fleet.hundredths[column].tolist() == values.tolist()
+
+
+@pytest.mark.django_db
+def test_the_fleet_of_a_report_whose_parts_are_gone_is_an_error(settings: Settings) -> None:
+    report = complete_report(settings, shard_stores=2)
+    ReportPart.objects.filter(report=report, index=3).delete()  # retention, mid-read
+
+    with pytest.raises(FleetError, match="deleted"):
+        fleet_of(report)
