@@ -14,8 +14,9 @@ in a report for a compression side channel (BREACH) to reveal, and nothing
 of the request is echoed in it.
 
 A report of several parts (services.report_parts) is streamed part by part,
-compressed on the fly when gzipped, so that no process holds a large CSV
-whole for a request; its body joins the cache once complete, if it fits.
+compressed on the fly when gzipped, so that a request holds one part's CSV
+at a time; its body is collected for the cache only when it fits (all the
+bodies being collected at once within the cache's bound).
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ def csv_download(request: HttpRequest, report: Report, *, percent: bool) -> Http
     if cached is not None:
         response.content = cached
         return response
-    if report.part_count > 1:
+    # A plain HEAD reads no CSV: its length is known without it (a gzipped
+    # one of a single part needs the compressed body, kept for the GET).
+    if report.part_count > 1 or (request.method == "HEAD" and not gzipped):
         return _streamed(request, response, report, percent=percent)
 
     def csv() -> bytes:
@@ -93,12 +96,15 @@ def _streamed(
         chunk.encode() for chunk in report_csv_chunks(report, percent=percent)
     )
     gzipped = headers.has_header("Content-Encoding")
-    body = _body_cache.stream(headers["ETag"], _compressed(chunks) if gzipped else chunks)
+    size = report_csv_bytes(report, percent=percent)
+    body = _body_cache.stream(
+        headers["ETag"], _compressed(chunks) if gzipped else chunks, at_most=size
+    )
     response = StreamingHttpResponse(() if request.method == "HEAD" else body)
     for name, value in headers.items():
         response[name] = value
     if not gzipped:  # the compressed size is known only once compressed
-        response["Content-Length"] = str(report_csv_bytes(report, percent=percent))
+        response["Content-Length"] = str(size)
     return response
 
 
@@ -128,6 +134,7 @@ class BodyCache:
         self._limit = limit
         self._bodies: OrderedDict[str, bytes] = OrderedDict()
         self._size = 0
+        self._collecting = 0  # bytes reserved by the streams collecting a body
         self._lock = threading.Lock()
 
     def get(self, etag: str, body: Callable[[], bytes]) -> bytes:
@@ -146,21 +153,37 @@ class BodyCache:
                 self._bodies.move_to_end(etag)
             return body
 
-    def stream(self, etag: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        """`chunks` as they come, kept as the body of `etag` once complete,
-        unless they outgrew the cache."""
-        kept: list[bytes] | None = []
+    def stream(self, etag: str, chunks: Iterable[bytes], *, at_most: int) -> Iterator[bytes]:
+        """`chunks` as they come, kept as the body of `etag` once complete if
+        they fit `at_most` bytes (the plain CSV's size, which its gzipped form
+        does not outgrow but for a tiny one) and, while being collected, the
+        room the other streams collecting leave: all the bodies being
+        collected at once hold at most `limit` bytes."""
+        room = self._reserve(at_most)
+        kept: list[bytes] | None = [] if room else None
         size = 0
-        for piece in chunks:
-            size += len(piece)
-            if kept is not None and size <= self._limit:
-                kept.append(piece)
-            else:
-                kept = None  # too big to keep: streamed only
-            if piece:
-                yield piece
-        if kept is not None:
-            self._keep(etag, b"".join(kept))
+        try:
+            for piece in chunks:
+                size += len(piece)
+                if kept is not None and size <= room:
+                    kept.append(piece)
+                else:
+                    kept = None  # too big to keep: streamed only
+                if piece:
+                    yield piece
+            if kept is not None:
+                self._keep(etag, b"".join(kept))
+        finally:
+            with self._lock:
+                self._collecting -= room
+
+    def _reserve(self, size: int) -> int:
+        """`size` bytes of room for a body being collected; 0 when there is none."""
+        with self._lock:
+            if self._collecting + size > self._limit:
+                return 0
+            self._collecting += size
+            return size
 
     def _keep(self, etag: str, body: bytes) -> None:
         with self._lock:

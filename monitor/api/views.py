@@ -48,6 +48,7 @@ from monitor.api.serializers import (
 from monitor.api.throttles import TriggerThrottle
 from monitor.models import Report
 from monitor.services import jobs
+from monitor.services.report_parts import ReportPartsMissingError
 
 _NOT_FOUND = error_answer("No report has this id.")
 # A finished report's CSV is immutable: see monitor.api.downloads.
@@ -282,7 +283,11 @@ def _report_response(request: Request, report_id: str, *, percent: bool) -> Http
 
 
 def _csv_download(request: Request, report: Report, *, percent: bool) -> HttpResponseBase:
-    response = csv_download(request._request, report, percent=percent)
+    try:
+        response = csv_download(request._request, report, percent=percent)
+    except ReportPartsMissingError:
+        # Retention deleted it after it was read: as gone as an unknown id.
+        raise NotFound(f"no report with id {report.report_id!r} (deleted meanwhile)") from None
     if response.status_code == 412:
         return Response({"error": "If-Match or If-Unmodified-Since did not hold"}, status=412)
     return response

@@ -165,9 +165,9 @@ def _fleet_cached(report_id: str) -> Fleet:
     gone = FleetError(f"report {report_id} was deleted (retention) meanwhile")
     if report is None:
         raise gone
-    pieces = zip(report_csv_chunks(report), report_csv_chunks(report, percent=True), strict=True)
     try:
-        return fleet_read(report_id, pieces)
+        absolute, percent = report_csv_chunks(report), report_csv_chunks(report, percent=True)
+        return fleet_read(report_id, zip(absolute, percent, strict=True))
     except ReportPartsMissingError as error:
         raise gone from error
 

@@ -500,18 +500,26 @@ def has_queued_part() -> Exists:
 
 def report_csv_chunks(report: Report, *, percent: bool = False) -> Iterator[str]:
     """The Complete report's CSV: the header, then each part's rows in order,
-    one part in memory at a time (only that form's column is read)."""
-    yield header_line(percent=percent)
+    one part in memory at a time (only that form's column is read).
+
+    Parts already gone raise ReportPartsMissingError here, before the first
+    chunk, so that a download answers an error rather than a cut CSV.
+    """
     parts = ReportPart.objects.filter(report_id=report.report_id)
     part_ids = list(parts.order_by("index").values_list("pk", flat=True))
     if len(part_ids) != report.part_count:
         raise ReportPartsMissingError(report.report_id)
+    return _csv_chunks(report.report_id, part_ids, percent=percent)
+
+
+def _csv_chunks(report_id: str, part_ids: list[int], *, percent: bool) -> Iterator[str]:
+    yield header_line(percent=percent)
     for part_id in part_ids:
         rows: str | None = (
             ReportPart.objects.filter(pk=part_id).values_list(_COLUMNS[percent], flat=True).first()
         )
         if rows is None:  # deleted meanwhile: never a CSV cut short without an error
-            raise ReportPartsMissingError(report.report_id)
+            raise ReportPartsMissingError(report_id)
         yield rows
 
 

@@ -14,7 +14,7 @@ from django.utils.http import http_date
 from pytest_django.fixtures import Settings
 
 from monitor.api.downloads import BodyCache, accepts_gzip
-from monitor.models import Report
+from monitor.models import Report, ReportPart
 from monitor.services import jobs
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_random_data, store_spec_examples
@@ -114,7 +114,7 @@ def test_head_gives_the_headers_of_get(client: Client, url: str) -> None:
     for headers in ({}, GZIP):
         got, head = client.get(url, headers=headers), client.head(url, headers=headers)
         assert head.status_code == 200
-        assert head.content == b""
+        assert head.getvalue() == b""
         for name in ("Content-Type", "Content-Length", "ETag", "Cache-Control", "Vary"):
             assert head[name] == got[name]
 
@@ -264,3 +264,46 @@ def test_head_of_a_report_in_parts_reads_no_part(
     for name in ("Content-Type", "Content-Length", "ETag", "Cache-Control", "Vary"):
         assert head[name] == got[name]
     assert not any("result_csv" in query["sql"] for query in queries)
+
+
+def test_head_of_a_report_of_one_part_reads_no_csv(client: Client, url: str) -> None:
+    got = client.get(url)
+
+    with CaptureQueriesContext(connection) as queries:
+        head = client.head(url)
+
+    assert (head.status_code, head["Content-Length"]) == (200, got["Content-Length"])
+    assert not any("result_csv" in query["sql"] for query in queries)
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_report_whose_parts_were_deleted_meanwhile_is_404_json(
+    client: Client, url: str, report: Report, gzipped: bool, settings: Settings
+) -> None:
+    ReportPart.objects.filter(report=report).delete()  # retention, after the report was read
+    Report.objects.filter(pk=report.pk).update(part_count=1)
+    settings.REPORT_SHARD_STORES = 1
+    in_parts = Report.objects.create(requested_as_of=SPEC_NOW)
+    jobs.report_run(in_parts.report_id)
+    ReportPart.objects.filter(report=in_parts, index=1).delete()
+
+    for report_url in (url, f"/api/monitor/reports/{in_parts.report_id}/csv"):
+        response = client.get(report_url, headers=GZIP if gzipped else {})
+
+        assert response.status_code == 404, report_url
+        assert "deleted meanwhile" in response.json()["error"]
+
+
+def test_bodies_collected_at_once_stay_within_the_cache_bound() -> None:
+    body = b"a,1\n" * 1000
+    cache = BodyCache(limit=len(body) + 1000)
+    first = cache.stream("a", [body], at_most=len(body))
+    next(first)  # collecting "a"
+    assert b"".join(cache.stream("b", [body], at_most=len(body))) == body  # no room left
+    for _ in first:
+        pass
+
+    assert cache.peek("b") is None
+    assert cache.peek("a") == body
+    assert b"".join(cache.stream("b", [body], at_most=len(body))) == body  # room again
+    assert cache.peek("b") == body
