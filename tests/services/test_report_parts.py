@@ -418,12 +418,8 @@ def memory_broker(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterat
 def test_a_part_delivered_again_sends_the_parts_of_a_round_it_may_not_have_sent(
     memory_broker: SimpleQueue, settings: Settings
 ) -> None:
-    store_random_data(stores=6, seed=11)
-    report, (first, second) = planned(3)
-    report_parts.part_run(first)
-    store = Store.objects.order_by("store_id").first()
-    assert store is not None
-    store_a_poll(store, active=False, minutes_before=1)
+    report, first, second, store = first_of_two_parts_run()
+    store_a_poll(store, active=False, minutes_before=1)  # the first part's data changes
     settings.CELERY_BROKER_URL = ""  # the second part's worker dies before it sends the round
     report_parts.part_run(second)
     assert (reload(report).rounds, len(memory_broker)) == (1, 0)
