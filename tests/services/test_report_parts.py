@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -404,7 +405,8 @@ def memory_broker(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterat
     """Celery's app publishing to kombu's in-memory transport: the tasks it
     sends, held as a broker holds them."""
     settings.CELERY_BROKER_URL = "memory://"
-    monkeypatch.setattr(celery_app.conf, "broker_url", "memory://")
+    to_memory = partial(celery_app.connection_for_write, "memory://")
+    monkeypatch.setattr(celery_app, "connection_for_write", to_memory)
     monkeypatch.setattr(celery_app, "_pool", None)  # connections made for the default broker
     monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
     with Connection("memory://") as connection:
