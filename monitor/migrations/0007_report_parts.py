@@ -79,7 +79,6 @@ class Migration(migrations.Migration):
                 ('result_percent_csv', models.TextField(blank=True, default='')),
                 ('result_bytes', models.PositiveBigIntegerField(default=0)),
                 ('result_percent_bytes', models.PositiveBigIntegerField(default=0)),
-                ('error', models.TextField(blank=True, default='')),
                 ('report', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='parts', to='monitor.report')),
             ],
             options={
