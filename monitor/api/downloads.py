@@ -49,7 +49,11 @@ def csv_download(request: HttpRequest, report: Report, *, percent: bool) -> Http
     form = "percent" if percent else "absolute"
     etag = f'"{report.report_id}-{form}"'
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="report-{report.report_id}.csv"'
+    # Each form its own name, as the pages give it: both can be saved side by side.
+    suffix = "-percent" if percent else ""
+    response["Content-Disposition"] = (
+        f'attachment; filename="report-{report.report_id}{suffix}.csv"'
+    )
     response["Cache-Control"] = CACHE_CONTROL
     assert report.finished_at is not None  # set with status Complete
     finished = int(report.finished_at.timestamp())  # HTTP dates are in whole seconds

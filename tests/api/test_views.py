@@ -432,9 +432,10 @@ def test_csv_of_a_complete_report(
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
+    suffix = "-percent" if percent else ""
     assert (
         response["Content-Disposition"]
-        == f'attachment; filename="report-{complete_report.report_id}.csv"'
+        == f'attachment; filename="report-{complete_report.report_id}{suffix}.csv"'
     )
     assert response.content.decode() == report_generate(as_of=SPEC_NOW).csv(percent=percent)
 
