@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404
 from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -127,6 +128,12 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # A view's Http404 says what is missing (a store, a report); the resolver's
+    # (Resolver404, its argument a dict of what it tried) means the path itself.
+    if isinstance(exception, Http404) and not isinstance(exception, Resolver404):
+        reason = exception.args[0] if exception.args else ""
+        if isinstance(reason, str) and reason:
+            return error_response(404, reason)
     return error_response(404, f"no such path: {request.path[:200]}")
 
 

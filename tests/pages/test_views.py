@@ -77,8 +77,10 @@ def test_fleet_refuses_bad_parameters(
     assert "Bad request" in response.content.decode()
 
 
-def test_fleet_of_an_unknown_report_is_404(client: Client) -> None:
-    assert client.get("/", {"report": "nope"}).status_code == 404
+def test_fleet_of_an_unknown_report_is_404_naming_the_report(client: Client) -> None:
+    response = client.get("/", {"report": "nope"})
+    assert response.status_code == 404
+    assert response.json() == {"error": "no report with id 'nope'"}
 
 
 def test_fleet_of_a_failed_report_shows_its_error_and_the_button(client: Client) -> None:
@@ -156,7 +158,10 @@ def test_store_page_prints_the_report_row(client: Client, complete_report: Repor
 def test_store_page_as_of_override_and_errors(client: Client, complete_report: Report) -> None:
     earlier = client.get("/stores/example-2", {"as_of": "2023-01-25T16:00:00Z"}).content.decode()
     assert "Wed 25 Jan 2023 11:00:00 (UTC-0500)" in earlier
-    assert client.get("/stores/nope").status_code == 404
+    unknown = client.get("/stores/nope")
+    assert unknown.status_code == 404
+    assert "no such path" not in unknown.json()["error"]
+    assert "nope" in unknown.json()["error"]
     bad = client.get("/stores/example-2", {"as_of": "yesterday"})
     assert bad.status_code == 400
     assert "not an ISO 8601 instant" in bad.content.decode()
