@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -76,7 +76,7 @@ def fleet(request: HtmxHttpRequest) -> HttpResponse:
     if params["report"]:
         report = jobs.report_get(params["report"])
         if report is None:
-            raise Http404(f"no report with id {params['report']!r}")
+            return _error(request, [f"no report with id {params['report']!r}"], status=404)
     else:
         report = fleet_service.report_latest_complete()
     context: dict[str, object] = {"report": report, "job": _job_to_show(report)}
@@ -84,7 +84,7 @@ def fleet(request: HtmxHttpRequest) -> HttpResponse:
         try:
             fleet = fleet_service.fleet_of(report)
         except fleet_service.FleetError as error:  # deleted by retention meanwhile, say
-            raise Http404(str(error)) from error
+            return _error(request, [str(error)], status=404)
         context.update(_fleet_context(fleet))
         context.update(_table_context(fleet, params))
         if request.htmx and request.htmx.target == "stores":
@@ -134,7 +134,7 @@ def report_progress(request: HtmxHttpRequest, report_id: str) -> HttpResponse:
     """A report's progress panel; once Complete, htmx is sent to its fleet."""
     report = jobs.report_get(report_id)
     if report is None:
-        raise Http404(f"no report with id {report_id!r}")
+        return _error(request, [f"no report with id {report_id!r}"], status=404)
     if report.status == Report.Status.COMPLETE and request.htmx:
         return _to_fleet(request, report.report_id)
     return render(request, "monitor/_job.html", {"job": report})
@@ -159,7 +159,7 @@ def report_download(request: HttpRequest, report_id: str, units: str) -> HttpRes
     """A Complete report's CSV (absolute or percent), as the API serves it."""
     report = jobs.report_get(report_id)
     if report is None or report.status != Report.Status.COMPLETE:
-        raise Http404(f"no Complete report with id {report_id!r}")
+        return _error(request, [f"no Complete report with id {report_id!r}"], status=404)
     chunks = report_csv_chunks(report, percent=units == "percent")
     suffix = "-percent" if units == "percent" else ""
     response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
@@ -185,7 +185,7 @@ def store(request: HttpRequest, store_id: str) -> HttpResponse:
     try:
         story = store_story(store_id, as_of)
     except StoreNotFoundError as error:
-        raise Http404(str(error)) from None
+        return _error(request, [str(error)], status=404)
     context: dict[str, object] = {
         "story": story,
         "report": report,
@@ -338,4 +338,6 @@ def _bad_request(request: HttpRequest, form: forms.Form) -> HttpResponse:
 
 
 def _error(request: HttpRequest, errors: list[str], *, status: int) -> HttpResponse:
-    return render(request, "monitor/error.html", {"errors": errors}, status=status)
+    return render(
+        request, "monitor/error.html", {"errors": errors, "status": status}, status=status
+    )
