@@ -54,26 +54,30 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) 
         time.sleep(0.05)
 
 
+STORES_TABLE = "monitor_store"  # every report's job reads it first
+
+
 @contextmanager
-def stores_locked(database_url: str) -> Iterator[psycopg.Connection]:
-    """Hold an exclusive lock on the stores table, which every report reads first."""
+def table_locked(database_url: str, table: str) -> Iterator[psycopg.Connection]:
+    """Hold an exclusive lock on `table` until the block ends."""
     with psycopg.connect(database_url) as blocker:
-        blocker.execute("LOCK TABLE monitor_store IN ACCESS EXCLUSIVE MODE")
+        blocker.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
         yield blocker
         blocker.rollback()
 
 
-def someone_waits_for_the_lock(blocker: psycopg.Connection) -> bool:
+def lock_waiters(blocker: psycopg.Connection, table: str) -> int:
+    """How many sessions wait for a lock on `table`."""
     row = blocker.execute(
-        "SELECT count(*) FROM pg_locks WHERE relation = 'monitor_store'::regclass AND NOT granted"
+        "SELECT count(*) FROM pg_locks WHERE relation = %s::regclass AND NOT granted", [table]
     ).fetchone()
-    return row is not None and row[0] > 0
+    return 0 if row is None else row[0]
 
 
 def start_blocked_report(api: Api, blocker: psycopg.Connection) -> str:
     """Trigger a report and wait until its job is in the middle of planning."""
     report_id = api.trigger(AS_OF)
-    wait_until(lambda: someone_waits_for_the_lock(blocker), "the job to wait on the lock")
+    wait_until(lambda: lock_waiters(blocker, STORES_TABLE) > 0, "the job to wait on the lock")
     summary = api.summary(report_id)
     assert (summary["status"], summary["stage"], summary["attempts"]) == ("Running", "planning", 1)
     return report_id
@@ -112,7 +116,7 @@ def test_worker_killed_mid_report_the_restarted_worker_completes_it(
     api: Api, launch: Callable[..., Service], stack_env: dict[str, str]
 ) -> None:
     worker = start_worker(launch, "worker-1")
-    with stores_locked(stack_env["DATABASE_URL"]) as blocker:
+    with table_locked(stack_env["DATABASE_URL"], STORES_TABLE) as blocker:
         report_id = start_blocked_report(api, blocker)
 
         worker.kill()  # SIGKILL: the worker and its pool process, mid-report
@@ -129,7 +133,7 @@ def test_pool_process_killed_mid_report_the_task_is_handed_back_and_completed(
     api: Api, launch: Callable[..., Service], stack_env: dict[str, str]
 ) -> None:
     worker = start_worker(launch)
-    with stores_locked(stack_env["DATABASE_URL"]) as blocker:
+    with table_locked(stack_env["DATABASE_URL"], STORES_TABLE) as blocker:
         report_id = start_blocked_report(api, blocker)
         pool_processes = worker.children()
         assert pool_processes
@@ -150,7 +154,7 @@ def test_worker_killed_and_never_back_the_report_fails_instead_of_running_for_ev
 ) -> None:
     api = start_api(REPORT_STALE_AFTER_SECONDS="2")
     worker = start_worker(launch)
-    with stores_locked(stack_env["DATABASE_URL"]) as blocker:
+    with table_locked(stack_env["DATABASE_URL"], STORES_TABLE) as blocker:
         report_id = start_blocked_report(api, blocker)
         worker.kill()
 

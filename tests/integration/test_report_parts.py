@@ -9,14 +9,19 @@ part, waiting on the lock inside PostgreSQL, until the test lets go.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
-import psycopg
 import pytest
 
 from monitor.models import Report, ReportPart
-from tests.integration.test_report_jobs import AS_OF, generate_report, start_worker, wait_until
+from tests.integration.test_report_jobs import (
+    AS_OF,
+    generate_report,
+    lock_waiters,
+    start_worker,
+    table_locked,
+    wait_until,
+)
 from tests.report_data import store_random_data
 from tests.support.stack import Api, Service
 
@@ -26,20 +31,7 @@ STORES, SHARD_STORES = 40, 5
 POOL_PROCESSES = 4  # two workers of --concurrency 2 (tests.support.stack.worker_command)
 
 
-@contextmanager
-def hours_locked(database_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(database_url) as blocker:
-        blocker.execute("LOCK TABLE monitor_businesshours IN ACCESS EXCLUSIVE MODE")
-        yield blocker
-        blocker.rollback()
-
-
-def waiting_for_the_lock(blocker: psycopg.Connection) -> int:
-    row = blocker.execute(
-        "SELECT count(*) FROM pg_locks"
-        " WHERE relation = 'monitor_businesshours'::regclass AND NOT granted"
-    ).fetchone()
-    return 0 if row is None else row[0]
+HOURS_TABLE = "monitor_businesshours"  # read by the parts only
 
 
 def test_a_worker_killed_mid_report_its_parts_run_again_on_the_other(
@@ -51,10 +43,10 @@ def test_a_worker_killed_mid_report_its_parts_run_again_on_the_other(
     env = {"REPORT_SHARD_STORES": str(SHARD_STORES), "CELERY_VISIBILITY_TIMEOUT": "2"}
     doomed = start_worker(launch, "worker-1", **env)
     start_worker(launch, "worker-2", **env)
-    with hours_locked(stack_env["DATABASE_URL"]) as blocker:
+    with table_locked(stack_env["DATABASE_URL"], HOURS_TABLE) as blocker:
         report_id = api.trigger(AS_OF)
         wait_until(
-            lambda: waiting_for_the_lock(blocker) >= POOL_PROCESSES,
+            lambda: lock_waiters(blocker, HOURS_TABLE) >= POOL_PROCESSES,
             "every pool process of both workers to be in a part",
         )
         summary = api.summary(report_id)
