@@ -64,7 +64,8 @@ class TriggerRequestSerializer(serializers.Serializer):
         required=False,
         default=False,
         help_text="Compute a new report even if a Running or Complete one exists for the same "
-        "instant and data (default: that one is returned, with reused: true).",
+        "instant and data (default: that one is returned, with reused: true). Needs a "
+        "key with scope write (403 otherwise) where API keys are required.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

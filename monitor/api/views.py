@@ -17,13 +17,14 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework.decorators import api_view, throttle_classes
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from monitor.api.access import WriteScope
 from monitor.api.downloads import csv_download
 from monitor.api.endpoints import (
     INVALID,
@@ -169,6 +170,10 @@ def _any_accept(view: Callable[..., Any]) -> Callable[..., Any]:
 def trigger_report(request: Request) -> Response:
     body = TriggerRequestSerializer(data=request.data)
     body.is_valid(raise_exception=True)
+    # A forced report is a whole computation every time, whatever exists: a read
+    # key could flood the workers with them, so it takes a write key.
+    if body.validated_data["force"] and not WriteScope().has_permission(request, None):
+        raise PermissionDenied('{"force": true} needs an API key with scope write')
     try:
         triggered = jobs.report_trigger(
             as_of=body.validated_data.get("as_of"), force=body.validated_data["force"]

@@ -119,6 +119,23 @@ def test_sending_data_needs_a_write_key(client: Client, method: str, url: str, b
     assert accepted.status_code == 200, accepted.json()
 
 
+@pytest.mark.usefixtures("keys_required")
+def test_forcing_a_report_needs_a_write_key(client: Client) -> None:
+    forced = {"as_of": "2023-01-25T18:00:00Z", "force": True}
+    read, write = bearer(key("read")), bearer(key("write"))
+
+    refused = client.post(TRIGGER, forced, content_type="application/json", **read)
+    unforced = {**forced, "force": False}
+    plain = client.post(TRIGGER, unforced, content_type="application/json", **read)
+    accepted = client.post(TRIGGER, forced, content_type="application/json", **write)
+
+    assert refused.status_code == 403
+    assert refused.json() == {"error": '{"force": true} needs an API key with scope write'}
+    assert plain.status_code == 200, plain.json()
+    assert accepted.status_code == 200, accepted.json()
+    assert accepted.json()["reused"] is False
+
+
 def test_with_keys_off_no_key_is_needed_or_looked_at(client: Client) -> None:
     assert client.get(REPORTS).status_code == 200
     assert client.get(REPORTS, **bearer("anything")).status_code == 200
