@@ -16,6 +16,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -68,6 +69,18 @@ def test_keys_and_throttles_hold_across_both_web_workers(
     throttled = keyed.request("GET", "/api/monitor/reports")
     assert throttled.json()["error"]
     assert int(throttled.headers["Retry-After"]) > 0
+
+
+def test_concurrent_clients_get_exactly_the_throttles_limit(
+    start_api: Callable[..., Api], redis_url: str
+) -> None:
+    api = start_api(API_THROTTLE_READ="20/min", CACHE_URL=redis_url)
+
+    # 24 clients at once, over both workers and their threads; one address.
+    with ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(lambda _: api.request("GET", "/api/monitor/reports"), range(60)))
+
+    assert sorted(answer.status for answer in answers) == [200] * 20 + [429] * 40
 
 
 def test_metrics_add_up_every_process(
