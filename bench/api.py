@@ -1,7 +1,7 @@
 """`python -m bench.api --database-url URL --redis-url URL`: trigger → Complete over HTTP.
 
 Against an already-loaded database: starts gunicorn and a Celery worker with
-the README's production commands (tests.support.stack), then, for each run, POSTs
+the production commands of docs/production.md (tests.support.stack), then, for each run, POSTs
 trigger_report and polls get_report until the CSV comes back. The figure is
 the wall time a client sees, from sending the trigger to holding the CSV.
 """

@@ -1,6 +1,6 @@
 """`python -m bench.ingest --database-url URL --data DIR`: polls sent over HTTP.
 
-Against gunicorn started with the README's production command
+Against gunicorn started with the production command of docs/production.md
 (tests.support.stack) on a fresh PostgreSQL database whose zones and hours are
 imported first, three workloads, each a client's view (wall time from sending
 to the answer):

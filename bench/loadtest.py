@@ -1,7 +1,7 @@
 """`make loadtest`: many clients at once against the production stack, on loopback.
 
 gunicorn, a Celery worker (concurrency 2), Redis and PostgreSQL, started with
-the README's production commands (tests.support.stack), API keys required,
+the production commands of docs/production.md (tests.support.stack), API keys required,
 metrics in multi-process mode, the data at the real set's shape (14,092
 polled stores, generated and loaded once into its own database). Reports are
 made first until the recent reports listing holds 50 (real jobs, kept for later

@@ -7,8 +7,8 @@ times inside PostgreSQL with generate_series, copy k's store ids ending in
 "~k". Its poll indexes are dropped for the copy and rebuilt, and it is
 vacuumed and analysed: reports run on a table in its steady state.
 
-Then gunicorn and one Celery worker (`--concurrency 2`, the README's
-production commands through tests.support.stack) serve `--runs` reports,
+Then gunicorn and one Celery worker (`--concurrency 2`, the production
+commands of docs/production.md through tests.support.stack) serve `--runs` reports,
 each triggered with force (a computation each time) and polled until its
 CSV comes back. Printed against the targets (issue 13): each run's
 trigger → Complete time, the peak RSS of every worker process (VmHWM of the

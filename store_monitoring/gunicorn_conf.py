@@ -1,5 +1,5 @@
 """gunicorn's settings for the API: `gunicorn -c python:store_monitoring.gunicorn_conf
-store_monitoring.wsgi --bind HOST:PORT` (the README's production command).
+store_monitoring.wsgi --bind HOST:PORT` (docs/production.md).
 
 Options given on the command line win over these.
 """

@@ -1,4 +1,4 @@
-"""Settings, all from environment variables (see the README's table).
+"""Settings, all from environment variables (see docs/configuration.md).
 
 The defaults are the embedded set-up: SQLite under var/ and report jobs on a
 thread of the web process, so a fresh clone runs with nothing but Python.
@@ -108,7 +108,7 @@ MIDDLEWARE = [
 ]
 
 # HTTPS, for a production server (all off by default: `make run` serves plain
-# HTTP on 127.0.0.1). See the README's production section.
+# HTTP on 127.0.0.1). See docs/production.md.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 # Probes and scrapes come from inside the cluster, often over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]

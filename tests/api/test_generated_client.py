@@ -1,7 +1,7 @@
 """A client generated from the served schema works: what an integrator would do.
 
 openapi-python-client (pinned in the dev dependencies) reads /api/schema/ from
-a live server, as the README says, into a temporary folder; the tests import
+a live server, as docs/api.md says, into a temporary folder; the tests import
 that package and use nothing else to talk to the API.
 """
 
@@ -57,7 +57,7 @@ def generated(
 
 
 def generate(server_url: str, output: Path) -> None:
-    """Run openapi-python-client over the server's /api/schema/, as the README says,
+    """Run openapi-python-client over the server's /api/schema/, as docs/api.md says,
     but for the request bodies it cannot model (and warns about)."""
     with urllib.request.urlopen(f"{server_url}/api/schema/?format=json") as answer:
         schema = json.load(answer)

@@ -1,6 +1,6 @@
 """The production stack as child processes: gunicorn and a Celery worker.
 
-The commands are the README's production section's, run from the checkout's
+The commands are those of docs/production.md, run from the checkout's
 .venv; the integration tests (tests/integration/) and `python -m bench.api`
 start them through here, and talk to the API over real HTTP.
 """
