@@ -1,38 +1,103 @@
-"""Celery tasks: thin wrappers around the services, run by `celery -A store_monitoring worker`."""
+"""The Celery back-end of the job queue (monitor.jobqueue): the tasks a worker
+(`celery -A store_monitoring worker`) runs, and the queue that sends them. The
+only module of the app that imports Celery.
+
+Every job (monitor.jobqueue.base.Job) is a task of the job's name, a thin
+wrapper around its service function. docs/architecture.md says what a
+redelivery, a retry and the visibility timeout mean for a report.
+"""
+
+from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
-from celery import shared_task
+import redis
+from celery import Task, current_app, group, shared_task
+from django.conf import settings
 from django.db import DatabaseError
 
+from monitor.jobqueue.base import Job, Key, QueueUnavailableError
 from monitor.services import jobs, poll_retention, report_parts, report_retention
 
 logger = logging.getLogger(__name__)
 
-
-# Acknowledged only once the report is written, and handed back to the queue
-# when the worker process running it dies (CELERY_TASK_ACKS_LATE and
-# CELERY_TASK_REJECT_ON_WORKER_LOST in the settings): a killed worker's report
-# is redelivered. report_run makes a second run of the same report harmless.
-@shared_task(name=jobs.REPORT_RUN_TASK, ignore_result=True)
-def report_run_task(report_id: str) -> None:
-    jobs.report_run(report_id)
+# The broker must answer a readiness check within this; a stopped (SIGSTOP)
+# Redis accepts the connection and then says nothing.
+BROKER_TIMEOUT_SECONDS = 1.0
 
 
-# One part of a report (services.report_parts), acknowledged and redelivered
-# as whole reports are. A database error that escaped it (claiming the part,
-# or finishing the report once the part is in) sends it again a few times,
-# with backoff: a task that raised is acknowledged, and nothing else would
-# finish a report whose parts are all in.
-@shared_task(
-    name=report_parts.PART_RUN_TASK,
-    ignore_result=True,
-    autoretry_for=(DatabaseError,),
-    max_retries=5,
-    retry_backoff=True,
-)
-def report_part_run_task(part_id: int) -> None:
-    report_parts.part_run(part_id)
+class CeleryQueue:
+    """The JobQueue of a set-up with a broker (CELERY_BROKER_URL)."""
+
+    may_refuse = True
+    fans_out = True
+
+    def send(self, job: Job[Key], key: Key) -> None:
+        # Bounded: the broker's timeouts and publish retries (settings) make
+        # a dead or hung Redis an error within about 2 s.
+        self._publish(job, lambda: current_app.send_task(job.name, args=[key]))
+
+    def run_each(self, job: Job[Key], keys: Sequence[Key]) -> None:
+        if keys:
+            # A plain group: no result backend, no chord (docs/architecture.md).
+            signatures = (current_app.signature(job.name, args=[key]) for key in keys)
+            self._publish(job, lambda: group(signatures).apply_async())
+
+    def holds(self, job: Job[Key], key: Key) -> bool:
+        return False  # Redis is not asked: reads never wait on the broker
+
+    def position(self, job: Job[Key], key: Key) -> int | None:
+        return None
+
+    def answers(self) -> bool:
+        client = redis.Redis.from_url(
+            settings.CELERY_BROKER_URL,
+            socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
+            socket_timeout=BROKER_TIMEOUT_SECONDS,
+        )
+        try:
+            return bool(client.ping())
+        except (redis.RedisError, OSError):
+            logger.warning("readiness: the broker does not answer", exc_info=True)
+            return False
+        finally:
+            client.close()
+
+    @staticmethod
+    def _publish(job: Job[Any], publish: Any) -> None:
+        try:
+            publish()
+        except Exception as error:
+            # The details (the broker's address) go to the log only.
+            logger.error("%s: the job queue refused the job: %r", job.name, error)
+            raise QueueUnavailableError(job.name) from error
+
+
+def _task(job: Job[Key]) -> Task[[Key], None]:
+    """The task that runs `job`.
+
+    Acknowledged only once the job returns, and handed back to the queue
+    when the worker process running it dies (CELERY_TASK_ACKS_LATE and
+    CELERY_TASK_REJECT_ON_WORKER_LOST in the settings): a killed worker's job
+    is redelivered, which the attempt protocol makes harmless. A database
+    error that escaped the job (claiming its attempt, finishing the report)
+    sends it again a few times, with backoff: a task that raised is
+    acknowledged, and nothing else would run it again.
+    """
+    task: Task[[Key], None] = shared_task(
+        name=job.name,
+        ignore_result=True,
+        autoretry_for=(DatabaseError,),
+        max_retries=5,
+        retry_backoff=True,
+    )(job.run)
+    return task
+
+
+report_run_task = _task(jobs.REPORT_RUN)
+report_part_run_task = _task(report_parts.PART_RUN)
 
 
 # Run by `celery -A store_monitoring beat` every REPORT_RETENTION_INTERVAL_SECONDS.

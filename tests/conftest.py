@@ -7,6 +7,9 @@ import pytest
 from django.core.cache import cache
 from pytest_django.fixtures import Settings
 
+from monitor import jobqueue
+from tests.support.jobqueue import FakeQueue
+
 WriteFile = Callable[[str, str | bytes], Path]
 
 
@@ -31,3 +34,11 @@ def api_open_and_unthrottled(settings: Settings) -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def job_queue(monkeypatch: pytest.MonkeyPatch) -> FakeQueue:
+    """The services' job queue replaced by one the test runs by hand (FakeQueue)."""
+    fake = FakeQueue()
+    monkeypatch.setattr(jobqueue, "current", lambda: fake)
+    return fake

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, time, timedelta
 
+from monitor import jobqueue
 from monitor.models import BusinessHours, Report, StatusPoll, Store
-from monitor.services import jobs
 
 SPEC_NOW = datetime(2023, 1, 25, 18, 0, tzinfo=UTC)
 # Worked examples 1 and 2 of docs/report-semantics.md (§7) as of SPEC_NOW,
@@ -82,7 +82,7 @@ def wait_for_embedded_jobs(*report_ids: str, timeout: float = 30.0) -> None:
     meets a concurrent read fails at once ("table is locked") instead of
     waiting as it does on the real database file (WAL and a busy timeout).
     """
-    assert jobs.embedded_jobs_join(timeout), "embedded report jobs still running"
+    assert jobqueue.embedded().join(timeout), "embedded report jobs still running"
     # Safe to read now: no job thread writes any more.
     for report_id in report_ids:
         status = Report.objects.get(pk=report_id).status

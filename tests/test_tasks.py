@@ -1,20 +1,24 @@
-"""monitor.tasks: the Celery task around report_run, and how its messages are acknowledged."""
+"""monitor.tasks: the Celery back-end of the job queue, and how its messages are acknowledged."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from billiard.einfo import ExceptionInfo
 from celery.exceptions import WorkerLostError
 from celery.worker.request import Request
+from django.db import OperationalError
 from kombu import Connection
 from kombu.simple import SimpleQueue
 from pytest_django.fixtures import Settings
 
 from monitor.models import Report
+from monitor.services import jobs, report_parts
 from monitor.services.report_parts import report_csv
-from monitor.tasks import report_run_task, reports_prune_task
+from monitor.tasks import report_part_run_task, report_run_task, reports_prune_task
 from store_monitoring import celery_app
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
+from tests.support.jobqueue import FakeQueue
 
 
 @pytest.fixture
@@ -75,6 +79,51 @@ def test_the_task_runs_the_report() -> None:
 
     report_run_task.apply(args=(report.report_id,)).get()
 
+    assert report_csv(Report.objects.get(pk=report.pk)) == SPEC_CSV
+
+
+def fails_once(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function`, whose first call raises a database error instead (the connection lost)."""
+    failed: list[object] = []
+
+    def once(*args: Any) -> Any:
+        if not failed:
+            failed.append(args)
+            raise OperationalError("the connection was lost")
+        return function(*args)
+
+    return once
+
+
+@pytest.mark.django_db
+def test_a_report_task_that_met_a_database_error_before_its_claim_runs_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without the retry the report stayed Running until the queue timeout.
+    store_spec_examples()
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    monkeypatch.setattr(jobs, "report_attempt_start", fails_once(jobs.report_attempt_start))
+
+    report_run_task.apply(args=(report.report_id,))
+
+    stored = Report.objects.get(pk=report.pk)
+    assert (stored.status, stored.attempts) == (Report.Status.COMPLETE, 1)
+    assert report_csv(stored) == SPEC_CSV
+
+
+@pytest.mark.django_db
+def test_a_part_task_whose_finishing_met_a_database_error_runs_again(
+    monkeypatch: pytest.MonkeyPatch, job_queue: FakeQueue
+) -> None:
+    store_spec_examples()
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    jobs.report_run(report.report_id)
+    (part,) = job_queue.keys(report_parts.PART_RUN)
+    monkeypatch.setattr(report_parts, "_finish_if_last", fails_once(report_parts._finish_if_last))
+
+    report_part_run_task.apply(args=(part,))
+
+    # The part ran once; its task, retried, finished the report (the repair path).
     assert report_csv(Report.objects.get(pk=report.pk)) == SPEC_CSV
 
 

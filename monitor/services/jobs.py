@@ -1,12 +1,11 @@
 """Report jobs: a `Report` row is the job, its progress and its result.
 
-`report_trigger` creates the row and hands the job over once the row is
-committed: to Celery when `CELERY_BROKER_URL` is set (a `celery worker` runs
-`monitor.tasks.report_run_task`), else to this process's small pool of job
-threads (services.embedded_jobs, the embedded default). Either way the job is
-`report_run`, which resolves the report's instant and splits the report into
-parts, ranges of stores that are jobs of their own (services.report_parts:
-on Celery spread over every worker); the last part in completes the report.
+`report_trigger` creates the row and hands the job over to the job queue
+(monitor.jobqueue: Celery, or this process's threads) once the row is
+committed. The job is `report_run`, which resolves the report's instant and
+splits the report into parts, ranges of stores that are jobs of their own
+(services.report_parts: on Celery spread over every worker); the last part
+in completes the report.
 Progress and the result are rows, so any process can read them. A trigger
 for an instant that already has a Running or Complete report of the same
 data reuses it instead (see report_trigger).
@@ -31,24 +30,21 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
-from monitor import db, metrics, selectors
+from monitor import db, jobqueue, metrics, selectors
 from monitor.db.base import LockWaitTimeoutError
 from monitor.models import REPORT_ID_MAX_LENGTH, Report
 from monitor.services import report_parts
 from monitor.services.data_version import data_version_locked
-from monitor.services.embedded_jobs import JobPool
 from monitor.services.report_parts import (
     MAX_ATTEMPTS,
     QUEUE_UNREACHABLE,
@@ -57,21 +53,18 @@ from monitor.services.report_parts import (
     has_queued_part,
     report_fail,
 )
-from monitor.services.report_retention import report_kept_a_while, reports_prune_if_due
+from monitor.services.report_retention import report_kept_a_while
 from monitor.services.reports import resolve_as_of
 
 logger = logging.getLogger(__name__)
 
-# The Celery task's name: the web process enqueues by name, without importing
-# the worker's code (monitor.tasks registers the task under it).
-REPORT_RUN_TASK = "monitor.report_run"
 REPORT_ID_PATTERN = rf"[A-Za-z0-9_-]{{1,{REPORT_ID_MAX_LENGTH}}}"
 _REPORT_ID = re.compile(REPORT_ID_PATTERN, re.ASCII)
-# A queued report is reused while this young, or while this process's embedded
-# queue holds it: nothing tells whether an older one is still in Redis.
+# A queued report is reused while this young, or while the job queue knows it
+# holds its job (the embedded one can tell; Redis is not asked).
 QUEUED_REUSE_SECONDS = 60
-# The stage of a new report until its Celery task is published: the publish
-# may still fail (see _enqueue). The embedded queue takes a job at once.
+# The stage of a new report until its job is published to a broker: the
+# publish may still fail (see _dispatch). The embedded queue takes a job at once.
 STAGE_ENQUEUING = "enqueuing"
 STAGE_QUEUED = "queued"
 # How long an identical trigger waits for such a publish, which gives up
@@ -81,7 +74,7 @@ ENQUEUING_POLL_SECONDS = 0.02
 
 
 class JobQueueUnavailableError(RuntimeError):
-    """The broker refused the job; the report has been marked Failed."""
+    """The job queue refused the job; the report has been marked Failed."""
 
 
 @dataclass(frozen=True)
@@ -115,13 +108,13 @@ def report_trigger(*, as_of: datetime | None = None, force: bool = False) -> Tri
         if not force and resolved is not None and version is not None:
             existing = _reusable(resolved, version)
         if existing is None:
-            stage = STAGE_ENQUEUING if settings.CELERY_BROKER_URL else STAGE_QUEUED
+            stage = STAGE_ENQUEUING if jobqueue.current().may_refuse else STAGE_QUEUED
             report = Report.objects.create(
                 requested_as_of=as_of, as_of=resolved, data_version=version, stage=stage
             )
             # After commit only: a worker that picked the job up earlier would
             # not find the row yet.
-            transaction.on_commit(lambda: _dispatch(report.report_id))
+            transaction.on_commit(lambda: _dispatch(report))
     if existing is None:
         return Triggered(report, reused=False)
     dispatched = _dispatched(existing)
@@ -202,7 +195,7 @@ def _job_alive(report: Report) -> bool:
         return report_kept_a_while(report)
     if report.attempts > 0:
         return True
-    if not settings.CELERY_BROKER_URL and _embedded_pool().holds(report.report_id):
+    if jobqueue.current().holds(REPORT_RUN, report.report_id):
         return True
     # Just queued (or committed and not yet handed to the queue): Redis is not
     # asked, so a queued report older than this is not reused.
@@ -210,7 +203,7 @@ def _job_alive(report: Report) -> bool:
 
 
 def report_run(report_id: str) -> None:
-    """Plan report `report_id` in parts and start them (the job, in any process):
+    """Plan report `report_id` in parts and run them (the job, in any process):
     on Celery a task per part; without a broker here, one after another.
 
     Does nothing when the report is no longer Running, e.g. a redelivered task
@@ -225,10 +218,7 @@ def report_run(report_id: str) -> None:
     part_ids = attempt_outcome(job, attempt.fail, attempt.plan_parts)
     if part_ids is None:
         return
-    if settings.CELERY_BROKER_URL:
-        report_parts.parts_dispatch(report_id, part_ids)
-    else:
-        report_parts.parts_run_queued(report_id)
+    report_parts.parts_dispatch(report_id, part_ids)
 
 
 def report_attempt_start(report_id: str) -> ReportAttempt | None:
@@ -397,15 +387,10 @@ def reports_fail_stale(*, report_ids: list[str] | None = None) -> int:
 
 def report_queue_position(report: Report) -> int | None:
     """1 for the next report to start, when the queue can tell: the embedded
-    pool can; Redis is not asked, so that reads never wait on the broker."""
-    if settings.CELERY_BROKER_URL or report.status != Report.Status.RUNNING or report.attempts:
+    one can; Redis is not asked, so that reads never wait on the broker."""
+    if report.status != Report.Status.RUNNING or report.attempts:
         return None
-    return _embedded_pool().position(report.report_id)
-
-
-def embedded_jobs_join(timeout: float) -> bool:
-    """Wait until this process's embedded jobs have all finished; False on timeout."""
-    return _embedded_pool().join(timeout)
+    return jobqueue.current().position(REPORT_RUN, report.report_id)
 
 
 def _lost() -> Q:
@@ -423,10 +408,10 @@ def _lost() -> Q:
 
 
 def _waits_in_queue() -> Q:
-    """Queued itself, or, with a broker, one of its parts queued: without
-    one, the report's own thread runs its parts one after another, never
-    waiting for a backlog."""
-    if settings.CELERY_BROKER_URL:
+    """Queued itself, or one of its parts queued where parts wait behind
+    other jobs (a queue that fans out): the embedded queue runs a report's
+    parts one after another in its own thread, never behind a backlog."""
+    if jobqueue.current().fans_out:
         return Q(attempts=0) | Q(has_queued_part())
     return Q(attempts=0)
 
@@ -442,73 +427,33 @@ def _is_lost(report: Report) -> bool:
     )
 
 
-def _dispatch(report_id: str) -> None:
-    if settings.CELERY_BROKER_URL:
-        _enqueue(report_id)
-    else:
-        _embedded_pool().put(report_id)
-
-
-def _enqueue(report_id: str) -> None:
+def _dispatch(report: Report) -> None:
     try:
-        # Bounded: the broker's timeouts and publish retries (settings) make
-        # a dead or hung Redis an error within about 2 s.
-        current_app.send_task(REPORT_RUN_TASK, args=[report_id])
-    except Exception as error:
+        jobqueue.current().send(REPORT_RUN, report.report_id)
+    except jobqueue.QueueUnavailableError as error:
         # Without a queued job the report would only fail after the queue
-        # timeout: fail it now. The details (the broker's address) go to the
-        # log only.
-        logger.error("report %s: the job queue refused the job: %r", report_id, error)
-        report_fail(report_id, QUEUE_UNREACHABLE)
+        # timeout: fail it now.
+        report_fail(report.report_id, QUEUE_UNREACHABLE)
         raise JobQueueUnavailableError(QUEUE_UNREACHABLE) from error
-    # In the queue: from now on identical triggers may reuse the report. Only
-    # while nothing else wrote it (a worker may have claimed it already).
-    Report.objects.filter(
-        pk=report_id, status=Report.Status.RUNNING, attempts=0, stage=STAGE_ENQUEUING
-    ).update(stage=STAGE_QUEUED)
+    if report.stage == STAGE_ENQUEUING:
+        # In the queue: from now on identical triggers may reuse the report.
+        # Only while nothing else wrote it (a worker may have claimed it already).
+        Report.objects.filter(
+            pk=report.report_id, status=Report.Status.RUNNING, attempts=0, stage=STAGE_ENQUEUING
+        ).update(stage=STAGE_QUEUED)
 
 
-# Reports queued earlier were queued by another process (see reports_left_queued).
-_PROCESS_STARTED = timezone.now()
-
-
-class _Embedded:
-    lock = threading.Lock()
-    pool: JobPool | None = None
-
-
-def _embedded_pool() -> JobPool:
-    with _Embedded.lock:
-        if _Embedded.pool is None:
-            pool = JobPool(_run_embedded, threads=settings.REPORT_EMBEDDED_THREADS)
-            for report_id in reports_left_queued(before=_PROCESS_STARTED):
-                pool.put(report_id)
-            _Embedded.pool = pool
-        return _Embedded.pool
-
-
-def reports_left_queued(*, before: datetime) -> list[str]:
+def reports_left_queued(before: datetime) -> list[str]:
     """The reports still queued, or with parts still queued (oldest first),
     that were created before `before`: this process's start. The embedded
     queue, or the job thread running the parts, was the memory of a web
     process that has stopped, so this one queues them again (a report in
-    parts is planned again, as a redelivered job is). Should a sibling web
-    process still run one, it runs twice at worst: the attempt protocol
-    keeps one result."""
+    parts is planned again, as a redelivered job is)."""
     queued = Report.objects.filter(
         Q(attempts=0) | Q(has_queued_part()), status=Report.Status.RUNNING, created_at__lt=before
     )
     return list(queued.order_by("created_at").values_list("report_id", flat=True))
 
 
-def _run_embedded(report_id: str) -> None:
-    try:
-        report_run(report_id)
-        # No beat process in this set-up: retention runs between jobs.
-        reports_prune_if_due()
-    except Exception:
-        # The database itself failed; the report fails once stale.
-        logger.exception("report %s: job thread failed", report_id)
-    finally:
-        # Django's connections are per thread: nobody else closes this one.
-        connections.close_all()
+# The report's job (monitor.tasks runs it as a Celery task of this name).
+REPORT_RUN = jobqueue.Job("monitor.report_run", report_run, left_queued=reports_left_queued)

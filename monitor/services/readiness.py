@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import logging
 
-import redis
-from django.conf import settings
 from django.db import connection
 
-logger = logging.getLogger(__name__)
+from monitor import jobqueue
 
-# The broker must answer within this; a stopped (SIGSTOP) Redis accepts the
-# connection and then says nothing.
-BROKER_TIMEOUT_SECONDS = 1.0
+logger = logging.getLogger(__name__)
 
 
 def dependencies_failing() -> list[str]:
@@ -20,7 +16,7 @@ def dependencies_failing() -> list[str]:
     failing = []
     if not _database_answers():
         failing.append("database")
-    if settings.CELERY_BROKER_URL and not _broker_answers(settings.CELERY_BROKER_URL):
+    if not jobqueue.current().answers():
         failing.append("broker")
     return failing
 
@@ -35,16 +31,3 @@ def _database_answers() -> bool:
         connection.close_if_unusable_or_obsolete()
         return False
     return True
-
-
-def _broker_answers(url: str) -> bool:
-    client = redis.Redis.from_url(
-        url, socket_connect_timeout=BROKER_TIMEOUT_SECONDS, socket_timeout=BROKER_TIMEOUT_SECONDS
-    )
-    try:
-        return bool(client.ping())
-    except (redis.RedisError, OSError):
-        logger.warning("readiness: the broker does not answer", exc_info=True)
-        return False
-    finally:
-        client.close()

@@ -3,9 +3,9 @@
 The report's job (services.jobs.report_run) splits the stores, in the
 report's order, into ranges of at most REPORT_SHARD_STORES stores
 (selectors.store_ranges) and creates one `ReportPart` per range. Each part
-is a job of its own (`part_run`): on Celery one task per part, spread over
-every worker; in the embedded set-up one after another in the report's
-thread (`parts_run_queued`), so a report's memory is one part's at a time.
+is a job of its own (`part_run`, sent through monitor.jobqueue): on Celery
+one task per part, spread over every worker; in the embedded set-up one after
+another in the report's thread, so a report's memory is one part's at a time.
 
 A part's job follows the report's protocol (services.jobs): it claims the
 next attempt number under a row lock, and every write is a conditional
@@ -40,14 +40,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from celery import current_app, group
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Sum, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from monitor import metrics
+from monitor import jobqueue, metrics
 from monitor.engine.render import header_line
 from monitor.models import Report, ReportPart
 from monitor.selectors import StoreRange
@@ -58,8 +56,6 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# The Celery task's name (monitor.tasks registers it).
-PART_RUN_TASK = "monitor.report_part_run"
 # A report or part whose job was lost this many times (each run killed its
 # worker, say out of memory) fails instead of being redelivered for ever.
 MAX_ATTEMPTS = 3
@@ -101,31 +97,12 @@ def parts_create(report_id: str, ranges: list[StoreRange]) -> list[int]:
 
 
 def parts_dispatch(report_id: str, part_ids: list[int]) -> None:
-    """Hand the parts to Celery, one task each; without a broker, nothing: the
-    report's own thread runs them (parts_run_queued)."""
-    if not settings.CELERY_BROKER_URL or not part_ids:
-        return
+    """Run the parts through the job queue (on Celery a task each; embedded,
+    one after another in this thread); fail the report when it refuses them."""
     try:
-        # A plain group: no result backend, no chord (see the module docstring).
-        group(current_app.signature(PART_RUN_TASK, args=[pk]) for pk in part_ids).apply_async()
-    except Exception as error:
-        logger.error("report %s: the job queue refused its parts: %r", report_id, error)
+        jobqueue.current().run_each(PART_RUN, part_ids)
+    except jobqueue.QueueUnavailableError:
         report_fail(report_id, QUEUE_UNREACHABLE)
-
-
-def parts_run_queued(report_id: str) -> None:
-    """Run the report's queued parts in this thread, in order, until none is
-    left (parts run again for consistency are queued again meanwhile)."""
-    queued = ReportPart.objects.filter(
-        report_id=report_id, report__status=Report.Status.RUNNING, status=Report.Status.RUNNING
-    )
-    while (part_id := _first_queued(queued)) is not None:
-        part_run(part_id)
-
-
-def _first_queued(parts: QuerySet[ReportPart]) -> int | None:
-    pk: int | None = parts.filter(attempts=0).order_by("index").values_list("pk", flat=True).first()
-    return pk
 
 
 def part_run(part_id: int) -> None:
@@ -138,6 +115,10 @@ def part_run(part_id: int) -> None:
         return
     _progress(attempt)
     _finish_if_last(attempt.report_id)
+
+
+# A part's job (monitor.tasks runs it as a Celery task of this name).
+PART_RUN = jobqueue.Job("monitor.report_part_run", part_run)
 
 
 def _part_compute(attempt: PartAttempt) -> Literal[True]:

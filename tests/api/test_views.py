@@ -15,10 +15,12 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
+from monitor import jobqueue
 from monitor.api.errors import DATABASE_UNAVAILABLE
+from monitor.jobqueue import Job
+from monitor.jobqueue.embedded import EmbeddedQueue
 from monitor.models import Report
 from monitor.services import jobs
-from monitor.services.embedded_jobs import JobPool
 from monitor.services.imports import polls_import
 from monitor.services.reports import report_generate
 from tests.conftest import WriteFile
@@ -197,27 +199,27 @@ def test_the_query_form_gives_the_same_answer(client: Client, complete_report: R
 
 
 def test_a_queued_report_shows_its_place_in_the_embedded_queue(
-    client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings.CELERY_BROKER_URL = ""
     running = threading.Event()
     release = threading.Event()
 
-    def job(report_id: str) -> None:
+    def held(report_id: str) -> None:
         running.set()
         release.wait(30)
 
-    # This process's pool, its one thread held by a first job: the others wait.
-    monkeypatch.setattr(jobs._Embedded, "pool", JobPool(job, threads=1))
+    # An embedded queue of one thread, held by a first job: the others wait.
+    queue = EmbeddedQueue(threads=1, process_started=timezone.now(), between_jobs=lambda: None)
+    monkeypatch.setattr(jobqueue, "current", lambda: queue)
     queued = [Report.objects.create() for _ in range(3)]
     for report in queued:
-        jobs._embedded_pool().put(report.report_id)
+        queue.send(Job(jobs.REPORT_RUN.name, held), report.report_id)
     running.wait(30)
 
     answers = [client.get(get_report(report.report_id)).json() for report in queued]
     details = [client.get(detail_of(report.report_id)).json() for report in queued]
     release.set()
-    assert jobs.embedded_jobs_join(timeout=30)
+    assert queue.join(timeout=30)
 
     # One field, the same in both: null where the queue cannot tell (the running one).
     assert [answer["queue_position"] for answer in answers] == [None, 1, 2]

@@ -19,6 +19,7 @@ from monitor.models import Report
 from monitor.services import jobs
 from monitor.services.report_parts import report_csv
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
+from tests.support.jobqueue import FakeQueue
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -217,9 +218,11 @@ def test_store_page_reads_only_that_stores_polls_and_hours(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_new_report_when_the_job_queue_is_down_says_so(client: Client, settings: Settings) -> None:
+def test_new_report_when_the_job_queue_is_down_says_so(
+    client: Client, job_queue: FakeQueue
+) -> None:
     store_spec_examples()
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    job_queue.refusing = True  # as an unreachable broker
     panel = client.post("/reports/new", headers=HTMX)
     assert panel.status_code == 503
     assert "could not be started: the job queue is unreachable" in panel.content.decode()

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from functools import partial
 from typing import Any
 
 import orjson
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kombu import Connection
-from kombu.simple import SimpleQueue
 from pytest_django.fixtures import Settings
 
+from monitor import jobqueue
 from monitor.models import BusinessHours, Report, ReportPart, StatusPoll, Store
 from monitor.selectors import store_ranges
 from monitor.services import jobs, report_parts, store_edits
@@ -25,11 +23,16 @@ from monitor.services.data_version import data_changed, data_version_read
 from monitor.services.imports import Body, polls_import
 from monitor.services.report_parts import report_csv
 from monitor.services.reports import report_generate
-from monitor.tasks import report_part_run_task
-from store_monitoring import celery_app
 from tests.report_data import SPEC_NOW, store_random_data
+from tests.support.jobqueue import FakeQueue
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def parts_wait_in_the_queue(job_queue: FakeQueue) -> None:
+    """The job queue holds the parts' jobs until a test runs them (job_queue.run_all)."""
+
 
 AS_OF = SPEC_NOW
 
@@ -39,11 +42,14 @@ def reload(report: Report) -> Report:
 
 
 def planned(shard_stores: int) -> tuple[Report, list[int]]:
-    """A Running report as of AS_OF, planned in parts of `shard_stores` stores, none run yet."""
+    """A Running report as of AS_OF, planned in parts of `shard_stores` stores,
+    their jobs in the queue, none run yet."""
     report = Report.objects.create(requested_as_of=AS_OF)
     attempt = jobs.report_attempt_start(report.report_id)
     assert attempt is not None
-    return report, attempt.plan(AS_OF, store_ranges(shard_stores))
+    parts = attempt.plan(AS_OF, store_ranges(shard_stores))
+    jobqueue.current().run_each(report_parts.PART_RUN, parts)
+    return report, parts
 
 
 def assert_as_one_report(report: Report) -> None:
@@ -68,13 +74,14 @@ def store_a_poll(store: Store, *, active: bool, minutes_before: int) -> None:
 
 @pytest.mark.parametrize("shard_stores", [1, 3, 7, 1000])
 def test_a_report_in_parts_is_the_report_of_all_stores(
-    settings: Settings, shard_stores: int
+    settings: Settings, shard_stores: int, job_queue: FakeQueue
 ) -> None:
     store_random_data(stores=10, seed=3)
     settings.REPORT_SHARD_STORES = shard_stores
     report = Report.objects.create(requested_as_of=AS_OF)
 
     jobs.report_run(report.report_id)
+    job_queue.run_all()
 
     assert_as_one_report(report)
     stored = reload(report)
@@ -101,7 +108,10 @@ def test_a_report_in_parts_is_the_report_of_all_stores(
     hours=st.lists(st.tuples(st.integers(0, 11), st.integers(0, 6), st.integers(0, 23))),
 )
 def test_any_shard_size_gives_the_same_bytes(
-    store_ids: list[str], polls: list[tuple[int, int, bool]], hours: list[tuple[int, int, int]]
+    store_ids: list[str],
+    polls: list[tuple[int, int, bool]],
+    hours: list[tuple[int, int, int]],
+    job_queue: FakeQueue,
 ) -> None:
     with transaction.atomic():
         stores = Store.objects.bulk_create(Store(store_id=store_id) for store_id in store_ids)
@@ -127,6 +137,7 @@ def test_any_shard_size_gives_the_same_bytes(
             with override_settings(REPORT_SHARD_STORES=shard_stores):
                 report = Report.objects.create(requested_as_of=AS_OF)
                 jobs.report_run(report.report_id)
+                job_queue.run_all()
             stored = reload(report)
             assert stored.status == Report.Status.COMPLETE, stored.error
             assert stored.part_count == -(-len(store_ids) // shard_stores)
@@ -135,7 +146,7 @@ def test_any_shard_size_gives_the_same_bytes(
         transaction.set_rollback(True)
 
 
-def test_progress_is_the_share_of_parts_done_and_completing() -> None:
+def test_progress_is_the_share_of_parts_done_and_completing(job_queue: FakeQueue) -> None:
     store_random_data(stores=6, seed=5)
     report, parts = planned(2)
 
@@ -147,7 +158,7 @@ def test_progress_is_the_share_of_parts_done_and_completing() -> None:
         3,
         pytest.approx(1 / 4),  # 3 parts, then completing the report
     )
-    report_parts.parts_run_queued(report.report_id)
+    job_queue.run_all()
     assert_as_one_report(report)
 
 
@@ -161,7 +172,7 @@ def first_of_two_parts_run() -> tuple[Report, int, int, Store]:
     return report, first, second, store
 
 
-def test_data_changed_between_parts_runs_the_older_parts_again() -> None:
+def test_data_changed_between_parts_runs_the_older_parts_again(job_queue: FakeQueue) -> None:
     report, first, second, store = first_of_two_parts_run()
     # The first part's stores change after it read them: a recent outage.
     store_a_poll(store, active=False, minutes_before=1)
@@ -172,7 +183,7 @@ def test_data_changed_between_parts_runs_the_older_parts_again() -> None:
     assert (stored.status, stored.rounds) == (Report.Status.RUNNING, 1)
     assert stored.progress == pytest.approx(2 / 3)  # not 1: the round is still to run
     assert ReportPart.objects.get(pk=first).attempts == 0  # queued again
-    report_parts.parts_run_queued(report.report_id)
+    job_queue.run_all()
     assert_as_one_report(report)  # the final data's report: the outage is in
     assert reload(report).rounds == 1
 
@@ -231,7 +242,7 @@ RELEVANT_CHANGES: dict[str, Callable[[Store], object]] = {
 
 @pytest.mark.parametrize("change", RELEVANT_CHANGES.values(), ids=RELEVANT_CHANGES.keys())
 def test_a_change_the_report_reads_between_parts_runs_the_older_part_again(
-    change: Callable[[Store], object],
+    change: Callable[[Store], object], job_queue: FakeQueue
 ) -> None:
     store_random_data(stores=6, seed=11)
     store = a_first_store()
@@ -241,7 +252,7 @@ def test_a_change_the_report_reads_between_parts_runs_the_older_part_again(
     change(store)
     assert report_generate(as_of=AS_OF).csv() != before  # the change shows in the report
 
-    report_parts.parts_run_queued(report.report_id)  # the last one in finds the first one older
+    job_queue.run_all()  # the last one in finds the first one older
     assert ReportPart.objects.get(pk=first).attempts == 1  # run again, once
 
     assert_as_one_report(report)  # the final data's report
@@ -262,7 +273,7 @@ def test_progress_does_not_fall_when_a_planner_delivered_again_starts() -> None:
 
 
 def test_data_that_keeps_changing_fails_the_report_after_the_last_round(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, job_queue: FakeQueue
 ) -> None:
     store_random_data(stores=4, seed=2)
 
@@ -275,7 +286,7 @@ def test_data_that_keeps_changing_fails_the_report_after_the_last_round(
     monkeypatch.setattr(report_parts, "report_generate", generate_then_import)
     report, _ = planned(2)
 
-    report_parts.parts_run_queued(report.report_id)
+    job_queue.run_all()
 
     stored = reload(report)
     assert (stored.status, stored.error) == (Report.Status.FAILED, report_parts.DATA_KEPT_CHANGING)
@@ -283,7 +294,7 @@ def test_data_that_keeps_changing_fails_the_report_after_the_last_round(
 
 
 def test_a_part_that_fails_fails_the_report_with_the_reason(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, job_queue: FakeQueue
 ) -> None:
     store_random_data(stores=4, seed=9)
     Store.objects.filter(pk=Store.objects.order_by("-store_id")[0].pk).update(
@@ -291,7 +302,7 @@ def test_a_part_that_fails_fails_the_report_with_the_reason(
     )
     report, parts = planned(2)
 
-    report_parts.parts_run_queued(report.report_id)
+    job_queue.run_all()
 
     stored = reload(report)
     assert (stored.status, stored.error) == (Report.Status.FAILED, report_parts.INTERNAL_ERROR)
@@ -334,10 +345,10 @@ def test_only_the_latest_attempt_of_a_part_writes() -> None:
     assert ReportPart.objects.get(pk=parts[0]).status == Report.Status.RUNNING
 
 
-def test_one_finisher_only() -> None:
+def test_one_finisher_only(job_queue: FakeQueue) -> None:
     store_random_data(stores=4, seed=9)
     report, _ = planned(2)
-    report_parts.parts_run_queued(report.report_id)
+    job_queue.run_all()
     finished = reload(report)
 
     report_parts._finish_if_last(report.report_id)  # a second finisher, late
@@ -346,7 +357,9 @@ def test_one_finisher_only() -> None:
     assert (again.status, again.finished_at) == (Report.Status.COMPLETE, finished.finished_at)
 
 
-def test_a_plan_replaced_while_the_last_part_finishes_is_not_completed() -> None:
+def test_a_plan_replaced_while_the_last_part_finishes_is_not_completed(
+    job_queue: FakeQueue,
+) -> None:
     """A redelivered planner replaces the parts (and restarts the rounds) just
     after the finisher read the report: the finisher's view of the old parts
     must not complete the report of the new, unrun ones."""
@@ -367,7 +380,7 @@ def test_a_plan_replaced_while_the_last_part_finishes_is_not_completed() -> None
             steps.append("replanned")
             replan = jobs.report_attempt_start(report.report_id)  # the planner, redelivered
             assert replan is not None
-            replan.plan(AS_OF, store_ranges(3))
+            job_queue.run_each(report_parts.PART_RUN, replan.plan(AS_OF, store_ranges(3)))
         return result
 
     with connection.execute_wrapper(replan_after_the_finishers_report_read):
@@ -375,7 +388,7 @@ def test_a_plan_replaced_while_the_last_part_finishes_is_not_completed() -> None
 
     assert steps == ["finisher read the report", "replanned"]
     assert reload(report).status == Report.Status.RUNNING  # the new plan's parts wait
-    report_parts.parts_run_queued(report.report_id)
+    job_queue.run_all()
     assert_as_one_report(report)
 
 
@@ -400,71 +413,28 @@ def test_a_part_delivered_again_once_in_finishes_the_report() -> None:
     assert_as_one_report(report)
 
 
-@pytest.fixture
-def memory_broker(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleQueue]:
-    """Celery's app publishing to kombu's in-memory transport: the tasks it
-    sends, held as a broker holds them."""
-    settings.CELERY_BROKER_URL = "memory://"
-    to_memory = partial(celery_app.connection_for_write, "memory://")
-    monkeypatch.setattr(celery_app, "connection_for_write", to_memory)
-    monkeypatch.setattr(celery_app, "_pool", None)  # connections made for the default broker
-    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
-    with Connection("memory://") as connection:
-        queue = connection.SimpleQueue(celery_app.conf.task_default_queue)
-        queue.clear()
-        yield queue
-        queue.clear()
-        queue.close()
-
-
 def test_a_part_delivered_again_sends_the_parts_of_a_round_it_may_not_have_sent(
-    memory_broker: SimpleQueue, settings: Settings
+    job_queue: FakeQueue,
 ) -> None:
     report, first, second, store = first_of_two_parts_run()
     store_a_poll(store, active=False, minutes_before=1)  # the first part's data changes
-    settings.CELERY_BROKER_URL = ""  # the second part's worker dies before it sends the round
-    report_parts.part_run(second)
-    assert (reload(report).rounds, len(memory_broker)) == (1, 0)
-    settings.CELERY_BROKER_URL = "memory://"
+    report_parts.part_run(second)  # it starts a round...
+    job_queue.drop()  # ...and its worker dies before the round's parts are sent
+    assert (reload(report).rounds, job_queue.keys(report_parts.PART_RUN)) == (1, [])
 
     report_parts.part_run(second)  # its task, delivered again
 
-    sent = memory_broker.get(timeout=1)
-    sent.ack()
-    assert (sent.headers["task"], sent.headers["argsrepr"]) == (
-        report_parts.PART_RUN_TASK,
-        repr((first,)),
-    )
-    report_parts.part_run(first)
+    assert job_queue.keys(report_parts.PART_RUN) == [first]
+    job_queue.run_all()
     assert_as_one_report(report)
 
 
-def test_a_part_task_whose_finishing_met_a_database_error_runs_again() -> None:
-    store_random_data(stores=6, seed=5)
-    report, (first, second) = planned(3)
-    report_parts.part_run(first)
-    failed: list[str] = []
-
-    def finisher_read_fails_once(execute: Callable[..., Any], sql: str, *args: Any) -> Any:
-        reads_report = sql.startswith("SELECT") and '"monitor_report"."rounds"' in sql
-        if reads_report and "monitor_reportpart" not in sql and not failed:
-            failed.append(sql)
-            raise OperationalError("the connection was lost")
-        return execute(sql, *args)
-
-    with connection.execute_wrapper(finisher_read_fails_once):
-        report_part_run_task.apply(args=(second,))
-
-    assert failed
-    assert_as_one_report(report)
-
-
-def test_a_part_of_a_failed_report_does_not_run() -> None:
+def test_a_part_of_a_failed_report_does_not_run(job_queue: FakeQueue) -> None:
     store_random_data(stores=4, seed=9)
     report, parts = planned(2)
     report_parts.report_fail(report.report_id, "lost")
 
-    report_parts.parts_run_queued(report.report_id)
+    job_queue.run_all()
     report_parts.part_run(parts[0])
 
     assert not ReportPart.objects.filter(attempts__gt=0).exists()
@@ -480,7 +450,6 @@ def make_silent(report: Report, *, seconds: int) -> None:
 def test_a_report_whose_part_waits_in_the_queue_has_the_queue_timeout(
     settings: Settings,
 ) -> None:
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # never asked: reads never wait on it
     settings.REPORT_STALE_AFTER_SECONDS = 600
     settings.REPORT_QUEUE_TIMEOUT = 3600
     store_random_data(stores=4, seed=9)
@@ -498,11 +467,11 @@ def test_a_report_whose_part_waits_in_the_queue_has_the_queue_timeout(
 
 
 def test_without_a_broker_a_report_whose_parts_wait_is_lost_once_silent(
-    settings: Settings,
+    settings: Settings, job_queue: FakeQueue
 ) -> None:
     # The report's own thread runs its parts one after another: silence means
     # its web process stopped, not a backlog.
-    settings.CELERY_BROKER_URL = ""
+    job_queue.fans_out = False  # as the embedded queue
     settings.REPORT_STALE_AFTER_SECONDS = 600
     store_random_data(stores=4, seed=9)
     report, parts = planned(2)

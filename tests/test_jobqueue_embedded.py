@@ -1,4 +1,4 @@
-"""monitor.services.embedded_jobs: the embedded set-up's fixed pool of job threads."""
+"""monitor.jobqueue.embedded: the embedded set-up's fixed pool of job threads."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import threading
 
 import pytest
 
-from monitor.services.embedded_jobs import JobPool
+from monitor.jobqueue.embedded import JobPool
 
 
 def pool_threads() -> list[threading.Thread]:
-    return [thread for thread in threading.enumerate() if thread.name.startswith("report-job-")]
+    return [thread for thread in threading.enumerate() if thread.name.startswith("embedded-job-")]
 
 
 class Gate:

@@ -1,0 +1,60 @@
+"""A job queue for tests (monitor.jobqueue.base.JobQueue): it holds what the
+services send, as a broker does, and runs it when the test says so, in the
+test's thread. No Celery, no threads, no settings flipped mid-test."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from monitor.jobqueue import Job, QueueUnavailableError
+from monitor.jobqueue.base import Key
+
+
+class FakeQueue:
+    """Behaves as Celery's queue does for the services (it may refuse a job,
+    and a job's own jobs wait here); `refusing` makes it refuse, as an
+    unreachable broker does."""
+
+    may_refuse = True
+    fans_out = True
+
+    def __init__(self) -> None:
+        self.waiting: deque[tuple[Job[Any], Any]] = deque()
+        self.refusing = False
+
+    def send(self, job: Job[Key], key: Key) -> None:
+        self.run_each(job, [key])
+
+    def run_each(self, job: Job[Key], keys: Sequence[Key]) -> None:
+        if self.refusing:
+            raise QueueUnavailableError(job.name)
+        self.waiting.extend((job, key) for key in keys)
+
+    def holds(self, job: Job[Key], key: Key) -> bool:
+        return False  # as Celery's: the broker is never asked
+
+    def position(self, job: Job[Key], key: Key) -> int | None:
+        return None
+
+    def answers(self) -> bool:
+        return not self.refusing
+
+    def keys(self, job: Job[Key]) -> list[Key]:
+        """The keys of `job` waiting, in order."""
+        return [key for kind, key in self.waiting if kind.name == job.name]
+
+    def drop(self) -> None:
+        """Lose every waiting job, as a broker restarted without persistence does."""
+        self.waiting.clear()
+
+    def run_all(self) -> int:
+        """Run the waiting jobs in order, and those they send, until none is
+        left; how many ran."""
+        ran = 0
+        while self.waiting:
+            job, key = self.waiting.popleft()
+            job.run(key)
+            ran += 1
+        return ran
