@@ -45,6 +45,8 @@ class LoadCounts(NamedTuple):
     # Of a poll load, the earliest instant of the polls inserted (None: none);
     # what a report in parts needs to know of it (services.data_version).
     polls_from: datetime | None = None
+    # Of a poll load, the stores it named that were not stored yet (created).
+    new_stores: int = 0
 
 
 class LockWaitTimeoutError(Exception):
@@ -87,6 +89,23 @@ class Database(Protocol):
 
     def lock_stores_named_in(self, staging: str) -> None:
         """Before replacing their hours: lock the stores the staged rows name."""
+        ...
+
+    # ---- after a load (services.load_upkeep) ----
+
+    def row_count_estimate(self, table: str) -> int:
+        """About how many rows `table` holds, read without counting them where the
+        database keeps a figure (0 when it has none yet)."""
+        ...
+
+    def analyze(self, table: str) -> None:
+        """Bring the planner's statistics of `table` up to date (outside a transaction)."""
+        ...
+
+    def vacuum_inserted(self, table: str) -> bool:
+        """Mark the pages of newly inserted rows visible to every transaction (outside a
+        transaction), so that index-only scans skip them; False where the database
+        has no such map, and did nothing."""
         ...
 
     # ---- reads (monitor.selectors) ----

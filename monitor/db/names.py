@@ -10,6 +10,7 @@ database (monitor.db.postgresql, monitor.db.sqlite), for reads and loads alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from django.db import connection
 from django.db.models import Field, Model
@@ -61,6 +62,20 @@ def sql_names() -> SqlNames:
         poll_time=_column(StatusPoll, "timestamp_utc"),
         poll_active=_column(StatusPoll, "active"),
     )
+
+
+class Table(Enum):
+    """A table a load writes, by its name in messages."""
+
+    POLLS = "polls"
+    STORES = "stores"
+    HOURS = "business hours"
+
+    def sql_name(self) -> str:
+        names = sql_names()
+        return {Table.POLLS: names.polls, Table.STORES: names.stores, Table.HOURS: names.hours}[
+            self
+        ]
 
 
 def _column(model: type[Model], field: str) -> str:

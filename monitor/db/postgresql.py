@@ -95,6 +95,34 @@ class PostgreSQL:
                 """
             )
 
+    def row_count_estimate(self, table: str) -> int:
+        with connection.cursor() as cursor:
+            # As the planner estimates: the rows per page the last VACUUM, ANALYZE
+            # or CREATE INDEX counted (reltuples is -1 where none has run), times
+            # the pages the table has now.
+            cursor.execute(
+                "SELECT CASE WHEN reltuples > 0 AND relpages > 0 THEN (reltuples / relpages"
+                " * (pg_relation_size(oid) / current_setting('block_size')::int))::bigint"
+                " ELSE 0 END FROM pg_class WHERE oid = %s::regclass",
+                [table],
+            )
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    def analyze(self, table: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {table}")
+
+    def vacuum_inserted(self, table: str) -> bool:
+        # Of an insert-only table VACUUM reads only the pages not yet all-visible
+        # (the new ones), sets their bits in the visibility map and freezes what
+        # it can; index-only scans then skip those pages. Without it, every
+        # poll a report reads through the (store, instant) index is also looked
+        # up in the heap until autovacuum gets to the table.
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM {table}")
+        return True
+
     @contextmanager
     def read_snapshot(self) -> Iterator[None]:
         """A REPEATABLE READ, READ ONLY transaction: its snapshot is taken at the

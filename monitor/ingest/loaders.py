@@ -17,7 +17,7 @@ from django.db import connection, transaction
 
 from monitor import db
 from monitor.db.base import Batch, LoadCounts, PollRow, StagingColumn
-from monitor.db.names import sql_names
+from monitor.db.names import Table, sql_names
 from monitor.ingest import rules
 from monitor.ingest.reader import (
     BatchParser,
@@ -49,6 +49,9 @@ class Source:
     adds_polls_only: bool = False
     # Parses a batch a column at a time, for the inputs that hold columns (see reader).
     batch_parser: BatchParser | None = None
+    # The rows a load wrote to each table, whose statistics a big load brings
+    # up to date (services.load_upkeep).
+    written: Callable[[LoadCounts], dict[Table, int]] = lambda _: {}
 
     def row_parser(self, positions: Mapping[str, int]) -> RowParser:
         """Parses a row into (line, *values), values in the columns' order."""
@@ -76,28 +79,35 @@ def columns_parser(columns: Sequence[Column], positions: Mapping[str, int]) -> R
 
 def _staged_source(
     name: str,
-    table: str,
+    staging_table: str,
     columns: tuple[tuple[Column, str], ...],
     merge: Callable[[str], LoadCounts],
+    table: Table,
 ) -> Source:
-    """A source saved by staging its rows in the temporary `table`, then running `merge`
-    on it. The table has the line, then a column per Column, named by its preferred
-    name, of the PostgreSQL type paired with it."""
+    """A source saved by staging its rows in the temporary `staging_table`, then running
+    `merge` on it, which writes to `table`. The staging table has the line, then a
+    column per Column, named by its preferred name, of the PostgreSQL type paired
+    with it."""
     staging = (
         StagingColumn("line", "bigint"),
         *(StagingColumn(column.name, sql_type) for column, sql_type in columns),
     )
 
     def save(batches: Iterable[Batch], rows: RowInput) -> LoadCounts:
-        db.current().stage(table, staging, batches)
-        loaded = merge(table)
+        db.current().stage(staging_table, staging, batches)
+        loaded = merge(staging_table)
         with connection.cursor() as cursor:
             # Also dropped at commit; dropping now lets one transaction load
             # several files (import_data), or the same source twice.
-            cursor.execute(f"DROP TABLE {table}")
+            cursor.execute(f"DROP TABLE {staging_table}")
         return loaded
 
-    return Source(name=name, columns=tuple(column for column, _ in columns), save=save)
+    return Source(
+        name=name,
+        columns=tuple(column for column, _ in columns),
+        save=save,
+        written=lambda counts: {table: counts.loaded},
+    )
 
 
 def _create_stores(staging: str) -> None:
@@ -171,15 +181,16 @@ def _save_polls(
         expected = rows.size // POLL_LINE_BYTES
         rebuild_indexes = expected >= REBUILD_MIN_POLLS and _stored_polls_fewer_than(expected)
     keys: dict[str, int] = {}  # store_id → Store key, of the stores seen so far
+    new_stores = 0
     with db.current().poll_load(rebuild_indexes=rebuild_indexes) as load:
         for batch in batches:
             new = set(map(itemgetter(1), batch)).difference(keys)
             if new:
                 # Past the first batches of a file, few batches bring new stores.
                 load.suspend()
-                _add_store_keys(keys, new)
+                new_stores += _add_store_keys(keys, new)
             load.write(batch, keys)
-        return load.finish()
+        return load.finish()._replace(new_stores=new_stores)
 
 
 def _stored_polls_fewer_than(limit: int) -> bool:
@@ -195,15 +206,16 @@ def _stored_polls_fewer_than(limit: int) -> bool:
     return bool(stored < limit)
 
 
-def _add_store_keys(keys: dict[str, int], store_ids: set[str]) -> None:
-    """Add the Store keys of `store_ids` to `keys`, creating the stores that have none."""
+def _add_store_keys(keys: dict[str, int], store_ids: set[str]) -> int:
+    """Add the Store keys of `store_ids` to `keys`, creating the stores that have none;
+    how many had none."""
     wanted = sorted(store_ids)  # sorted: the same file creates the same keys
     keys.update(db.current().store_keys(wanted))
     # Stores are created once; an HTTP batch mostly names known ones: look them
     # up first, and insert only what is missing (one statement a row).
     new = [store_id for store_id in wanted if store_id not in keys]
     if not new:
-        return
+        return 0
     names = sql_names()
     with connection.cursor() as cursor:
         cursor.executemany(
@@ -212,6 +224,7 @@ def _add_store_keys(keys: dict[str, int], store_ids: set[str]) -> None:
             [(store_id,) for store_id in new],
         )
     keys.update(db.current().store_keys(new))
+    return len(new)
 
 
 POLLS = Source(
@@ -225,6 +238,7 @@ POLLS = Source(
     batch_parser=_parse_poll_batch,
     save=_save_polls,
     adds_polls_only=True,
+    written=lambda counts: {Table.POLLS: counts.loaded, Table.STORES: counts.new_stores},
 )
 
 
@@ -274,6 +288,7 @@ HOURS = _staged_source(
         (Column(("end_time_local",), rules.local_time), "time"),
     ),
     _merge_hours,
+    Table.HOURS,
 )
 
 
@@ -301,4 +316,5 @@ ZONES = _staged_source(
         (Column(("timezone_str",), rules.timezone_name), "text"),
     ),
     _merge_zones,
+    Table.STORES,
 )

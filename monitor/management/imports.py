@@ -75,6 +75,8 @@ def report(command: BaseCommand, result: ImportResult, *, summary_prefix: str = 
         f"{summary_prefix}loaded {result.loaded}, skipped {result.duplicates} duplicates, "
         f"rejected {result.rejected} invalid rows"
     )
+    if result.ready:
+        command.stdout.write(f"database ready for reports: {', '.join(map(str, result.ready))}")
 
 
 def exit_for(results: list[ImportResult]) -> None:

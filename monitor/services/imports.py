@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import partial
 from io import BytesIO
 from pathlib import Path
@@ -20,6 +20,7 @@ from pathlib import Path
 from django.db import transaction
 
 from monitor import metrics
+from monitor.db.names import Table
 from monitor.ingest.errors import FileRefusedError, RowError, TooManyRowsError
 from monitor.ingest.loaders import HOURS, ZONES, Source, polls_source
 from monitor.ingest.objects import (
@@ -31,6 +32,7 @@ from monitor.ingest.objects import (
 )
 from monitor.ingest.reader import FileProgress, RowErrors, RowInput, open_csv, read_csv
 from monitor.services.data_version import ANY_REPORT, data_changed, polls_inserted
+from monitor.services.load_upkeep import UpkeepStep, ready_after_load
 
 __all__ = [
     "IMPORT_ORDER",
@@ -70,6 +72,13 @@ class ImportResult:
     duplicates: int  # polls skipped as already saved or earlier in the file; 0 for the others
     rejected: int  # invalid rows
     errors: list[RowError]  # the first ones (20 of a file, 100 of a body), in file order
+    # The rows it wrote to each table (polls, stores, business hours). This and
+    # `ready` describe the database, not the input: results compare without them.
+    written: dict[Table, int] = field(default_factory=dict, compare=False)
+    # What the database did after the load for the reports that follow (ANALYZE,
+    # VACUUM: services.load_upkeep); of a data set, the last file's result says
+    # it for all three.
+    ready: tuple[UpkeepStep, ...] = field(default=(), compare=False)
 
 
 def polls_import(
@@ -112,7 +121,8 @@ def dataset_import(
 ) -> list[ImportResult]:
     """The three files, in IMPORT_ORDER, in one transaction: a refused file or an
     interruption loads none of them, so polls never arrive without the zones and
-    hours they were sent with. The results come in IMPORT_ORDER."""
+    hours they were sent with. The results come in IMPORT_ORDER; once they are
+    committed, the database is made ready for reports (the last result says how)."""
     paths = {timezones_import: timezones, business_hours_import: hours, polls_import: polls}
     with transaction.atomic():
         # Each file's own transaction nests inside.
@@ -123,7 +133,11 @@ def dataset_import(
         # Once, last: the version row stays locked from the bump to the commit,
         # and a trigger waits for that lock (services.data_version).
         data_changed()
-    return results
+    written: dict[Table, int] = {}
+    for result in results:
+        for table, rows in result.written.items():
+            written[table] = written.get(table, 0) + rows
+    return [*results[:-1], replace(results[-1], ready=ready_after_load(written))]
 
 
 def _import(
@@ -160,13 +174,17 @@ def load(
             metrics.import_counted, source=source.name, loaded=loaded.loaded, rejected=errors.count
         )
     )
-    return ImportResult(
+    result = ImportResult(
         source=rows.name,
         loaded=loaded.loaded,
         duplicates=loaded.duplicates,
         rejected=errors.count,
         errors=errors.first,
+        written=source.written(loaded),
     )
+    # Committed unless a caller's transaction holds it (dataset_import): then
+    # the caller makes the database ready once that commits.
+    return replace(result, ready=ready_after_load(result.written))
 
 
 def _body_input(source: Source, body: Body) -> AbstractContextManager[RowInput]:

@@ -63,3 +63,6 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"{label}: {result.rejected:,} generated rows rejected: {reasons}"
                 )
+        if results[-1].ready:
+            ready = ", ".join(map(str, results[-1].ready))
+            self.stdout.write(f"database ready for reports: {ready}")
