@@ -139,13 +139,14 @@ def _poll_parser(at: Mapping[str, int]) -> RowParser:
     profile of a full-size polls file showed columns_parser costs a noticeable
     share of the whole import, so polls keep this copy (and its row order)."""
     store, status, instant = at["store_id"], at["status"], at["timestamp_utc"]
-    store_id, utc_timestamp, is_active = rules.store_id, rules.utc_timestamp, rules.is_active
+    store_id, poll_timestamp, is_active = rules.store_id, rules.poll_timestamp, rules.is_active
+    latest = rules.latest_poll_text()  # once a load, not once a row
 
     def parse(line: int, fields: list[str]) -> PollRow:
         return (
             line,
             store_id(fields[store].strip()),
-            utc_timestamp(fields[instant].strip()),
+            poll_timestamp(fields[instant].strip(), latest),
             is_active(fields[status].strip()),
         )
 
@@ -162,7 +163,7 @@ def _parse_poll_batch(lines: Sequence[int], values: list[list[Any]]) -> list[Pol
     active = rules.statuses(statuses)
     if active is None:
         return None
-    at = rules.utc_timestamps(instants)
+    at = rules.poll_timestamps(instants)
     if at is None:
         return None
     return list(zip(lines, stores, at, active, strict=True))
@@ -232,7 +233,7 @@ POLLS = Source(
     columns=(
         Column(("store_id",), rules.store_id),
         Column(("status",), rules.is_active),
-        Column(("timestamp_utc",), rules.utc_timestamp),
+        Column(("timestamp_utc",), rules.poll_timestamp),
     ),
     parser=_poll_parser,
     batch_parser=_parse_poll_batch,

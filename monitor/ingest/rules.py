@@ -12,16 +12,26 @@ only a value that misses it pays for the detailed parse: a polls file has
 millions of rows.
 
 The poll rules also come for a whole column of values at once (store_ids,
-statuses, utc_timestamps): one regular expression over the column's values, a
+statuses, poll_timestamps): one regular expression over the column's values, a
 line each, and a few replacements, instead of a call per value. They take only
 the common spellings and give exactly what the value's rule gives; any other
 column gets None, and its values go through their rule one by one.
+
+Amendment 5 (input hygiene) bounds what a value may be: a store id's length
+and characters, a poll's instant (from 1970 to a day after its load: see
+`loading`), the instants and dates of the calendar's sources (the years 1970
+to 2199: `calendar_instant`, `require_calendar_year`) and the zones that name
+no place.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -69,7 +79,7 @@ _DAYS = {str(day): day for day in range(7)}
 # letters and digits, then also `_.:-` (never a formula's first character, no
 # space to trim). Instants: a date that exists in any year (29 February is
 # left to the value's rule), UTC spelled " UTC", "Z", "+00:00" or not at all.
-_STORE_IDS = re.compile(r"(?:[0-9A-Za-z][0-9A-Za-z_.:-]*\n)*", re.ASCII)
+_STORE_IDS = re.compile(r"(?:[0-9A-Za-z][0-9A-Za-z_.:-]{0,254}\n)*", re.ASCII)
 _STATUS_LINES = re.compile(r"(?:active\n|inactive\n)*", re.ASCII)
 _DATE = (
     r"(?!0000)[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
@@ -84,20 +94,64 @@ _ACTIVE = "active"
 _STATUSES = {_ACTIVE: True, "inactive": False}
 # Amendment 1: what a spreadsheet opening a report would run as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@")
+# Amendment 5: a store id's longest length (after trimming), and the Unicode
+# categories it may not hold: control (tabs, line breaks, NUL) and format
+# characters (right-to-left overrides, zero-width spaces).
+STORE_ID_MAX_LENGTH = 255
+_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf"})
+_CONTROL_NAMES = {"\x00": "NUL", "\t": "TAB", "\n": "LINE FEED", "\r": "CARRIAGE RETURN"}
+_SHOWN_LENGTH = 40  # a long value is shown cut to this many characters in a reason
+
+# Amendment 5: a poll lies between the epoch and a day after it is loaded (a
+# poll from the future is a clock gone wrong, and would become every report's
+# default instant); the calendar's instants and dates lie in CALENDAR_YEARS.
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_ALLOWANCE = timedelta(hours=24)
+CALENDAR_YEARS = range(1970, 2200)
+_EARLIEST_TEXT = "1970-01-01 00:00:00"  # EARLIEST_INSTANT as utc_timestamp writes it
+# The moment the current load began (see `loading`); None: none is under way.
+_LOADED_AT: ContextVar[datetime | None] = ContextVar("loaded_at", default=None)
+
+
+def shown(value: str) -> str:
+    """The value as a reason quotes it: repr(), cut after _SHOWN_LENGTH characters."""
+    if len(value) <= _SHOWN_LENGTH:
+        return repr(value)
+    return f"{value[:_SHOWN_LENGTH]!r}…"
 
 
 def store_id(value: str) -> str:
-    """Opaque text, kept verbatim (`007` stays `007`), that no spreadsheet reads as a formula."""
+    """Opaque text, kept verbatim (`007` stays `007`), that no spreadsheet reads as a
+    formula, of at most STORE_ID_MAX_LENGTH printable characters (amendment 5)."""
     if not value:
         raise RowRejectedError("is empty")
+    if len(value) > STORE_ID_MAX_LENGTH:
+        raise RowRejectedError(
+            f"{shown(value)} has {len(value):,} characters; a store id has at most "
+            f"{STORE_ID_MAX_LENGTH}"
+        )
     if value.startswith(_FORMULA_STARTS):
         raise RowRejectedError(
-            f"{value!r} begins with {value[0]!r}: a spreadsheet opening a report would run "
-            "it as a formula"
+            f"{shown(value)} begins with {value[0]!r}: a spreadsheet opening a report would "
+            "run it as a formula"
         )
-    if "\x00" in value:
-        raise RowRejectedError(f"{value!r} contains a NUL character, which a database cannot store")
+    # isprintable() is False for every control and format character (and for
+    # a few others the rule allows, such as non-ASCII spaces): only those ids
+    # pay for the look at each character.
+    if not value.isprintable():
+        for character in value:
+            if unicodedata.category(character) in _UNPRINTABLE_CATEGORIES:
+                raise RowRejectedError(
+                    f"{shown(value)} contains {_character_name(character)}, a control or "
+                    "format character: a store id is printable text"
+                )
     return value
+
+
+def _character_name(character: str) -> str:
+    """U+202E (RIGHT-TO-LEFT OVERRIDE); control characters have no name."""
+    name = _CONTROL_NAMES.get(character) or unicodedata.name(character, "")
+    return f"U+{ord(character):04X}" + (f" ({name})" if name else "")
 
 
 def is_active(value: str) -> bool:
@@ -121,6 +175,65 @@ def utc_timestamp(value: str) -> str:
     return _with_fraction(wall_clock[:_WALL_CLOCK_LENGTH], wall_clock[_WALL_CLOCK_LENGTH + 1 :])
 
 
+@contextmanager
+def loading(at: datetime | None = None) -> Iterator[datetime]:
+    """Judge every poll read inside against one moment of loading (default: now), the
+    load's start: a poll may lie up to FUTURE_ALLOWANCE after it (amendment 5)."""
+    moment = at or datetime.now(UTC)
+    token = _LOADED_AT.set(moment)
+    try:
+        yield moment
+    finally:
+        _LOADED_AT.reset(token)
+
+
+def latest_poll_instant(now: datetime | None = None) -> datetime:
+    """The latest instant a poll may have: FUTURE_ALLOWANCE after `now`, by default
+    after the moment of the load under way (`loading`), or after the current time."""
+    return (now or _LOADED_AT.get() or datetime.now(UTC)) + FUTURE_ALLOWANCE
+
+
+def latest_poll_text() -> str:
+    """latest_poll_instant() as utc_timestamp writes instants, for poll_timestamp(s)."""
+    return str(latest_poll_instant().astimezone(UTC).replace(tzinfo=None))
+
+
+def poll_timestamp(value: str, latest: str | None = None) -> str:
+    """utc_timestamp of a poll, which lies from EARLIEST_INSTANT to `latest` (as
+    latest_poll_text writes it; default: latest_poll_text()), amendment 5."""
+    instant = utc_timestamp(value)
+    # The texts compare as their instants: fixed-width fields, most significant first.
+    if instant < _EARLIEST_TEXT:
+        raise RowRejectedError(
+            f"{shown(value)} is before {_EARLIEST_TEXT} UTC: no poll is older than 1970"
+        )
+    latest = latest or latest_poll_text()
+    if instant > latest:
+        raise RowRejectedError(
+            f"{shown(value)} is after {latest[:19]} UTC, 24 hours after it was loaded: "
+            "a poll from the future is a clock gone wrong"
+        )
+    return instant
+
+
+def calendar_instant(value: str) -> str:
+    """utc_timestamp of an instant of the calendar's sources (exclusions' start and
+    end), which lies in CALENDAR_YEARS (amendment 5)."""
+    instant = utc_timestamp(value)
+    require_calendar_year(value, date(int(instant[:4]), 1, 1))
+    return instant
+
+
+def require_calendar_year(value: str, moment: date) -> None:
+    """RowRejectedError unless `moment` (a date, or an instant: its UTC date), read
+    from `value`, lies in CALENDAR_YEARS (amendment 5): special hours' dates,
+    exclusions' instants."""
+    if moment.year not in CALENDAR_YEARS:
+        raise RowRejectedError(
+            f"{shown(value)} is outside the years {CALENDAR_YEARS[0]} to {CALENDAR_YEARS[-1]}"
+        )
+
+
 def _utc_timestamp_parsed(value: str) -> str:
     match = _SPACE_UTC.fullmatch(value) or _ISO_8601.fullmatch(value)
     if match is None:
@@ -141,6 +254,17 @@ def store_ids(values: list[str]) -> list[str] | None:
     if lines is None or _STORE_IDS.fullmatch(lines) is None:
         return None
     return values
+
+
+def poll_timestamps(values: list[str], latest: str | None = None) -> list[str] | None:
+    """poll_timestamp of each value, for a column of UTC instants in the common
+    spellings; None: some value needs poll_timestamp (or is out of its range)."""
+    instants = utc_timestamps(values)
+    if not instants:
+        return instants
+    if min(instants) < _EARLIEST_TEXT or max(instants) > (latest or latest_poll_text()):
+        return None
+    return instants
 
 
 def statuses(values: list[str]) -> list[bool] | None:
@@ -206,18 +330,29 @@ def day_of_week(value: str) -> int:
     return day
 
 
+# Amendment 5: names zoneinfo knows that name no place. `localtime` is the
+# server's own zone (figures would depend on the machine), `posixrules` a
+# default for POSIX TZ strings, `Factory` a zone of "local time zone must be set".
+PLACELESS_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 def timezone_name(value: str) -> str:
-    """A name of zoneinfo.available_timezones(), exact case."""
+    """A name of zoneinfo.available_timezones(), exact case, that names a place."""
     if value in _zone_names():
         return value
+    if value in PLACELESS_ZONES:
+        raise RowRejectedError(
+            f"{value!r} names no place (it is not one store's zone): give the store's IANA "
+            "zone, such as 'America/Chicago'"
+        )
     same_but_case = [name for name in _zone_names() if name.lower() == value.lower()]
     hint = f" (did you mean {same_but_case[0]!r}?)" if same_but_case else ""
-    raise RowRejectedError(f"{value!r} is not an IANA time zone name{hint}")
+    raise RowRejectedError(f"{shown(value)} is not an IANA time zone name{hint}")
 
 
 @cache
 def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - PLACELESS_ZONES
 
 
 def _with_fraction(whole_seconds: str, digits: str) -> str:

@@ -21,6 +21,7 @@ from django.db import transaction
 
 from monitor import metrics
 from monitor.db.names import Table
+from monitor.ingest import rules
 from monitor.ingest.errors import FileRefusedError, RowError, TooManyRowsError
 from monitor.ingest.loaders import HOURS, ZONES, Source, polls_source
 from monitor.ingest.objects import (
@@ -162,7 +163,8 @@ def load(
     bump_version: bool = True,
 ) -> ImportResult:
     """Save the input's valid rows in one transaction: all of them, or on any error none."""
-    with transaction.atomic():
+    # One moment of loading for every row (amendment 5: a poll lies at most a day after it).
+    with transaction.atomic(), rules.loading():
         loaded = source.load(rows, errors, on_progress)
         if bump_version:
             # Reports made before this load are not reused after it.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import orjson
@@ -455,3 +455,69 @@ def test_data_bodies_have_their_own_limit_not_the_api_s(client: Client, settings
         "/api/monitor/stores/s1/timezone", {"timezone_str": "Asia/Kolkata"}, "application/json"
     )
     assert refused.status_code == 413
+
+
+# ---- amendment 5: what may not get in, by any way in --------------------------------
+
+OUT_OF_RANGE_POLLS = [
+    ({**POLL, "timestamp_utc": "9999-12-31T00:00:00Z"}, "is after"),
+    ({**POLL, "timestamp_utc": "0001-01-01 00:00:00"}, "is before 1970-01-01 00:00:00 UTC"),
+    ({**POLL, "timestamp_utc": "1969-12-31T23:59:59.999999Z"}, "is before 1970"),
+    ({**POLL, "store_id": "s\u202e1"}, "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+    ({**POLL, "store_id": "s\u200b1"}, "U+200B (ZERO WIDTH SPACE)"),
+    ({**POLL, "store_id": "s" * 256}, "has 256 characters; a store id has at most 255"),
+]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson", "text/csv"])
+@pytest.mark.parametrize(("row", "reason"), OUT_OF_RANGE_POLLS)
+def test_polls_against_amendment_5_are_rejected_in_every_content_type(
+    client: Client, content_type: str, row: dict[str, str], reason: str
+) -> None:
+    status, answer = post(client, POLLS, as_body(content_type, [POLL, row]), content_type)
+
+    assert status == 200
+    assert (answer["loaded"], answer["rejected"]) == (1, 1)
+    assert reason in answer["errors"][0]["reason"]
+    assert stored_polls() == [("s1", at(18), True)]
+
+
+def test_a_poll_a_day_ahead_is_kept_and_a_later_one_rejected(client: Client) -> None:
+    now = datetime.now(UTC)
+    ahead = [
+        {**POLL, "timestamp_utc": f"{now + timedelta(hours=23, minutes=59):%Y-%m-%dT%H:%M:%S}Z"},
+        {**POLL, "timestamp_utc": f"{now + timedelta(hours=24, minutes=1):%Y-%m-%dT%H:%M:%S}Z"},
+    ]
+    status, answer = post_json(client, POLLS, ahead)
+
+    assert (status, answer["loaded"], answer["rejected"]) == (200, 1, 1)
+    assert "24 hours after it was loaded" in answer["errors"][0]["reason"]
+
+
+def test_a_zone_that_names_no_place_is_rejected_by_post_and_put(client: Client) -> None:
+    status, answer = post_json(client, ZONES, [{"store_id": "s1", "timezone_str": "localtime"}])
+    assert (status, answer["rejected"]) == (200, 1)
+    assert answer["errors"][0]["reason"].startswith("timezone_str 'localtime' names no place")
+
+    status, answer = put(client, "/api/monitor/stores/s1/timezone", {"timezone_str": "Factory"})
+    assert status == 400
+    assert "'Factory' names no place" in answer["error"]
+    assert not Store.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/api/monitor/stores/s%E2%80%AE1/timezone", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("/api/monitor/stores/s%0A1/timezone", "U+000A (LINE FEED)"),
+        (f"/api/monitor/stores/{'7' * 300}/timezone", "has 300 characters"),
+    ],
+)
+def test_a_put_to_a_store_id_against_amendment_5_is_400(
+    client: Client, path: str, reason: str
+) -> None:
+    status, answer = put(client, path, {"timezone_str": "UTC"})
+
+    assert status == 400
+    assert reason in answer["error"]
+    assert not Store.objects.exists()

@@ -189,7 +189,7 @@ def test_values_are_trimmed_and_store_ids_kept_as_text(write_file: WriteFile) ->
             "is not 'YYYY-MM-DD HH:MM:SS[.f][ UTC]' nor ISO 8601 "
             "'YYYY-MM-DDTHH:MM:SS[.f][Z|±HH:MM]' (.f: 1 to 6 digits)",
         ),
-        ('"1\x002",active,2023-01-22 12:00:00 UTC', "store_id '1\\x002' contains a NUL"),
+        ('"1\x002",active,2023-01-22 12:00:00 UTC', "store_id '1\\x002' contains U+0000 (NUL)"),
     ],
 )
 def test_a_bad_row_is_rejected_with_every_reason_and_the_others_still_load(

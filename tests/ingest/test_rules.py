@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -145,6 +145,82 @@ def test_any_accepted_spelling_round_trips_to_its_instant_with_microseconds(
     assert datetime.fromisoformat(stored).replace(tzinfo=UTC) == instant
 
 
+# ---- amendment 5: a poll's instant, the calendar's years ---------------------------
+
+LOADED_AT = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1970-01-01 00:00:00 UTC",
+        "1970-01-01T01:00:00+01:00",  # the epoch, with an offset
+        "2023-01-22T12:09:39Z",
+        "2026-12-08 14:00:00",  # 24 hours after the load, exactly
+        "2026-12-08T09:00:00-05:00",
+    ],
+)
+def test_a_poll_lies_from_1970_to_a_day_after_its_load(value: str) -> None:
+    with rules.loading(LOADED_AT):
+        assert rules.poll_timestamp(value) == rules.utc_timestamp(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("1969-12-31 23:59:59.999999 UTC", "is before 1970-01-01 00:00:00 UTC"),
+        ("0001-01-01 00:00:00", "is before 1970-01-01 00:00:00 UTC"),
+        ("1970-01-01T00:59:59+01:00", "is before 1970-01-01 00:00:00 UTC"),
+        ("2026-12-08 14:00:00.000001", "is after 2026-12-08 14:00:00 UTC, 24 hours after it"),
+        ("9999-12-31 23:59:59 UTC", "is after 2026-12-08 14:00:00 UTC, 24 hours after it"),
+    ],
+)
+def test_a_poll_outside_amendment_5_s_range_is_rejected(value: str, reason: str) -> None:
+    with rules.loading(LOADED_AT), pytest.raises(RowRejectedError, match=re.escape(reason)):
+        rules.poll_timestamp(value)
+
+
+def test_without_a_load_the_limit_is_a_day_after_now() -> None:
+    ahead = datetime.now(UTC) + timedelta(hours=23)
+    assert rules.poll_timestamp(f"{ahead:%Y-%m-%dT%H:%M:%S}Z")
+    with pytest.raises(RowRejectedError, match="24 hours after it was loaded"):
+        rules.poll_timestamp(f"{ahead + timedelta(hours=2):%Y-%m-%dT%H:%M:%S}Z")
+
+
+def test_a_column_of_polls_out_of_range_is_left_to_the_value_rule() -> None:
+    with rules.loading(LOADED_AT):
+        common = ["2023-01-22 12:09:39", "2026-12-08 14:00:00"]
+        assert rules.poll_timestamps(common) == common
+        assert rules.poll_timestamps([*common, "9999-12-31 00:00:00"]) is None
+        assert rules.poll_timestamps(["1969-12-31 23:59:59", *common]) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("1970-01-01 00:00:00", "1970-01-01 00:00:00"),
+        ("2199-12-31T23:59:59.999999Z", "2199-12-31 23:59:59.999999"),
+        ("2200-01-01T01:00:00+02:00", "2199-12-31 23:00:00"),
+    ],
+)
+def test_a_calendar_instant_lies_in_the_years_1970_to_2199(value: str, stored: str) -> None:
+    assert rules.calendar_instant(value) == stored
+
+
+@pytest.mark.parametrize(
+    "value", ["1969-12-31 23:59:59", "2200-01-01 00:00:00", "9999-01-01T00:00:00Z", "0001-01-01"]
+)
+def test_a_calendar_instant_outside_those_years_is_rejected(value: str) -> None:
+    with pytest.raises(RowRejectedError, match=r"is outside the years 1970 to 2199$|is not"):
+        rules.calendar_instant(value)
+
+
+def test_a_calendar_date_is_checked_by_its_year() -> None:
+    rules.require_calendar_year("2199-12-31", date(2199, 12, 31))
+    with pytest.raises(RowRejectedError, match=r"^'2200-01-01' is outside the years 1970 to 2199$"):
+        rules.require_calendar_year("2200-01-01", date(2200, 1, 1))
+
+
 # ---- status -----------------------------------------------------------------
 
 
@@ -189,9 +265,59 @@ def test_formula_characters_after_the_first_are_kept(value: str) -> None:
     assert rules.store_id(value) == value
 
 
-def test_a_store_id_with_a_nul_character_is_rejected() -> None:
-    with pytest.raises(RowRejectedError, match="NUL character"):
-        rules.store_id("12\x0034")
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("12\x0034", "U+0000 (NUL)"),
+        ("12\n34", "U+000A (LINE FEED)"),
+        ("12\t34", "U+0009 (TAB)"),
+        ("12\x7f34", "U+007F"),
+        ("12\u202e43", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("12\u200b34", "U+200B (ZERO WIDTH SPACE)"),
+        ("\ufeff1234", "U+FEFF (ZERO WIDTH NO-BREAK SPACE)"),
+        ("12\u00ad34", "U+00AD (SOFT HYPHEN)"),
+        ("12\U000e0041", "U+E0041 (TAG LATIN CAPITAL LETTER A)"),
+    ],
+)
+def test_a_store_id_with_a_control_or_format_character_is_rejected(value: str, named: str) -> None:
+    """Amendment 5: Unicode categories Cc and Cf, named in the reason."""
+    with pytest.raises(
+        RowRejectedError, match=f"contains {re.escape(named)}, a control or format character"
+    ):
+        rules.store_id(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["caf\u00e9", "店舗 7", "a\u00a0b", "a\u3000b", "x\u2028y", "\ue000", "a/b?c#d%e"]
+)
+def test_other_characters_of_a_store_id_are_kept(value: str) -> None:
+    """Letters of any script, spaces inside, separators, private use: none is Cc or Cf."""
+    assert rules.store_id(value) == value
+
+
+def test_a_store_id_has_at_most_255_characters() -> None:
+    assert rules.store_id("7" * 255) == "7" * 255
+    with pytest.raises(RowRejectedError) as refused:
+        rules.store_id("7" * 10_000)
+    # The reason quotes the start of the id, not all of it.
+    assert str(refused.value) == f"{'7' * 40!r}… has 10,000 characters; a store id has at most 255"
+
+
+@given(st.text(min_size=1, max_size=300))
+def test_a_store_id_is_accepted_exactly_when_amendments_1_and_5_allow_it(value: str) -> None:
+    import unicodedata
+
+    allowed = (
+        len(value) <= 255
+        and value[0] not in "=+-@"
+        and not any(unicodedata.category(c) in ("Cc", "Cf") for c in value)
+    )
+    try:
+        assert rules.store_id(value) == value
+    except RowRejectedError:
+        assert not allowed
+    else:
+        assert allowed
 
 
 # ---- day, local times, zones --------------------------------------------------
@@ -264,6 +390,15 @@ def test_a_zone_in_the_wrong_case_is_rejected_with_the_right_spelling() -> None:
         rules.timezone_name("america/chicago")
 
 
+@pytest.mark.parametrize("value", ["localtime", "posixrules", "Factory"])
+def test_zones_that_name_no_place_are_rejected(value: str) -> None:
+    """Amendment 5: `localtime` is the server's own zone; none of them is a store's."""
+    with pytest.raises(RowRejectedError, match=f"^'{value}' names no place"):
+        rules.timezone_name(value)
+    with pytest.raises(RowRejectedError, match=r"is not an IANA time zone name$"):
+        rules.timezone_name(value.upper())  # no hint towards them either
+
+
 @pytest.mark.parametrize("value", ["Mars/Olympus", "CST6", "+05:30", "Chicago"])
 def test_unknown_zones_are_rejected(value: str) -> None:
     with pytest.raises(RowRejectedError, match="is not an IANA time zone name"):
@@ -279,7 +414,9 @@ _COLUMN_RULES = [
     (rules.store_ids, rules.store_id),
     (rules.statuses, rules.is_active),
     (rules.utc_timestamps, rules.utc_timestamp),
+    (rules.poll_timestamps, rules.poll_timestamp),
 ]
+_COLUMN_IDS = ["store_ids", "statuses", "utc_timestamps", "poll_timestamps"]
 
 
 def _each_value(rule: Callable[[str], object], values: list[str]) -> list[object] | None:
@@ -335,11 +472,15 @@ _CALENDAR_EDGES = st.builds(
     st.integers(0, 13),
     st.one_of(st.sampled_from([0, 1, 28, 29, 30, 31, 32]), st.integers(0, 32)),
 )
-_COMMON = [_COMMON_STORE_IDS, _COMMON_STATUSES, _common_instants()]
-_UNCOMMON = [_COMMON_STORE_IDS, _COMMON_STATUSES, st.one_of(_common_instants(), _CALENDAR_EDGES)]
+_COMMON = [_COMMON_STORE_IDS, _COMMON_STATUSES, _common_instants(), _common_instants()]
+_UNCOMMON = [
+    _COMMON_STORE_IDS,
+    _COMMON_STATUSES,
+    *[st.one_of(_common_instants(), _CALENDAR_EDGES)] * 2,
+]
 
 
-@pytest.mark.parametrize("which", range(3), ids=["store_ids", "statuses", "utc_timestamps"])
+@pytest.mark.parametrize("which", range(4), ids=_COLUMN_IDS)
 @given(data=st.data())
 def test_a_column_rule_gives_each_value_s_rule_or_leaves_it_to_them(
     which: int, data: st.DataObject
@@ -351,7 +492,7 @@ def test_a_column_rule_gives_each_value_s_rule_or_leaves_it_to_them(
         assert column == _each_value(value_rule, values)
 
 
-@pytest.mark.parametrize("which", range(3), ids=["store_ids", "statuses", "utc_timestamps"])
+@pytest.mark.parametrize("which", range(4), ids=_COLUMN_IDS)
 @given(data=st.data())
 def test_a_column_of_common_values_takes_the_column_rule(which: int, data: st.DataObject) -> None:
     column_rule, value_rule = _COLUMN_RULES[which]
@@ -403,11 +544,12 @@ def _first_and_later_characters() -> list[str]:
 @pytest.mark.parametrize(
     ("which", "values"),
     [
-        (0, _first_and_later_characters()),
+        (0, [*_first_and_later_characters(), "7" * 255, "7" * 256, "a" * 300]),
         (1, ["active", "inactive", "Active", "INACTIVE", " active", "active ", "", "activ"]),
         (2, _calendar_and_clock_edges()),
+        (3, _calendar_and_clock_edges()),
     ],
-    ids=["store_ids", "statuses", "utc_timestamps"],
+    ids=_COLUMN_IDS,
 )
 def test_each_edge_value_alone_gets_its_rule_s_answer_or_is_left_to_it(
     which: int, values: list[str]
