@@ -4,12 +4,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from monitor.pages import views
+from monitor.store_paths import STORE_ID
 
 app_name = "pages"  # the API has its own "reports", "store", … names
 
 urlpatterns = [
     path("", views.fleet, name="fleet"),
-    path("stores/<path:store_id>", views.store, name="store"),
+    path(f"stores/<{STORE_ID}:store_id>", views.store, name="store"),
     path("reports/", views.reports, name="reports"),
     path("reports/new", views.report_new, name="report_new"),
     path("reports/<str:report_id>/progress", views.report_progress, name="report_progress"),
