@@ -18,7 +18,7 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 from django.db import connection
-from django.db.models import Count, Max, OrderBy, OuterRef, Subquery
+from django.db.models import Count, Max, OrderBy, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Substr
 
 from monitor import db
@@ -26,6 +26,7 @@ from monitor.db.base import HoursArrays, PollArrays, SqlParams
 from monitor.db.names import sql_names
 from monitor.engine import ReportInputs
 from monitor.engine.units import WINDOW_LENGTHS_US
+from monitor.ingest import rules
 from monitor.models import StatusPoll, Store
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -67,10 +68,24 @@ def read_snapshot() -> Iterator[None]:
             yield
 
 
+def polls_in_range() -> QuerySet[StatusPoll]:
+    """The polls stored within amendment 5's range, from the epoch to a day after now.
+
+    Polls stored before that rule may lie outside it (prune_polls
+    --outside-range removes them): no report, page or answer reads those, so
+    neither a clock gone wrong nor year 1 reaches the engine or a date.
+    """
+    return StatusPoll.objects.filter(
+        timestamp_utc__gte=rules.EARLIEST_INSTANT,
+        timestamp_utc__lte=rules.latest_poll_instant(datetime.now(UTC)),
+    )
+
+
 def latest_poll_time(*, at_or_before: datetime | None = None) -> datetime | None:
     """The latest poll stored (the default as-of instant, docs/report-semantics.md §2),
-    or the latest at or before an instant; served by the timestamp index."""
-    polls = StatusPoll.objects.all()
+    or the latest at or before an instant; served by the timestamp index. Polls
+    outside amendment 5's range are left out (polls_in_range)."""
+    polls = polls_in_range()
     if at_or_before is not None:
         polls = polls.filter(timestamp_utc__lte=at_or_before)
     latest: datetime | None = polls.aggregate(latest=Max("timestamp_utc"))["latest"]
@@ -219,11 +234,22 @@ def _polls_sql(stores: StoreRange) -> tuple[str, SqlParams]:
 
 def _polls(start: datetime, end: datetime, stores: StoreRange) -> PollArrays:
     """Store pk, instant (µs) and status of the polls in [start, end] and the last
-    before start, of the stores in range."""
+    before start, of the stores in range; none before the epoch (polls_in_range:
+    `end`, an as-of instant, is never later than a day after now)."""
     query, params = _polls_sql(stores)
-    params["start"] = connection.ops.adapt_datetimefield_value(start)
-    params["end"] = connection.ops.adapt_datetimefield_value(end)
+    params.update(_window_params(start, end))
     return db.current().poll_arrays(query, params)
+
+
+def _window_params(start: datetime, end: datetime) -> SqlParams:
+    """%(start)s, %(end)s and %(earliest)s of the poll queries: a window [start, end]
+    that begins no earlier than the epoch, and the epoch."""
+    adapt = connection.ops.adapt_datetimefield_value
+    return {
+        "start": adapt(max(start, rules.EARLIEST_INSTANT)),
+        "end": adapt(end),
+        "earliest": adapt(rules.EARLIEST_INSTANT),
+    }
 
 
 def _business_hours(*, store_pk: int | None = None, stores: StoreRange = ALL_STORES) -> HoursArrays:
@@ -292,7 +318,8 @@ def _store_polls(
     query = f"""
         SELECT * FROM (
             SELECT {instant}, {n.poll_active} FROM {n.polls}
-            WHERE {n.poll_store} = %(store)s AND {n.poll_time} < %(start)s
+            WHERE {n.poll_store} = %(store)s
+            AND {n.poll_time} < %(start)s AND {n.poll_time} >= %(earliest)s
             ORDER BY {n.poll_time} DESC LIMIT 1
         ) AS before
         UNION ALL
@@ -301,11 +328,7 @@ def _store_polls(
         AND {n.poll_time} >= %(start)s AND {n.poll_time} <= %(end)s
     """
     start = as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1])
-    params = {
-        "store": store_pk,
-        "start": connection.ops.adapt_datetimefield_value(start),
-        "end": connection.ops.adapt_datetimefield_value(as_of),
-    }
+    params = {"store": store_pk, **_window_params(start, as_of)}
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()
@@ -333,14 +356,15 @@ def stores_page(
             .annotate(prefix=Substr("store_id", 1, len(search)))
             .filter(prefix=search)
         )
-    latest = StatusPoll.objects.filter(store=OuterRef("pk")).order_by("-timestamp_utc")
+    latest = polls_in_range().filter(store=OuterRef("pk")).order_by("-timestamp_utc")
     page_pks = list(
         stores.annotate(last_poll_at=Subquery(latest.values("timestamp_utc")[:1]))
         .order_by(*order_by)
         .values_list("pk", flat=True)[offset : offset + limit]
     )
     recent = (
-        StatusPoll.objects.filter(store=OuterRef("pk"), timestamp_utc__gte=polls_since)
+        polls_in_range()
+        .filter(store=OuterRef("pk"), timestamp_utc__gte=polls_since)
         .order_by()
         .values("store")
         .annotate(count=Count("*"))

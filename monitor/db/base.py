@@ -133,10 +133,10 @@ class Database(Protocol):
         ...
 
     def last_polls_sql(self, where: str) -> str:
-        """Each store's last poll before %(start)s, as (store, instant, active) rows,
-        of the stores (aliased s) that `where` keeps (a WHERE clause, or none).
-        One probe of the unique (store, timestamp_utc) index per store, whatever the
-        length of the history."""
+        """Each store's last poll before %(start)s and at or after %(earliest)s, as
+        (store, instant, active) rows, of the stores (aliased s) that `where` keeps
+        (a WHERE clause, or none). One probe of the unique (store, timestamp_utc)
+        index per store, whatever the length of the history."""
         ...
 
     def code_point_comparisons(self) -> tuple[str, str]:

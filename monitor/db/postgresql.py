@@ -187,6 +187,7 @@ class PostgreSQL:
                 SELECT before.{n.poll_time} AS instant, before.{n.poll_active} AS active
                 FROM {n.polls} AS before
                 WHERE before.{n.poll_store} = s.{n.store_pk} AND before.{n.poll_time} < %(start)s
+                AND before.{n.poll_time} >= %(earliest)s
                 ORDER BY before.{n.poll_time} DESC LIMIT 1
             ) AS last{where}
         """

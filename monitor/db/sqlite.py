@@ -147,6 +147,7 @@ class SQLite:
                     SELECT MAX(before.{n.poll_time}) FROM {n.polls} AS before
                     WHERE before.{n.poll_store} = s.{n.store_pk}
                     AND before.{n.poll_time} < %(start)s
+                    AND before.{n.poll_time} >= %(earliest)s
                 ) AS instant
                 FROM {n.stores} AS s{where}
             ) AS last

@@ -17,14 +17,11 @@ from monitor.engine import ReportTable, compute_report, render_csv
 from monitor.engine.render import render_rows
 from monitor.engine.report import stores_without_polls_since
 from monitor.engine.units import US_PER_DAY
+from monitor.ingest import rules
 from monitor.selectors import ALL_STORES, StoreRange
 from monitor.services.data_version import data_version_read
 
 ProgressCallback = Callable[[str, float], None]
-# The report lays business hours on local dates from the week before `now`
-# to the day after it, with margins: those dates must exist.
-_EARLIEST_AS_OF = datetime(1, 1, 15, tzinfo=UTC)
-_LATEST_AS_OF = datetime(9999, 12, 15, tzinfo=UTC)
 
 
 class ReportInputError(ValueError):
@@ -141,17 +138,24 @@ def parse_as_of(text: str) -> datetime:
 
 
 def _in_range(as_of: datetime) -> datetime:
-    """`as_of` in UTC, if the report's dates around it can be represented."""
+    """`as_of` in UTC, if it lies where polls may (amendment 5): from the epoch to
+    a day after now. Polls later than as-of do not exist for a report (§2), so a
+    later instant would only extrapolate from polls that cannot be there."""
     try:
         utc = as_of.astimezone(UTC)
     except OverflowError:
         utc = None
-    if utc is None or not _EARLIEST_AS_OF <= utc <= _LATEST_AS_OF:
+    latest = rules.latest_poll_instant(datetime.now(UTC))
+    if utc is None or not rules.EARLIEST_INSTANT <= utc <= latest:
         raise ReportInputError(
             f"{as_of.isoformat()} is out of range: the as-of instant must lie between "
-            f"{_EARLIEST_AS_OF.date()} and {_LATEST_AS_OF.date()}"
+            f"{_iso_z(rules.EARLIEST_INSTANT)} and 24 hours from now ({_iso_z(latest)})"
         )
     return utc
+
+
+def _iso_z(instant: datetime) -> str:
+    return f"{instant.astimezone(UTC):%Y-%m-%dT%H:%M:%S}Z"
 
 
 def resolve_as_of(as_of: datetime | None) -> datetime:

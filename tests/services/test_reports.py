@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, time, timedelta, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from monitor.models import BusinessHours, StatusPoll, Store
 from monitor.services.reports import ReportInputError, parse_as_of, report_generate
@@ -86,14 +88,67 @@ def test_parse_as_of_rejects_what_is_not_an_instant(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["0001-01-01T00:00:00+01:00", "0001-01-03T00:00:00Z", "9999-12-31T23:00:00Z"],
+    [
+        "0001-01-01T00:00:00+01:00",
+        "0001-01-03T00:00:00Z",
+        "1969-12-31T23:59:59.999999Z",
+        "1970-01-01T00:59:59+01:00",
+        "2199-12-31T00:00:00Z",
+        "9999-12-31T23:00:00Z",
+    ],
 )
-def test_parse_as_of_rejects_instants_whose_week_cannot_be_represented(text: str) -> None:
-    with pytest.raises(ReportInputError, match="out of range"):
+def test_parse_as_of_rejects_instants_where_no_poll_may_lie(text: str) -> None:
+    """Amendment 5's range of polls: from 1970 to a day after now."""
+    with pytest.raises(
+        ReportInputError,
+        match=r"out of range: the as-of instant must lie between 1970-01-01T00:00:00Z and "
+        r"24 hours from now \(\d{4}-",
+    ):
         parse_as_of(text)
+
+
+def test_parse_as_of_takes_both_ends_of_the_range() -> None:
+    assert parse_as_of("1970-01-01T00:00:00Z") == datetime(1970, 1, 1, tzinfo=UTC)
+    ahead = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=23, minutes=59)
+    assert parse_as_of(f"{ahead:%Y-%m-%dT%H:%M:%S}Z") == ahead
+    with pytest.raises(ReportInputError, match="out of range"):
+        parse_as_of(f"{ahead + timedelta(minutes=2):%Y-%m-%dT%H:%M:%S}Z")
+
+
+@pytest.mark.usefixtures("spec_examples_1_and_2")
+def test_a_report_at_either_end_of_the_range() -> None:
+    earliest = report_generate(as_of=datetime(1970, 1, 1, tzinfo=UTC))
+    latest = report_generate(as_of=datetime.now(UTC) + timedelta(hours=23))
+
+    assert earliest.csv().count("\n") == 1  # no store was polled by then
+    assert latest.csv().count("\n") == 3
 
 
 @pytest.mark.usefixtures("spec_examples_1_and_2")
 def test_report_generate_rejects_an_out_of_range_instant() -> None:
     with pytest.raises(ReportInputError, match="out of range"):
         report_generate(as_of=datetime(1, 1, 2, tzinfo=UTC))
+
+
+@pytest.mark.usefixtures("spec_examples_1_and_2")
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.one_of(
+        st.datetimes(timezones=st.just(UTC)),
+        st.datetimes(datetime(1969, 12, 31), datetime(1970, 1, 2), timezones=st.just(UTC)),
+        st.builds(
+            lambda hours: datetime.now(UTC) + timedelta(hours=hours),
+            st.floats(23.9, 24.1),
+        ),
+    )
+)
+def test_every_as_of_is_refused_or_reported_without_overflow(as_of: datetime) -> None:
+    """Both ends of the range, with hypothesis: inside it a report, outside it the reason."""
+    earliest, latest = datetime(1970, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1)
+    if earliest <= as_of <= latest - timedelta(seconds=1):
+        assert report_generate(as_of=as_of).as_of == as_of
+    elif not earliest <= as_of <= latest + timedelta(seconds=1):  # not just at the moving end
+        with pytest.raises(ReportInputError, match="out of range"):
+            report_generate(as_of=as_of)

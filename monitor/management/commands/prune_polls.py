@@ -1,31 +1,51 @@
-"""`python manage.py prune_polls --older-than DAYS`: delete polls no recent report reads."""
+"""`python manage.py prune_polls --older-than DAYS`: delete polls no recent report reads;
+`--outside-range`: delete polls that amendment 5 would not load (before 1970, or from
+the future), stored before that rule."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from monitor.management.older_than import add_older_than, older_than_days
-from monitor.services.poll_retention import polls_prune, prune_cutoff
+from monitor.services.poll_retention import (
+    polls_outside_range_prune,
+    polls_prune,
+    prune_cutoff,
+)
 
 
 class Command(BaseCommand):
     help = (
         "Delete old polls while keeping every report as of DAYS days ago or later exactly as "
         "it was: the polls taken over a week before that cut-off go (a report reads one week "
-        "back), except each store's last one, from which reports extrapolate."
+        "back), except each store's last one, from which reports extrapolate. With "
+        "--outside-range, delete the polls dated before 1970 or more than a day from now "
+        "(stored before such polls were refused; no report reads them)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        add_older_than(
-            parser, required=True, help="the cut-off, in days before now (fractions allowed)"
+        add_older_than(parser, help="the cut-off, in days before now (fractions allowed)")
+        parser.add_argument(
+            "--outside-range",
+            action="store_true",
+            help="delete the polls dated before 1970-01-01 or more than 24 hours from now",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        pruned = polls_prune(cutoff=prune_cutoff(older_than_days(options)))
-        self.stdout.write(
-            f"deleted {pruned.deleted} polls taken before {pruned.horizon.isoformat()} "
-            f"(a week before the cut-off {pruned.cutoff.isoformat()}: reports as of the "
-            f"cut-off or later are unchanged); kept the last one of {pruned.kept} stores"
-        )
+        if options["older_than"] is None and not options["outside_range"]:
+            raise CommandError("give --older-than DAYS, --outside-range, or both")
+        if options["outside_range"]:
+            outside = polls_outside_range_prune()
+            self.stdout.write(
+                f"deleted {outside.deleted} polls dated before {outside.earliest.isoformat()} "
+                f"or after {outside.latest.isoformat()} (24 hours from now): no report read them"
+            )
+        if options["older_than"] is not None:
+            pruned = polls_prune(cutoff=prune_cutoff(older_than_days(options)))
+            self.stdout.write(
+                f"deleted {pruned.deleted} polls taken before {pruned.horizon.isoformat()} "
+                f"(a week before the cut-off {pruned.cutoff.isoformat()}: reports as of the "
+                f"cut-off or later are unchanged); kept the last one of {pruned.kept} stores"
+            )
