@@ -51,7 +51,8 @@ class IngestResultSerializer(serializers.Serializer[Any]):
         help_text="Polls inserted; hours rows stored; stores whose zone was set."
     )
     duplicates = serializers.IntegerField(
-        help_text="Polls stored already or earlier in the body (the first one wins); 0 otherwise."
+        help_text="Polls stored already or earlier in the body (the first one wins); business "
+        "hours rows repeated in the body (each distinct row is stored once); 0 for zones."
     )
     rejected = serializers.IntegerField(help_text="Invalid rows, skipped.")
     # The metaclass takes declared fields out of the class: Serializer.errors stays intact.

@@ -38,7 +38,8 @@ class StagingColumn:
 
 class LoadCounts(NamedTuple):
     """What a load saved: rows inserted (or, for zones, stores upserted), and
-    polls skipped as duplicates (saved already, or earlier in the file)."""
+    rows skipped as duplicates: polls saved already or earlier in the file,
+    business hours rows repeated in the file."""
 
     loaded: int
     duplicates: int

@@ -252,7 +252,9 @@ def polls_source(*, rebuild_indexes: bool | None) -> Source:
 
 
 def _merge_hours(staging: str) -> LoadCounts:
-    """Every store named by a valid row gets exactly the file's rows as its hours."""
+    """Every store named by a valid row gets exactly the file's rows as its hours,
+    each distinct row once (in the order of its first line); the repeats are
+    counted as duplicates."""
     _create_stores(staging)
     db.current().lock_stores_named_in(staging)
     names = sql_names()
@@ -272,10 +274,14 @@ def _merge_hours(staging: str) -> LoadCounts:
             SELECT s.{names.store_pk}, h.day, h.start_time_local, h.end_time_local
             FROM {staging} AS h
             JOIN {names.stores} AS s ON s.{names.store_id} = h.store_id
-            ORDER BY h.line
+            GROUP BY s.{names.store_pk}, h.day, h.start_time_local, h.end_time_local
+            ORDER BY min(h.line)
             """
         )
-        return LoadCounts(cursor.rowcount, 0)
+        stored = cursor.rowcount
+        cursor.execute(f"SELECT count(*) FROM {staging}")
+        (staged,) = cursor.fetchone()
+        return LoadCounts(stored, staged - stored)
 
 
 HOURS = _staged_source(

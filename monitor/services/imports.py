@@ -70,7 +70,9 @@ class Body:
 class ImportResult:
     source: str  # the file's path as given, <stdin> or "the request body"
     loaded: int  # polls inserted; business hours rows saved; stores whose zone was upserted
-    duplicates: int  # polls skipped as already saved or earlier in the file; 0 for the others
+    # Polls skipped as already saved or earlier in the input; hours rows repeated
+    # in it (each distinct row is stored once); 0 for zones.
+    duplicates: int
     rejected: int  # invalid rows
     errors: list[RowError]  # the first ones (20 of a file, 100 of a body), in file order
     # The rows it wrote to each table (polls, stores, business hours). This and

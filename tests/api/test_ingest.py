@@ -521,3 +521,47 @@ def test_a_put_to_a_store_id_against_amendment_5_is_400(
     assert status == 400
     assert reason in answer["error"]
     assert not Store.objects.exists()
+
+
+# ---- duplicate rows are stored once ---------------------------------------------------
+
+
+def test_a_put_of_10_000_identical_hours_rows_stores_one(client: Client) -> None:
+    row = {"day": "0", "start_time_local": "09:00", "end_time_local": "17:00"}
+    other = {"day": "0", "start_time_local": "9:00", "end_time_local": "18:00"}
+    status, answer = put(
+        client, "/api/monitor/stores/s1/business_hours", [row] * 10_000 + [other, other]
+    )
+
+    assert status == 200
+    assert [r["end_time_local"] for r in answer["business_hours"]] == ["17:00:00", "18:00:00"]
+    assert BusinessHours.objects.count() == 2
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson", "text/csv"])
+def test_repeated_hours_rows_of_a_body_are_stored_once_and_counted(
+    client: Client, content_type: str
+) -> None:
+    rows = [
+        {"store_id": "s1", "day": "0", "start_time_local": "09:00", "end_time_local": "17:00"},
+        {"store_id": "s1", "day": "0", "start_time_local": "09:00:00", "end_time_local": "17:00"},
+        {"store_id": "s2", "day": "0", "start_time_local": "09:00", "end_time_local": "17:00"},
+        {"store_id": "s1", "day": "1", "start_time_local": "09:00", "end_time_local": "17:00"},
+    ]
+    if content_type == "application/json":
+        body = orjson.dumps(rows)
+    elif content_type == "application/x-ndjson":
+        body = b"\n".join(map(orjson.dumps, rows))
+    else:
+        body = (
+            "store_id,day,start_time_local,end_time_local\n"
+            + "".join(",".join(r.values()) + "\n" for r in rows)
+        ).encode()
+    status, answer = post(client, HOURS, body, content_type)
+
+    assert (status, answer["loaded"], answer["duplicates"]) == (200, 3, 1)
+    assert sorted(BusinessHours.objects.values_list("store__store_id", "day_of_week")) == [
+        ("s1", 0),
+        ("s1", 1),
+        ("s2", 0),
+    ]

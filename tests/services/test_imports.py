@@ -312,15 +312,14 @@ def test_hours_load_with_either_day_column(
         f"store_id,{day_column},start_time_local,end_time_local\n"
         f"{V1_STORE},0,00:00:00,00:10:00\n"
         f"{V2_STORE},6,09:00,23:59:59\n"
-        f"{V2_STORE},6,09:00,23:59:59\n"  # repeated rows are kept: their union counts once
+        f"{V2_STORE},6,09:00,23:59:59\n"  # a repeated row is stored once, and counted
         "007,3,22:00,02:00:00.5\n",
     )
     result = business_hours_import(path)
-    assert result == ImportResult(str(path), loaded=4, duplicates=0, rejected=0, errors=[])
+    assert result == ImportResult(str(path), loaded=3, duplicates=1, rejected=0, errors=[])
     assert stored_hours() == [
         ("007", 3, time(22), time(2, 0, 0, 500000)),
         (V1_STORE, 0, time(0), time(0, 10)),
-        (V2_STORE, 6, time(9), time(23, 59, 59)),
         (V2_STORE, 6, time(9), time(23, 59, 59)),
     ]
 
