@@ -22,12 +22,33 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from monitor.models import Report
+
+
+def ensure_multiprocess_dir() -> None:
+    """Make PROMETHEUS_MULTIPROC_DIR if it is missing: prometheus-client writes a
+    file there as soon as a metric is created (on import, below), so every
+    command, `migrate` included, crashed when the variable was set first and the
+    directory made later."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if not directory:
+        return
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"PROMETHEUS_MULTIPROC_DIR={directory!r} cannot be created ({error.strerror}): "
+            "create it, writable by every process of the service, or unset the variable"
+        ) from None
+
+
+ensure_multiprocess_dir()
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Any other method is counted as "other": a client must not create series at will.

@@ -2,11 +2,23 @@
 `celery -A store_monitoring beat` sends the periodic ones (settings.CELERY_BEAT_SCHEDULE)."""
 
 import os
+from pathlib import Path
 
-from celery import Celery
+from celery import Celery, beat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_monitoring.settings")
 
 app = Celery("store_monitoring")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class PersistentScheduler(beat.PersistentScheduler):
+    """Celery's own scheduler, keeping its state in a file (CELERY_BEAT_SCHEDULE_FILENAME,
+    or beat's --schedule), whose folder it makes first: in a fresh clone var/ does
+    not exist yet, and beat died on it, so retention never ran."""
+
+    def setup_schedule(self) -> None:
+        filename = self.schedule_filename  # type: ignore[attr-defined]  # not in celery-types
+        Path(filename).parent.mkdir(parents=True, exist_ok=True)
+        super().setup_schedule()

@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "monitor.metrics.RequestMetricsMiddleware",
     # Every error answer is JSON: bodies over the limit, a database that is down.
     "monitor.api.errors.JsonErrorsMiddleware",
+    # Probes and metrics answer whatever the Host: they are called by address.
+    "monitor.api.operations.ProbesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ (Swagger UI) from gunicorn and from runserver without DEBUG.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -110,7 +112,8 @@ MIDDLEWARE = [
 # HTTPS, for a production server (all off by default: `make run` serves plain
 # HTTP on 127.0.0.1). See docs/production.md.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
-# Probes and scrapes come from inside the cluster, often over plain HTTP.
+# Probes and scrapes come from inside the cluster, often over plain HTTP (they
+# never reach the redirect: monitor.api.operations.ProbesMiddleware serves them).
 SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
@@ -318,6 +321,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(max(REPORT_RETENTION_INTERVAL_SECONDS, 1)),
     },
 }
+# Beat keeps the time each periodic job last ran in this file (beat's --schedule
+# overrides it); the scheduler makes its folder when missing.
+CELERY_BEAT_SCHEDULER = "store_monitoring.celery:PersistentScheduler"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Pruning polls (prune_polls) on a schedule too: off unless PRUNE_POLLS_OLDER_THAN_DAYS
 # is set; PRUNE_POLLS_CRON is "minute hour day-of-month month day-of-week", in UTC.
 PRUNE_POLLS_OLDER_THAN_DAYS = env_int("PRUNE_POLLS_OLDER_THAN_DAYS", -1)  # -1: off

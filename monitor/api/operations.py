@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import resolve
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -76,3 +79,29 @@ def readyz(request: Request) -> Response:
 @throttle_classes([])
 def metrics(request: Request) -> HttpResponse:
     return HttpResponse(metrics_export.exposition(), content_type=metrics_export.CONTENT_TYPE)
+
+
+# Answered whatever the Host header: orchestrators and Prometheus call them by
+# the pod's or the machine's address, which DJANGO_ALLOWED_HOSTS does not list.
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class ProbesMiddleware:
+    """Serves the probes and the metrics before anything checks the Host header.
+
+    Django checks the Host against ALLOWED_HOSTS in the middleware below this
+    one (CommonMiddleware, the HTTPS redirect); these views build no URL from
+    the Host, so it cannot be abused through them. /metrics still needs a key.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info not in PROBE_PATHS:
+            return self.get_response(request)
+        match = resolve(request.path_info)
+        request.resolver_match = match  # the metrics middleware names the route by it
+        response: HttpResponse = match.func(request, *match.args, **match.kwargs)
+        render = getattr(response, "render", None)
+        return render() if callable(render) else response

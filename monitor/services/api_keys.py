@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +28,8 @@ LOOKUP_PREFIX_LENGTH = len(KEY_MARK) + 8
 _KEY_LENGTH = len(KEY_MARK) + 43  # token_urlsafe(32)
 # last_used_at is written at most this often per key: not one UPDATE per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+logger = logging.getLogger(__name__)
 
 
 class ApiKeyError(ValueError):
@@ -81,6 +84,17 @@ def api_key_check(key: str) -> ApiKey | None:
         if hmac.compare_digest(candidate.digest, digest):
             _note_use(candidate)
             return candidate
+    if candidates:
+        # 48 random bits matched a stored key's prefix, but not its hash: almost
+        # surely the key itself under another DJANGO_SECRET_KEY. The client only
+        # hears 401; the operator needs to know why every key stopped working.
+        logger.warning(
+            "API key %r matches the stored key %r but not its hash: DJANGO_SECRET_KEY "
+            "has changed since that key was made (every key made before the change "
+            "answers 401; restore the old value, or make the keys again)",
+            key[:LOOKUP_PREFIX_LENGTH] + "…",
+            candidates[0].name,
+        )
     return None
 
 

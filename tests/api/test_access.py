@@ -105,6 +105,30 @@ def test_a_key_made_under_another_secret_key_is_refused(client: Client, settings
 
 
 @pytest.mark.usefixtures("keys_required")
+def test_the_log_says_why_a_key_of_another_secret_key_is_refused(
+    client: Client, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The client hears only 401; the server's log names the key and the cause."""
+    read = key("read")
+    settings.SECRET_KEY = "another secret key, after a rotation"
+
+    with caplog.at_level("WARNING", logger="monitor.services.api_keys"):
+        client.get(REPORTS, **bearer(read))
+
+    assert "DJANGO_SECRET_KEY has changed" in caplog.text
+    assert read[:12] in caplog.text
+    assert read not in caplog.text  # never the whole key
+
+
+@pytest.mark.usefixtures("keys_required")
+def test_an_unknown_key_logs_nothing(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="monitor.services.api_keys"):
+        client.get(REPORTS, **bearer("smk_" + "x" * 43))
+
+    assert not [record for record in caplog.records if record.name == "monitor.services.api_keys"]
+
+
+@pytest.mark.usefixtures("keys_required")
 @pytest.mark.parametrize(("method", "url", "body"), SENDING_DATA, ids=lambda value: str(value)[:40])
 def test_sending_data_needs_a_write_key(client: Client, method: str, url: str, body: Any) -> None:
     send = getattr(client, method)

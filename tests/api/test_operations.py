@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.test import Client
 from pytest_django.fixtures import Settings
 
+from monitor.metrics import ensure_multiprocess_dir
 from monitor.models import Report
 from monitor.services import jobs
 from tests.report_data import SPEC_NOW, store_spec_examples
@@ -132,3 +134,80 @@ def test_metrics_count_imported_and_rejected_rows_per_source(
         assert sample(after, metric, source="polls") - sample(before, metric, source="polls") == (
             added
         )
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_answer_by_address_under_production_settings(
+    client: Client, settings: Settings, path: str
+) -> None:
+    """An orchestrator probes http://<pod address>/healthz: no allowed Host, no HTTPS."""
+    settings.ALLOWED_HOSTS = ["monitoring.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+
+    response = client.get(path, HTTP_HOST="10.1.2.3:8000")
+
+    assert response.status_code == 200
+
+
+def test_metrics_by_address_still_need_a_key(client: Client, settings: Settings) -> None:
+    settings.ALLOWED_HOSTS = ["monitoring.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    settings.API_KEYS_REQUIRED = True
+
+    response = client.get("/metrics", HTTP_HOST="10.1.2.3:8000")
+
+    assert response.status_code == 401
+    assert "error" in response.json()
+
+
+def test_probe_requests_are_counted_under_their_route(client: Client) -> None:
+    before = sample(
+        scrape(client),
+        "store_monitoring_http_requests_total",
+        route="healthz",
+        method="GET",
+        status="200",
+    )
+
+    client.get("/healthz")
+
+    after = sample(
+        scrape(client),
+        "store_monitoring_http_requests_total",
+        route="healthz",
+        method="GET",
+        status="200",
+    )
+    assert after == before + 1
+
+
+def test_other_paths_by_address_are_still_refused(client: Client, settings: Settings) -> None:
+    settings.ALLOWED_HOSTS = ["monitoring.example.com"]
+
+    response = client.get("/api/monitor/reports", HTTP_HOST="10.1.2.3:8000")
+
+    assert response.status_code == 400
+    assert "DJANGO_ALLOWED_HOSTS" in response.json()["error"]
+
+
+def test_the_metrics_directory_is_made_when_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Set before the directory exists, the variable crashed every command (migrate too)."""
+    directory = tmp_path / "run" / "metrics"
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+
+    ensure_multiprocess_dir()
+
+    assert directory.is_dir()
+
+
+def test_a_metrics_directory_that_cannot_be_made_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(blocker / "metrics"))
+
+    with pytest.raises(ImproperlyConfigured, match="PROMETHEUS_MULTIPROC_DIR"):
+        ensure_multiprocess_dir()
