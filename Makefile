@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SAMPLE_STORES ?= 2000
-# The settings refuse to start without DJANGO_SECRET_KEY (unless DJANGO_DEBUG is
-# on). These targets run on a developer's machine, so they bring a local key;
-# one set in the environment wins. Never use it in production.
-LOCAL_SECRET_KEY := local-development-key-never-use-in-production
+# The settings refuse to start without DJANGO_SECRET_KEY, or with one shorter
+# than 50 characters (unless DJANGO_DEBUG is on). These targets run on a
+# developer's machine, so they bring a local key; one set in the environment
+# wins. Never use it in production.
+LOCAL_SECRET_KEY := local-development-key-of-make-never-use-it-in-production
 
 .PHONY: install run test lint mypy format bench bench-scale loadtest lock clean screenshots
 

@@ -230,7 +230,7 @@ def loaded_database(name: str) -> str:
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as server:
         if not server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             server.execute(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SECRET_KEY": key_secret()}
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SECRET_KEY": LOCAL_SECRET_KEY}
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
     with psycopg.connect(url) as database:
@@ -258,12 +258,8 @@ def loaded_database(name: str) -> str:
     return url
 
 
-def key_secret() -> str:
-    return os.environ.get("DJANGO_SECRET_KEY", LOCAL_SECRET_KEY)
-
-
 def new_api_key(database_url: str) -> str:
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SECRET_KEY": key_secret()}
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SECRET_KEY": LOCAL_SECRET_KEY}
     output = subprocess.run(
         [sys.executable, "manage.py", "create_api_key", f"loadtest-{time.time_ns()}"],
         cwd=ROOT,
@@ -467,7 +463,7 @@ def main() -> None:
     env = stack_environment(
         database_url=database_url,
         redis_url=options.redis_url,
-        DJANGO_SECRET_KEY=key_secret(),
+        DJANGO_SECRET_KEY=LOCAL_SECRET_KEY,
         API_KEYS_REQUIRED="true",
         CACHE_URL=options.redis_url,
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),

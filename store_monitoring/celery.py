@@ -3,12 +3,24 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 from celery import Celery, beat
+
+from store_monitoring.startup import settings_or_exit
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_monitoring.settings")
 
 app = Celery("store_monitoring")
+
+
+@app.on_configure.connect
+def _settings_or_exit(**_: Any) -> None:
+    # Before Celery reads its configuration from the settings (a worker or beat
+    # starting): a refused environment is one line, not a traceback.
+    settings_or_exit("celery")
+
+
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import socket
 from typing import Any
 
@@ -26,6 +27,16 @@ keepalive = 5  # seconds an idle client connection is kept
 # half). A longer one gets 414, as JSON below: no path or query of this API
 # comes near it, and ids the app sees that no report can have get its own 404.
 limit_request_line = 8190
+
+
+def on_starting(server: Any) -> None:
+    """In the master process, before any worker loads the app: settings that
+    refuse the environment stop gunicorn with one line, rather than every
+    worker failing to boot with a traceback."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_monitoring.settings")
+    from store_monitoring.startup import settings_or_exit
+
+    settings_or_exit("gunicorn")
 
 
 def post_worker_init(worker: Any) -> None:

@@ -64,16 +64,25 @@ VAR_DIR = Path(os.environ.get("STORE_MONITORING_VAR_DIR", BASE_DIR / "var"))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 # A production server (DJANGO_DEBUG off, the default) must never run on a key
-# from the source: it refuses to start without one. `make run`, `make test`
-# and the test suite (tests/conftest.py) set a clearly local key.
+# from the source, nor on one short enough to guess: it refuses to start
+# without one, or with one Django's deployment check calls weak (fewer than 50
+# characters or 5 different ones). `make run`, `make test` and the test suite
+# (tests/settings.py) set a clearly local key of that length.
+SECRET_KEY_MIN_LENGTH = 50
+_NEW_KEY = "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip()
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set (and DJANGO_DEBUG is off): set it to a long "
-            "random string, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(50))'`"
-        )
-    SECRET_KEY = "insecure-debug-only-key"  # DJANGO_DEBUG=true: a developer's machine
+if not DEBUG and not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set (and DJANGO_DEBUG is off): set it to a long "
+        f"random string, e.g. {_NEW_KEY}"
+    )
+if not DEBUG and (len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY is too weak ({len(SECRET_KEY)} characters, "
+        f"{len(set(SECRET_KEY))} different; DJANGO_DEBUG is off): production needs at "
+        f"least {SECRET_KEY_MIN_LENGTH} random characters, e.g. {_NEW_KEY}"
+    )
+SECRET_KEY = SECRET_KEY or "insecure-debug-only-key"  # DJANGO_DEBUG=true: a developer's machine
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
 INSTALLED_APPS = [

@@ -1,14 +1,15 @@
-"""The test suite's settings: the project's own, with a local secret key when none is set.
+"""The test suite's settings: the project's own, with the suite's own local secret key.
 
-The project's settings refuse to start without DJANGO_SECRET_KEY (and
-DJANGO_DEBUG off); the test suite must run from a bare shell. The key is set
-in the environment, so the processes the integration tests start inherit it.
+The project's settings refuse to start without a DJANGO_SECRET_KEY of at least
+50 characters (and DJANGO_DEBUG off); the test suite must run from a bare shell,
+or one holding a shorter development key. The key is set in the environment,
+so the processes the integration tests start inherit it.
 """
 
 import os
 
 from tests.support.stack import LOCAL_SECRET_KEY
 
-os.environ.setdefault("DJANGO_SECRET_KEY", LOCAL_SECRET_KEY)
+os.environ["DJANGO_SECRET_KEY"] = LOCAL_SECRET_KEY
 
 from store_monitoring.settings import *  # noqa: F403

@@ -4,7 +4,10 @@ Each test runs the settings module afresh (runpy) under its own environment;
 the settings the suite runs on are untouched.
 """
 
+import os
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,10 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db.utils import ConnectionHandler
 from pytest_django import DjangoDbBlocker
+
+from tests.support.stack import BIN, LOCAL_SECRET_KEY, ROOT
+
+KEY = LOCAL_SECRET_KEY  # a key the settings accept in production (50 characters or more)
 
 SETTINGS = Path(__file__).resolve().parent.parent / "store_monitoring" / "settings.py"
 
@@ -43,22 +50,62 @@ def test_debug_mode_runs_on_a_local_key(load_settings: Any) -> None:
 
 
 def test_the_key_from_the_environment_is_used(load_settings: Any) -> None:
-    assert load_settings(DJANGO_SECRET_KEY="k" * 50)["SECRET_KEY"] == "k" * 50
+    assert load_settings(DJANGO_SECRET_KEY=KEY)["SECRET_KEY"] == KEY
+
+
+@pytest.mark.parametrize(
+    "weak",
+    ["local-development-key-never-use-in-production", "k" * 49, "abcd" * 20],
+    ids=["46 characters", "49 characters", "4 different characters"],
+)
+def test_production_refuses_to_start_on_a_weak_key(load_settings: Any, weak: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_SECRET_KEY is too weak"):
+        load_settings(DJANGO_SECRET_KEY=weak)
+    assert load_settings(DJANGO_SECRET_KEY=weak, DJANGO_DEBUG="true")["SECRET_KEY"] == weak
+
+
+GUNICORN = [str(BIN / "gunicorn"), "-c", "python:store_monitoring.gunicorn_conf"]
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        [sys.executable, "manage.py", "check"],
+        [*GUNICORN, "store_monitoring.wsgi", "--bind", "127.0.0.1:0"],
+        [str(BIN / "celery"), "-A", "store_monitoring", "worker"],
+    ],
+    ids=["manage.py", "gunicorn", "celery"],
+)
+@pytest.mark.parametrize("key", ["", "k" * 49], ids=["no key", "a short key"])
+def test_a_refused_key_stops_every_program_with_one_line(program: list[str], key: str) -> None:
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "store_monitoring.settings"}
+    environment.update(DJANGO_SECRET_KEY=key, DJANGO_DEBUG="false", CELERY_BROKER_URL="")
+
+    ended = subprocess.run(
+        program, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+    assert ended.returncode == 1
+    name = "manage.py" if program[0] == sys.executable else Path(program[0]).name
+    refusal = [line for line in ended.stderr.splitlines() if line.startswith(f"{name}: ")]
+    assert len(refusal) == 1, ended.stderr
+    assert "DJANGO_SECRET_KEY" in refusal[0]
+    assert "Traceback" not in ended.stderr
 
 
 @pytest.mark.parametrize(("value", "expected"), [("TRUE", True), (" yes ", True), ("0", False)])
 def test_booleans(load_settings: Any, value: str, expected: bool) -> None:
-    assert load_settings(DJANGO_SECRET_KEY="k", DJANGO_DEBUG=value)["DEBUG"] is expected
+    assert load_settings(DJANGO_SECRET_KEY=KEY, DJANGO_DEBUG=value)["DEBUG"] is expected
 
 
 def test_an_unknown_boolean_is_an_error_naming_the_variable(load_settings: Any) -> None:
     with pytest.raises(ImproperlyConfigured, match="DJANGO_DEBUG='ture' is not a yes/no value"):
-        load_settings(DJANGO_SECRET_KEY="k", DJANGO_DEBUG="ture")
+        load_settings(DJANGO_SECRET_KEY=KEY, DJANGO_DEBUG="ture")
 
 
 def test_a_malformed_number_is_an_error_naming_the_variable(load_settings: Any) -> None:
     with pytest.raises(ImproperlyConfigured, match="REPORT_STALE_AFTER_SECONDS='10m'"):
-        load_settings(DJANGO_SECRET_KEY="k", REPORT_STALE_AFTER_SECONDS="10m")
+        load_settings(DJANGO_SECRET_KEY=KEY, REPORT_STALE_AFTER_SECONDS="10m")
 
 
 @pytest.mark.parametrize(
@@ -76,24 +123,24 @@ def test_a_count_or_duration_below_one_is_an_error_naming_the_variable(
     load_settings: Any, name: str, value: str
 ) -> None:
     with pytest.raises(ImproperlyConfigured, match=f"{name}='{value}': must be at least 1"):
-        load_settings(DJANGO_SECRET_KEY="k", **{name: value})
+        load_settings(DJANGO_SECRET_KEY=KEY, **{name: value})
 
 
 def test_the_retention_interval_may_be_0_but_not_negative(load_settings: Any) -> None:
     # 0: the embedded set-up prunes after every job; beat still waits a second.
-    loaded = load_settings(DJANGO_SECRET_KEY="k", REPORT_RETENTION_INTERVAL_SECONDS="0")
+    loaded = load_settings(DJANGO_SECRET_KEY=KEY, REPORT_RETENTION_INTERVAL_SECONDS="0")
     assert loaded["CELERY_BEAT_SCHEDULE"]["prune-reports"]["schedule"] == 1.0
     with pytest.raises(ImproperlyConfigured, match="INTERVAL_SECONDS='-1': must be at least 0"):
-        load_settings(DJANGO_SECRET_KEY="k", REPORT_RETENTION_INTERVAL_SECONDS="-1")
+        load_settings(DJANGO_SECRET_KEY=KEY, REPORT_RETENTION_INTERVAL_SECONDS="-1")
 
 
 def test_list_values_are_trimmed_and_empty_items_dropped(load_settings: Any) -> None:
-    settings = load_settings(DJANGO_SECRET_KEY="k", DJANGO_ALLOWED_HOSTS=" a.example, ,b.example,")
+    settings = load_settings(DJANGO_SECRET_KEY=KEY, DJANGO_ALLOWED_HOSTS=" a.example, ,b.example,")
     assert settings["ALLOWED_HOSTS"] == ["a.example", "b.example"]
 
 
 def test_importing_the_settings_creates_no_directory(load_settings: Any, tmp_path: Path) -> None:
-    settings = load_settings(DJANGO_SECRET_KEY="k")
+    settings = load_settings(DJANGO_SECRET_KEY=KEY)
     assert Path(settings["DATABASES"]["default"]["NAME"]).parent == tmp_path / "var"
     assert not (tmp_path / "var").exists()
 

@@ -24,8 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # The key of processes started from a shell with none set (the test suite and
-# `make` set their own). Production refuses to start without DJANGO_SECRET_KEY.
-LOCAL_SECRET_KEY = "local-test-key-never-use-in-production"
+# `make` set their own). Production refuses to start without DJANGO_SECRET_KEY,
+# or with one shorter than 50 characters.
+LOCAL_SECRET_KEY = "local-test-key-of-the-test-suite-never-use-it-in-production"
 BIN = Path(sys.executable).parent  # .venv/bin: gunicorn and celery live beside python
 
 
@@ -60,7 +61,6 @@ def stack_environment(*, database_url: str, redis_url: str, **extra: str) -> dic
     the tests and benchmarks about other things send no key and many requests.
     """
     return {
-        "DJANGO_SECRET_KEY": LOCAL_SECRET_KEY,
         "API_KEYS_REQUIRED": "false",
         "API_THROTTLE_READ": "off",
         "API_THROTTLE_TRIGGER": "off",
@@ -68,6 +68,8 @@ def stack_environment(*, database_url: str, redis_url: str, **extra: str) -> dic
         **os.environ,
         # The production settings, not the test suite's (pytest-django exports those).
         "DJANGO_SETTINGS_MODULE": "store_monitoring.settings",
+        # A private stack's own key: a shorter development key in the shell would be refused.
+        "DJANGO_SECRET_KEY": LOCAL_SECRET_KEY,
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": redis_url,
         "PYTHONUNBUFFERED": "1",
