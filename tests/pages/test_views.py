@@ -240,3 +240,26 @@ def test_new_report_of_unchanged_data_goes_to_the_report_it_reuses(
     response = client.post("/reports/new", headers=HTMX)
     assert response["HX-Redirect"] == f"/?report={first.report_id}"
     assert client.post("/reports/new")["Location"] == f"/?report={first.report_id}"
+
+
+@pytest.mark.parametrize("path", ["/", "/reports/", "/accounts/login/", "/api/docs/"])
+def test_pages_allow_no_inline_script_or_style(client: Client, path: str) -> None:
+    page = client.get(path)
+
+    policy = dict(
+        directive.strip().split(" ", 1) for directive in page["Content-Security-Policy"].split(";")
+    )
+    assert policy["script-src"] == policy["style-src"] == "'self'"
+    assert policy["object-src"] == policy["frame-ancestors"] == "'none'"
+    body = page.content.decode()
+    assert re.search(r"<script(?![^>]*\ssrc=)", body) is None  # every script is a file
+    assert "<style" not in body
+    assert " style=" not in body
+
+
+def test_the_swagger_ui_start_up_script_is_a_file(client: Client) -> None:
+    script = client.get("/api/docs/?script=")
+
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert b"SwaggerUIBundle" in script.content
