@@ -5,6 +5,7 @@ thread of the web process, so a fresh clone runs with nothing but Python.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -96,6 +97,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files, so /api/docs/ needs no CDN
     "django_htmx",  # htmx itself, served from the wheel
     "csp",  # the Content-Security-Policy (its checks of the settings)
+    "axes",  # locks out repeated failed log-ins (AXES_* below)
     "monitor",
 ]
 
@@ -120,6 +122,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
+    # Last: answers a locked-out log-in with its page (AXES_LOCKOUT_TEMPLATE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 # The pages (and the Swagger UI) run only the scripts and styles this site
@@ -290,6 +294,22 @@ SPECTACULAR_SETTINGS = {
 API_KEYS_REQUIRED = env_bool("API_KEYS_REQUIRED", True)
 LOGIN_URL = "pages:login"
 LOGIN_REDIRECT_URL = "pages:fleet"
+# Brute force on the log-in page (django-axes): after LOGIN_FAILURE_LIMIT
+# failed log-ins for one user name, or from one client address, that name
+# (from anywhere) and that address (whatever the name) are refused for
+# LOGIN_LOCKOUT_MINUTES, even with the right password. A successful log-in
+# clears its user's count. Unlock early with `manage.py axes_reset_username
+# NAME`, `axes_reset_ip ADDRESS` or `axes_reset` (docs/security.md).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out log-in
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "monitor.pages.access.client_address"
 # The login and CSRF cookies travel over HTTPS only, where the site redirects to it.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 

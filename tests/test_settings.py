@@ -8,6 +8,7 @@ import os
 import runpy
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,18 @@ def test_a_malformed_prune_schedule_is_refused(load_settings: Any) -> None:
         load_settings(
             DJANGO_DEBUG="true", PRUNE_POLLS_OLDER_THAN_DAYS="30", PRUNE_POLLS_CRON="daily"
         )
+
+
+def test_the_login_lockout_is_set_from_the_environment(load_settings: Any) -> None:
+    default = load_settings(DJANGO_SECRET_KEY=KEY)
+    assert (default["AXES_FAILURE_LIMIT"], default["AXES_COOLOFF_TIME"]) == (
+        5,
+        timedelta(minutes=15),
+    )
+
+    loaded = load_settings(
+        DJANGO_SECRET_KEY=KEY, LOGIN_FAILURE_LIMIT="3", LOGIN_LOCKOUT_MINUTES="60"
+    )
+    assert (loaded["AXES_FAILURE_LIMIT"], loaded["AXES_COOLOFF_TIME"]) == (3, timedelta(hours=1))
+    with pytest.raises(ImproperlyConfigured, match="LOGIN_FAILURE_LIMIT='0': must be at least 1"):
+        load_settings(DJANGO_SECRET_KEY=KEY, LOGIN_FAILURE_LIMIT="0")
