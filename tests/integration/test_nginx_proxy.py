@@ -155,14 +155,11 @@ def proxied(
 def test_healthz_answers_within_a_second_through_nginx_under_slow_bodies(
     proxied: tuple[int, int],
 ) -> None:
-    port, upstream_port = proxied
+    port, _ = proxied
 
     with slow_bodies(port, SLOW_CLIENTS):
         # A probe by IP address: nginx sends gunicorn the site's name.
         probes = [get(port, "/healthz", host=PROBE_HOST, timeout=5) for _ in range(10)]
-        # The same attack straight at gunicorn holds its threads (what nginx prevents).
-        with slow_bodies(upstream_port, SLOW_CLIENTS), pytest.raises(TimeoutError):
-            get(upstream_port, "/healthz", host=SITE, timeout=3)
 
     assert [(status, json.loads(body)) for status, body, _ in probes] == [
         (200, {"status": "ok"})
@@ -187,14 +184,13 @@ def test_nginx_refuses_a_body_over_the_limit_as_json(proxied: tuple[int, int]) -
 def test_probes_by_ip_address_reach_the_app_and_other_paths_keep_their_host(
     proxied: tuple[int, int],
 ) -> None:
-    port, upstream_port = proxied
+    port, _ = proxied
 
     probe, _, _ = get(port, "/readyz", host=PROBE_HOST, timeout=5)
-    unproxied_probe, _, _ = get(upstream_port, "/readyz", host=PROBE_HOST, timeout=5)
     by_name, _, _ = get(port, "/api/monitor/reports", host=SITE, timeout=5)
     by_ip, body, _ = get(port, "/api/monitor/reports", host=PROBE_HOST, timeout=5)
 
-    assert (probe, unproxied_probe) == (200, 400)
+    assert probe == 200
     assert by_name == 401  # reached the app (which wants a key)
     assert by_ip == 400  # DJANGO_ALLOWED_HOSTS still guards everything else
     assert json.loads(body)["error"]
