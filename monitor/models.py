@@ -1,10 +1,11 @@
-"""The stored data: stores, their business hours and status polls, and report jobs."""
+"""The stored data: stores, their business hours, calendar and status polls, and report jobs."""
 
 import secrets
 from typing import Any
 
 from django.core.checks import CheckMessage
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
@@ -73,26 +74,109 @@ class Store(models.Model):
         return self.store_id
 
 
+def _both_times_or_neither(name: str) -> models.CheckConstraint:
+    """A row is open (both times) or closed (neither, docs/report-semantics.md §10.1)."""
+    return models.CheckConstraint(
+        condition=models.Q(start_time_local__isnull=True, end_time_local__isnull=True)
+        | models.Q(start_time_local__isnull=False, end_time_local__isnull=False),
+        name=name,
+    )
+
+
 class BusinessHours(models.Model):
-    """One row of a store's weekly business hours, in the store's local time."""
+    """One row of a store's weekly business hours, in the store's local time.
+
+    A closed row (both times null, §10.1) gives its weekday rows, so the day is
+    not open whole (§4), and adds no business time.
+    """
 
     # The FK index serves the per-store replacement on import (DELETE … WHERE store_id IN).
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="business_hours")
     day_of_week = models.PositiveSmallIntegerField()  # 0 = Monday … 6 = Sunday
-    start_time_local = models.TimeField()
-    end_time_local = models.TimeField()
+    start_time_local = models.TimeField(null=True, blank=True)
+    end_time_local = models.TimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "business hours"
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(day_of_week__lte=6), name="business_hours_day_of_week_0_6"
-            )
+            ),
+            _both_times_or_neither("business_hours_open_or_closed"),
+        ]
+
+    @property
+    def closed(self) -> bool:
+        return self.start_time_local is None
+
+    def __str__(self) -> str:
+        hours = "closed" if self.closed else f"{self.start_time_local}–{self.end_time_local}"
+        return f"{self.store_id} day {self.day_of_week} {hours}"
+
+
+class SpecialHours(models.Model):
+    """One row of a store's hours on one local date (§10.2): the date's rows replace
+    the intervals its weekday's rows would open. Both times null: closed that date."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="special_hours")
+    date = models.DateField()  # the store's local calendar date
+    start_time_local = models.TimeField(null=True, blank=True)
+    end_time_local = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "special hours"
+        constraints = [_both_times_or_neither("special_hours_open_or_closed")]
+        indexes = [
+            # Serves a report's read of the dates near its week, per store, and
+            # the replacement of a (store, date)'s rows on import.
+            models.Index(fields=["store", "date"], name="special_hours_store_date_idx"),
+        ]
+
+    @property
+    def closed(self) -> bool:
+        return self.start_time_local is None
+
+    def __str__(self) -> str:
+        hours = "closed" if self.closed else f"{self.start_time_local}–{self.end_time_local}"
+        return f"{self.store_id} on {self.date} {hours}"
+
+
+class Exclusion(models.Model):
+    """A UTC period removed from a store's business time (§10.3): it counts neither
+    as uptime nor as downtime. No store (`*` in the sources) means every store,
+    including stores added later."""
+
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="exclusions", null=True, blank=True
+    )
+    start_utc = models.DateTimeField()
+    end_utc = models.DateTimeField()
+    reason = models.TextField(blank=True, default="")  # shown to people, never in a figure
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_utc__gt=models.F("start_utc")),
+                name="exclusion_end_after_start",
+            ),
+            # A row equal to one stored (same store, same instants) is a
+            # duplicate (§10.3): the loads insert with ON CONFLICT DO NOTHING.
+            # Coalesce: every store (NULL) is one value here, not distinct NULLs.
+            models.UniqueConstraint(
+                Coalesce("store", models.Value(0)),
+                "start_utc",
+                "end_utc",
+                name="exclusion_unique_store_period",
+            ),
+        ]
+        indexes = [
+            # Serves a report's read of the exclusions that reach its week.
+            models.Index(fields=["end_utc"], name="exclusion_end_idx"),
         ]
 
     def __str__(self) -> str:
-        hours = f"{self.start_time_local}–{self.end_time_local}"
-        return f"{self.store_id} day {self.day_of_week} {hours}"
+        store = self.store_id if self.store_id is not None else "every store"
+        return f"{store} excluded {self.start_utc.isoformat()}–{self.end_utc.isoformat()}"
 
 
 class StatusPoll(models.Model):
@@ -273,7 +357,7 @@ class DataChange(models.Model):
     # A report as of an earlier instant reads none of them (§3: nor reports a
     # store whose only polls they are).
     polls_from = models.DateTimeField(null=True, blank=True)
-    # It changed more than new polls (business hours, zones, deleted polls):
+    # It changed more than new polls (business hours, calendars, zones, deleted polls):
     # any report may differ.
     any_report = models.BooleanField()
 

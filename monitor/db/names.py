@@ -15,7 +15,7 @@ from enum import Enum
 from django.db import connection
 from django.db.models import Field, Model
 
-from monitor.models import BusinessHours, StatusPoll, Store
+from monitor.models import BusinessHours, Exclusion, SpecialHours, StatusPoll, Store
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,17 @@ class SqlNames:
     day: str
     start: str
     end: str
+    special: str
+    special_store: str
+    special_date: str
+    special_start: str
+    special_end: str
+    exclusions: str
+    exclusion_pk: str
+    exclusion_store: str
+    exclusion_start: str
+    exclusion_end: str
+    exclusion_reason: str
     polls: str
     polls_unquoted: str  # for lookups in the database's catalog
     poll_pk: str
@@ -55,6 +66,17 @@ def sql_names() -> SqlNames:
         day=_column(BusinessHours, "day_of_week"),
         start=_column(BusinessHours, "start_time_local"),
         end=_column(BusinessHours, "end_time_local"),
+        special=quote(SpecialHours._meta.db_table),
+        special_store=_column(SpecialHours, "store"),
+        special_date=_column(SpecialHours, "date"),
+        special_start=_column(SpecialHours, "start_time_local"),
+        special_end=_column(SpecialHours, "end_time_local"),
+        exclusions=quote(Exclusion._meta.db_table),
+        exclusion_pk=_column(Exclusion, "id"),
+        exclusion_store=_column(Exclusion, "store"),
+        exclusion_start=_column(Exclusion, "start_utc"),
+        exclusion_end=_column(Exclusion, "end_utc"),
+        exclusion_reason=_column(Exclusion, "reason"),
         polls=quote(StatusPoll._meta.db_table),
         polls_unquoted=StatusPoll._meta.db_table,
         poll_pk=_column(StatusPoll, "id"),

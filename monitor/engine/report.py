@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from monitor.engine.hours import WeeklyHours, business_intervals
+from monitor.engine.hours import (
+    Exclusions,
+    Intervals,
+    SpecialHours,
+    WeeklyHours,
+    business_intervals,
+    no_rows,
+)
 from monitor.engine.keys import sort_by_group
 from monitor.engine.status import active_time
 from monitor.engine.units import TICKS_PER_US, WINDOW_LENGTHS_US
@@ -19,7 +26,9 @@ class ReportInputs:
 
     Polls may come in any order and may include polls after `as_of_us` (they
     are ignored, docs/report-semantics.md §2). Hours rows: day 0 = Monday; start and end are
-    microseconds since local midnight (0 ≤ t < 24 h).
+    microseconds since local midnight (0 ≤ t < 24 h), both hours.CLOSED for a
+    closed row (§10.1). The calendar of §10 is optional: special hours rows
+    (a local date each) and exclusions (UTC; store hours.EVERY_STORE for `*`).
     """
 
     store_ids: npt.NDArray[np.object_ | np.str_]  # opaque ids, any order
@@ -32,6 +41,27 @@ class ReportInputs:
     hours_start_us: npt.NDArray[np.int64]  # local time of day, µs since midnight
     hours_end_us: npt.NDArray[np.int64]
     as_of_us: int  # the report's `now`
+    special_store: npt.NDArray[np.int64] = field(default_factory=no_rows)
+    special_date: npt.NDArray[np.int64] = field(default_factory=no_rows)  # days since 1970
+    special_start_us: npt.NDArray[np.int64] = field(default_factory=no_rows)
+    special_end_us: npt.NDArray[np.int64] = field(default_factory=no_rows)
+    exclusion_store: npt.NDArray[np.int64] = field(default_factory=no_rows)
+    exclusion_start_us: npt.NDArray[np.int64] = field(default_factory=no_rows)
+    exclusion_end_us: npt.NDArray[np.int64] = field(default_factory=no_rows)
+
+    def business_intervals(self, stores: npt.NDArray[np.int64], from_us: int) -> Intervals:
+        """The business time (§4, §10) of `stores` (sorted) around [from_us, as_of_us)."""
+        return business_intervals(
+            WeeklyHours(self.hours_store, self.hours_day, self.hours_start_us, self.hours_end_us),
+            self.timezones,
+            stores,
+            from_us,
+            self.as_of_us,
+            SpecialHours(
+                self.special_store, self.special_date, self.special_start_us, self.special_end_us
+            ),
+            Exclusions(self.exclusion_store, self.exclusion_start_us, self.exclusion_end_us),
+        )
 
 
 @dataclass(frozen=True)
@@ -63,15 +93,7 @@ def compute_report(inputs: ReportInputs) -> ReportTable:
     )  # docs/report-semantics.md §3: stores with a poll at or before now
     week_start_us = now_us - WINDOW_LENGTHS_US[-1]
 
-    intervals = business_intervals(
-        WeeklyHours(
-            inputs.hours_store, inputs.hours_day, inputs.hours_start_us, inputs.hours_end_us
-        ),
-        inputs.timezones,
-        stores,
-        week_start_us,
-        now_us,
-    )
+    intervals = inputs.business_intervals(stores, week_start_us)
     active = active_time(
         polls.store,
         polls.time_us,

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from monitor.engine.hours import DEFAULT_TIMEZONE, WeeklyHours, business_intervals
+from monitor.engine.hours import DEFAULT_TIMEZONE
 from monitor.engine.report import ReportInputs, ReportTable
 from monitor.engine.status import active_time
 from monitor.engine.units import TICKS_PER_US, WINDOW_LENGTHS_US
@@ -117,15 +117,7 @@ def store_business(inputs: ReportInputs, store: int) -> Spans:
     """Store `store`'s business time within the week window before `inputs.as_of_us` (ticks)."""
     now_us = inputs.as_of_us
     week_start_us = now_us - WINDOW_LENGTHS_US[-1]
-    intervals = business_intervals(
-        WeeklyHours(
-            inputs.hours_store, inputs.hours_day, inputs.hours_start_us, inputs.hours_end_us
-        ),
-        inputs.timezones,
-        np.array([store], dtype=np.int64),
-        week_start_us,
-        now_us,
-    )
+    intervals = inputs.business_intervals(np.array([store], dtype=np.int64), week_start_us)
     spans = Spans(
         intervals.start_us * TICKS_PER_US,
         intervals.end_us * TICKS_PER_US,

@@ -1,4 +1,4 @@
-"""The three sources: their columns, how a row is parsed, and how the rows are saved.
+"""The five sources: their columns, how a row is parsed, and how the rows are saved.
 
 Every loader streams the file's valid rows to the database in batches and
 saves them with set-based statements (see monitor.db), never one ORM object per
@@ -19,6 +19,7 @@ from monitor import db
 from monitor.db.base import Batch, LoadCounts, PollRow, StagingColumn
 from monitor.db.names import Table, sql_names
 from monitor.ingest import rules
+from monitor.ingest.errors import RowRejectedError
 from monitor.ingest.reader import (
     BatchParser,
     Column,
@@ -68,11 +69,48 @@ class Source:
 
 
 def columns_parser(columns: Sequence[Column], positions: Mapping[str, int]) -> RowParser:
-    """Each column's rule applied to its trimmed field."""
-    steps = [(positions[column.name], column.rule) for column in columns]
+    """Each column's rule applied to its trimmed field; a column that may be empty
+    (Column.empty_with, Column.optional) gives None, or "" when optional, for an empty
+    field, and an optional column the header lacks gives ""."""
+    if all(c.empty_with is None and c.after is None and not c.optional for c in columns):
+        steps = [(positions[column.name], column.rule) for column in columns]
+
+        def parse(line: int, fields: list[str]) -> tuple[Any, ...]:
+            return (line, *[rule(fields[index].strip()) for index, rule in steps])
+
+        return parse
+    return _lenient_columns_parser(columns, positions)
+
+
+def _lenient_columns_parser(columns: Sequence[Column], positions: Mapping[str, int]) -> RowParser:
+    order = {column.name: place for place, column in enumerate(columns)}
+    pairs = [
+        (place, order[column.empty_with])
+        for place, column in enumerate(columns)
+        if column.empty_with is not None
+    ]
+    after = [
+        (place, order[column.after])
+        for place, column in enumerate(columns)
+        if column.after is not None
+    ]
+
+    def value(column: Column, fields: list[str]) -> Any:
+        index = positions.get(column.name)
+        text = "" if index is None else fields[index].strip()
+        if text or not (column.optional or column.empty_with is not None):
+            return column.rule(text)
+        return "" if column.optional else None
 
     def parse(line: int, fields: list[str]) -> tuple[Any, ...]:
-        return (line, *[rule(fields[index].strip()) for index, rule in steps])
+        values = [value(column, fields) for column in columns]
+        for place, partner in pairs:
+            if (values[place] is None) != (values[partner] is None):
+                raise RowRejectedError
+        for place, earlier in after:
+            if not values[place] > values[earlier]:
+                raise RowRejectedError
+        return (line, *values)
 
     return parse
 
@@ -111,11 +149,14 @@ def _staged_source(
 
 
 def _create_stores(staging: str) -> None:
-    """A Store row (with no zone) for every store_id staged that has none yet."""
-    # WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
+    """A Store row (with no zone) for every store_id staged that has none yet (not for
+    `*`, every store, which only exclusions stage)."""
+    # The condition is also what keeps SQLite from reading ON CONFLICT as a join's ON.
     # ORDER BY: concurrent loads lock new stores in one order, never deadlocking.
     _insert_stores(
-        f"SELECT DISTINCT store_id, '' FROM {staging} WHERE true ORDER BY store_id", "DO NOTHING"
+        f"SELECT DISTINCT store_id, '' FROM {staging} WHERE store_id <> '{rules.EVERY_STORE}' "
+        "ORDER BY store_id",
+        "DO NOTHING",
     )
 
 
@@ -284,6 +325,12 @@ def _merge_hours(staging: str) -> LoadCounts:
         return LoadCounts(stored, staged - stored)
 
 
+# A row's local times: both empty is a closed row (§10.1, §10.2), exactly one is rejected.
+_TIMES = (
+    (Column(("start_time_local",), rules.local_time, empty_with="end_time_local"), "time"),
+    (Column(("end_time_local",), rules.local_time, empty_with="start_time_local"), "time"),
+)
+
 HOURS = _staged_source(
     "business_hours",
     "hours_staging",
@@ -291,8 +338,7 @@ HOURS = _staged_source(
         (Column(("store_id",), rules.store_id), "text"),
         # §1's order of preference when a header has several.
         (Column(("day", "dayOfWeek", "day_of_week"), rules.day_of_week), "smallint"),
-        (Column(("start_time_local",), rules.local_time), "time"),
-        (Column(("end_time_local",), rules.local_time), "time"),
+        *_TIMES,
     ),
     _merge_hours,
     Table.HOURS,
@@ -324,4 +370,90 @@ ZONES = _staged_source(
     ),
     _merge_zones,
     Table.STORES,
+)
+
+
+# ---- special hours (§10.2) ---------------------------------------------------------------
+
+
+def _merge_special_hours(staging: str) -> LoadCounts:
+    """Every (store, date) named by a valid row gets exactly the input's rows for that
+    date; the store's other dates are kept."""
+    _create_stores(staging)
+    db.current().lock_stores_named_in(staging)
+    names = sql_names()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            DELETE FROM {names.special} WHERE EXISTS (
+                SELECT 1 FROM {staging} AS x
+                JOIN {names.stores} AS s ON s.{names.store_id} = x.store_id
+                WHERE s.{names.store_pk} = {names.special}.{names.special_store}
+                AND x.date = {names.special}.{names.special_date}
+            )
+            """
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {names.special} ({names.special_store}, {names.special_date},
+                {names.special_start}, {names.special_end})
+            SELECT s.{names.store_pk}, x.date, x.start_time_local, x.end_time_local
+            FROM {staging} AS x
+            JOIN {names.stores} AS s ON s.{names.store_id} = x.store_id
+            ORDER BY x.line
+            """
+        )
+        return LoadCounts(cursor.rowcount, 0)
+
+
+SPECIAL_HOURS = _staged_source(
+    "special_hours",
+    "special_hours_staging",
+    (
+        (Column(("store_id",), rules.store_id), "text"),
+        (Column(("date",), rules.local_date), "date"),
+        *_TIMES,
+    ),
+    _merge_special_hours,
+)
+
+
+# ---- exclusions (§10.3) ------------------------------------------------------------------
+
+
+def _merge_exclusions(staging: str) -> LoadCounts:
+    """A new exclusion for each valid row; one equal to a stored one, or to an earlier
+    row, is a duplicate. `*` is every store (a NULL store)."""
+    _create_stores(staging)
+    names = sql_names()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {staging}")
+        (staged,) = cursor.fetchone()
+        # The unique constraint on (store, start, end) decides what is a duplicate,
+        # within the input and against what is stored, even for concurrent loads.
+        cursor.execute(
+            f"""
+            INSERT INTO {names.exclusions} ({names.exclusion_store}, {names.exclusion_start},
+                {names.exclusion_end}, {names.exclusion_reason})
+            SELECT s.{names.store_pk}, x.start_utc, x.end_utc, x.reason
+            FROM {staging} AS x
+            LEFT JOIN {names.stores} AS s ON s.{names.store_id} = x.store_id
+            WHERE true ORDER BY x.line
+            ON CONFLICT DO NOTHING
+            """
+        )
+        inserted = cursor.rowcount
+    return LoadCounts(inserted, staged - inserted)
+
+
+EXCLUSIONS = _staged_source(
+    "exclusions",
+    "exclusion_staging",
+    (
+        (Column(("store_id",), rules.exclusion_store_id), "text"),
+        (Column(("start_utc",), rules.calendar_instant), "timestamptz"),
+        (Column(("end_utc",), rules.calendar_instant, after="start_utc"), "timestamptz"),
+        (Column(("reason",), rules.reason, optional=True), "text"),
+    ),
+    _merge_exclusions,
 )

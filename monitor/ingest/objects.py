@@ -151,9 +151,9 @@ class ObjectsInput:
             if not isinstance(item, dict):
                 return None
             keys = _matched_keys(item, self.columns)
-            if None in keys:
+            if any(key is None and not c.optional for c, key in zip(self.columns, keys, strict=True)):
                 return None
-            fields = [item[key] for key in keys]
+            fields = ["" if key is None else item[key] for key in keys]
         return fields if all(type(value) is str for value in fields) else None
 
     def _describe(self, item: Any) -> str:
@@ -161,13 +161,20 @@ class ObjectsInput:
         if not isinstance(item, dict):
             return f"{_json_type(item)} where an object is expected"
         reasons = []
-        for column, key in zip(self.columns, _matched_keys(item, self.columns), strict=True):
+        keys = _matched_keys(item, self.columns)
+        values = {
+            column.name: item[key]
+            for column, key in zip(self.columns, keys, strict=True)
+            if key is not None and type(item[key]) is str
+        }
+        for column, key in zip(self.columns, keys, strict=True):
             if key is None:
-                reasons.append(f"{column.name} is missing")
+                if not column.optional:
+                    reasons.append(f"{column.name} is missing")
             elif type(item[key]) is not str:
                 reasons.append(f"{key} is {_json_type(item[key])}, not a string")
             else:
-                reason = value_reason(column, key, item[key])
+                reason = value_reason(column, key, item[key], values)
                 if reason is not None:
                     reasons.append(reason)
         return "; ".join(reasons)

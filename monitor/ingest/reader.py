@@ -40,6 +40,15 @@ class Column:
 
     names: tuple[str, ...]
     rule: Rule
+    # The column's name whose value, when empty, makes this one's empty too
+    # (parsed as None, the rule not applied): a closed row's two times
+    # (docs/report-semantics.md §10.1). Exactly one of the two empty is rejected.
+    empty_with: str | None = None
+    # The column's name whose value this one's must be greater than, both parsed
+    # by this rule (an exclusion's end after its start, §10.3).
+    after: str | None = None
+    # The header may lack it, and its value may be empty (an exclusion's reason).
+    optional: bool = False
 
     @property
     def name(self) -> str:
@@ -98,7 +107,7 @@ class CsvInput:
     binary: IO[bytes]
     size: int  # in bytes; 0 when unknown (a pipe)
     reader: Any  # csv.reader, positioned after the header
-    positions: dict[str, int]  # column name → field index
+    positions: dict[str, int]  # column name → field index (none for an optional one absent)
     header: list[str]  # as written, trimmed
     columns: Sequence[Column]  # the source's, matched to the header
     max_rows: int | None = None  # more rows (valid or not) refuse the whole input
@@ -161,13 +170,19 @@ class CsvInput:
         reasons = []
         if len(fields) > len(self.header):
             reasons.append(f"{len(fields)} fields where the header has {len(self.header)}")
-        for column in self.columns:
+        present = [column for column in self.columns if column.name in self.positions]
+        values = {
+            column.name: fields[self.positions[column.name]]
+            for column in present
+            if self.positions[column.name] < len(fields)
+        }
+        for column in present:
             index = self.positions[column.name]
             name = self.header[index]
             if index >= len(fields):
                 reasons.append(f"{name} is missing ({len(fields)} fields)")
                 continue
-            reason = value_reason(column, name, fields[index])
+            reason = value_reason(column, name, fields[index], values)
             if reason is not None:
                 reasons.append(reason)
         return "; ".join(reasons)
@@ -176,16 +191,41 @@ class CsvInput:
         check_row_limit(self.name, valid + errors.count, self.max_rows)
 
 
-def value_reason(column: Column, name: str, value: str) -> str | None:
-    """Why `value`, written under `name`, breaks the column's rule; None if it does not."""
+def value_reason(
+    column: Column, name: str, value: str, values: Mapping[str, str] | None = None
+) -> str | None:
+    """Why `value`, written under `name`, breaks the column's rule; None if it does not.
+    `values`: the row's values by column name (for a column that may be empty)."""
     value = value.strip()
     try:
+        if not value and column.optional:
+            return None
         if not value:
-            raise RowRejectedError("is empty")
-        column.rule(value)
+            partner = column.empty_with
+            if partner is None:
+                raise RowRejectedError("is empty")
+            if (values or {}).get(partner, "").strip():
+                raise RowRejectedError(
+                    f"is empty while {partner} is not (both empty: closed, or neither)"
+                )
+            return None
+        parsed = column.rule(value)
+        if column.after is not None:
+            _check_after(column, parsed, (values or {}).get(column.after, "").strip())
     except RowRejectedError as error:
         return f"{name} {error}"
     return None
+
+
+def _check_after(column: Column, parsed: Any, earlier: str) -> None:
+    """RowRejectedError when `parsed` is not after the `column.after` value `earlier`
+    (parsed by the same rule); an invalid or empty one has its own reason."""
+    try:
+        earlier_parsed = column.rule(earlier)
+    except RowRejectedError:
+        return
+    if not parsed > earlier_parsed:
+        raise RowRejectedError(f"is not after {column.after}")
 
 
 def check_row_limit(name: str, rows: int, max_rows: int | None) -> None:
@@ -261,7 +301,7 @@ def _positions(input_name: str, header: list[str], columns: Sequence[Column]) ->
     for column, index in zip(columns, matched_names(header, columns), strict=True):
         if index is not None:
             positions[column.name] = index
-        else:
+        elif not column.optional:
             missing.append(f"no {' or '.join(repr(name) for name in column.names)} column")
     if missing:
         written = ", ".join(repr(name) for name in header)

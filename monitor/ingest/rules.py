@@ -94,6 +94,9 @@ _ACTIVE = "active"
 _STATUSES = {_ACTIVE: True, "inactive": False}
 # Amendment 1: what a spreadsheet opening a report would run as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@")
+# Amendment 3: the exclusions' store_id naming every store (§10.3), and no store anywhere else.
+EVERY_STORE = "*"
+_DATE_SPELLING = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 # Amendment 5: a store id's longest length (after trimming), and the Unicode
 # categories it may not hold: control (tabs, line breaks, NUL) and format
 # characters (right-to-left overrides, zero-width spaces).
@@ -122,9 +125,12 @@ def shown(value: str) -> str:
 
 def store_id(value: str) -> str:
     """Opaque text, kept verbatim (`007` stays `007`), that no spreadsheet reads as a
-    formula, of at most STORE_ID_MAX_LENGTH printable characters (amendment 5)."""
+    formula, of at most STORE_ID_MAX_LENGTH printable characters (amendment 5), and
+    not `*` (amendment 3: it means every store, in exclusions only)."""
     if not value:
         raise RowRejectedError("is empty")
+    if value == EVERY_STORE:
+        raise RowRejectedError("'*' means every store, and only in exclusions")
     if len(value) > STORE_ID_MAX_LENGTH:
         raise RowRejectedError(
             f"{shown(value)} has {len(value):,} characters; a store id has at most "
@@ -145,6 +151,31 @@ def store_id(value: str) -> str:
                     f"{shown(value)} contains {_character_name(character)}, a control or "
                     "format character: a store id is printable text"
                 )
+    return value
+
+
+def exclusion_store_id(value: str) -> str:
+    """A store_id, or `*`: every store, including stores added later (§10.3)."""
+    return value if value == EVERY_STORE else store_id(value)
+
+
+def local_date(value: str) -> str:
+    """`YYYY-MM-DD`, a real calendar date in CALENDAR_YEARS (a special hours date) →
+    the same text."""
+    if _DATE_SPELLING.fullmatch(value) is None:
+        raise RowRejectedError(f"{shown(value)} is not a date YYYY-MM-DD")
+    try:
+        moment = date.fromisoformat(value)
+    except ValueError as error:
+        raise RowRejectedError(f"{value!r} is not a real date ({error})") from None
+    require_calendar_year(value, moment)
+    return value
+
+
+def reason(value: str) -> str:
+    """Free text, shown to people (an exclusion's reason)."""
+    if "\x00" in value:
+        raise RowRejectedError("contains a NUL character, which a database cannot store")
     return value
 
 

@@ -9,20 +9,34 @@ from datetime import datetime, time
 import numpy as np
 
 from monitor.engine import ReportInputs, ReportTable, compute_report, render_csv
-from tests.engine.reference import EPOCH, ONE_US, StoreData, StoreFigures, windows
+from monitor.engine.hours import CLOSED, EVERY_STORE
+from tests.engine.reference import EPOCH, ONE_US, Excluded, StoreData, StoreFigures, windows
 
 
 def instant_us(instant: datetime) -> int:
     return (instant - EPOCH) // ONE_US
 
 
-def local_time_us(wall: time) -> int:
+def local_time_us(wall: time | None) -> int:
+    if wall is None:
+        return CLOSED
     return ((wall.hour * 60 + wall.minute) * 60 + wall.second) * 1_000_000 + wall.microsecond
 
 
-def engine_inputs(stores: Sequence[StoreData], as_of: datetime) -> ReportInputs:
+def engine_inputs(
+    stores: Sequence[StoreData], as_of: datetime, every_store: Sequence[Excluded] = ()
+) -> ReportInputs:
+    """The stores as the engine's inputs. `every_store`: exclusions of `*`, which the
+    stores' own `excluded` must list too (the reference reads them there)."""
     polls = [(index, poll) for index, store in enumerate(stores) for poll in store.polls]
     hours = [(index, row) for index, store in enumerate(stores) for row in store.hours]
+    special = [(index, row) for index, store in enumerate(stores) for row in store.special]
+    excluded = [
+        (index, period)
+        for index, store in enumerate(stores)
+        for period in store.excluded
+        if period not in every_store
+    ] + [(EVERY_STORE, period) for period in every_store]
     return ReportInputs(
         store_ids=np.array([store.store_id for store in stores], dtype=np.str_),
         timezones=np.array([store.timezone for store in stores], dtype=np.str_),
@@ -34,7 +48,19 @@ def engine_inputs(stores: Sequence[StoreData], as_of: datetime) -> ReportInputs:
         hours_start_us=np.array([local_time_us(row.start) for _, row in hours], dtype=np.int64),
         hours_end_us=np.array([local_time_us(row.end) for _, row in hours], dtype=np.int64),
         as_of_us=instant_us(as_of),
+        special_store=np.array([index for index, _ in special], dtype=np.int64),
+        special_date=np.array(
+            [row.date.toordinal() - _EPOCH_ORDINAL for _, row in special], dtype=np.int64
+        ),
+        special_start_us=np.array([local_time_us(row.start) for _, row in special], dtype=np.int64),
+        special_end_us=np.array([local_time_us(row.end) for _, row in special], dtype=np.int64),
+        exclusion_store=np.array([index for index, _ in excluded], dtype=np.int64),
+        exclusion_start_us=np.array([instant_us(p.start) for _, p in excluded], dtype=np.int64),
+        exclusion_end_us=np.array([instant_us(p.end) for _, p in excluded], dtype=np.int64),
     )
+
+
+_EPOCH_ORDINAL = EPOCH.date().toordinal()
 
 
 def reordered(

@@ -1,4 +1,5 @@
-"""An independent reference for the report, written from docs/report-semantics.md (§2–§6) alone.
+"""An independent reference for the report, written from docs/report-semantics.md (§2–§6,
+§10) alone.
 
 Deliberately slow and plain: one store at a time, `zoneinfo` + `datetime` for
 every local → UTC conversion, Python lists of intervals, and exact integers.
@@ -48,8 +49,25 @@ PERCENT_HEADER = (PLAIN_HEADER[0], *(f"{name}_pct" for name in PLAIN_HEADER[1:])
 @dataclass(frozen=True)
 class HoursRow:
     day: int  # 0 = Monday … 6 = Sunday
-    start: time  # local wall-clock time
-    end: time
+    start: time | None  # local wall-clock time; None (both): a closed row (§10.1)
+    end: time | None
+
+
+@dataclass(frozen=True)
+class SpecialRow:
+    """A row of special hours (§10.2) on a local date; None times: closed that date."""
+
+    date: date
+    start: time | None
+    end: time | None
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """An exclusion (§10.3): UTC instants, aware."""
+
+    start: datetime
+    end: datetime
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,9 @@ class StoreData:
     timezone: str = ""  # "" = unknown
     hours: tuple[HoursRow, ...] = ()
     polls: tuple[Poll, ...] = ()
+    special: tuple[SpecialRow, ...] = ()
+    # Its own exclusions and those of every store (`*`): the reference does not tell them apart.
+    excluded: tuple[Excluded, ...] = ()
 
 
 Windows = tuple[int, int, int]  # one figure per window: last hour, day, week
@@ -100,13 +121,18 @@ def local_to_utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
 
 
-def local_intervals_of_day(day: date, rows: list[HoursRow]) -> list[tuple[date, time, date, time]]:
-    """The local (date, time) bounds opened on `day` by the rows of its weekday."""
+def local_intervals_of_day(
+    day: date, rows: list[HoursRow] | list[SpecialRow], *, whole_day_without_rows: bool = True
+) -> list[tuple[date, time, date, time]]:
+    """The local (date, time) bounds opened on `day` by its rows: the rows of its
+    weekday, or its special rows (§10.2: a date with special rows has no whole-day default)."""
     next_day = day + timedelta(days=1)
-    if not rows:  # a weekday without rows is open the whole day
+    if not rows and whole_day_without_rows:  # a weekday without rows is open the whole day
         return [(day, time(0), next_day, time(0))]
     bounds = []
     for row in rows:
+        if row.start is None or row.end is None:  # a closed row: opens nothing (§10.1)
+            continue
         if row.start < row.end:
             bounds.append((day, row.start, day, row.end))
         elif row.end < row.start:  # overnight
@@ -126,6 +152,22 @@ def union(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime
     return merged
 
 
+def minus(
+    intervals: list[tuple[datetime, datetime]], excluded: Iterable[Excluded]
+) -> list[tuple[datetime, datetime]]:
+    """The intervals with every excluded period cut out of them, one at a time."""
+    remaining = intervals
+    for period in excluded:
+        cut = []
+        for start, end in remaining:
+            if start < period.start:
+                cut.append((start, min(end, period.start)))
+            if period.end < end:
+                cut.append((max(start, period.end), end))
+        remaining = cut
+    return union(remaining)
+
+
 def business_intervals(store: StoreData, as_of: datetime) -> list[tuple[datetime, datetime]]:
     """The store's business time near `as_of` as sorted, disjoint UTC intervals."""
     zone = ZoneInfo(store.timezone or DEFAULT_ZONE)
@@ -133,13 +175,18 @@ def business_intervals(store: StoreData, as_of: datetime) -> list[tuple[datetime
     converted = []
     for offset in range(-DATE_MARGIN_DAYS, DATE_MARGIN_DAYS + 1):
         day = as_of_date + timedelta(days=offset)
-        rows = [row for row in store.hours if row.day == day.weekday()]
-        for start_day, start, end_day, end in local_intervals_of_day(day, rows):
+        special = [row for row in store.special if row.date == day]
+        if special:
+            bounds = local_intervals_of_day(day, special, whole_day_without_rows=False)
+        else:
+            rows = [row for row in store.hours if row.day == day.weekday()]
+            bounds = local_intervals_of_day(day, rows)
+        for start_day, start, end_day, end in bounds:
             start_utc = local_to_utc(start_day, start, zone)
             end_utc = local_to_utc(end_day, end, zone)
             if end_utc > start_utc:  # else dropped (only possible around a DST jump)
                 converted.append((start_utc, end_utc))
-    return union(converted)
+    return minus(union(converted), store.excluded)
 
 
 # ---- §5: status between polls --------------------------------------------------------------
