@@ -5,9 +5,9 @@ from typing import Any
 
 from django.core.checks import CheckMessage
 from django.db import models
-from django.db.models.functions import Coalesce
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.models.functions import Coalesce
 
 
 class CoveringUniqueConstraint(models.UniqueConstraint):
@@ -105,13 +105,13 @@ class BusinessHours(models.Model):
             _both_times_or_neither("business_hours_open_or_closed"),
         ]
 
-    @property
-    def closed(self) -> bool:
-        return self.start_time_local is None
-
     def __str__(self) -> str:
         hours = "closed" if self.closed else f"{self.start_time_local}–{self.end_time_local}"
         return f"{self.store_id} day {self.day_of_week} {hours}"
+
+    @property
+    def closed(self) -> bool:
+        return self.start_time_local is None
 
 
 class SpecialHours(models.Model):
@@ -127,18 +127,20 @@ class SpecialHours(models.Model):
         verbose_name_plural = "special hours"
         constraints = [_both_times_or_neither("special_hours_open_or_closed")]
         indexes = [
-            # Serves a report's read of the dates near its week, per store, and
-            # the replacement of a (store, date)'s rows on import.
+            # Serves one store's reads (the store API) and the replacement of a
+            # (store, date)'s rows.
             models.Index(fields=["store", "date"], name="special_hours_store_date_idx"),
+            # Serves a report's read of every store's dates near its week.
+            models.Index(fields=["date"], name="special_hours_date_idx"),
         ]
-
-    @property
-    def closed(self) -> bool:
-        return self.start_time_local is None
 
     def __str__(self) -> str:
         hours = "closed" if self.closed else f"{self.start_time_local}–{self.end_time_local}"
         return f"{self.store_id} on {self.date} {hours}"
+
+    @property
+    def closed(self) -> bool:
+        return self.start_time_local is None
 
 
 class Exclusion(models.Model):

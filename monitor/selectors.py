@@ -2,7 +2,8 @@
 
 Reads only what the report needs: the polls of the week window, plus each
 store's last poll before it (its status reaches into the window up to the
-midpoint with the next poll), the business hours and the zones. Rows go
+midpoint with the next poll), the business hours, the zones, and the
+calendar (special hours and exclusions) near the week. Rows go
 straight from the cursor into NumPy, never through ORM objects (how, for
 each database: monitor.db).
 """
@@ -12,22 +13,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
 from django.db import connection
-from django.db.models import Count, Max, OrderBy, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Max, OrderBy, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Substr
 
 from monitor import db
 from monitor.db.base import HoursArrays, PollArrays, SqlParams
 from monitor.db.names import sql_names
 from monitor.engine import ReportInputs
+from monitor.engine.hours import CLOSED, EVERY_STORE
 from monitor.engine.units import WINDOW_LENGTHS_US
 from monitor.ingest import rules
-from monitor.models import StatusPoll, Store
+from monitor.models import Exclusion, SpecialHours, StatusPoll, Store
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -103,6 +105,7 @@ def report_inputs(as_of: datetime, stores: StoreRange = ALL_STORES) -> ReportInp
         as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1]), as_of, stores
     )
     hours_store_pk, hours_day, hours_start_us, hours_end_us = _business_hours(stores=stores)
+    calendar = _calendar(as_of)
     store_pk, store_ids, timezones = _stores(stores)
     return ReportInputs(
         store_ids=store_ids,
@@ -115,7 +118,71 @@ def report_inputs(as_of: datetime, stores: StoreRange = ALL_STORES) -> ReportInp
         hours_start_us=hours_start_us,
         hours_end_us=hours_end_us,
         as_of_us=as_of_us,
+        **calendar.arrays(store_pk),
     )
+
+
+@dataclass(frozen=True)
+class _Calendar:
+    """The special hours rows and exclusions near a report's week, of every store, as
+    read: store pk (None: every store), then the values in the engine's units."""
+
+    special: list[tuple[int, int, int, int]]  # store pk, local date (days), start, end µs
+    exclusions: list[tuple[int | None, int, int]]  # store pk, start and end µs
+
+    def arrays(self, store_pk: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.int64]]:
+        """ReportInputs' calendar columns for the stores `store_pk` (sorted) only."""
+        special = np.array(self.special, dtype=np.int64).reshape(-1, 4)
+        special = special[np.isin(special[:, 0], store_pk)]
+        every = [(EVERY_STORE, start, end) for pk, start, end in self.exclusions if pk is None]
+        own = np.array(
+            [row for row in self.exclusions if row[0] is not None], dtype=np.int64
+        ).reshape(-1, 3)
+        own = own[np.isin(own[:, 0], store_pk)]
+        own[:, 0] = _store_index(store_pk, own[:, 0])
+        excluded = np.concatenate([own, np.array(every, dtype=np.int64).reshape(-1, 3)])
+        return {
+            "special_store": _store_index(store_pk, special[:, 0]),
+            "special_date": special[:, 1].copy(),
+            "special_start_us": special[:, 2].copy(),
+            "special_end_us": special[:, 3].copy(),
+            "exclusion_store": excluded[:, 0].copy(),
+            "exclusion_start_us": excluded[:, 1].copy(),
+            "exclusion_end_us": excluded[:, 2].copy(),
+        }
+
+
+def _calendar(as_of: datetime, store_pk: int | None = None) -> _Calendar:
+    """The special hours and exclusions that may reach the week before `as_of`, of
+    every store or of one (and those of every store). Few rows (a store's holidays,
+    a fleet's maintenance): read through the ORM."""
+    week_start = as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1])
+    # Local dates are at most a day off UTC ones, and overnight rows reach into the next.
+    first, last = week_start.date() - timedelta(days=3), as_of.date() + timedelta(days=2)
+    special = SpecialHours.objects.filter(date__range=(first, last))
+    exclusions = Exclusion.objects.filter(end_utc__gt=week_start, start_utc__lt=as_of)
+    if store_pk is not None:
+        special = special.filter(store=store_pk)
+        exclusions = exclusions.filter(Q(store=store_pk) | Q(store__isnull=True))
+    return _Calendar(
+        special=[
+            (pk, (day - _EPOCH.date()).days, _time_us(start), _time_us(end))
+            for pk, day, start, end in special.values_list(
+                "store_id", "date", "start_time_local", "end_time_local"
+            )
+        ],
+        exclusions=[
+            (pk, to_epoch_us(start), to_epoch_us(end))
+            for pk, start, end in exclusions.values_list("store_id", "start_utc", "end_utc")
+        ],
+    )
+
+
+def _time_us(wall: time | None) -> int:
+    """µs since midnight of a local time; CLOSED for a closed row's None."""
+    if wall is None:
+        return CLOSED
+    return ((wall.hour * 60 + wall.minute) * 60 + wall.second) * 1_000_000 + wall.microsecond
 
 
 def store_ranges(shard_stores: int) -> list[StoreRange]:
@@ -294,6 +361,7 @@ def store_report_inputs(store: Store, as_of: datetime) -> ReportInputs:
     """
     poll_time_us, poll_active = _store_polls(store.pk, as_of)
     _, hours_day, hours_start_us, hours_end_us = _business_hours(store_pk=store.pk)
+    calendar = _calendar(as_of, store.pk).arrays(np.array([store.pk], dtype=np.int64))
     return ReportInputs(
         store_ids=np.array([store.store_id], dtype=object),
         timezones=np.array([store.timezone_str], dtype=str),
@@ -305,6 +373,7 @@ def store_report_inputs(store: Store, as_of: datetime) -> ReportInputs:
         hours_start_us=hours_start_us,
         hours_end_us=hours_end_us,
         as_of_us=to_epoch_us(as_of),
+        **calendar,
     )
 
 

@@ -23,8 +23,18 @@ class PollRowSerializer(serializers.Serializer[Any]):
 
 class HoursDaySerializer(serializers.Serializer[Any]):
     day = serializers.CharField(help_text="0 = Monday … 6 = Sunday, as text.")
-    start_time_local = serializers.CharField(help_text="H:MM, HH:MM or HH:MM:SS[.f], local.")
-    end_time_local = serializers.CharField(help_text="As start_time_local; before it: overnight.")
+    start_time_local = serializers.CharField(
+        allow_blank=True,
+        help_text="H:MM, HH:MM or HH:MM:SS[.f], local. Both times empty: closed that day.",
+    )
+    end_time_local = serializers.CharField(
+        allow_blank=True, help_text="As start_time_local; before it: overnight."
+    )
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        # A closed row's times (None) as the PUT takes them: empty.
+        shown = super().to_representation(instance)
+        return {key: "" if value is None else value for key, value in shown.items()}
 
 
 class BusinessHoursRowSerializer(HoursDaySerializer):

@@ -102,8 +102,10 @@ class StoreListSerializer(serializers.Serializer[Any]):
 
 class HoursRowSerializer(serializers.Serializer[Any]):
     day = serializers.IntegerField(help_text="0 = Monday … 6 = Sunday")
-    start_time_local = serializers.TimeField(source="start")
-    end_time_local = serializers.TimeField(source="end")
+    start_time_local = serializers.TimeField(
+        source="start", allow_null=True, help_text="Both null: closed that day (§10.1)."
+    )
+    end_time_local = serializers.TimeField(source="end", allow_null=True)
 
 
 class IntervalSerializer(serializers.Serializer[Any]):
@@ -212,8 +214,8 @@ class StoreStorySerializer(serializers.Serializer[Any]):
             "business_hours": [
                 {
                     "day": row.day,
-                    "start_time_local": row.start.isoformat(),
-                    "end_time_local": row.end.isoformat(),
+                    "start_time_local": None if row.start is None else row.start.isoformat(),
+                    "end_time_local": None if row.end is None else row.end.isoformat(),
                 }
                 for row in story.business_hours
             ],

@@ -92,12 +92,18 @@ class Table(Enum):
     POLLS = "polls"
     STORES = "stores"
     HOURS = "business hours"
+    SPECIAL_HOURS = "special hours"
+    EXCLUSIONS = "exclusions"
 
     def sql_name(self) -> str:
         names = sql_names()
-        return {Table.POLLS: names.polls, Table.STORES: names.stores, Table.HOURS: names.hours}[
-            self
-        ]
+        return {
+            Table.POLLS: names.polls,
+            Table.STORES: names.stores,
+            Table.HOURS: names.hours,
+            Table.SPECIAL_HOURS: names.special,
+            Table.EXCLUSIONS: names.exclusions,
+        }[self]
 
 
 def _column(model: type[Model], field: str) -> str:

@@ -36,6 +36,7 @@ from monitor.db.base import (
     raw_connection,
 )
 from monitor.db.names import sql_names
+from monitor.engine.hours import CLOSED
 
 # Binary timestamps count µs from 2000-01-01.
 _EPOCH_US = (
@@ -153,13 +154,17 @@ class PostgreSQL:
 
     def hours_arrays(self, query: str, params: base.SqlParams) -> base.HoursArrays:
         # As the polls: one row of binary arrays, a time of day being its µs since midnight.
+        # A closed row's NULL times come as CLOSED: an array of NULLs has no value to read.
         copy_query = (
-            'COPY (SELECT array_agg(store), array_agg(day), array_agg(start), array_agg("end")'
-            f" FROM ({query}) AS hours) TO STDOUT (FORMAT BINARY)"
+            "COPY (SELECT array_agg(store), array_agg(day),"
+            f" array_agg(COALESCE(start, '00:00')), array_agg(COALESCE(\"end\", '00:00')),"
+            f" array_agg(start IS NULL) FROM ({query}) AS hours) TO STDOUT (FORMAT BINARY)"
         )
         data = _copy_out(copy_query, params)
-        arrays = _binary_arrays(data, [">i8", ">i2", ">i8", ">i8"])
-        store, day, start_us, end_us = (array.astype(np.int64) for array in arrays)
+        arrays = _binary_arrays(data, [">i8", ">i2", ">i8", ">i8", "?"])
+        store, day, start_us, end_us = (array.astype(np.int64) for array in arrays[:4])
+        closed = arrays[4].astype(bool)
+        start_us[closed] = end_us[closed] = CLOSED
         return store, day, start_us, end_us
 
     def rows_per_store_sql(

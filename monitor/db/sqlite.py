@@ -27,6 +27,7 @@ from monitor.db.base import (
     text_to_us,
 )
 from monitor.db.names import sql_names
+from monitor.engine.hours import CLOSED
 
 # A poll as read: the instant as Django writes it, 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
 _POLL_ROW = np.dtype([("store", np.int64), ("time", "U26"), ("active", np.int8)])
@@ -117,10 +118,20 @@ class SQLite:
 
     def hours_arrays(self, query: str, params: base.SqlParams) -> base.HoursArrays:
         # Times as text ('HH:MM:SS[.ffffff]'): no time object per row.
-        select = 'SELECT store, day, CAST(start AS TEXT), CAST("end" AS TEXT)'
+        # A closed row's NULL times come as CLOSED.
+        select = (
+            "SELECT store, day, COALESCE(CAST(start AS TEXT), ''),"
+            " COALESCE(CAST(\"end\" AS TEXT), '')"
+        )
         rows = _rows(f"{select} FROM ({query}) AS hours", params, _HOURS_ROW)
-        start, end = (np.char.add("1970-01-01 ", rows[column]) for column in ("start", "end"))
-        return rows["store"].copy(), rows["day"].copy(), text_to_us(start), text_to_us(end)
+        closed = rows["start"] == ""
+        start, end = (
+            np.char.add("1970-01-01 ", np.where(closed, "00:00:00", rows[column]))
+            for column in ("start", "end")
+        )
+        start_us, end_us = text_to_us(start), text_to_us(end)
+        start_us[closed] = end_us[closed] = CLOSED
+        return rows["store"].copy(), rows["day"].copy(), start_us, end_us
 
     def rows_per_store_sql(
         self, columns: str, table: str, store_column: str, conditions: list[str], where: str

@@ -162,7 +162,8 @@ def _date_keys(
     store: npt.NDArray[np.int64], day: npt.NDArray[np.int64], days: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
     """(store, local date) packed into one number, for dates in `days`."""
-    return store * len(days) + (day - days[0])
+    keys: npt.NDArray[np.int64] = store * len(days) + (day - days[0])
+    return keys
 
 
 def _exclusions_of(exclusions: Exclusions, stores: npt.NDArray[np.int64]) -> Exclusions:

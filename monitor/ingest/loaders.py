@@ -415,6 +415,7 @@ SPECIAL_HOURS = _staged_source(
         *_TIMES,
     ),
     _merge_special_hours,
+    Table.SPECIAL_HOURS,
 )
 
 
@@ -456,4 +457,5 @@ EXCLUSIONS = _staged_source(
         (Column(("reason",), rules.reason, optional=True), "text"),
     ),
     _merge_exclusions,
+    Table.EXCLUSIONS,
 )

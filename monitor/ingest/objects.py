@@ -151,7 +151,9 @@ class ObjectsInput:
             if not isinstance(item, dict):
                 return None
             keys = _matched_keys(item, self.columns)
-            if any(key is None and not c.optional for c, key in zip(self.columns, keys, strict=True)):
+            if any(
+                key is None and not c.optional for c, key in zip(self.columns, keys, strict=True)
+            ):
                 return None
             fields = ["" if key is None else item[key] for key in keys]
         return fields if all(type(value) is str for value in fields) else None

@@ -238,12 +238,15 @@ def hours_text(ticks: int) -> str:
 
 def _hours_by_day(rows: tuple[HoursRow, ...]) -> list[tuple[str, list[str]]]:
     """Each weekday's business hours as text (docs/report-semantics.md §4: a day
-    without rows is open all day)."""
+    without rows is open all day; §10.1: a closed row opens nothing)."""
     days = []
     for number, name in enumerate(_WEEKDAYS):
         texts = []
         for row in rows:
             if row.day != number:
+                continue
+            if row.start is None or row.end is None:
+                texts.append("closed")
                 continue
             span = f"{_clock(row.start)}–{_clock(row.end)}"
             if row.start == row.end:

@@ -1,11 +1,11 @@
-"""Loading the three sources (docs/report-semantics.md §1, §9): one transaction per input.
+"""Loading the five sources (docs/report-semantics.md §1, §9, §10): one transaction per input.
 
 An input is a CSV file, standard input (the path `-`) or an HTTP body (JSON,
 NDJSON or CSV): all go through the same loaders. Each loads what is valid,
 reports what is not (line and reason), and either commits the whole input
 or, on a refusal, an error or an interruption, leaves the database exactly
-as it was. dataset_import loads the three files of a data
-set in the one order that makes sense: zones and hours before the polls.
+as it was. dataset_import loads the files of a data set in the
+one order that makes sense: zones, hours and the calendar before the polls.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from monitor import metrics
 from monitor.db.names import Table
 from monitor.ingest import rules
 from monitor.ingest.errors import FileRefusedError, RowError, TooManyRowsError
-from monitor.ingest.loaders import HOURS, ZONES, Source, polls_source
+from monitor.ingest.loaders import EXCLUSIONS, HOURS, SPECIAL_HOURS, ZONES, Source, polls_source
 from monitor.ingest.objects import (
     BodyParseError,
     NumberedItems,
@@ -48,7 +48,9 @@ __all__ = [
     "TooManyRowsError",
     "business_hours_import",
     "dataset_import",
+    "exclusions_import",
     "polls_import",
+    "special_hours_import",
     "timezones_import",
 ]
 
@@ -69,9 +71,10 @@ class Body:
 @dataclass(frozen=True)
 class ImportResult:
     source: str  # the file's path as given, <stdin> or "the request body"
-    loaded: int  # polls inserted; business hours rows saved; stores whose zone was upserted
-    # Polls skipped as already saved or earlier in the input; hours rows repeated
-    # in it (each distinct row is stored once); 0 for zones.
+    # Polls, hours rows, special hours rows or exclusions inserted; stores whose zone was upserted.
+    loaded: int
+    # Polls or exclusions skipped as already saved or earlier in the input; hours rows
+    # repeated in it (each distinct row is stored once); 0 for the others.
     duplicates: int
     rejected: int  # invalid rows
     errors: list[RowError]  # the first ones (20 of a file, 100 of a body), in file order
@@ -114,24 +117,61 @@ def timezones_import(
     return _import(ZONES, path, on_progress, bump_version)
 
 
+def special_hours_import(
+    path: Path | Body, *, on_progress: FileProgress | None = None, bump_version: bool = True
+) -> ImportResult:
+    """Replace the special hours of every (store, date) the input names in a valid row
+    (§10.2); the stores' other dates are kept."""
+    return _import(SPECIAL_HOURS, path, on_progress, bump_version)
+
+
+def exclusions_import(
+    path: Path | Body, *, on_progress: FileProgress | None = None, bump_version: bool = True
+) -> ImportResult:
+    """Add an exclusion for each valid row (§10.3); one already stored, or earlier in the
+    input, is a duplicate."""
+    return _import(EXCLUSIONS, path, on_progress, bump_version)
+
+
 Importer = Callable[..., ImportResult]
-# Zones and hours before the polls, so that the polls find their stores complete.
-IMPORT_ORDER: tuple[Importer, ...] = (timezones_import, business_hours_import, polls_import)
+# Zones, hours and the calendar before the polls, so that the polls find their
+# stores complete.
+IMPORT_ORDER: tuple[Importer, ...] = (
+    timezones_import,
+    business_hours_import,
+    special_hours_import,
+    exclusions_import,
+    polls_import,
+)
 
 
 def dataset_import(
-    *, timezones: Path, hours: Path, polls: Path, on_progress: FileProgress | None = None
+    *,
+    timezones: Path,
+    hours: Path,
+    polls: Path,
+    special_hours: Path | None = None,
+    exclusions: Path | None = None,
+    on_progress: FileProgress | None = None,
 ) -> list[ImportResult]:
-    """The three files, in IMPORT_ORDER, in one transaction: a refused file or an
-    interruption loads none of them, so polls never arrive without the zones and
-    hours they were sent with. The results come in IMPORT_ORDER; once they are
+    """The files, in IMPORT_ORDER, in one transaction: a refused file or an
+    interruption loads none of them, so polls never arrive without the zones,
+    hours and calendar they were sent with. The results come in IMPORT_ORDER
+    (of the files given: the calendar's two are optional); once they are
     committed, the database is made ready for reports (the last result says how)."""
-    paths = {timezones_import: timezones, business_hours_import: hours, polls_import: polls}
+    paths = {
+        timezones_import: timezones,
+        business_hours_import: hours,
+        special_hours_import: special_hours,
+        exclusions_import: exclusions,
+        polls_import: polls,
+    }
     with transaction.atomic():
         # Each file's own transaction nests inside.
         results = [
-            importer(paths[importer], on_progress=on_progress, bump_version=False)
+            importer(path, on_progress=on_progress, bump_version=False)
             for importer in IMPORT_ORDER
+            if (path := paths[importer]) is not None
         ]
         # Once, last: the version row stays locked from the bump to the commit,
         # and a trigger waits for that lock (services.data_version).

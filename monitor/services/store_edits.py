@@ -33,8 +33,8 @@ class StoreEditError(ValueError):
 @dataclass(frozen=True)
 class HoursRow:
     day: int  # 0 = Monday … 6 = Sunday
-    start_time_local: time
-    end_time_local: time
+    start_time_local: time | None  # both None: a closed row (docs/report-semantics.md §10.1)
+    end_time_local: time | None
 
 
 def store_hours_replace(store_id: str, rows: Any) -> list[HoursRow]:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, time, timedelta
 from django.db.models import F, OrderBy
 
 from monitor import selectors
-from monitor.engine.hours import DEFAULT_TIMEZONE
+from monitor.engine.hours import CLOSED, DEFAULT_TIMEZONE
 from monitor.engine.render import business_cells, figure_cells, header
 from monitor.engine.report import ReportInputs, ReportTable
 from monitor.engine.timeline import (
@@ -61,11 +61,16 @@ class StoreListError(ValueError):
 
 @dataclass(frozen=True)
 class HoursRow:
-    """A business hours row as stored: weekday (0 = Monday), local start and end."""
+    """A business hours row as stored: weekday (0 = Monday), local start and end
+    (both None: a closed row, docs/report-semantics.md §10.1)."""
 
     day: int
-    start: time
-    end: time
+    start: time | None
+    end: time | None
+
+    @property
+    def closed(self) -> bool:
+        return self.start is None
 
 
 @dataclass(frozen=True)
@@ -244,7 +249,9 @@ def _hours_rows(inputs: ReportInputs) -> tuple[HoursRow, ...]:
     return tuple(HoursRow(day, _time_of_day(start), _time_of_day(end)) for day, start, end in rows)
 
 
-def _time_of_day(us: int) -> time:
+def _time_of_day(us: int) -> time | None:
+    if us == CLOSED:
+        return None
     return (datetime.min + timedelta(microseconds=us)).time()
 
 

@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 POLLS = "store_id,status,timestamp_utc\n1,active,2023-01-22 12:00:00 UTC\n"
 HOURS = "store_id,dayOfWeek,start_time_local,end_time_local\n1,0,09:00,17:00\n"
 ZONES = "store_id,timezone_str\n1,Asia/Kolkata\n"
+SPECIAL = "store_id,date,start_time_local,end_time_local\n1,2023-12-25,,\n"
+EXCLUSIONS = "store_id,start_utc,end_utc,reason\n*,2023-01-22 11:00:00,2023-01-22 12:00:00,x\n"
 
 
 def run(*args: str) -> tuple[str, str]:
@@ -45,6 +47,8 @@ def run_failing(*args: str) -> tuple[int, str, str]:
         ),
         ("import_store_business_hours_data", HOURS, "loaded 1, skipped 0 duplicates, rejected 0"),
         ("import_store_timezone_data", ZONES, "loaded 1, skipped 0 duplicates, rejected 0"),
+        ("import_store_special_hours_data", SPECIAL, "loaded 1, skipped 0 duplicates, rejected 0"),
+        ("import_store_exclusions_data", EXCLUSIONS, "loaded 1, skipped 0 duplicates, rejected 0"),
     ],
 )
 def test_a_clean_file_prints_the_summary_only(
@@ -258,6 +262,38 @@ def test_a_dash_reads_standard_input(sqlite_env: dict[str, str]) -> None:
     status, _, err = pipe("import_store_timezone_data", ZONES.encode() + b"3,Asia/Kolk\xe0ta\n")
     assert status == 2
     assert "<stdin>: not UTF-8 text" in err
+    assert pipe("import_store_exclusions_data", (EXCLUSIONS * 2).encode())[:2] == (
+        1,  # the second header is a row (rejected), and the second exclusion a duplicate
+        "loaded 1, skipped 1 duplicates, rejected 1 invalid rows\n",
+    )
+    assert pipe("import_store_exclusions_data", EXCLUSIONS.encode())[:2] == (
+        0,
+        "loaded 0, skipped 1 duplicates, rejected 0 invalid rows\n",
+    )
+    status, out, err = pipe(
+        "import_store_special_hours_data", SPECIAL.encode() + b"1,2023-12-26,9:00,\n"
+    )
+    assert (status, out) == (1, "loaded 1, skipped 0 duplicates, rejected 1 invalid rows\n")
+    assert "<stdin>:3: end_time_local is empty while start_time_local is not" in err
+
+
+@pytest.mark.django_db
+def test_import_data_takes_the_calendar_files(write_file: WriteFile) -> None:
+    out, _ = run(
+        "import_data",
+        "--status", str(write_file("polls.csv", POLLS)),
+        "--hours", str(write_file("hours.csv", HOURS)),
+        "--timezones", str(write_file("zones.csv", ZONES)),
+        "--special-hours", str(write_file("special.csv", SPECIAL)),
+        "--exclusions", str(write_file("exclusions.csv", EXCLUSIONS)),
+    )  # fmt: skip
+    assert [line.split(": ")[0].rsplit("/", 1)[1] for line in out.splitlines()] == [
+        "zones.csv",
+        "hours.csv",
+        "special.csv",
+        "exclusions.csv",
+        "polls.csv",
+    ]
 
 
 def test_a_progress_bar_shows_on_a_terminal_only(

@@ -42,7 +42,7 @@ def stored_polls() -> list[tuple[str, datetime, bool]]:
     return sorted(rows)
 
 
-def stored_hours() -> list[tuple[str, int, time, time]]:
+def stored_hours() -> list[tuple[str, int, time | None, time | None]]:
     rows = BusinessHours.objects.values_list(
         "store__store_id", "day_of_week", "start_time_local", "end_time_local"
     )

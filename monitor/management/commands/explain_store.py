@@ -75,6 +75,9 @@ def _zone_and_hours(story: StoreStory) -> list[str]:
         return [*lines, "  no rows: open 24 hours, every day"]
     days = {row.day for row in story.business_hours}
     for row in story.business_hours:
+        if row.start is None or row.end is None:
+            lines.append(f"  {_WEEKDAYS[row.day]} closed")
+            continue
         kind = ""
         if row.end < row.start:
             kind = " (overnight, into the next day)"
