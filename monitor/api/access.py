@@ -14,7 +14,7 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from monitor.models import ApiKey
@@ -67,6 +67,16 @@ class WriteScope(ReadScope):
 
     message = "this endpoint needs an API key with scope write"
     scopes = frozenset({ApiKey.Scope.WRITE.value})
+
+
+class ReadOrWriteScope(BasePermission):
+    """ReadScope for a GET (HEAD, OPTIONS), WriteScope for a method that sends data: a
+    path that both lists and takes rows (/exclusions)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        scope = ReadScope() if request.method in SAFE_METHODS else WriteScope()
+        self.message = scope.message
+        return scope.has_permission(request, view)
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):

@@ -1,4 +1,5 @@
-"""The ingestion API: polls, business hours and zones sent over HTTP (docs/report-semantics.md §9).
+"""The ingestion API: polls, business hours, zones and the calendar sent over HTTP
+(docs/report-semantics.md §9, §10).
 
 Plain function views over the import services, the very code the import
 commands run: a body is loaded as a file would be, in one transaction.
@@ -30,6 +31,7 @@ from monitor.api.ingest_serializers import (
     HoursDaySerializer,
     IngestResultSerializer,
     PollRowSerializer,
+    SpecialHoursRowSerializer,
     StoreHoursSerializer,
     StoreTimezoneSerializer,
     TimezoneRowSerializer,
@@ -46,6 +48,7 @@ from monitor.services.imports import (
     TooManyRowsError,
     business_hours_import,
     polls_import,
+    special_hours_import,
     timezones_import,
 )
 
@@ -103,29 +106,29 @@ def _data_in(
     return decorate
 
 
-def _rows_view(
-    importer: Importer, operation_id: str, summary: str, row: type, json_rows: list[dict[str, str]]
-) -> Any:
-    """The view that loads rows with `importer` (POST, any of MEDIA_TYPES, its own
-    body limit), documented with the same example rows in each content type."""
+def rows_schema(
+    operation_id: str, summary: str, row: type, json_rows: list[dict[str, str]]
+) -> dict[str, Any]:
+    """extend_schema's arguments for a POST of rows: the same example rows in each
+    content type, the ingest answers."""
     ndjson = "".join(f"{orjson.dumps(item).decode()}\n" for item in json_rows)
     lines = [list(json_rows[0]), *(list(item.values()) for item in json_rows)]  # header first
     csv = "".join(f"{','.join(line)}\n" for line in lines)
-    schema = extend_schema(
-        operation_id=operation_id,
-        summary=summary,
-        description=(
+    return {
+        "operation_id": operation_id,
+        "summary": summary,
+        "description": (
             "Rows as a JSON array of objects whose values are strings, as NDJSON (one such "
             "object a line) or as CSV (the import file's format, header and all). The rules, "
             "the duplicates and the reasons are the import commands'."
         ),
-        request={
+        "request": {
             "application/json": row(many=True),
             "application/x-ndjson": OpenApiTypes.STR,
             "text/csv": OpenApiTypes.STR,
         },
-        responses=_INGEST_RESPONSES,
-        examples=[
+        "responses": _INGEST_RESPONSES,
+        "examples": [
             # One row: the schema lists a many=True body's example itself.
             OpenApiExample(
                 "JSON", value=json_rows[0], request_only=True, media_type=MEDIA_TYPES[0]
@@ -133,10 +136,18 @@ def _rows_view(
             OpenApiExample("NDJSON", value=ndjson, request_only=True, media_type=MEDIA_TYPES[1]),
             OpenApiExample("CSV", value=csv, request_only=True, media_type=MEDIA_TYPES[2]),
         ],
-    )
+    }
+
+
+def _rows_view(
+    importer: Importer, operation_id: str, summary: str, row: type, json_rows: list[dict[str, str]]
+) -> Any:
+    """The view that loads rows with `importer` (POST, any of MEDIA_TYPES, its own
+    body limit), documented with the same example rows in each content type."""
+    schema = extend_schema(**rows_schema(operation_id, summary, row, json_rows))
 
     def ingest(request: Request) -> Response:
-        return _ingest(request, importer)
+        return ingest_rows(request, importer)
 
     ingest.__name__ = ingest.__qualname__ = operation_id  # its name in tracebacks, as a def's
     return own_body_limit(schema(_data_in("POST", parsers=ROWS_PARSERS)(ingest)))
@@ -170,8 +181,39 @@ timezones = _rows_view(
     [{"store_id": _STORE, "timezone_str": "America/Chicago"}],
 )
 
+special_hours = _rows_view(
+    special_hours_import,
+    "ingest_special_hours",
+    "Replace the special hours of every (store, date) named",
+    SpecialHoursRowSerializer,
+    [
+        {"store_id": _STORE, "date": "2023-12-25", "start_time_local": "", "end_time_local": ""},
+        {
+            "store_id": _STORE,
+            "date": "2023-12-24",
+            "start_time_local": "09:00",
+            "end_time_local": "14:00",
+        },
+    ],
+)
+# GET and POST: monitor.api.calendar.exclusions.
+EXCLUSION_ROWS = [
+    {
+        "store_id": "*",
+        "start_utc": "2023-01-25 02:00:00",
+        "end_utc": "2023-01-25 05:00:00",
+        "reason": "the poller was down",
+    },
+    {
+        "store_id": _STORE,
+        "start_utc": "2023-01-20T14:00:00Z",
+        "end_utc": "2023-01-20T16:00:00Z",
+        "reason": "planned maintenance",
+    },
+]
 
-def _ingest(request: Request, importer: Importer) -> Response:
+
+def ingest_rows(request: Request, importer: Importer) -> Response:
     body = request.data
     if not isinstance(body, Body) or not body.data or body.data.isspace():
         raise ParseError(f"the body is empty: send rows as {', '.join(MEDIA_TYPES)}")

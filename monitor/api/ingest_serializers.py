@@ -41,6 +41,35 @@ class BusinessHoursRowSerializer(HoursDaySerializer):
     store_id = serializers.CharField()
 
 
+class SpecialHoursTimesSerializer(serializers.Serializer[Any]):
+    start_time_local = serializers.CharField(
+        allow_blank=True,
+        help_text="H:MM, HH:MM or HH:MM:SS[.f], local. Both times empty: closed that date.",
+    )
+    end_time_local = serializers.CharField(
+        allow_blank=True, help_text="As start_time_local; before it: overnight into the next date."
+    )
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        # A closed row's times (None) as the PUT takes them: empty.
+        shown = super().to_representation(instance)
+        return {key: "" if value is None else value for key, value in shown.items()}
+
+
+class SpecialHoursRowSerializer(SpecialHoursTimesSerializer):
+    store_id = serializers.CharField()
+    date = serializers.CharField(help_text="YYYY-MM-DD, the store's local date (1970–2199).")
+
+
+class ExclusionRowSerializer(serializers.Serializer[Any]):
+    store_id = serializers.CharField(help_text="A store's id, or * for every store.")
+    start_utc = serializers.CharField(help_text="UTC, as a poll's timestamp_utc (1970–2199).")
+    end_utc = serializers.CharField(help_text="After start_utc.")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, help_text="Optional: shown to people, never in a figure."
+    )
+
+
 class TimezoneSerializer(serializers.Serializer[Any]):
     timezone_str = serializers.CharField(help_text="An IANA zone name, exact case.")
 
@@ -58,11 +87,12 @@ class RowErrorSerializer(serializers.Serializer[RowError]):
 
 class IngestResultSerializer(serializers.Serializer[Any]):
     loaded = serializers.IntegerField(
-        help_text="Polls inserted; hours rows stored; stores whose zone was set."
+        help_text="Polls, exclusions or hours rows stored; stores whose zone was set."
     )
     duplicates = serializers.IntegerField(
-        help_text="Polls stored already or earlier in the body (the first one wins); business "
-        "hours rows repeated in the body (each distinct row is stored once); 0 for zones."
+        help_text="Polls or exclusions stored already or earlier in the body (the first one "
+        "wins); business hours rows repeated in the body (each distinct row is stored "
+        "once); 0 for zones and special hours."
     )
     rejected = serializers.IntegerField(help_text="Invalid rows, skipped.")
     # The metaclass takes declared fields out of the class: Serializer.errors stays intact.

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -139,3 +140,16 @@ class WriteThrottle(ApiThrottle):
     """The endpoints that send data (with access.WriteScope)."""
 
     scope = "write"
+
+
+class ReadOrWriteThrottle(ApiThrottle):
+    """ReadThrottle's rate for a GET (HEAD, OPTIONS), WriteThrottle's for a method that
+    sends data (with access.ReadOrWriteScope)."""
+
+    scope = "read"
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        self.scope = ReadThrottle.scope if request.method in SAFE_METHODS else WriteThrottle.scope
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)

@@ -2,12 +2,12 @@
 
 from django.urls import path
 
-from monitor.api import ingest, store_views, views
+from monitor.api import calendar, ingest, store_views, views
 from monitor.store_paths import STORE_ID
 
 # Data in (docs/report-semantics.md §9): the same loads as the import commands.
-# First: stores/<store_id> below would take …/business_hours and …/timezone
-# as part of a store id.
+# First: stores/<store_id> below would take …/business_hours, …/timezone and
+# …/special_hours as part of a store id.
 _DATA_IN = [
     path("polls", ingest.polls, name="ingest_polls"),
     path("business_hours", ingest.business_hours, name="ingest_business_hours"),
@@ -18,6 +18,20 @@ _DATA_IN = [
         name="store_business_hours",
     ),
     path(f"stores/<{STORE_ID}:store_id>/timezone", ingest.store_timezone, name="store_timezone"),
+    # The calendar (docs/report-semantics.md §10).
+    path("special_hours", ingest.special_hours, name="ingest_special_hours"),
+    path("exclusions", calendar.exclusions, name="exclusions"),
+    path("exclusions/<int:exclusion_id>", calendar.exclusion, name="exclusion"),
+    path(
+        f"stores/<{STORE_ID}:store_id>/special_hours/<str:date>",
+        calendar.store_special_date,
+        name="store_special_date",
+    ),
+    path(
+        f"stores/<{STORE_ID}:store_id>/special_hours",
+        calendar.store_special_hours,
+        name="store_special_hours",
+    ),
 ]
 
 urlpatterns = [

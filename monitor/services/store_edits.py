@@ -48,7 +48,7 @@ def store_hours_replace(store_id: str, rows: Any) -> list[HoursRow]:
     with transaction.atomic():
         if rows:
             items = NumberedItems(range(1, len(rows) + 1), [_with_store(store_id, r) for r in rows])
-            _load_all_or_nothing(HOURS, items, numbered=True)
+            load_all_or_nothing(HOURS, items)
         else:
             store, _ = Store.objects.get_or_create(store_id=store_id)
             BusinessHours.objects.filter(store=store).delete()
@@ -70,7 +70,7 @@ def store_timezone_set(store_id: str, body: Any) -> Store:
         raise StoreEditError(f'a JSON object {{"{TIMEZONE_KEY}": "<IANA zone name>"}} is expected')
     with transaction.atomic():
         item = {STORE_ID_KEY: store_id, **body}
-        _load_all_or_nothing(ZONES, NumberedItems([1], [item]), numbered=False)
+        load_all_or_nothing(ZONES, NumberedItems([1], [item]), numbered=False)
     return Store.objects.get(store_id=store_id)
 
 
@@ -89,7 +89,7 @@ def _with_store(store_id: str, row: Any) -> Any:
     return {STORE_ID_KEY: store_id, **others}
 
 
-def _load_all_or_nothing(source: Source, items: NumberedItems, *, numbered: bool) -> None:
+def load_all_or_nothing(source: Source, items: NumberedItems, *, numbered: bool = True) -> None:
     """Load the rows in the caller's transaction; StoreEditError (and a rollback) if any is bad."""
     errors = RowErrors()
     load(source, ObjectsInput("the request body", items, source.columns, size=0), errors)

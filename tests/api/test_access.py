@@ -34,6 +34,21 @@ SENDING_DATA = [
         [{"day": "0", "start_time_local": "09:00", "end_time_local": "17:00"}],
     ),
     ("put", "/api/monitor/stores/s1/timezone", {"timezone_str": "Asia/Kolkata"}),
+    (
+        "post",
+        "/api/monitor/special_hours",
+        [{"store_id": "s1", "date": "2023-12-25", "start_time_local": "", "end_time_local": ""}],
+    ),
+    (
+        "post",
+        "/api/monitor/exclusions",
+        [{"store_id": "*", "start_utc": "2023-01-25 17:00:00", "end_utc": "2023-01-25 18:00:00"}],
+    ),
+    (
+        "put",
+        "/api/monitor/stores/s1/special_hours/2023-12-25",
+        [{"start_time_local": "", "end_time_local": ""}],
+    ),
 ]
 
 
@@ -209,3 +224,15 @@ def test_a_rate_of_none_turns_a_throttle_off(client: Client, settings: Settings)
     settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "read": None}
 
     assert {client.get(REPORTS).status_code for _ in range(5)} == {200}
+
+
+@pytest.mark.usefixtures("keys_required")
+def test_removing_calendar_entries_needs_a_write_key_and_listing_them_a_read_key(
+    client: Client,
+) -> None:
+    read, write = bearer(key("read")), bearer(key("write"))
+    assert client.get("/api/monitor/exclusions", **read).status_code == 200
+    assert client.get("/api/monitor/exclusions").status_code == 401
+    for url in ["/api/monitor/exclusions/1", "/api/monitor/stores/s1/special_hours/2023-12-25"]:
+        assert client.delete(url, **read).status_code == 403
+        assert client.delete(url, **write).status_code == 404  # nothing to remove

@@ -65,7 +65,13 @@ CONFIG = {
         # says: a schema-valid body may get 400 with the reason.
         *(
             {"include-operation-id": operation, "checks": AS_OF_MAY_BE_400}
-            for operation in ("store_business_hours_replace", "store_timezone_set")
+            for operation in (
+                "store_business_hours_replace",
+                "store_timezone_set",
+                "store_special_date_set",
+                # A date in the path that is no real date, or outside 1970–2199.
+                "store_special_date_delete",
+            )
         ),
         # And a POST of rows answers 200 when rows break the rules: each bad row
         # is rejected with its reason in the answer (the contract's §1 and §9),
@@ -75,10 +81,22 @@ CONFIG = {
                 "include-operation-id": operation,
                 "checks": {**AS_OF_MAY_BE_400, "negative_data_rejection": {"enabled": False}},
             }
-            for operation in ("ingest_polls", "ingest_business_hours", "ingest_timezones")
+            for operation in (
+                "ingest_polls",
+                "ingest_business_hours",
+                "ingest_timezones",
+                "ingest_special_hours",
+                "ingest_exclusions",
+            )
         ),
     ],
 }
+
+
+def _can_be_wrong(parameter: dict[str, Any]) -> bool:
+    """Whether a parameter has values that break its schema: not a store id in a path
+    (any text)."""
+    return parameter["in"] != "path" or parameter["schema"] != {"type": "string"}
 
 
 def load_schema(key: str | None) -> Any:
@@ -146,13 +164,20 @@ def test_every_operation(key: str | None, mode: GenerationMode) -> None:
         "ingest_timezones",
         "store_business_hours_replace",
         "store_timezone_set",
+        "ingest_special_hours",
+        "exclusions",
+        "ingest_exclusions",
+        "exclusion_delete",
+        "store_special_hours",
+        "store_special_date_set",
+        "store_special_date_delete",
     }
     for operation in operations:
         raw = operation.definition.raw
         if mode is GenerationMode.NEGATIVE and not (
-            raw.get("parameters") or raw.get("requestBody")
+            raw.get("requestBody") or any(map(_can_be_wrong, raw.get("parameters", [])))
         ):
-            continue  # nothing to get wrong (the probes, /metrics)
+            continue  # nothing to get wrong (the probes, /metrics, a store's special hours)
 
         @given(case=operation.as_strategy(generation_mode=mode))
         @HYPOTHESIS

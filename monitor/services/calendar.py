@@ -1,0 +1,165 @@
+"""A store's calendar (docs/report-semantics.md §10): its special dates and the exclusions,
+read, set and removed one at a time (the API's calendar endpoints).
+
+Setting a date goes through the same loader as a special hours file (same
+value rules, same reasons, same replacement of the date's rows), all or
+nothing. Every change bumps the data version in its transaction, so reports
+made before it are not reused after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from django.db import transaction
+
+from monitor.ingest import rules
+from monitor.ingest.errors import RowRejectedError
+from monitor.ingest.loaders import SPECIAL_HOURS
+from monitor.ingest.objects import NumberedItems
+from monitor.models import Exclusion, SpecialHours, Store
+from monitor.services.data_version import data_changed
+from monitor.services.store_edits import STORE_ID_KEY, StoreEditError, load_all_or_nothing
+
+DATE_KEY = "date"
+EXCLUSIONS_MAX_LIMIT = 1000
+
+
+class CalendarNotFoundError(LookupError):
+    """No such store, date or exclusion (the message says which)."""
+
+
+@dataclass(frozen=True)
+class SpecialRow:
+    start_time_local: time | None  # both None: closed that date
+    end_time_local: time | None
+
+
+@dataclass(frozen=True)
+class SpecialDate:
+    """A store's special hours on one local date (§10.2)."""
+
+    date: date
+    rows: tuple[SpecialRow, ...]
+
+    @property
+    def closed(self) -> bool:
+        """Closed all that date: no row opens time."""
+        return all(row.start_time_local is None for row in self.rows)
+
+
+@dataclass(frozen=True)
+class ExclusionRow:
+    id: int
+    store_id: str  # "*": every store
+    start_utc: datetime
+    end_utc: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExclusionPage:
+    total: int
+    exclusions: tuple[ExclusionRow, ...]
+
+
+def special_dates(
+    store_id: str, *, first: date | None = None, last: date | None = None
+) -> list[SpecialDate]:
+    """The store's special dates (within [first, last] when given), oldest first."""
+    store = _store(store_id)
+    rows = SpecialHours.objects.filter(store=store)
+    if first is not None:
+        rows = rows.filter(date__gte=first)
+    if last is not None:
+        rows = rows.filter(date__lte=last)
+    by_date: dict[date, list[SpecialRow]] = {}
+    for day, start, end in rows.order_by("date", "start_time_local", "end_time_local").values_list(
+        "date", "start_time_local", "end_time_local"
+    ):
+        by_date.setdefault(day, []).append(SpecialRow(start, end))
+    return [SpecialDate(day, tuple(day_rows)) for day, day_rows in by_date.items()]
+
+
+def special_date_set(store_id: str, day: str, rows: Any) -> SpecialDate:
+    """Make `rows` (a list of {start_time_local, end_time_local}; both empty: closed)
+    the store's special hours on `day` (YYYY-MM-DD)."""
+    store_id = _valid(rules.store_id, "store_id", store_id)
+    day = _valid(rules.local_date, "date", day)
+    if not isinstance(rows, list) or not rows:
+        raise StoreEditError(
+            "a non-empty JSON array of {start_time_local, end_time_local} is expected "
+            '(both "": closed that date; DELETE removes the date)'
+        )
+    items = [_with_keys(row, {STORE_ID_KEY: store_id, DATE_KEY: day}) for row in rows]
+    with transaction.atomic():
+        load_all_or_nothing(SPECIAL_HOURS, NumberedItems(range(1, len(rows) + 1), items))
+    (stored,) = special_dates(store_id, first=date.fromisoformat(day), last=date.fromisoformat(day))
+    return stored
+
+
+def special_date_delete(store_id: str, day: str) -> None:
+    """Remove the store's special hours on `day`: its regular hours apply again."""
+    store = _store(store_id)
+    day = _valid(rules.local_date, "date", day)
+    with transaction.atomic():
+        deleted, _ = SpecialHours.objects.filter(store=store, date=day).delete()
+        if not deleted:
+            raise CalendarNotFoundError(f"store {store_id!r} has no special hours on {day}")
+        data_changed()
+
+
+def exclusions_list(
+    *, store_id: str | None = None, limit: int = 100, offset: int = 0
+) -> ExclusionPage:
+    """The exclusions, oldest start first; of one store: its own and every store's
+    (`*`: those of every store only)."""
+    exclusions = Exclusion.objects.all()
+    if store_id == rules.EVERY_STORE:
+        exclusions = exclusions.filter(store__isnull=True)
+    elif store_id is not None:
+        store = _store(store_id)
+        exclusions = exclusions.filter(store=store) | exclusions.filter(store__isnull=True)
+    page = exclusions.order_by("start_utc", "end_utc", "id").values_list(
+        "id", "store__store_id", "start_utc", "end_utc", "reason"
+    )[offset : offset + limit]
+    return ExclusionPage(
+        total=exclusions.count(),
+        exclusions=tuple(
+            ExclusionRow(pk, store or rules.EVERY_STORE, start, end, reason)
+            for pk, store, start, end, reason in page
+        ),
+    )
+
+
+def exclusion_delete(exclusion_id: int) -> None:
+    with transaction.atomic():
+        deleted, _ = Exclusion.objects.filter(pk=exclusion_id).delete()
+        if not deleted:
+            raise CalendarNotFoundError(f"no exclusion with id {exclusion_id}")
+        data_changed()
+
+
+def _store(store_id: str) -> Store:
+    try:
+        return Store.objects.get(store_id=store_id)
+    except Store.DoesNotExist:
+        raise CalendarNotFoundError(f"no store with id {store_id!r}") from None
+
+
+def _valid(rule: Any, name: str, value: str) -> str:
+    try:
+        checked: str = rule(value.strip())
+    except RowRejectedError as error:
+        raise StoreEditError(f"{name} {error}") from None
+    return checked
+
+
+def _with_keys(row: Any, keys: dict[str, str]) -> Any:
+    """The row with the path's values (which override any in the row itself)."""
+    if not isinstance(row, dict):
+        return row  # rejected by the loader, with the reason
+    others = {key: value for key, value in row.items() if key.strip().lower() not in keys}
+    return {**keys, **others}
