@@ -156,7 +156,7 @@ def test_special_hours_replace_each_named_date_and_keep_the_others(write_file: W
     [
         ("s,2023-02-30,,", "date '2023-02-30' is not a real date"),
         ("s,2023-1-5,,", "date '2023-1-5' is not a date YYYY-MM-DD"),
-        ("s,2200-01-01,,", "date '2200-01-01' is not in the years 1970 to 2199"),
+        ("s,2200-01-01,,", "date '2200-01-01' is outside the years 1970 to 2199"),
         ("s,2023-12-24,09:00,", "end_time_local is empty while start_time_local is not"),
         ("s,2023-12-24,,9:00", "start_time_local is empty while end_time_local is not"),
         ("*,2023-12-24,,", "store_id '*' means every store, and only in exclusions"),
@@ -201,8 +201,8 @@ def test_exclusions_without_a_reason_column(write_file: WriteFile) -> None:
     [
         ("s,2023-01-25 18:00:00,2023-01-25 18:00:00,", "end_utc is not after start_utc"),
         ("s,2023-01-25 18:00:00,2023-01-25 17:00:00,", "end_utc is not after start_utc"),
-        ("s,1969-12-31 23:00:00,2023-01-25 17:00:00,", "is not in the years 1970 to 2199"),
-        ("s,2023-01-25 17:00:00,2200-01-01 00:00:00,", "is not in the years 1970 to 2199"),
+        ("s,1969-12-31 23:00:00,2023-01-25 17:00:00,", "is outside the years 1970 to 2199"),
+        ("s,2023-01-25 17:00:00,2200-01-01 00:00:00,", "is outside the years 1970 to 2199"),
         ("s,2023-01-25 17:00,2023-01-25 18:00:00,", "start_utc '2023-01-25 17:00' is not"),
         (",2023-01-25 17:00:00,2023-01-25 18:00:00,", "store_id is empty"),
     ],
