@@ -29,8 +29,16 @@ from monitor.db.base import (
 from monitor.db.names import sql_names
 from monitor.engine.hours import CLOSED
 
-# A poll as read: the instant as Django writes it, 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
-_POLL_ROW = np.dtype([("store", np.int64), ("time", "U26"), ("active", np.int8)])
+# Where the fields of an instant as Django writes it, 'YYYY-MM-DD HH:MM:SS[.ffffff]',
+# begin and end, and the separators between them.
+_DATE_TIME_FIELDS = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19))
+_DATE_TIME_SEPARATORS = {4: "-", 7: "-", 10: " ", 13: ":", 16: ":"}
+_WHOLE_SECOND_LENGTH = 19
+_FRACTION_DIGITS = 6
+_FRACTION_FIELD = (_WHOLE_SECOND_LENGTH + 1, _WHOLE_SECOND_LENGTH + 1 + _FRACTION_DIGITS)
+_DIGIT_OFFSETS = tuple(
+    offset for first, end in (*_DATE_TIME_FIELDS, _FRACTION_FIELD) for offset in range(first, end)
+)
 # An hours row as read: times of day as 'HH:MM:SS[.ffffff]'.
 _HOURS_ROW = np.dtype([("store", np.int64), ("day", np.int64), ("start", "U15"), ("end", "U15")])
 
@@ -109,12 +117,28 @@ class SQLite:
             raw.execute("COMMIT")  # nothing was written: a commit ends a read as well
 
     def poll_arrays(self, query: str, params: base.SqlParams) -> base.PollArrays:
-        # The casts hide the columns' declared types, so that Django's SQLite
-        # converters don't build a datetime and a bool per row (many times slower).
-        select = "SELECT store, CAST(instant AS TEXT), CAST(active AS INTEGER)"
-        rows = _rows(f"{select} FROM ({query}) AS window_polls", params, _POLL_ROW)
-        # Copies: the engine runs faster on contiguous columns than on strided views.
-        return rows["store"].copy(), text_to_us(rows["time"]), rows["active"].astype(bool)
+        # A row per poll costs Python far more than SQLite takes to read it (a
+        # tuple, a string, a conversion each). So, as on PostgreSQL, the polls
+        # come as one value a column: the store keys and the instants each
+        # joined by commas, the statuses as one digit each, all three
+        # aggregates reading the rows in one order. NumPy then parses them whole.
+        # The casts hide the columns' declared types from Django's converters.
+        aggregates = (
+            "SELECT group_concat(store, ','), group_concat(CAST(instant AS TEXT), ','),"
+            " group_concat(CAST(active AS INTEGER), '')"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"{aggregates} FROM ({query}) AS window_polls", params)
+            stores, instants, statuses = cursor.fetchone()
+        if stores is None:  # no rows
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)
+        status = np.frombuffer(statuses.encode("ascii"), dtype=np.uint8) == ord("1")
+        # fromstring stops at the first value that is no integer: none here
+        # but keys, and the count says so.
+        store = np.fromstring(stores, dtype=np.int64, sep=",")
+        if len(store) != len(status):
+            raise ValueError(f"store keys misread: {len(store)} of {len(status)}")
+        return store, _instants_us(instants), status
 
     def hours_arrays(self, query: str, params: base.SqlParams) -> base.HoursArrays:
         # Times as text ('HH:MM:SS[.ffffff]'): no time object per row.
@@ -193,11 +217,78 @@ class SQLite:
 
 
 def _rows(query: str, params: base.SqlParams, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
-    """The rows of `query`, streamed from the cursor straight into one
-    structured array: no list of tuples."""
-    with connection.cursor() as cursor:
+    """The rows of `query`, streamed from the driver's cursor straight into one
+    structured array: no list of tuples, and not Django's cursor wrapper, whose
+    iteration is a Python generator step per row."""
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.execute(query, params)
-        return np.fromiter(cursor, dtype=dtype)
+        return np.fromiter(cursor.cursor, dtype=dtype)
+
+
+def _instants_us(joined: str) -> npt.NDArray[np.int64]:
+    """µs since the epoch of comma-joined instants as Django writes them, parsed
+    whole: each field's digits gathered at its offset from each instant's start."""
+    text = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    ends = np.append(np.flatnonzero(text == ord(",")), len(text))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts
+    if _as_django_writes_them(text, starts, lengths):
+        return _parsed_instants(text, starts, lengths)
+    # Never written by Django, but a database may be edited by hand: each
+    # instant parsed on its own.
+    return text_to_us(np.array(joined.split(","), dtype=str))
+
+
+def _as_django_writes_them(
+    text: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
+) -> bool:
+    """Whether every instant is 'YYYY-MM-DD HH:MM:SS' with '.' and 1 to 6 digits or not."""
+    fraction_digits = lengths - _WHOLE_SECOND_LENGTH - 1
+    if not (
+        (lengths == _WHOLE_SECOND_LENGTH)
+        | ((fraction_digits >= 1) & (fraction_digits <= _FRACTION_DIGITS))
+    ).all():
+        return False
+    with_fraction = starts[lengths > _WHOLE_SECOND_LENGTH]
+    digits = _DIGIT_OFFSETS[:-_FRACTION_DIGITS]
+    return (
+        all((text[starts + at] == ord(char)).all() for at, char in _DATE_TIME_SEPARATORS.items())
+        # A byte below "0" wraps round to above 9 too.
+        and all(((text[starts + at] - ord("0")) <= 9).all() for at in digits)
+        and bool((text[with_fraction + _WHOLE_SECOND_LENGTH] == ord(".")).all())
+    )
+
+
+def _parsed_instants(
+    text: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    # Each field's digits gathered a place at a time, one byte per instant (the
+    # fraction's places past an instant's end clamped into the text, then
+    # counted as 0).
+    last = len(text) - 1
+
+    def number(first: int, end: int) -> npt.NDArray[np.int64]:
+        value = np.zeros(len(starts), dtype=np.int32)
+        for offset in range(first, end):
+            digit = text[np.minimum(starts + offset, last)].astype(np.int32) - ord("0")
+            value *= 10
+            value += np.where(lengths > offset, digit, 0)
+        return value.astype(np.int64)
+
+    fields = [number(first, end) for first, end in (*_DATE_TIME_FIELDS, _FRACTION_FIELD)]
+    year, month, day, hour, minute, second, fraction = fields
+    # Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+    # days_from_civil): years begin in March, so that February's length is
+    # the last day of the year.
+    year = year - (month <= 2)
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days = era * 146_097 + day_of_era - 719_468
+    seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
+    result: npt.NDArray[np.int64] = seconds * 1_000_000 + fraction
+    return result
 
 
 class _SQLitePolls:
