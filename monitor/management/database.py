@@ -6,7 +6,7 @@ table or database; this says what to run instead.
 
 from __future__ import annotations
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.db.migrations.executor import MigrationExecutor
 
@@ -38,3 +38,15 @@ def require_migrated_database(alias: str = DEFAULT_DB_ALIAS) -> None:
             f'the database "{name}" is not migrated: run `manage.py migrate` first',
             returncode=EXIT_NO_DATABASE,
         )
+
+
+class DataCommand(BaseCommand):
+    """A command about the data alone (loading it, reporting on it).
+
+    It runs no system checks: they examine the URLs, views and templates,
+    importing the whole web side first, which took a report command about
+    half a second, and none of them concerns the data. `manage.py check`,
+    `migrate` and the servers still run them.
+    """
+
+    requires_system_checks: list[str] = []

@@ -18,7 +18,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from monitor.management.database import require_migrated_database
+from monitor.management.database import DataCommand, require_migrated_database
 from monitor.services.imports import FileProgress, FileRefusedError, Importer, ImportResult
 
 EXIT_REJECTED_ROWS = 1  # the valid rows were loaded
@@ -90,7 +90,7 @@ def exit_for(results: list[ImportResult]) -> None:
         )
 
 
-class ImportCommand(BaseCommand):
+class ImportCommand(DataCommand):
     """One CSV file through one import service."""
 
     importer: Importer

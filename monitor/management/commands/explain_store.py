@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from monitor.engine.units import US_PER_DAY, WINDOW_NAMES
+from monitor.management.database import DataCommand
 from monitor.services.reports import ReportInputError, parse_as_of
 from monitor.services.stores import (
     TICKS_PER_MINUTE,
@@ -27,7 +28,7 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _UNITS = {"hour": "min", "day": "h", "week": "h"}  # as the report prints each window
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = "Explain one store's report row: hours, business time, polls, outages, figures."
 
     def add_arguments(self, parser: CommandParser) -> None:

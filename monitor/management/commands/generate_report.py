@@ -7,16 +7,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from monitor.engine.render import header_line
-from monitor.management.database import require_migrated_database
+from monitor.management.database import DataCommand, require_migrated_database
 from monitor.services.reports import ReportInputError, parse_as_of, report_in_parts
 
 Write = Callable[[str], object]
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = "Compute the uptime report now and write it as CSV (default: standard output)."
 
     def add_arguments(self, parser: CommandParser) -> None:

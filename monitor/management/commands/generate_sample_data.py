@@ -6,12 +6,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from monitor.management.database import DataCommand
 from monitor.sample_data.generator import DEFAULT_DAYS, SampleDataError, generate_sample_data
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = (
         "Write store_status.csv, menu_hours.csv and timezones.csv shaped like the public "
         "Loop data set (about 129 polls per store over 7.75 days)."

@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
-from monitor.management.database import require_migrated_database
+from monitor.management.database import DataCommand, require_migrated_database
 from monitor.management.imports import exit_for, report, run_import
 from monitor.services.imports import dataset_import
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = (
         "Load the CSV files, zones first, then business hours, special hours and exclusions "
         "(both optional), then polls, in one transaction: a refused file or an interruption "

@@ -6,16 +6,16 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from monitor.management.database import require_migrated_database
+from monitor.management.database import DataCommand, require_migrated_database
 from monitor.management.imports import run_import
 from monitor.models import StatusPoll
 from monitor.sample_data.generator import generate_sample_data
 from monitor.services.imports import dataset_import
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = (
         "Generate a sample data set (see generate_sample_data) and load it: time zones, "
         "business hours, then polls."
