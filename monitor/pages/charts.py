@@ -16,8 +16,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 # Histogram geometry (viewBox units; the SVG scales to its container).
-_HIST_WIDTH, _HIST_HEIGHT = 640, 260
-_HIST_LEFT, _HIST_BOTTOM, _HIST_TOP = 44, 40, 24
+_HIST_WIDTH, _HIST_HEIGHT = 640, 276
+_HIST_LEFT, _HIST_BOTTOM, _HIST_TOP = 44, 56, 24
 
 # Week chart geometry: a label column, then 24 hours across.
 _WEEK_WIDTH, _WEEK_LABEL = 1000, 118
@@ -25,8 +25,11 @@ _ROW_HEIGHT, _BAR_HEIGHT, _AXIS_HEIGHT = 40, 20, 26
 _PLOT_WIDTH = _WEEK_WIDTH - _WEEK_LABEL - 24  # room for the last hour's label
 
 
-def histogram_svg(counts: Sequence[int], labels: Sequence[str], *, title: str) -> SafeString:
-    """A bar per bin, its count above it; `labels` name the bins along the x axis."""
+def histogram_svg(
+    counts: Sequence[int], labels: Sequence[str], *, title: str, axis_title: str
+) -> SafeString:
+    """A bar per bin, its count above it; `labels` name the bins along the x axis,
+    `axis_title` says under them what they measure."""
     if len(counts) != len(labels):
         raise ValueError(f"{len(counts)} counts for {len(labels)} labels")
     plot_height = _HIST_HEIGHT - _HIST_BOTTOM - _HIST_TOP
@@ -58,12 +61,17 @@ def histogram_svg(counts: Sequence[int], labels: Sequence[str], *, title: str) -
     return format_html(
         '<svg class="chart histogram" viewBox="0 0 {w} {h}" role="img" aria-label="{title}">'
         "<title>{title}</title>"
-        '<line class="baseline" x1="{left}" y1="{base}" x2="{w}" y2="{base}"/>{bars}</svg>',
+        '<line class="baseline" x1="{left}" y1="{base}" x2="{w}" y2="{base}"/>{bars}'
+        '<text class="axis axis-title" x="{middle}" y="{axis_y}" text-anchor="middle">'
+        "{axis_title}</text></svg>",
         w=_HIST_WIDTH,
         h=_HIST_HEIGHT,
         title=title,
         left=_HIST_LEFT,
         base=_num(baseline),
+        middle=_num((_HIST_LEFT + _HIST_WIDTH) / 2),
+        axis_y=_num(baseline + 42),
+        axis_title=axis_title,
         bars=mark_safe("".join(bars)),  # each bar built by format_html
     )
 
@@ -74,8 +82,13 @@ class Stretch:
 
     start: float
     end: float
-    kind: str  # "up", "down" or "outside" (part of the day outside the report's week)
+    # "up", "down", "nodata" (business time, no poll to tell) or "outside"
+    # (part of the day outside the report's week)
+    kind: str
     label: str  # what hovering or focusing shows: instants in local time
+
+
+BUSINESS_KINDS = ("up", "down", "nodata")
 
 
 @dataclass(frozen=True)
@@ -168,6 +181,11 @@ def _day_row(day: DayRow, top: float) -> str:
             )
         )
     return "".join(parts)
+
+
+def week_scroll_share(hours: float) -> float:
+    """Where `hours` after midnight lies across the week chart, as a share of its width."""
+    return _x(hours) / _WEEK_WIDTH
 
 
 def _x(hours: float) -> float:

@@ -23,12 +23,12 @@ from monitor.engine.units import TICKS_PER_US, US_PER_HOUR
 from monitor.models import Report
 from monitor.pages import charts
 from monitor.pages.access import page_access
-from monitor.pages.week import day_rows, duration_text
+from monitor.pages.week import day_rows, duration_text, first_business_hour
 from monitor.services import fleet as fleet_service
 from monitor.services import jobs
 from monitor.services.report_parts import report_csv_chunks
 from monitor.services.reports import ReportInputError, parse_as_of
-from monitor.services.stores import HoursRow, StoreNotFoundError, StoreStory, store_story
+from monitor.services.stores import Figures, HoursRow, StoreNotFoundError, StoreStory, store_story
 
 STORES_PER_PAGE = 50
 REPORTS_LISTED = 50
@@ -48,6 +48,8 @@ _COLUMN_TITLES = {
 }
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _WEEK = timedelta(days=7)
+_HOUR_COLUMNS = ("uptime_last_hour", "downtime_last_hour")
+_CLOSED_THIS_HOUR = "closed this hour"
 _HISTOGRAM_LABELS = [f"{10 * i}–{10 * (i + 1)}" for i in range(fleet_service.HISTOGRAM_BINS)]
 
 
@@ -201,24 +203,33 @@ def _story_context(story: StoreStory) -> dict[str, object]:
     assert story.as_of is not None
     zone = ZoneInfo(story.timezone)
     as_of_local = story.as_of.astimezone(zone)
+    # Without a poll at or before the as-of instant no status is known: its
+    # business hours are drawn as such, not left in the closed hours' grey.
+    without_data = (
+        [(i.start_local, i.end_local) for i in story.business_intervals]
+        if story.last_poll is None
+        else []
+    )
     rows = day_rows(
         window_start=(story.as_of - _WEEK).astimezone(zone),
         window_end=as_of_local,
         segments=[(s.start_local, s.end_local, s.active) for s in story.segments],
         polls=[(p.at_local, p.active) for p in story.polls],
+        without_data=without_data,
     )
-    figures = story.figures.columns if story.figures else {}
     outage_ticks = sum(outage.ticks for outage in story.outages)
+    first_hour = first_business_hour(rows)
     return {
         "as_of_local": as_of_local,
+        "without_data": bool(without_data),
+        # Where a narrow screen scrolls the week chart to at first: business hours.
+        "week_scroll_share": (
+            f"{charts.week_scroll_share(first_hour):.4f}" if first_hour is not None else ""
+        ),
         "last_poll_age": (
             duration_text(story.as_of - story.last_poll.at) if story.last_poll else None
         ),
-        "figures": [
-            (_COLUMN_TITLES[column], figures[column]) for column in fleet_service.FIGURE_COLUMNS
-        ]
-        if figures
-        else [],
+        "figures": _figures(story.figures),
         "week_chart": charts.week_svg(
             rows, title=f"Store {story.store_id}: the week to {as_of_local:%a %d %b %H:%M} local"
         ),
@@ -227,6 +238,21 @@ def _story_context(story: StoreStory) -> dict[str, object]:
         "outage_hours": hours_text(outage_ticks),
         "week_polls": [p for p in story.polls if p.at >= story.as_of - _WEEK],
     }
+
+
+def _figures(figures: Figures | None) -> list[tuple[str, str]]:
+    """(title, value) of the report row's six figures; an hour without business
+    time says so, where the CSV prints 0.00 up and 0.00 down."""
+    if figures is None:
+        return []
+    closed_hour = figures.business_ticks[0] == 0
+    return [
+        (
+            _COLUMN_TITLES[column],
+            _CLOSED_THIS_HOUR if closed_hour and column in _HOUR_COLUMNS else value,
+        )
+        for column, value in ((c, figures.columns[c]) for c in fleet_service.FIGURE_COLUMNS)
+    ]
 
 
 def hours_text(ticks: int) -> str:
@@ -271,7 +297,10 @@ def _fleet_context(fleet: fleet_service.Fleet) -> dict[str, object]:
         "share_week": fleet.share_up("week").percent(),
         "without_business_time": fleet.without_business_time(),
         "histogram": charts.histogram_svg(
-            counts, _HISTOGRAM_LABELS, title="Stores by share of the week's business time up (%)"
+            counts,
+            _HISTOGRAM_LABELS,
+            title="Stores by share of the week's business time up (%)",
+            axis_title="% of the week's business time up",
         ),
         "histogram_rows": list(zip(_HISTOGRAM_LABELS, counts, strict=True)),
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 
-from monitor.pages.charts import DayRow, PollMark, Stretch
+from monitor.pages.charts import BUSINESS_KINDS, DayRow, PollMark, Stretch
 
 
 def day_rows(
@@ -20,13 +20,15 @@ def day_rows(
     window_end: datetime,
     segments: Iterable[tuple[datetime, datetime, bool]],
     polls: Iterable[tuple[datetime, bool]],
+    without_data: Iterable[tuple[datetime, datetime]] = (),
 ) -> list[DayRow]:
     """One row per local date the window [window_start, window_end) touches.
 
-    `segments` are (start, end, active) stretches of business time and
-    `polls` (instant, active) pairs, all aware local datetimes. Stretches that
-    cross midnight are cut at it; each day's parts outside the window are
-    marked "outside".
+    `segments` are (start, end, active) stretches of business time,
+    `without_data` (start, end) stretches of business time with no status to
+    tell (no poll at or before the as-of instant), and `polls` (instant,
+    active) pairs, all aware local datetimes. Stretches that cross midnight
+    are cut at it; each day's parts outside the window are marked "outside".
     """
     start, end = _wall(window_start), _wall(window_end)
     days = _dates(start, end)
@@ -37,9 +39,12 @@ def day_rows(
         stretches[first].append(Stretch(0, _hours(start), "outside", "Before the report's week"))
     if end < _midnight(last + timedelta(days=1)):
         stretches[last].append(Stretch(_hours(end), 24, "outside", "After the report's as-of"))
-    for seg_start, seg_end, active in segments:
-        label = _stretch_label(seg_start, seg_end, active)
-        kind = "up" if active else "down"
+    kinds = [
+        *((start, end, "up" if active else "down", _stretch_label(start, end, active))
+          for start, end, active in segments),
+        *((start, end, "nodata", _no_data_label(start, end)) for start, end in without_data),
+    ]
+    for seg_start, seg_end, kind, label in kinds:
         for day, piece_start, piece_end in _split_at_midnights(_wall(seg_start), _wall(seg_end)):
             if day in stretches:
                 stretches[day].append(
@@ -56,6 +61,24 @@ def day_rows(
 def _stretch_label(start: datetime, end: datetime, active: bool) -> str:
     status = "Up" if active else "Down"
     return f"{status} from {_stamp(start)} to {_stamp(end)} ({duration_text(end - start)})"
+
+
+def _no_data_label(start: datetime, end: datetime) -> str:
+    return (
+        f"No data from {_stamp(start)} to {_stamp(end)}: business hours, "
+        "but no poll at or before the as-of instant"
+    )
+
+
+def first_business_hour(days: Sequence[DayRow]) -> float | None:
+    """The earliest hour of the day at which some day's business time starts (None: none)."""
+    starts = [
+        stretch.start
+        for day in days
+        for stretch in day.stretches
+        if stretch.kind in BUSINESS_KINDS
+    ]
+    return min(starts, default=None)
 
 
 def duration_text(length: timedelta) -> str:

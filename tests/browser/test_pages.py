@@ -7,13 +7,14 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
 from django.db import transaction
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 
-from monitor.models import Report, StatusPoll, Store
+from monitor.models import BusinessHours, Report, StatusPoll, Store
 from monitor.pages.views import STORES_PER_PAGE, hours_text
 from monitor.services import jobs
 from monitor.services.data_version import data_changed
@@ -221,3 +222,43 @@ def test_phone_width_has_no_horizontal_scroll(
         assert overflow <= 0, path
     assert problems.seen == []
     page.context.close()
+
+
+def test_a_phone_opens_the_week_chart_on_the_business_hours(
+    live_server: Any, browser: Browser, problems: Problems
+) -> None:
+    store = Store.objects.create(store_id="nine_to_five", timezone_str="America/New_York")
+    BusinessHours.objects.bulk_create(
+        BusinessHours(
+            store=store, day_of_week=day, start_time_local=time(9), end_time_local=time(17)
+        )
+        for day in range(7)
+    )
+    StatusPoll.objects.bulk_create(
+        StatusPoll(store=store, timestamp_utc=SPEC_NOW - timedelta(hours=hour), active=hour % 5 > 0)
+        for hour in range(8 * 24)
+    )
+    page = new_page(browser, problems, width=390)
+    page.goto(f"{live_server.url}/stores/nine_to_five?as_of=2023-01-25T18:00:00Z")
+    wrap = page.locator(".week-wrap")
+    assert wrap.evaluate("w => w.scrollLeft") > 0
+    # The first business stretch is in view, 00:00 is not.
+    box, first = wrap.bounding_box(), page.locator("svg.week rect.up, svg.week rect.down").first
+    stretch = first.bounding_box()
+    assert box is not None
+    assert stretch is not None
+    assert box["x"] <= stretch["x"] < box["x"] + box["width"]
+    midnight = page.locator("svg.week text.axis", has_text="00:00").first.bounding_box()
+    assert midnight is not None
+    assert midnight["x"] < box["x"]
+    assert problems.seen == []
+    page.context.close()
+
+
+def test_links_underline_below_the_underscores_of_ids(fleet: Fleet, page: Page) -> None:
+    page.goto(fleet.url + "/")
+    link = page.locator("table.stores tbody th a").first
+    offset = link.evaluate("a => getComputedStyle(a).textUnderlineOffset")
+    assert offset not in ("auto", "0px")
+    # Below the text's baseline: an underscore (drawn at the baseline) is not hidden under it.
+    assert float(offset.removesuffix("px")) >= 4

@@ -32,7 +32,9 @@ def parse(markup: str) -> ET.Element:
 
 
 def test_histogram_bar_heights_follow_the_counts_and_each_bar_has_a_reading() -> None:
-    svg = parse(histogram_svg([0, 5, 10], ["low", "mid", "high"], title="Stores & bins"))
+    svg = parse(
+        histogram_svg([0, 5, 10], ["low", "mid", "high"], title="Stores & bins", axis_title="% up")
+    )
     bars = svg.findall(f"{SVG}g")
     heights = [number(child(bar, "rect"), "height") for bar in bars]
     assert heights[0] == 0
@@ -44,12 +46,15 @@ def test_histogram_bar_heights_follow_the_counts_and_each_bar_has_a_reading() ->
     ]
     assert all(bar.get("tabindex") == "0" for bar in bars)
     assert svg.get("aria-label") == "Stores & bins"  # escaped in the markup, parsed back
+    # The axis says what the bins measure: a share, in %.
+    titles = [t.text for t in svg.findall(f"{SVG}text") if "axis-title" in t.get("class", "")]
+    assert titles == ["% up"]
 
 
 def test_histogram_escapes_labels_and_refuses_mismatched_lengths() -> None:
-    assert "<script>" not in histogram_svg([1], ["<script>"], title="t")
+    assert "<script>" not in histogram_svg([1], ["<script>"], title="t", axis_title="a")
     with pytest.raises(ValueError, match="2 counts for 1 labels"):
-        histogram_svg([1, 2], ["x"], title="t")
+        histogram_svg([1, 2], ["x"], title="t", axis_title="a")
 
 
 def test_week_svg_draws_a_row_per_day_with_stretches_and_polls() -> None:
@@ -126,5 +131,5 @@ def test_duration_text(length: timedelta, text: str) -> None:
 
 
 def test_coordinates_are_short() -> None:
-    markup = histogram_svg([3, 7], ["a", "b"], title="t")
+    markup = histogram_svg([3, 7], ["a", "b"], title="t", axis_title="a")
     assert not re.search(r"\d\.\d{3,}", markup)

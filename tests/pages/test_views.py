@@ -152,8 +152,33 @@ def test_store_page_prints_the_report_row(client: Client, complete_report: Repor
         assert f'data-figure="{index}">{figure}<' in page
     assert "America/Chicago (none stored: the default)" in page
     assert "Wed 25 Jan 2023 12:00:00 (UTC-0600)" in page  # 18:00 UTC in Chicago
-    assert "20 min 00 s before" in page  # the 17:40 poll
+    assert "20 min 00 s before the as-of instant" in page  # the 17:40 poll
     assert f"data-outage-total>{row[6]}<" in page  # outages add up to downtime_last_week
+
+
+def test_an_hour_without_business_time_says_closed(client: Client, complete_report: Report) -> None:
+    # 19:00 in New York: example-2 closed at 17:00, its last poll (15:00 UTC) before.
+    page = client.get("/stores/example-2", {"as_of": "2023-01-26T00:00:00Z"}).content.decode()
+    assert 'data-figure="0">closed this hour<' in page
+    assert 'data-figure="3">closed this hour<' in page
+    assert 'data-figure="1">' in page  # the day's and week's figures as the CSV prints them
+    assert 'data-figure="1">closed' not in page
+
+
+def test_a_store_without_a_poll_by_then_is_drawn_as_no_data(
+    client: Client, complete_report: Report
+) -> None:
+    # 05:00 in New York, before example-2's only poll (15:00 UTC): nothing to tell.
+    page = client.get("/stores/example-2", {"as_of": "2023-01-25T10:00:00Z"}).content.decode()
+    assert "none at or before the as-of instant" in page
+    # Its business hours (09:00–17:00) in the chart say "no data", not the closed grey.
+    assert page.count('<rect class="nodata" tabindex') >= 6
+    assert '<rect class="up" tabindex' not in page
+    assert '<rect class="down" tabindex' not in page
+    assert "No data (business hours, no poll at or before the as-of instant)" in page
+    # A store with polls by then draws no such stretch, nor its legend.
+    polled = client.get("/stores/example-2").content.decode()
+    assert "nodata" not in polled
 
 
 def test_store_page_as_of_override_and_errors(client: Client, complete_report: Report) -> None:

@@ -13,3 +13,25 @@
   document.addEventListener("focusin", show);
   document.addEventListener("mouseover", show);
 })();
+
+// On a screen too narrow for the whole week chart, it opens scrolled to where
+// business hours begin (data-scroll-share: that hour's place across the chart)
+// rather than at 00:00.
+(function () {
+  "use strict";
+  function scrollToBusinessHours() {
+    document.querySelectorAll(".week-wrap[data-scroll-share]").forEach(function (wrap) {
+      if (wrap.scrollWidth <= wrap.clientWidth) return;
+      var chart = wrap.querySelector("svg");
+      var share = parseFloat(wrap.getAttribute("data-scroll-share"));
+      if (!chart || isNaN(share)) return;
+      // A little of the hour before shows too, so the stretch reads as a start.
+      wrap.scrollLeft = Math.max(0, share * chart.getBoundingClientRect().width - 24);
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", scrollToBusinessHours);
+  } else {
+    scrollToBusinessHours();
+  }
+})();
