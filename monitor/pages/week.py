@@ -40,8 +40,10 @@ def day_rows(
     if end < _midnight(last + timedelta(days=1)):
         stretches[last].append(Stretch(_hours(end), 24, "outside", "After the report's as-of"))
     kinds = [
-        *((start, end, "up" if active else "down", _stretch_label(start, end, active))
-          for start, end, active in segments),
+        *(
+            (start, end, "up" if active else "down", _stretch_label(start, end, active))
+            for start, end, active in segments
+        ),
         *((start, end, "nodata", _no_data_label(start, end)) for start, end in without_data),
     ]
     for seg_start, seg_end, kind, label in kinds:
@@ -73,10 +75,7 @@ def _no_data_label(start: datetime, end: datetime) -> str:
 def first_business_hour(days: Sequence[DayRow]) -> float | None:
     """The earliest hour of the day at which some day's business time starts (None: none)."""
     starts = [
-        stretch.start
-        for day in days
-        for stretch in day.stretches
-        if stretch.kind in BUSINESS_KINDS
+        stretch.start for day in days for stretch in day.stretches if stretch.kind in BUSINESS_KINDS
     ]
     return min(starts, default=None)
 
