@@ -17,14 +17,17 @@ about the poll table's indexes.
 
 from __future__ import annotations
 
+from functools import cache
+from importlib import import_module
+
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from monitor.db.base import Database
-from monitor.db.postgresql import PostgreSQL
-from monitor.db.sqlite import SQLite
 
-_DATABASES: dict[str, Database] = {"postgresql": PostgreSQL(), "sqlite": SQLite()}
+# Each module imported when first asked for: an SQLite run (the embedded
+# set-up's commands) never pays for importing PostgreSQL's driver.
+_DATABASES = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}
 
 
 def current() -> Database:
@@ -32,11 +35,10 @@ def current() -> Database:
     return for_vendor(connection.vendor)
 
 
+@cache
 def for_vendor(vendor: str) -> Database:
     """The statements for a database by Django's vendor name ("postgresql", "sqlite")."""
-    try:
-        return _DATABASES[vendor]
-    except KeyError:
-        raise ImproperlyConfigured(
-            f"store_monitoring supports PostgreSQL and SQLite, not {vendor}"
-        ) from None
+    if vendor not in _DATABASES:
+        raise ImproperlyConfigured(f"store_monitoring supports PostgreSQL and SQLite, not {vendor}")
+    database: Database = getattr(import_module(f"monitor.db.{vendor}"), _DATABASES[vendor])()
+    return database

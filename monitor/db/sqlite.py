@@ -262,21 +262,25 @@ def _as_django_writes_them(
 def _parsed_instants(
     text: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
-    # Each field's digits gathered a place at a time, one byte per instant (the
-    # fraction's places past an instant's end clamped into the text, then
-    # counted as 0).
-    last = len(text) - 1
-
+    # Each field's digits gathered a place at a time, one byte per instant.
     def number(first: int, end: int) -> npt.NDArray[np.int64]:
         value = np.zeros(len(starts), dtype=np.int32)
         for offset in range(first, end):
-            digit = text[np.minimum(starts + offset, last)].astype(np.int32) - ord("0")
             value *= 10
-            value += np.where(lengths > offset, digit, 0)
+            value += text[starts + offset]
+            value -= ord("0")
         return value.astype(np.int64)
 
-    fields = [number(first, end) for first, end in (*_DATE_TIME_FIELDS, _FRACTION_FIELD)]
-    year, month, day, hour, minute, second, fraction = fields
+    # The fraction's places past an instant's end (whole seconds, or fewer than
+    # six digits) are clamped into the text, then counted as 0.
+    last = len(text) - 1
+    fraction = np.zeros(len(starts), dtype=np.int32)
+    for offset in range(*_FRACTION_FIELD):
+        digit = text[np.minimum(starts + offset, last)].astype(np.int32) - ord("0")
+        fraction *= 10
+        fraction += np.where(lengths > offset, digit, 0)
+    fields = [number(first, end) for first, end in _DATE_TIME_FIELDS]
+    year, month, day, hour, minute, second = fields
     # Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
     # days_from_civil): years begin in March, so that February's length is
     # the last day of the year.
@@ -287,7 +291,7 @@ def _parsed_instants(
     day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
     days = era * 146_097 + day_of_era - 719_468
     seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
-    result: npt.NDArray[np.int64] = seconds * 1_000_000 + fraction
+    result: npt.NDArray[np.int64] = seconds * 1_000_000 + fraction.astype(np.int64)
     return result
 
 
