@@ -58,7 +58,7 @@ def store_id_in_a_language_order() -> None:
             pytest.skip(f"PostgreSQL has no ICU collation {ICU_COLLATION} (built without ICU)")
         names = sql_names()
         # Inside the test's transaction: rolled back with it. The original
-        # service's views that read the column (migration 0009) go first:
+        # service's views that read the column (migration 0010) go first:
         # PostgreSQL alters no type under a view.
         cursor.execute("DROP VIEW store_status, store_business_hour, timezones")
         cursor.execute(

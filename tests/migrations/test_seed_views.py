@@ -1,4 +1,4 @@
-"""Migration 0009: the original service's tables as read-only views on PostgreSQL.
+"""Migration 0010: the original service's tables as read-only views on PostgreSQL.
 `report` says what the report's CSV says; the others, the stored data."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.support.jobqueue import FakeQueue
 
 pytestmark = pytest.mark.django_db
 postgresql_only = pytest.mark.skipif(
-    "connection.vendor != 'postgresql'", reason="the views are PostgreSQL's (migration 0009)"
+    "connection.vendor != 'postgresql'", reason="the views are PostgreSQL's (migration 0010)"
 )
 
 # Ids a CSV must quote (a comma, a quote, line breaks), and others it need not.

@@ -88,6 +88,6 @@ def drop(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("monitor", "0008_data_change")]
+    dependencies = [("monitor", "0009_store_calendar")]
 
     operations = [migrations.RunPython(create, drop)]
