@@ -27,11 +27,11 @@ def main() -> None:
     from django.test import Client
 
     from monitor.models import Report
-    from monitor.services import jobs
-    from monitor.services.report_parts import report_csv
+    from monitor.selectors import report_csv
+    from monitor.services.report_parts import report_run
 
     report = Report.objects.create()
-    jobs.report_run(report.report_id)
+    report_run(report.report_id)
     report.refresh_from_db()
     if report.status != Report.Status.COMPLETE:
         raise SystemExit(f"bench.pages: the report failed: {report.error}")

@@ -237,6 +237,20 @@ class Report(models.Model):
         COMPLETE = "Complete"
         FAILED = "Failed"
 
+    class Stage(models.TextChoices):
+        """Where a report's job is (docs/architecture.md: the state tables)."""
+
+        ENQUEUING = "enqueuing"  # created; its job is being published to a broker
+        QUEUED = "queued"  # its job waits in the queue
+        STARTED = "started"  # a job (the report's, or a part's) claimed an attempt
+        PLANNING = "planning"  # resolving the instant, splitting the stores
+        QUEUED_PARTS = "queued parts"  # planned: the parts' jobs are sent
+        READING = "reading"  # a part reads its stores' data
+        COMPUTING = "computing"  # a part computes its figures
+        RENDERING = "rendering"  # a part renders its CSV rows
+        WRITING = "writing"  # a part stores its rows
+        DONE = "done"  # Complete
+
     report_id = models.CharField(
         max_length=REPORT_ID_MAX_LENGTH, primary_key=True, default=new_report_id
     )
@@ -251,15 +265,15 @@ class Report(models.Model):
     # same as_of reuses the report only while the data is still that version.
     data_version = models.PositiveBigIntegerField(null=True, blank=True)
     progress = models.FloatField(default=0.0)  # 0.0–1.0
-    stage = models.CharField(max_length=32, blank=True, default="queued")
+    stage = models.CharField(max_length=32, blank=True, choices=Stage.choices, default=Stage.QUEUED)
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     # Bumped with every progress write: a Running report whose heartbeat is too
-    # old has lost its job (see services.jobs.reports_fail_stale).
+    # old has lost its job (see services.report_staleness).
     heartbeat_at = models.DateTimeField(auto_now_add=True)
     # How many times a job has started this report (a redelivered Celery task
     # starts it again). Each start claims the next number, and a job writes
-    # only while the row still carries its number: see services.jobs.
+    # only while the row still carries its number: see services.report_attempts.
     attempts = models.PositiveSmallIntegerField(default=0)
     # When the first attempt started (the job's duration, for the metrics).
     started_at = models.DateTimeField(null=True, blank=True)
@@ -280,7 +294,7 @@ class Report(models.Model):
         indexes = [
             # Serves the recent-reports listing (ORDER BY created_at DESC LIMIT n).
             models.Index(fields=["-created_at"], name="report_created_idx"),
-            # Serves the reuse lookup of every trigger (services.jobs.report_trigger).
+            # Serves the reuse lookup of every trigger (services.report_trigger).
             models.Index(fields=["as_of", "data_version"], name="report_reuse_idx"),
         ]
 
@@ -312,7 +326,8 @@ class ReportPart(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     # The DataVersion of the snapshot the part read: the report completes
-    # only when every part read the same one.
+    # when no change between the lowest and the highest version its parts
+    # read reaches its as-of instant (services.report_parts.finishing_decision).
     data_version = models.PositiveBigIntegerField(null=True, blank=True)
     row_count = models.PositiveIntegerField(null=True, blank=True)
     stores_without_recent_poll = models.PositiveIntegerField(null=True, blank=True)

@@ -10,6 +10,7 @@ each database: monitor.db).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 from django.db import connection
-from django.db.models import Count, Max, OrderBy, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OrderBy, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Substr
 
 from monitor import db
@@ -27,9 +28,18 @@ from monitor.db.base import HoursArrays, PollArrays, SqlParams
 from monitor.db.names import sql_names
 from monitor.engine import ReportInputs
 from monitor.engine.hours import CLOSED, EVERY_STORE
+from monitor.engine.render import header_line
 from monitor.engine.units import WINDOW_LENGTHS_US
 from monitor.ingest import rules
-from monitor.models import Exclusion, SpecialHours, StatusPoll, Store
+from monitor.models import (
+    REPORT_ID_MAX_LENGTH,
+    Exclusion,
+    Report,
+    ReportPart,
+    SpecialHours,
+    StatusPoll,
+    Store,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -452,3 +462,86 @@ def stores_page(
     }
     rows = [by_pk[pk] for pk in page_pks]
     return stores.count(), rows
+
+
+# ---- reports: the read side of report jobs (the writes: monitor.services.report_*) ------------
+# Plain reads: the services' report_get_failing_lost and reports_recent_failing_lost
+# first fail a report whose job is lost (services.report_staleness).
+
+REPORT_ID_PATTERN = rf"[A-Za-z0-9_-]{{1,{REPORT_ID_MAX_LENGTH}}}"
+_REPORT_ID = re.compile(REPORT_ID_PATTERN, re.ASCII)
+_CSV_COLUMNS = {False: "result_csv", True: "result_percent_csv"}
+_CSV_SIZES = {False: "result_bytes", True: "result_percent_bytes"}
+
+
+class ReportPartsMissingError(RuntimeError):
+    """A Complete report's parts are gone (retention deleted the report meanwhile)."""
+
+
+def is_possible_report_id(report_id: str) -> bool:
+    """Report ids are URL-safe base64 (models.new_report_id), at most the column's length.
+
+    Checking this first keeps odd input (a NUL, which PostgreSQL cannot even
+    compare, or 10,000 characters) away from the database.
+    """
+    return _REPORT_ID.fullmatch(report_id) is not None
+
+
+def report_get(report_id: str) -> Report | None:
+    """The report, without its CSV (report_csv_chunks reads it); an id that no
+    report can have (is_possible_report_id) is not looked up."""
+    if not is_possible_report_id(report_id):
+        return None
+    return Report.objects.filter(pk=report_id).first()
+
+
+def reports_recent(*, limit: int) -> list[Report]:
+    """The `limit` latest reports, newest first, without their CSVs."""
+    # Served by the report_created_idx index (ORDER BY created_at DESC LIMIT n).
+    return list(Report.objects.order_by("-created_at")[:limit])
+
+
+def report_latest_complete() -> Report | None:
+    """The newest Complete report."""
+    complete = Report.objects.filter(status=Report.Status.COMPLETE)
+    return complete.order_by("-created_at").first()
+
+
+def report_csv_chunks(report: Report, *, percent: bool = False) -> Iterator[str]:
+    """The Complete report's CSV: the header, then each part's rows in order,
+    one part in memory at a time (only that form's column is read).
+
+    Parts already gone raise ReportPartsMissingError here, before the first
+    chunk, so that a download answers an error rather than a cut CSV.
+    """
+    parts = ReportPart.objects.filter(report_id=report.report_id)
+    part_ids = list(parts.order_by("index").values_list("pk", flat=True))
+    if len(part_ids) != report.part_count:
+        raise ReportPartsMissingError(report.report_id)
+    return _csv_chunks(report.report_id, part_ids, percent=percent)
+
+
+def _csv_chunks(report_id: str, part_ids: list[int], *, percent: bool) -> Iterator[str]:
+    yield header_line(percent=percent)
+    for part_id in part_ids:
+        rows: str | None = (
+            ReportPart.objects.filter(pk=part_id)
+            .values_list(_CSV_COLUMNS[percent], flat=True)
+            .first()
+        )
+        if rows is None:  # deleted meanwhile: never a CSV cut short without an error
+            raise ReportPartsMissingError(report_id)
+        yield rows
+
+
+def report_csv(report: Report, *, percent: bool = False) -> str:
+    """The Complete report's whole CSV text."""
+    return "".join(report_csv_chunks(report, percent=percent))
+
+
+def report_csv_bytes(report: Report, *, percent: bool = False) -> int:
+    """The size of the Complete report's CSV in UTF-8 bytes, without reading it."""
+    sizes = ReportPart.objects.filter(report_id=report.report_id).aggregate(
+        total=Sum(_CSV_SIZES[percent])
+    )
+    return len(header_line(percent=percent).encode()) + (sizes["total"] or 0)

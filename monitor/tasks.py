@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from monitor.jobqueue.base import Job, Key, QueueUnavailableError
-from monitor.services import jobs, poll_retention, report_parts, report_retention
+from monitor.services import poll_retention, report_parts, report_retention
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def _task(job: Job[Key]) -> Task[[Key], None]:
     return task
 
 
-report_run_task = _task(jobs.REPORT_RUN)
+report_run_task = _task(report_parts.REPORT_RUN)
 report_part_run_task = _task(report_parts.PART_RUN)
 
 

@@ -330,7 +330,7 @@ CELERY_TASK_SERIALIZER = "json"
 # older than the visibility timeout (checked every 10 s). Keep the timeout well
 # under REPORT_STALE_AFTER_SECONDS, so the redelivered job runs before the
 # report is declared lost, and above the time a report takes (a job still
-# running past it gets a twin, harmless but wasted: see services.jobs).
+# running past it gets a twin, harmless but wasted: see docs/architecture.md).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=1),
     "unacked_restore_interval": 10,

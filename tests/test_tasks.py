@@ -13,8 +13,8 @@ from kombu.simple import SimpleQueue
 from pytest_django.fixtures import Settings
 
 from monitor.models import Report
-from monitor.services import jobs, report_parts
-from monitor.services.report_parts import report_csv
+from monitor.selectors import report_csv
+from monitor.services import report_attempts, report_parts
 from monitor.tasks import report_part_run_task, report_run_task, reports_prune_task
 from store_monitoring import celery_app
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
@@ -102,7 +102,8 @@ def test_a_report_task_that_met_a_database_error_before_its_claim_runs_again(
     # Without the retry the report stayed Running until the queue timeout.
     store_spec_examples()
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    monkeypatch.setattr(jobs, "report_attempt_start", fails_once(jobs.report_attempt_start))
+    claim = fails_once(report_attempts.report_attempt_start)
+    monkeypatch.setattr(report_parts, "report_attempt_start", claim)
 
     report_run_task.apply(args=(report.report_id,))
 
@@ -117,9 +118,11 @@ def test_a_part_task_whose_finishing_met_a_database_error_runs_again(
 ) -> None:
     store_spec_examples()
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
     (part,) = job_queue.keys(report_parts.PART_RUN)
-    monkeypatch.setattr(report_parts, "_finish_if_last", fails_once(report_parts._finish_if_last))
+    monkeypatch.setattr(
+        report_parts, "report_finish_if_last", fails_once(report_parts.report_finish_if_last)
+    )
 
     report_part_run_task.apply(args=(part,))
 

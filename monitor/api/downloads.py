@@ -1,6 +1,6 @@
 """A finished report's CSV as an HTTP download: cacheable, conditional, gzipped.
 
-A Complete report never changes (services.jobs writes a report only while it
+A Complete report never changes (services.report_attempts writes a report only while it
 is Running), and its id is random and never reused. So the pair (report id,
 form) identifies the bytes for good: that is the ETag, clients and caches may
 keep the CSV as long as they like, and a matching `If-None-Match` gets a 304.
@@ -32,7 +32,7 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 
 from monitor.models import Report
-from monitor.services.report_parts import report_csv, report_csv_bytes, report_csv_chunks
+from monitor.selectors import report_csv, report_csv_bytes, report_csv_chunks
 
 # private: with API keys on, a shared cache must not hand a report to a caller
 # without a key. A year, as for any immutable resource.

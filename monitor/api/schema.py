@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework.permissions import AllowAny
 
-from monitor.services import jobs
+from monitor.selectors import REPORT_ID_PATTERN
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -50,8 +50,8 @@ def document_access(result: dict[str, Any], generator: Any, **kwargs: Any) -> di
             }
         for parameter in operation.get("parameters", []):
             if parameter["name"] == "report_id":
-                # Any other text is a 404 at once (jobs.is_possible_report_id).
-                parameter["schema"]["pattern"] = f"^{jobs.REPORT_ID_PATTERN}$"
+                # Any other text is a 404 at once (selectors.is_possible_report_id).
+                parameter["schema"]["pattern"] = f"^{REPORT_ID_PATTERN}$"
         if operation.get("operationId") == "trigger_report":
             responses["200"]["links"] = {
                 name: {

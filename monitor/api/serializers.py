@@ -14,8 +14,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from monitor.models import Report
-from monitor.services import jobs
 from monitor.services.freshness import report_warnings
+from monitor.services.report_trigger import report_queue_position
 from monitor.services.reports import AS_OF_PATTERN, ReportInputError, parse_as_of
 
 
@@ -100,7 +100,7 @@ def answer_warnings(field: serializers.Field[Any, Any, Any, Any], report: Report
 
 @extend_schema_field({"type": "integer", "minimum": 1, "nullable": True})
 class QueuePositionField(serializers.Field[Report, int | None, int | None, Any]):
-    """A queued report's place in the queue (jobs.report_queue_position)."""
+    """A queued report's place in the queue (services.report_trigger.report_queue_position)."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -111,7 +111,7 @@ class QueuePositionField(serializers.Field[Report, int | None, int | None, Any])
         )
 
     def to_representation(self, value: Report) -> int | None:
-        return jobs.report_queue_position(value)
+        return report_queue_position(value)
 
 
 class ReportRunningSerializer(serializers.Serializer):
@@ -188,7 +188,7 @@ _finished_summaries = FinishedSummaries(SUMMARY_CACHE_SIZE)
 class RecentReportsSerializer(serializers.ListSerializer):
     """Report summaries, a finished report's made once per process.
 
-    A finished report never changes (services.jobs writes a report only while
+    A finished report never changes (services.report_attempts writes a report only while
     it is Running), but for its warnings, which follow the data: they are
     worked out at each answer. DRF's serializing of fifty reports costs more
     than reading them.

@@ -214,8 +214,12 @@ class StoreStorySerializer(serializers.Serializer[Any]):
             "business_hours": [
                 {
                     "day": row.day,
-                    "start_time_local": None if row.start is None else row.start.isoformat(),
-                    "end_time_local": None if row.end is None else row.end.isoformat(),
+                    "start_time_local": None
+                    if row.start_time_local is None
+                    else row.start_time_local.isoformat(),
+                    "end_time_local": None
+                    if row.end_time_local is None
+                    else row.end_time_local.isoformat(),
                 }
                 for row in story.business_hours
             ],

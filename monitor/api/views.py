@@ -1,4 +1,4 @@
-"""The report API: plain function views over monitor.services.jobs.
+"""The report API: plain function views over the report services (trigger, staleness) and selectors.
 
 Every response is documented for drf-spectacular (/api/schema/, /api/docs/).
 """
@@ -48,8 +48,12 @@ from monitor.api.serializers import (
 )
 from monitor.api.throttles import TriggerThrottle
 from monitor.models import Report
-from monitor.services import jobs
-from monitor.services.report_parts import ReportPartsMissingError
+from monitor.selectors import ReportPartsMissingError
+from monitor.services.report_staleness import (
+    report_get_failing_lost,
+    reports_recent_failing_lost,
+)
+from monitor.services.report_trigger import JobQueueUnavailableError, report_trigger
 
 _NOT_FOUND = error_answer("No report has this id.")
 # A finished report's CSV is immutable: see monitor.api.downloads.
@@ -175,10 +179,10 @@ def trigger_report(request: Request) -> Response:
     if body.validated_data["force"] and not WriteScope().has_permission(request, None):
         raise PermissionDenied('{"force": true} needs an API key with scope write')
     try:
-        triggered = jobs.report_trigger(
+        triggered = report_trigger(
             as_of=body.validated_data.get("as_of"), force=body.validated_data["force"]
         )
-    except jobs.JobQueueUnavailableError as error:
+    except JobQueueUnavailableError as error:
         return Response({"error": str(error)}, status=503)
     return Response(TriggerResponseSerializer(triggered).data)
 
@@ -264,12 +268,12 @@ def report_csv(request: Request, report_id: str) -> HttpResponseBase:
     responses={200: ReportListSerializer},
 )
 def reports(request: Request, query: dict[str, Any]) -> Response:
-    recent = jobs.reports_recent(limit=query["limit"])
+    recent = reports_recent_failing_lost(limit=query["limit"])
     return Response(ReportListSerializer({"reports": recent}).data)
 
 
 def _report_or_404(report_id: str) -> Report:
-    report = jobs.report_get(report_id)
+    report = report_get_failing_lost(report_id)
     if report is None:
         raise NotFound(f"no report with id {report_id!r}")
     return report

@@ -24,9 +24,13 @@ from monitor.models import Report
 from monitor.pages import charts
 from monitor.pages.access import page_access
 from monitor.pages.week import day_rows, duration_text, first_business_hour
+from monitor.selectors import report_csv_chunks, report_latest_complete
 from monitor.services import fleet as fleet_service
-from monitor.services import jobs
-from monitor.services.report_parts import report_csv_chunks
+from monitor.services.report_staleness import (
+    report_get_failing_lost,
+    reports_recent_failing_lost,
+)
+from monitor.services.report_trigger import JobQueueUnavailableError, report_trigger
 from monitor.services.reports import ReportInputError, parse_as_of
 from monitor.services.stores import Figures, HoursRow, StoreNotFoundError, StoreStory, store_story
 
@@ -76,11 +80,11 @@ def fleet(request: HtmxHttpRequest) -> HttpResponse:
         return _bad_request(request, query)
     params = query.cleaned_data
     if params["report"]:
-        report = jobs.report_get(params["report"])
+        report = report_get_failing_lost(params["report"])
         if report is None:
             return _error(request, [f"no report with id {params['report']!r}"], status=404)
     else:
-        report = fleet_service.report_latest_complete()
+        report = report_latest_complete()
     context: dict[str, object] = {"report": report, "job": _job_to_show(report)}
     if report is not None and report.status == Report.Status.COMPLETE:
         try:
@@ -100,7 +104,7 @@ def _job_to_show(shown: Report | None) -> Report | None:
     newer than the one shown (so a page keeps showing the latest good fleet)."""
     if shown is not None and shown.status != Report.Status.COMPLETE:
         return shown
-    newest = next(iter(jobs.reports_recent(limit=1)), None)
+    newest = next(iter(reports_recent_failing_lost(limit=1)), None)
     if newest is None or newest.status == Report.Status.COMPLETE:
         return None
     if shown is not None and newest.created_at <= shown.created_at:
@@ -117,8 +121,8 @@ def report_new(request: HtmxHttpRequest) -> HttpResponse:
     page then goes straight to it. htmx gets the new report's progress panel.
     """
     try:
-        triggered = jobs.report_trigger()
-    except jobs.JobQueueUnavailableError as error:
+        triggered = report_trigger()
+    except JobQueueUnavailableError as error:
         context = {"job": None, "trigger_error": str(error)}
         template = "monitor/_job.html" if request.htmx else "monitor/error.html"
         return render(request, template, context, status=503)
@@ -134,7 +138,7 @@ def report_new(request: HtmxHttpRequest) -> HttpResponse:
 @page_access
 def report_progress(request: HtmxHttpRequest, report_id: str) -> HttpResponse:
     """A report's progress panel; once Complete, htmx is sent to its fleet."""
-    report = jobs.report_get(report_id)
+    report = report_get_failing_lost(report_id)
     if report is None:
         return _error(request, [f"no report with id {report_id!r}"], status=404)
     if report.status == Report.Status.COMPLETE and request.htmx:
@@ -145,7 +149,7 @@ def report_progress(request: HtmxHttpRequest, report_id: str) -> HttpResponse:
 @require_GET
 @page_access
 def reports(request: HtmxHttpRequest) -> HttpResponse:
-    recent = jobs.reports_recent(limit=REPORTS_LISTED)
+    recent = reports_recent_failing_lost(limit=REPORTS_LISTED)
     context = {
         "reports": [(report, _duration(report)) for report in recent],
         "running": any(r.status == Report.Status.RUNNING for r in recent),
@@ -159,7 +163,7 @@ def reports(request: HtmxHttpRequest) -> HttpResponse:
 @page_access
 def report_download(request: HttpRequest, report_id: str, units: str) -> HttpResponseBase:
     """A Complete report's CSV (absolute or percent), as the API serves it."""
-    report = jobs.report_get(report_id)
+    report = report_get_failing_lost(report_id)
     if report is None or report.status != Report.Status.COMPLETE:
         return _error(request, [f"no Complete report with id {report_id!r}"], status=404)
     chunks = report_csv_chunks(report, percent=units == "percent")
@@ -182,7 +186,7 @@ def store(request: HttpRequest, store_id: str) -> HttpResponse:
         except ReportInputError as error:
             return _error(request, [str(error)], status=400)
     else:
-        report = fleet_service.report_latest_complete()
+        report = report_latest_complete()
         as_of = report.as_of if report else None
     try:
         story = store_story(store_id, as_of)
@@ -271,13 +275,14 @@ def _hours_by_day(rows: tuple[HoursRow, ...]) -> list[tuple[str, list[str]]]:
         for row in rows:
             if row.day != number:
                 continue
-            if row.start is None or row.end is None:
+            start, end = row.start_time_local, row.end_time_local
+            if start is None or end is None:
                 texts.append("closed")
                 continue
-            span = f"{_clock(row.start)}–{_clock(row.end)}"
-            if row.start == row.end:
+            span = f"{_clock(start)}–{_clock(end)}"
+            if start == end:
                 span += " (24 hours)"
-            elif row.end < row.start:
+            elif end < start:
                 span += " (overnight)"
             texts.append(span)
         days.append((name, texts or ["open all day (no hours row)"]))

@@ -2,7 +2,7 @@
 
 A report remembers the version it was triggered at, and a later trigger for
 the same as-of instant reuses it only while the version is unchanged
-(services.jobs.report_trigger). Every path that stores polls, business hours
+(services.report_trigger). Every path that stores polls, business hours
 or zones calls `data_changed` inside its transaction, so the bump commits, or
 rolls back, with the data.
 
@@ -102,7 +102,7 @@ def data_changes_prune() -> int:
     A Running report's parts read versions at or after the one it was
     triggered at: entries up to the lowest of those go. A Running report
     triggered without a version (an import was committing) keeps them all
-    until it ends, which it does (services.jobs fails a lost one).
+    until it ends, which it does (services.report_staleness fails a lost one).
     """
     running = Report.objects.filter(status=Report.Status.RUNNING)
     if running.filter(data_version__isnull=True).exists():

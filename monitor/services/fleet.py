@@ -7,7 +7,7 @@ the weekly uptime percentage of the percent CSV, kept as integer hundredths
 fleet's shares of business time up are sums of those printed hundredths,
 divided in exact integer arithmetic.
 
-A Complete report never changes (see services.jobs: writes only match Running
+A Complete report never changes (see services.report_attempts: writes only match Running
 rows), so the parsed fleet of a few recent reports is cached by report id.
 It is read part by part: what is cached is the parsed figures, never a CSV.
 """
@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from monitor.engine.render import header
 from monitor.models import Report
-from monitor.services.report_parts import ReportPartsMissingError, report_csv_chunks
+from monitor.selectors import ReportPartsMissingError, report_csv_chunks
 
 # Sortable columns: the CSV's six figures and the weekly uptime percentage.
 FIGURE_COLUMNS = tuple(header()[1:])
@@ -144,12 +144,6 @@ def _past_extensions(prefix: str) -> str | None:
     if not kept:
         return None
     return kept[:-1] + chr(ord(kept[-1]) + 1)
-
-
-def report_latest_complete() -> Report | None:
-    """The newest Complete report."""
-    complete = Report.objects.filter(status=Report.Status.COMPLETE)
-    return complete.order_by("-created_at").first()
 
 
 def fleet_of(report: Report) -> Fleet:

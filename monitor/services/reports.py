@@ -18,10 +18,12 @@ from monitor.engine.render import render_rows
 from monitor.engine.report import stores_without_polls_since
 from monitor.engine.units import US_PER_DAY
 from monitor.ingest import rules
+from monitor.models import Report
 from monitor.selectors import ALL_STORES, StoreRange
 from monitor.services.data_version import data_version_read
 
-ProgressCallback = Callable[[str, float], None]
+# Called with each stage a report's computation enters (Report.Stage).
+ProgressCallback = Callable[[str], None]
 
 
 class ReportInputError(ValueError):
@@ -63,7 +65,7 @@ def report_generate(
     """Compute the report as of `as_of` (default: the latest stored poll), of
     the stores in `stores` (default: all)."""
     progress = on_progress or _ignore_progress
-    progress("reading", 0.05)  # before the snapshot, which is read-only
+    progress(Report.Stage.READING)  # before the snapshot, which is read-only
     started = time.perf_counter()
     # One snapshot for the version, the default instant and every read:
     # polls, hours and zones loaded meanwhile are wholly in the report or
@@ -73,7 +75,7 @@ def report_generate(
         as_of = resolve_as_of(as_of)
         inputs = selectors.report_inputs(as_of, stores)
     read = time.perf_counter()
-    progress("computing", 0.6)
+    progress(Report.Stage.COMPUTING)
     table = compute_report(inputs)
     computed = time.perf_counter()
     timings = ReportTimings(reading=read - started, computing=computed - read)
@@ -169,5 +171,5 @@ def resolve_as_of(as_of: datetime | None) -> datetime:
     return _in_range(as_of)
 
 
-def _ignore_progress(stage: str, fraction: float) -> None:
+def _ignore_progress(stage: str) -> None:
     pass

@@ -7,8 +7,6 @@ the store's whole hours or its zone, so one invalid row refuses the edit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import time
 from typing import Any
 
 from django.db import transaction
@@ -21,6 +19,7 @@ from monitor.ingest.reader import RowErrors
 from monitor.models import BusinessHours, Store
 from monitor.services.data_version import data_changed
 from monitor.services.imports import load
+from monitor.services.stores import HoursRow
 
 STORE_ID_KEY = "store_id"
 TIMEZONE_KEY = "timezone_str"
@@ -28,13 +27,6 @@ TIMEZONE_KEY = "timezone_str"
 
 class StoreEditError(ValueError):
     """The edit is refused (the message says why); nothing was changed."""
-
-
-@dataclass(frozen=True)
-class HoursRow:
-    day: int  # 0 = Monday … 6 = Sunday
-    start_time_local: time | None  # both None: a closed row (docs/report-semantics.md §10.1)
-    end_time_local: time | None
 
 
 def store_hours_replace(store_id: str, rows: Any) -> list[HoursRow]:

@@ -61,16 +61,17 @@ class StoreListError(ValueError):
 
 @dataclass(frozen=True)
 class HoursRow:
-    """A business hours row as stored: weekday (0 = Monday), local start and end
-    (both None: a closed row, docs/report-semantics.md §10.1)."""
+    """A business hours row as stored (BusinessHours), the one type every
+    service hands out: weekday (0 = Monday), local start and end (both None:
+    a closed row, docs/report-semantics.md §10.1)."""
 
     day: int
-    start: time | None
-    end: time | None
+    start_time_local: time | None
+    end_time_local: time | None
 
     @property
     def closed(self) -> bool:
-        return self.start is None
+        return self.start_time_local is None
 
 
 @dataclass(frozen=True)

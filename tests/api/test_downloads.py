@@ -15,7 +15,7 @@ from pytest_django.fixtures import Settings
 
 from monitor.api.downloads import BodyCache, accepts_gzip
 from monitor.models import Report, ReportPart
-from monitor.services import jobs
+from monitor.services import report_parts
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_random_data, store_spec_examples
 
@@ -28,7 +28,7 @@ GZIP = {"Accept-Encoding": "gzip, deflate"}
 def report(db: None) -> Report:
     store_spec_examples()
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
     return Report.objects.get(pk=report.pk)
 
 
@@ -192,7 +192,7 @@ def parts_url(settings: Settings) -> tuple[Report, str]:
     store_random_data(stores=10, seed=4)
     settings.REPORT_SHARD_STORES = 3
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
     report = Report.objects.get(pk=report.pk)
     assert (report.status, report.part_count) == (Report.Status.COMPLETE, 4)
     return report, f"/api/monitor/reports/{report.report_id}/csv"
@@ -284,7 +284,7 @@ def test_a_report_whose_parts_were_deleted_meanwhile_is_404_json(
     Report.objects.filter(pk=report.pk).update(part_count=1)
     settings.REPORT_SHARD_STORES = 1
     in_parts = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(in_parts.report_id)
+    report_parts.report_run(in_parts.report_id)
     ReportPart.objects.filter(report=in_parts, index=1).delete()
 
     for report_url in (url, f"/api/monitor/reports/{in_parts.report_id}/csv"):

@@ -15,7 +15,7 @@ from pytest_django.fixtures import Settings
 
 from monitor.metrics import ensure_multiprocess_dir
 from monitor.models import Report
-from monitor.services import jobs
+from monitor.services import report_parts
 from tests.report_data import SPEC_NOW, store_spec_examples
 from tests.support.stack import free_port
 
@@ -91,7 +91,7 @@ def test_metrics_show_reports_by_status_and_their_durations(client: Client) -> N
     store_spec_examples()
     before = scrape(client)
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
     Report.objects.create(requested_as_of=SPEC_NOW)  # Running
 
     after = scrape(client)

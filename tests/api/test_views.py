@@ -20,7 +20,7 @@ from monitor.api.errors import DATABASE_UNAVAILABLE
 from monitor.jobqueue import Job
 from monitor.jobqueue.embedded import EmbeddedQueue
 from monitor.models import Report
-from monitor.services import jobs
+from monitor.services import report_parts
 from monitor.services.imports import polls_import
 from monitor.services.reports import report_generate
 from tests.conftest import WriteFile
@@ -52,7 +52,7 @@ def spec_examples(db: None) -> None:
 @pytest.fixture
 def complete_report(spec_examples: None) -> Report:
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
     return Report.objects.get(pk=report.pk)
 
 
@@ -213,7 +213,7 @@ def test_a_queued_report_shows_its_place_in_the_embedded_queue(
     monkeypatch.setattr(jobqueue, "current", lambda: queue)
     queued = [Report.objects.create() for _ in range(3)]
     for report in queued:
-        queue.send(Job(jobs.REPORT_RUN.name, held), report.report_id)
+        queue.send(Job(report_parts.REPORT_RUN.name, held), report.report_id)
     running.wait(30)
 
     answers = [client.get(get_report(report.report_id)).json() for report in queued]
@@ -595,7 +595,7 @@ def test_reports_list_warnings_and_stores_without_recent_poll(
     # the 24 h before; as of SPEC_NOW: fresh, and both reported stores polled.
     for as_of in (SPEC_NOW, SPEC_NOW + timedelta(days=2)):
         report = Report.objects.create(requested_as_of=as_of)
-        jobs.report_run(report.report_id)
+        report_parts.report_run(report.report_id)
 
     late, fresh = client.get(REPORTS).json()["reports"]
 
@@ -608,7 +608,7 @@ def test_a_finished_reports_listed_summary_is_kept_but_its_warnings_follow_the_d
     client: Client, spec_examples: None, write_file: WriteFile
 ) -> None:
     report = Report.objects.create(requested_as_of=SPEC_NOW + timedelta(days=2))
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
     first = client.get(REPORTS).json()["reports"]
     assert "after the latest poll" in first[0]["warnings"][0]
 

@@ -16,9 +16,9 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 
 from monitor.models import BusinessHours, Report, StatusPoll, Store
 from monitor.pages.views import STORES_PER_PAGE, hours_text
-from monitor.services import jobs
+from monitor.selectors import report_csv
+from monitor.services import report_parts
 from monitor.services.data_version import data_changed
-from monitor.services.report_parts import report_csv
 from tests.report_data import SPEC_NOW, store_random_data, wait_for_embedded_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,7 +65,7 @@ class Fleet:
 def fleet(live_server: Any) -> Fleet:
     store_random_data(stores=STORES, seed=12)
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
     report.refresh_from_db()
     assert report.status == Report.Status.COMPLETE, report.error
     rows = {row[0]: row for row in list(csv.reader(io.StringIO(report_csv(report))))[1:]}

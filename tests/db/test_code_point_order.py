@@ -17,8 +17,8 @@ from django.db import connection
 from monitor import selectors
 from monitor.db.names import sql_names
 from monitor.models import Report, StatusPoll, Store
-from monitor.services import jobs
-from monitor.services.report_parts import report_csv
+from monitor.selectors import report_csv
+from monitor.services import report_parts
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_NOW
 
@@ -92,7 +92,7 @@ def test_a_report_in_parts_is_the_report_of_all_stores(settings: Any) -> None:
     settings.REPORT_SHARD_STORES = 3
     report = Report.objects.create(requested_as_of=SPEC_NOW)
 
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
 
     stored = Report.objects.get(pk=report.pk)
     assert stored.status == Report.Status.COMPLETE, stored.error

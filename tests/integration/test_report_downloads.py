@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from monitor.models import Report
-from monitor.services import jobs
-from monitor.services.report_parts import report_csv
+from monitor.selectors import report_csv
+from monitor.services import report_parts
 from tests.report_data import SPEC_NOW, store_random_data
 from tests.support.stack import Answer, Api
 
@@ -34,7 +34,7 @@ def fetch(api: Api, method: str, path: str, **headers: str) -> Answer:
 def report_id() -> str:
     store_random_data(stores=40, seed=5)
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(report.report_id)  # here: what a worker would do
+    report_parts.report_run(report.report_id)  # here: what a worker would do
     return report.report_id
 
 

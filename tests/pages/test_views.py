@@ -16,8 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings
 
 from monitor.models import Report
-from monitor.services import jobs
-from monitor.services.report_parts import report_csv
+from monitor.selectors import report_csv
+from monitor.services import report_parts, report_trigger
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
 from tests.support.jobqueue import FakeQueue
 
@@ -29,7 +29,7 @@ HTMX = {"HX-Request": "true"}
 def complete_report(db: None) -> Report:
     store_spec_examples()
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
     return Report.objects.get(pk=report.pk)
 
 
@@ -260,8 +260,10 @@ def test_new_report_when_the_job_queue_is_down_says_so(
 def test_new_report_of_unchanged_data_goes_to_the_report_it_reuses(
     client: Client, complete_report: Report
 ) -> None:
-    first = jobs.report_trigger().report  # as of the latest poll, at the current data version
-    jobs.report_run(first.report_id)  # its job (this test's transaction never commits)
+    first = (
+        report_trigger.report_trigger().report
+    )  # as of the latest poll, at the current data version
+    report_parts.report_run(first.report_id)  # its job (this test's transaction never commits)
     response = client.post("/reports/new", headers=HTMX)
     assert response["HX-Redirect"] == f"/?report={first.report_id}"
     assert client.post("/reports/new")["Location"] == f"/?report={first.report_id}"

@@ -6,9 +6,9 @@ import pytest
 from pytest_django.fixtures import Settings
 
 from monitor.models import Report, ReportPart
-from monitor.services import jobs
+from monitor.selectors import report_csv
+from monitor.services import report_parts
 from monitor.services.fleet import Fleet, FleetError, Share, fleet_of, fleet_parse
-from monitor.services.report_parts import report_csv
 from tests.report_data import SPEC_NOW, store_random_data
 
 ABSOLUTE = (
@@ -133,7 +133,7 @@ def complete_report(settings: Settings, *, shard_stores: int) -> Report:
     settings.REPORT_SHARD_STORES = shard_stores
     store_random_data(stores=7, seed=3)
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
     return Report.objects.get(pk=report.pk)
 
 

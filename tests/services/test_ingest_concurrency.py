@@ -22,9 +22,9 @@ from django.db import connection, connections, transaction
 from monitor import selectors
 from monitor.db.postgresql import _PostgreSQLPollsStaged
 from monitor.models import BusinessHours, Report, StatusPoll
-from monitor.services import jobs
+from monitor.selectors import report_csv
+from monitor.services import report_parts
 from monitor.services.imports import Body, ImportResult, business_hours_import, polls_import
-from monitor.services.report_parts import report_csv
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_NOW, store_random_data
 
@@ -216,7 +216,7 @@ def test_polls_after_its_instant_arriving_throughout_do_not_hold_a_report_up(
     with ThreadPoolExecutor(1) as pool:
         feeding = pool.submit(in_thread(post_polls))
         try:
-            jobs.report_run(report.report_id)
+            report_parts.report_run(report.report_id)
         finally:
             stop.set()
             feeding.result(timeout=WAIT)

@@ -11,10 +11,9 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from monitor.models import Report, ReportPart, Store
-from monitor.selectors import StoreRange
-from monitor.services import jobs, report_parts
+from monitor.selectors import StoreRange, report_csv
+from monitor.services import report_attempts, report_parts, report_staleness, report_trigger
 from monitor.services.data_version import data_version_read
-from monitor.services.report_parts import report_csv
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
 
@@ -40,7 +39,7 @@ def test_trigger_creates_a_running_report_and_starts_the_job_after_commit(
     django_capture_on_commit_callbacks: Callable,
 ) -> None:
     with django_capture_on_commit_callbacks() as callbacks:
-        report = jobs.report_trigger(as_of=SPEC_NOW).report
+        report = report_trigger.report_trigger(as_of=SPEC_NOW).report
 
     assert len(callbacks) == 1  # the job starts only once the row is committed
     stored = reload(report)
@@ -55,7 +54,7 @@ def test_trigger_creates_a_running_report_and_starts_the_job_after_commit(
 def test_run_stores_both_forms_of_the_report() -> None:
     report = Report.objects.create(requested_as_of=SPEC_NOW)
 
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
 
     stored = reload(report)
     assert stored.status == Report.Status.COMPLETE
@@ -74,7 +73,7 @@ def test_run_stores_both_forms_of_the_report() -> None:
 def test_run_resolves_the_default_as_of_to_the_latest_poll() -> None:
     report = Report.objects.create()
 
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
 
     stored = reload(report)
     assert stored.requested_as_of is None
@@ -85,7 +84,7 @@ def test_run_resolves_the_default_as_of_to_the_latest_poll() -> None:
 def test_run_without_polls_fails_with_the_reason() -> None:
     report = Report.objects.create()
 
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
 
     stored = reload(report)
     assert stored.status == Report.Status.FAILED
@@ -104,12 +103,12 @@ def test_run_that_crashes_fails_with_a_generic_reason_and_logs_the_details(
     store.save()
     report = Report.objects.create(requested_as_of=SPEC_NOW)
 
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
 
     stored = reload(report)
     assert stored.status == Report.Status.FAILED
     # The error is served to anyone: no exception text (hosts, ports, SQL).
-    assert stored.error == report_parts.INTERNAL_ERROR
+    assert stored.error == report_attempts.INTERNAL_ERROR
     assert "Mars/Olympus_Mons" not in stored.error
     assert "Mars/Olympus_Mons" in caplog.text  # the log has the details
 
@@ -117,10 +116,10 @@ def test_run_that_crashes_fails_with_a_generic_reason_and_logs_the_details(
 @pytest.mark.usefixtures("spec_examples")
 def test_a_redelivered_job_leaves_a_complete_report_alone() -> None:
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
     first = reload(report)
 
-    jobs.report_run(report.report_id)  # e.g. the task delivered again
+    report_parts.report_run(report.report_id)  # e.g. the task delivered again
 
     again = reload(report)
     assert (again.status, again.attempts, again.finished_at) == (
@@ -128,25 +127,25 @@ def test_a_redelivered_job_leaves_a_complete_report_alone() -> None:
         1,
         first.finished_at,
     )
-    assert jobs.report_attempt_start(report.report_id) is None
+    assert report_attempts.report_attempt_start(report.report_id) is None
 
 
 def test_running_an_unknown_report_does_nothing() -> None:
-    jobs.report_run("no-such-report")
+    report_parts.report_run("no-such-report")
     assert not Report.objects.exists()
 
 
 @pytest.mark.usefixtures("spec_examples")
-def test_progress_is_written_to_the_row() -> None:
+def test_the_stage_is_written_to_the_row_with_a_heartbeat() -> None:
     report = Report.objects.create(requested_as_of=SPEC_NOW)
     make_stale(report, seconds=60)
-    attempt = jobs.report_attempt_start(report.report_id)
+    attempt = report_attempts.report_attempt_start(report.report_id)
     assert attempt is not None
 
-    attempt.progress("reading", 0.05)
+    attempt.progress(Report.Stage.READING)
 
     stored = reload(report)
-    assert (stored.stage, stored.progress, stored.attempts) == ("reading", 0.05, 1)
+    assert (stored.stage, stored.attempts) == (Report.Stage.READING, 1)
     assert timezone.now() - stored.heartbeat_at < timedelta(seconds=10)
 
 
@@ -156,16 +155,16 @@ def test_only_the_latest_attempt_writes() -> None:
     # again (Redis visibility timeout) or when its killed worker's pool child
     # lives on. The second claim supersedes the first.
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    first = jobs.report_attempt_start(report.report_id)
-    second = jobs.report_attempt_start(report.report_id)
+    first = report_attempts.report_attempt_start(report.report_id)
+    second = report_attempts.report_attempt_start(report.report_id)
     assert first is not None
     assert second is not None
     assert (first.number, second.number) == (1, 2)
     whole = [StoreRange()]
 
-    with pytest.raises(jobs.AttemptSupersededError):
-        first.progress("planning", 0.0)
-    with pytest.raises(jobs.AttemptSupersededError):
+    with pytest.raises(report_attempts.AttemptSupersededError):
+        first.progress(Report.Stage.PLANNING)
+    with pytest.raises(report_attempts.AttemptSupersededError):
         first.plan(SPEC_NOW, whole)
     first.fail("lost")  # dropped, not raised: the report is not the first run's any more
     assert reload(report).status == Report.Status.RUNNING
@@ -173,8 +172,8 @@ def test_only_the_latest_attempt_writes() -> None:
 
     (part,) = second.plan(SPEC_NOW, whole)
     report_parts.part_run(part)
-    with pytest.raises(jobs.AttemptSupersededError):
-        second.progress("writing", 0.9)  # finished: nothing may write any more
+    with pytest.raises(report_attempts.AttemptSupersededError):
+        second.progress(Report.Stage.WRITING)  # finished: nothing may write any more
     stored = reload(report)
     assert (stored.status, report_csv(stored)) == (Report.Status.COMPLETE, SPEC_CSV)
 
@@ -182,11 +181,11 @@ def test_only_the_latest_attempt_writes() -> None:
 @pytest.mark.usefixtures("spec_examples")
 def test_a_redelivered_job_of_a_planned_report_plans_it_again() -> None:
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    first = jobs.report_attempt_start(report.report_id)
+    first = report_attempts.report_attempt_start(report.report_id)
     assert first is not None
     (earlier,) = first.plan(SPEC_NOW, [StoreRange()])  # then its worker died
 
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
 
     stored = reload(report)
     assert (stored.status, stored.attempts, report_csv(stored)) == (
@@ -201,14 +200,14 @@ def test_a_redelivered_job_of_a_planned_report_plans_it_again() -> None:
 
 @pytest.mark.usefixtures("spec_examples")
 def test_a_report_whose_worker_keeps_dying_fails_instead_of_running_for_ever() -> None:
-    report = Report.objects.create(requested_as_of=SPEC_NOW, attempts=jobs.MAX_ATTEMPTS)
+    report = Report.objects.create(requested_as_of=SPEC_NOW, attempts=report_attempts.MAX_ATTEMPTS)
 
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
 
     stored = reload(report)
     assert stored.status == Report.Status.FAILED
-    assert f"started {jobs.MAX_ATTEMPTS} times" in stored.error
-    assert stored.attempts == jobs.MAX_ATTEMPTS
+    assert f"started {report_attempts.MAX_ATTEMPTS} times" in stored.error
+    assert stored.attempts == report_attempts.MAX_ATTEMPTS
 
 
 @pytest.mark.parametrize(
@@ -226,7 +225,7 @@ def test_a_lost_job_makes_its_report_fail_when_read(
     report = Report.objects.create(attempts=attempts)
     make_stale(report, seconds=silent_for)
 
-    stored = jobs.report_get(report.report_id)
+    stored = report_staleness.report_get_failing_lost(report.report_id)
 
     assert stored is not None
     assert stored.status == Report.Status.FAILED
@@ -243,7 +242,7 @@ def test_a_job_within_its_timeout_stays_running(
     report = Report.objects.create(attempts=attempts)
     make_stale(report, seconds=silent_for)
 
-    stored = jobs.report_get(report.report_id)
+    stored = report_staleness.report_get_failing_lost(report.report_id)
 
     assert stored is not None
     assert stored.status == Report.Status.RUNNING
@@ -256,8 +255,8 @@ def test_waiting_in_the_queue_longer_than_the_stale_timeout_is_not_failing(
     queued = Report.objects.create()
     make_stale(queued, seconds=60)  # a long backlog ahead of it
 
-    assert jobs.reports_fail_stale() == 0
-    stored = jobs.report_get(queued.report_id)
+    assert report_staleness.reports_fail_stale() == 0
+    stored = report_staleness.report_get_failing_lost(queued.report_id)
     assert stored is not None
     assert (stored.status, stored.stage) == (Report.Status.RUNNING, "queued")
 
@@ -270,7 +269,10 @@ def test_listing_fails_the_lost_jobs_reports_only(settings: Settings) -> None:
     make_stale(lost, seconds=61)
     make_stale(done, seconds=3600)
 
-    listed = {report.report_id: report for report in jobs.reports_recent(limit=10)}
+    listed = {
+        report.report_id: report
+        for report in report_staleness.reports_recent_failing_lost(limit=10)
+    }
 
     assert listed[lost.report_id].status == Report.Status.FAILED
     assert listed[alive.report_id].status == Report.Status.RUNNING
@@ -283,12 +285,12 @@ def test_a_job_that_comes_back_after_its_report_failed_cannot_complete_it(
 ) -> None:
     settings.REPORT_STALE_AFTER_SECONDS = 60
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    attempt = jobs.report_attempt_start(report.report_id)
+    attempt = report_attempts.report_attempt_start(report.report_id)
     assert attempt is not None
     make_stale(report, seconds=61)
-    assert jobs.reports_fail_stale() == 1
+    assert report_staleness.reports_fail_stale() == 1
 
-    with pytest.raises(jobs.AttemptSupersededError):
+    with pytest.raises(report_attempts.AttemptSupersededError):
         attempt.plan(SPEC_NOW, [StoreRange()])
     assert reload(report).status == Report.Status.FAILED
 
@@ -296,7 +298,7 @@ def test_a_job_that_comes_back_after_its_report_failed_cannot_complete_it(
 def test_recent_reports_are_newest_first_and_limited() -> None:
     created = [Report.objects.create() for _ in range(3)]
 
-    recent = jobs.reports_recent(limit=2)
+    recent = report_staleness.reports_recent_failing_lost(limit=2)
 
     assert [report.report_id for report in recent] == [r.report_id for r in created[::-1][:2]]
 
@@ -308,7 +310,7 @@ def test_without_a_broker_the_job_runs_in_a_thread_of_this_process(
     settings.CELERY_BROKER_URL = ""
     store_spec_examples()
 
-    report = jobs.report_trigger(as_of=SPEC_NOW).report  # autocommit: the job starts now
+    report = report_trigger.report_trigger(as_of=SPEC_NOW).report  # autocommit: the job starts now
 
     wait_for_embedded_jobs(report.pk)  # nobody else runs it
     assert report_csv(reload(report)) == SPEC_CSV

@@ -17,11 +17,16 @@ from pytest_django.fixtures import Settings
 
 from monitor import jobqueue
 from monitor.models import BusinessHours, Report, ReportPart, StatusPoll, Store
-from monitor.selectors import store_ranges
-from monitor.services import jobs, report_parts, store_edits
+from monitor.selectors import report_csv, store_ranges
+from monitor.services import (
+    report_attempts,
+    report_parts,
+    report_staleness,
+    report_trigger,
+    store_edits,
+)
 from monitor.services.data_version import data_changed, data_version_read
 from monitor.services.imports import Body, polls_import
-from monitor.services.report_parts import report_csv
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_NOW, store_random_data
 from tests.support.jobqueue import FakeQueue
@@ -45,7 +50,7 @@ def planned(shard_stores: int) -> tuple[Report, list[int]]:
     """A Running report as of AS_OF, planned in parts of `shard_stores` stores,
     their jobs in the queue, none run yet."""
     report = Report.objects.create(requested_as_of=AS_OF)
-    attempt = jobs.report_attempt_start(report.report_id)
+    attempt = report_attempts.report_attempt_start(report.report_id)
     assert attempt is not None
     parts = attempt.plan(AS_OF, store_ranges(shard_stores))
     jobqueue.current().run_each(report_parts.PART_RUN, parts)
@@ -80,7 +85,7 @@ def test_a_report_in_parts_is_the_report_of_all_stores(
     settings.REPORT_SHARD_STORES = shard_stores
     report = Report.objects.create(requested_as_of=AS_OF)
 
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
     job_queue.run_all()
 
     assert_as_one_report(report)
@@ -136,7 +141,7 @@ def test_any_shard_size_gives_the_same_bytes(
         for shard_stores in (1, 7, len(store_ids)):
             with override_settings(REPORT_SHARD_STORES=shard_stores):
                 report = Report.objects.create(requested_as_of=AS_OF)
-                jobs.report_run(report.report_id)
+                report_parts.report_run(report.report_id)
                 job_queue.run_all()
             stored = reload(report)
             assert stored.status == Report.Status.COMPLETE, stored.error
@@ -265,9 +270,9 @@ def test_progress_does_not_fall_when_a_planner_delivered_again_starts() -> None:
     report_parts.part_run(parts[0])
     seen = reload(report).progress
 
-    again = jobs.report_attempt_start(report.report_id)
+    again = report_attempts.report_attempt_start(report.report_id)
     assert again is not None
-    again.progress("planning", 0.0)
+    again.progress(Report.Stage.PLANNING)
 
     assert reload(report).progress == seen > 0
 
@@ -305,7 +310,7 @@ def test_a_part_that_fails_fails_the_report_with_the_reason(
     job_queue.run_all()
 
     stored = reload(report)
-    assert (stored.status, stored.error) == (Report.Status.FAILED, report_parts.INTERNAL_ERROR)
+    assert (stored.status, stored.error) == (Report.Status.FAILED, report_attempts.INTERNAL_ERROR)
     assert stored.finished_at is not None
     assert ReportPart.objects.get(pk=parts[-1]).status == Report.Status.FAILED
     assert "Mars/Olympus_Mons" in caplog.text
@@ -314,13 +319,13 @@ def test_a_part_that_fails_fails_the_report_with_the_reason(
 def test_a_part_whose_worker_keeps_dying_fails_the_report() -> None:
     store_random_data(stores=4, seed=9)
     report, parts = planned(2)
-    ReportPart.objects.filter(pk=parts[0]).update(attempts=report_parts.MAX_ATTEMPTS)
+    ReportPart.objects.filter(pk=parts[0]).update(attempts=report_attempts.MAX_ATTEMPTS)
 
     report_parts.part_run(parts[0])
 
     stored = reload(report)
     assert stored.status == Report.Status.FAILED
-    assert f"part 1 of the report was started {report_parts.MAX_ATTEMPTS} times" in stored.error
+    assert f"part 1 of the report was started {report_attempts.MAX_ATTEMPTS} times" in stored.error
     report_parts.part_run(parts[1])  # the other part: nothing to run any more
     assert ReportPart.objects.get(pk=parts[1]).attempts == 0
 
@@ -328,15 +333,15 @@ def test_a_part_whose_worker_keeps_dying_fails_the_report() -> None:
 def test_only_the_latest_attempt_of_a_part_writes() -> None:
     store_random_data(stores=4, seed=9)
     report, parts = planned(2)
-    first = report_parts.part_attempt_start(parts[0])
-    second = report_parts.part_attempt_start(parts[0])  # redelivered meanwhile
+    first = report_attempts.part_attempt_start(parts[0])
+    second = report_attempts.part_attempt_start(parts[0])  # redelivered meanwhile
     assert first is not None
     assert second is not None
     rows = {"data_version": 0, "row_count": 0, "stores_without_recent_poll": 0}
 
-    with pytest.raises(report_parts.AttemptSupersededError):
-        first.progress("computing", 0.6)
-    with pytest.raises(report_parts.AttemptSupersededError):
+    with pytest.raises(report_attempts.AttemptSupersededError):
+        first.progress(Report.Stage.COMPUTING)
+    with pytest.raises(report_attempts.AttemptSupersededError):
         first.complete(**rows, absolute="stale\n", percent="stale\n")
     first.fail("lost")  # dropped: the part is not the first run's any more
 
@@ -351,7 +356,7 @@ def test_one_finisher_only(job_queue: FakeQueue) -> None:
     job_queue.run_all()
     finished = reload(report)
 
-    report_parts._finish_if_last(report.report_id)  # a second finisher, late
+    report_parts.report_finish_if_last(report.report_id)  # a second finisher, late
 
     again = reload(report)
     assert (again.status, again.finished_at) == (Report.Status.COMPLETE, finished.finished_at)
@@ -378,7 +383,9 @@ def test_a_plan_replaced_while_the_last_part_finishes_is_not_completed(
             steps.append("finisher read the report")
         elif steps == ["finisher read the report"] and reads_parts:  # its first read of parts
             steps.append("replanned")
-            replan = jobs.report_attempt_start(report.report_id)  # the planner, redelivered
+            replan = report_attempts.report_attempt_start(
+                report.report_id
+            )  # the planner, redelivered
             assert replan is not None
             job_queue.run_each(report_parts.PART_RUN, replan.plan(AS_OF, store_ranges(3)))
         return result
@@ -396,7 +403,7 @@ def test_a_part_delivered_again_once_in_finishes_the_report() -> None:
     store_random_data(stores=6, seed=5)
     report, (first, second) = planned(3)
     report_parts.part_run(first)
-    attempt = report_parts.part_attempt_start(second)
+    attempt = report_attempts.part_attempt_start(second)
     assert attempt is not None
     generated = report_generate(as_of=AS_OF, stores=attempt.stores)
     attempt.complete(
@@ -432,7 +439,7 @@ def test_a_part_delivered_again_sends_the_parts_of_a_round_it_may_not_have_sent(
 def test_a_part_of_a_failed_report_does_not_run(job_queue: FakeQueue) -> None:
     store_random_data(stores=4, seed=9)
     report, parts = planned(2)
-    report_parts.report_fail(report.report_id, "lost")
+    report_attempts.report_fail(report.report_id, "lost")
 
     job_queue.run_all()
     report_parts.part_run(parts[0])
@@ -457,10 +464,12 @@ def test_a_report_whose_part_waits_in_the_queue_has_the_queue_timeout(
     report_parts.part_run(parts[0])  # the other one waits behind a backlog
     make_silent(report, seconds=601)
 
-    assert jobs.report_get(report.report_id).status == Report.Status.RUNNING  # type: ignore[union-attr]
+    waiting = report_staleness.report_get_failing_lost(report.report_id)
+    assert waiting is not None
+    assert waiting.status == Report.Status.RUNNING
 
     make_silent(report, seconds=3601)
-    failed = jobs.report_get(report.report_id)
+    failed = report_staleness.report_get_failing_lost(report.report_id)
     assert failed is not None
     assert failed.status == Report.Status.FAILED
     assert "no worker started the report's job within 3600 s" in failed.error
@@ -479,14 +488,14 @@ def test_without_a_broker_a_report_whose_parts_wait_is_lost_once_silent(
     report_parts.part_run(parts[0])  # ...then the web process stops
     make_silent(report, seconds=601)
 
-    failed = jobs.report_get(report.report_id)
+    failed = report_staleness.report_get_failing_lost(report.report_id)
     assert failed is not None
     assert (failed.status, failed.error) == (
         Report.Status.FAILED,
         "the report's job gave no sign of life for 600 s (its worker was stopped or lost); "
         "trigger a new report",
     )
-    assert not jobs.report_trigger(as_of=AS_OF).reused
+    assert not report_trigger.report_trigger(as_of=AS_OF).reused
 
 
 def test_a_report_whose_started_part_went_silent_is_lost(settings: Settings) -> None:
@@ -494,10 +503,10 @@ def test_a_report_whose_started_part_went_silent_is_lost(settings: Settings) -> 
     store_random_data(stores=4, seed=9)
     report, parts = planned(2)
     report_parts.part_run(parts[0])
-    assert report_parts.part_attempt_start(parts[1]) is not None  # then its worker vanished
+    assert report_attempts.part_attempt_start(parts[1]) is not None  # then its worker vanished
     make_silent(report, seconds=601)
 
-    assert jobs.reports_fail_stale() == 1
+    assert report_staleness.reports_fail_stale() == 1
     stored = reload(report)
     assert stored.status == Report.Status.FAILED
     assert "gave no sign of life for 600 s" in stored.error

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from pytest_django.fixtures import Settings
 
 from monitor.models import DataVersion, Report, StatusPoll
-from monitor.selectors import store_ranges
-from monitor.services import jobs, report_parts
+from monitor.selectors import report_csv, store_ranges
+from monitor.services import report_attempts, report_parts, report_staleness, report_trigger
 from monitor.services.data_version import data_changed, data_version_read
 from monitor.services.imports import (
     FileRefusedError,
@@ -29,7 +29,6 @@ from monitor.services.imports import (
     polls_import,
     timezones_import,
 )
-from monitor.services.report_parts import report_csv
 from monitor.services.report_retention import reports_prune
 from tests.conftest import WriteFile
 from tests.integration.conftest import database_url
@@ -46,8 +45,8 @@ def spec_examples(db: None) -> None:
 
 
 def test_a_second_trigger_for_the_same_instant_returns_the_first_report() -> None:
-    first = jobs.report_trigger(as_of=SPEC_NOW)
-    second = jobs.report_trigger(as_of=SPEC_NOW)
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    second = report_trigger.report_trigger(as_of=SPEC_NOW)
 
     assert (first.reused, second.reused) == (False, True)
     assert second.report.report_id == first.report.report_id
@@ -55,8 +54,8 @@ def test_a_second_trigger_for_the_same_instant_returns_the_first_report() -> Non
 
 
 def test_the_default_instant_is_resolved_and_matches_the_same_explicit_one() -> None:
-    default = jobs.report_trigger()
-    explicit = jobs.report_trigger(as_of=LATEST_POLL)
+    default = report_trigger.report_trigger()
+    explicit = report_trigger.report_trigger(as_of=LATEST_POLL)
 
     assert default.report.as_of == LATEST_POLL
     assert default.report.requested_as_of is None
@@ -65,17 +64,17 @@ def test_the_default_instant_is_resolved_and_matches_the_same_explicit_one() -> 
 
 
 def test_another_instant_is_another_report() -> None:
-    first = jobs.report_trigger(as_of=SPEC_NOW)
-    other = jobs.report_trigger(as_of=SPEC_NOW + timedelta(microseconds=1))
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    other = report_trigger.report_trigger(as_of=SPEC_NOW + timedelta(microseconds=1))
 
     assert not other.reused
     assert other.report.report_id != first.report.report_id
 
 
 def test_force_computes_anew() -> None:
-    first = jobs.report_trigger(as_of=SPEC_NOW)
-    forced = jobs.report_trigger(as_of=SPEC_NOW, force=True)
-    after = jobs.report_trigger(as_of=SPEC_NOW)
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    forced = report_trigger.report_trigger(as_of=SPEC_NOW, force=True)
+    after = report_trigger.report_trigger(as_of=SPEC_NOW)
 
     assert not forced.reused
     assert forced.report.report_id != first.report.report_id
@@ -83,31 +82,31 @@ def test_force_computes_anew() -> None:
 
 
 def test_a_complete_report_is_reused() -> None:
-    first = jobs.report_trigger(as_of=SPEC_NOW)
-    jobs.report_run(first.report.report_id)
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    report_parts.report_run(first.report.report_id)
 
-    again = jobs.report_trigger(as_of=SPEC_NOW)
+    again = report_trigger.report_trigger(as_of=SPEC_NOW)
 
     assert again.reused
     assert again.report.status == Report.Status.COMPLETE
 
 
 def test_a_failed_report_is_not_reused() -> None:
-    first = jobs.report_trigger(as_of=SPEC_NOW)
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
     Report.objects.filter(pk=first.report.pk).update(status=Report.Status.FAILED)
 
-    again = jobs.report_trigger(as_of=SPEC_NOW)
+    again = report_trigger.report_trigger(as_of=SPEC_NOW)
 
     assert not again.reused
 
 
 def test_a_lost_job_is_failed_and_not_reused() -> None:
-    first = jobs.report_trigger(as_of=SPEC_NOW)
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
     Report.objects.filter(pk=first.report.pk).update(
         attempts=1, heartbeat_at=first.report.heartbeat_at - timedelta(hours=1)
     )
 
-    again = jobs.report_trigger(as_of=SPEC_NOW)
+    again = report_trigger.report_trigger(as_of=SPEC_NOW)
 
     assert not again.reused
     assert Report.objects.get(pk=first.report.pk).status == Report.Status.FAILED
@@ -121,10 +120,10 @@ def queued_for(report: Report, *, seconds: int) -> None:
 def test_a_queued_report_no_queue_holds_is_not_reused() -> None:
     # As after a web process's restart, or a broker that lost the task: the
     # report is still within REPORT_QUEUE_TIMEOUT, but its job will never run.
-    first = jobs.report_trigger(as_of=SPEC_NOW)
-    queued_for(first.report, seconds=jobs.QUEUED_REUSE_SECONDS + 1)
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    queued_for(first.report, seconds=report_trigger.QUEUED_REUSE_SECONDS + 1)
 
-    again = jobs.report_trigger(as_of=SPEC_NOW)
+    again = report_trigger.report_trigger(as_of=SPEC_NOW)
 
     assert not again.reused
     assert again.report.report_id != first.report.report_id
@@ -135,12 +134,12 @@ def test_a_report_whose_task_is_still_being_published_is_not_reused_before_it_is
 ) -> None:
     # Its publish may yet fail. Here it never ends (its web process died, say):
     # the identical trigger waits for it a while, then makes its own report.
-    monkeypatch.setattr(jobs, "ENQUEUING_WAIT_SECONDS", 0.1)
-    first = jobs.report_trigger(as_of=SPEC_NOW)
-    Report.objects.filter(pk=first.report.pk).update(stage=jobs.STAGE_ENQUEUING)
+    monkeypatch.setattr(report_trigger, "ENQUEUING_WAIT_SECONDS", 0.1)
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    Report.objects.filter(pk=first.report.pk).update(stage=Report.Stage.ENQUEUING)
 
-    again = jobs.report_trigger(as_of=SPEC_NOW)
-    third = jobs.report_trigger(as_of=SPEC_NOW)
+    again = report_trigger.report_trigger(as_of=SPEC_NOW)
+    third = report_trigger.report_trigger(as_of=SPEC_NOW)
 
     assert not again.reused
     assert again.report.report_id != first.report.report_id
@@ -150,31 +149,31 @@ def test_a_report_whose_task_is_still_being_published_is_not_reused_before_it_is
 
 
 def test_a_started_report_with_a_fresh_heartbeat_is_reused() -> None:
-    first = jobs.report_trigger(as_of=SPEC_NOW)
-    queued_for(first.report, seconds=jobs.QUEUED_REUSE_SECONDS + 1)
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    queued_for(first.report, seconds=report_trigger.QUEUED_REUSE_SECONDS + 1)
     Report.objects.filter(pk=first.report.pk).update(attempts=1, heartbeat_at=timezone.now())
 
-    assert jobs.report_trigger(as_of=SPEC_NOW).reused
+    assert report_trigger.report_trigger(as_of=SPEC_NOW).reused
 
 
 def test_a_complete_report_is_preferred_to_a_newer_running_one() -> None:
-    complete = jobs.report_trigger(as_of=SPEC_NOW)
-    jobs.report_run(complete.report.report_id)
-    jobs.report_trigger(as_of=SPEC_NOW, force=True)  # waiting behind a backlog
+    complete = report_trigger.report_trigger(as_of=SPEC_NOW)
+    report_parts.report_run(complete.report.report_id)
+    report_trigger.report_trigger(as_of=SPEC_NOW, force=True)  # waiting behind a backlog
 
-    again = jobs.report_trigger(as_of=SPEC_NOW)
+    again = report_trigger.report_trigger(as_of=SPEC_NOW)
 
     assert again.report.report_id == complete.report.report_id
 
 
 def test_reports_queued_before_the_process_started_are_queued_again() -> None:
-    queued = [jobs.report_trigger(as_of=SPEC_NOW, force=True) for _ in range(2)]
-    started = jobs.report_trigger(as_of=SPEC_NOW, force=True)
+    queued = [report_trigger.report_trigger(as_of=SPEC_NOW, force=True) for _ in range(2)]
+    started = report_trigger.report_trigger(as_of=SPEC_NOW, force=True)
     Report.objects.filter(pk=started.report.pk).update(attempts=1)
     process_started = timezone.now()
-    jobs.report_trigger(as_of=SPEC_NOW, force=True)  # queued by this process
+    report_trigger.report_trigger(as_of=SPEC_NOW, force=True)  # queued by this process
 
-    left = jobs.reports_left_queued(before=process_started)
+    left = report_staleness.reports_left_queued(before=process_started)
 
     assert left == [each.report.report_id for each in queued]  # oldest first
 
@@ -183,15 +182,15 @@ def test_a_report_whose_parts_were_left_queued_is_queued_again_and_completes(
     settings: Settings,
 ) -> None:
     settings.REPORT_SHARD_STORES = 1
-    left = jobs.report_trigger(as_of=SPEC_NOW, force=True).report
-    attempt = jobs.report_attempt_start(left.report_id)
+    left = report_trigger.report_trigger(as_of=SPEC_NOW, force=True).report
+    attempt = report_attempts.report_attempt_start(left.report_id)
     assert attempt is not None
     first, *_ = attempt.plan(SPEC_NOW, store_ranges(1))
     report_parts.part_run(first)  # ...then the web process running its parts stops
     process_started = timezone.now()
 
-    assert jobs.reports_left_queued(before=process_started) == [left.report_id]
-    jobs.report_run(left.report_id)  # the restarted process's job thread
+    assert report_staleness.reports_left_queued(before=process_started) == [left.report_id]
+    report_parts.report_run(left.report_id)  # the restarted process's job thread
     resumed = Report.objects.get(pk=left.pk)
     assert resumed.status == Report.Status.COMPLETE
     assert report_csv(resumed) == SPEC_CSV
@@ -199,31 +198,31 @@ def test_a_report_whose_parts_were_left_queued_is_queued_again_and_completes(
 
 def test_a_reused_report_survives_the_next_prune(settings: Settings) -> None:
     settings.REPORT_RETENTION_DAYS, settings.REPORT_RETENTION_COUNT = 7, 500
-    old = jobs.report_trigger(as_of=SPEC_NOW)
-    jobs.report_run(old.report.report_id)
+    old = report_trigger.report_trigger(as_of=SPEC_NOW)
+    report_parts.report_run(old.report.report_id)
     Report.objects.filter(pk=old.report.pk).update(created_at=timezone.now() - timedelta(days=7))
 
-    again = jobs.report_trigger(as_of=SPEC_NOW)
+    again = report_trigger.report_trigger(as_of=SPEC_NOW)
     reports_prune()
 
-    assert jobs.report_get(again.report.report_id) is not None
+    assert report_staleness.report_get_failing_lost(again.report.report_id) is not None
     assert not again.reused  # the old one was about to go: a new report instead
 
 
 def test_a_complete_report_beyond_half_the_kept_count_is_not_reused(settings: Settings) -> None:
     settings.REPORT_RETENTION_COUNT = 4
-    first = jobs.report_trigger(as_of=SPEC_NOW)
-    jobs.report_run(first.report.report_id)
-    newer = [jobs.report_trigger(as_of=SPEC_NOW, force=True) for _ in range(2)]
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    report_parts.report_run(first.report.report_id)
+    newer = [report_trigger.report_trigger(as_of=SPEC_NOW, force=True) for _ in range(2)]
     Report.objects.filter(pk__in=[each.report.pk for each in newer]).update(
         status=Report.Status.FAILED
     )
 
-    assert not jobs.report_trigger(as_of=SPEC_NOW).reused
+    assert not report_trigger.report_trigger(as_of=SPEC_NOW).reused
 
 
 def test_200_identical_triggers_make_one_report() -> None:
-    triggered = [jobs.report_trigger(as_of=SPEC_NOW) for _ in range(200)]
+    triggered = [report_trigger.report_trigger(as_of=SPEC_NOW) for _ in range(200)]
 
     assert Report.objects.count() == 1
     assert sum(not each.reused for each in triggered) == 1
@@ -245,10 +244,10 @@ IMPORTS: dict[str, tuple[Callable[..., object], str]] = {
 @pytest.mark.parametrize("source", IMPORTS)
 def test_any_import_since_the_report_gives_a_new_report(write_file: WriteFile, source: str) -> None:
     importer, content = IMPORTS[source]
-    first = jobs.report_trigger(as_of=SPEC_NOW)
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
 
     importer(write_file(f"{source}.csv", content))
-    after = jobs.report_trigger(as_of=SPEC_NOW)
+    after = report_trigger.report_trigger(as_of=SPEC_NOW)
 
     assert not after.reused
     assert (first.report.data_version, after.report.data_version) == (0, 1)
@@ -258,35 +257,35 @@ def test_an_import_that_adds_nothing_new_still_counts(write_file: WriteFile) -> 
     # Simpler to trust than to compare what it stored: any committed import is new data.
     path = write_file("polls.csv", IMPORTS["polls"][1])
     polls_import(path)
-    first = jobs.report_trigger(as_of=SPEC_NOW)
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
 
     polls_import(path)  # every row a duplicate
 
-    assert not jobs.report_trigger(as_of=SPEC_NOW).reused
+    assert not report_trigger.report_trigger(as_of=SPEC_NOW).reused
     assert first.report.data_version is not None
 
 
 def test_a_refused_import_changes_nothing_and_the_report_is_reused(
     write_file: WriteFile,
 ) -> None:
-    first = jobs.report_trigger(as_of=SPEC_NOW)
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
 
     with pytest.raises(FileRefusedError):
         polls_import(write_file("polls.csv", "store_id,status\nexample-1,active\n"))
 
-    again = jobs.report_trigger(as_of=SPEC_NOW)
+    again = report_trigger.report_trigger(as_of=SPEC_NOW)
     assert again.reused
     assert again.report.report_id == first.report.report_id
 
 
 def test_a_change_rolled_back_is_no_change() -> None:
-    first = jobs.report_trigger(as_of=SPEC_NOW)
+    first = report_trigger.report_trigger(as_of=SPEC_NOW)
 
     with transaction.atomic():
         data_changed()
         transaction.set_rollback(True)  # as an import that fails after its bump
 
-    assert jobs.report_trigger(as_of=SPEC_NOW).report.report_id == first.report.report_id
+    assert report_trigger.report_trigger(as_of=SPEC_NOW).report.report_id == first.report.report_id
 
 
 INSTANTS = [SPEC_NOW, SPEC_NOW - timedelta(hours=1), None]  # None: the default, LATEST_POLL
@@ -321,7 +320,7 @@ def test_new_data_always_gives_a_new_report(
                 latest.clear()
                 continue
             key = LATEST_POLL if instant is None else instant
-            triggered = jobs.report_trigger(as_of=instant, force=force)
+            triggered = report_trigger.report_trigger(as_of=instant, force=force)
             expect_reuse = not force and key in latest
             assert triggered.reused == expect_reuse
             if expect_reuse:
@@ -338,7 +337,7 @@ def test_a_trigger_does_not_wait_for_a_bulk_poll_load() -> None:
     with psycopg.connect(database_url(connection.settings_dict)) as loader:
         loader.execute(f"LOCK TABLE {StatusPoll._meta.db_table} IN ACCESS EXCLUSIVE MODE")
         started = time.monotonic()
-        triggered = jobs.report_trigger()
+        triggered = report_trigger.report_trigger()
         waited = time.monotonic() - started
         assert triggered.report.as_of is None  # the job resolves it, once the load is done
         loader.rollback()
@@ -358,8 +357,8 @@ def test_a_trigger_does_not_wait_for_an_import_committing_its_version() -> None:
     with psycopg.connect(database_url(connection.settings_dict)) as importer:
         importer.execute(f"UPDATE {DataVersion._meta.db_table} SET version = version + 1")
         started = time.monotonic()
-        first = jobs.report_trigger(as_of=SPEC_NOW)
-        second = jobs.report_trigger(as_of=SPEC_NOW)
+        first = report_trigger.report_trigger(as_of=SPEC_NOW)
+        second = report_trigger.report_trigger(as_of=SPEC_NOW)
         waited = time.monotonic() - started
         importer.rollback()
 
@@ -371,7 +370,7 @@ def test_a_trigger_does_not_wait_for_an_import_committing_its_version() -> None:
     # Once Complete, a report carries the version its figures reflect (the
     # import rolled back: the current one), and is reused for it.
     assert Report.objects.get(pk=first.report.pk).data_version == data_version_read()
-    assert jobs.report_trigger(as_of=SPEC_NOW).reused
+    assert report_trigger.report_trigger(as_of=SPEC_NOW).reused
 
 
 @pytest.mark.django_db(transaction=True)

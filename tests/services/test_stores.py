@@ -106,7 +106,7 @@ def test_default_as_of_is_the_latest_poll_and_hours_are_as_stored() -> None:
     story = store_story("example-2")
 
     assert story.as_of == SPEC_NOW - timedelta(minutes=20)
-    assert story.business_hours[0].start == time(9)
+    assert story.business_hours[0].start_time_local == time(9)
     assert len(story.business_hours) == 7
     assert story.timezone == "America/New_York"
 

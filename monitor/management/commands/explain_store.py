@@ -76,15 +76,16 @@ def _zone_and_hours(story: StoreStory) -> list[str]:
         return [*lines, "  no rows: open 24 hours, every day"]
     days = {row.day for row in story.business_hours}
     for row in story.business_hours:
-        if row.start is None or row.end is None:
+        start, end = row.start_time_local, row.end_time_local
+        if start is None or end is None:
             lines.append(f"  {_WEEKDAYS[row.day]} closed")
             continue
         kind = ""
-        if row.end < row.start:
+        if end < start:
             kind = " (overnight, into the next day)"
-        elif row.end == row.start:
+        elif end == start:
             kind = " (24 hours)"
-        lines.append(f"  {_WEEKDAYS[row.day]} {row.start.isoformat()}–{row.end.isoformat()}{kind}")
+        lines.append(f"  {_WEEKDAYS[row.day]} {start.isoformat()}–{end.isoformat()}{kind}")
     missing = [_WEEKDAYS[day] for day in range(7) if day not in days]
     if missing:
         lines.append(f"  {', '.join(missing)}: no rows, open the whole day")
