@@ -8,7 +8,10 @@ from django.core.cache import cache
 from pytest_django.fixtures import Settings
 
 from monitor import jobqueue
+from monitor.models import Report
+from tests.report_data import SPEC_NOW, store_spec_examples
 from tests.support.jobqueue import FakeQueue
+from tests.support.reports import report_completed
 
 WriteFile = Callable[[str, str | bytes], Path]
 
@@ -42,3 +45,10 @@ def job_queue(monkeypatch: pytest.MonkeyPatch) -> FakeQueue:
     fake = FakeQueue()
     monkeypatch.setattr(jobqueue, "current", lambda: fake)
     return fake
+
+
+@pytest.fixture
+def complete_report(db: None) -> Report:
+    """The worked examples of docs/report-semantics.md as of SPEC_NOW, in a Complete report."""
+    store_spec_examples()
+    return report_completed(requested_as_of=SPEC_NOW)

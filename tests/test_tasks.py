@@ -1,15 +1,11 @@
 """monitor.tasks: the Celery back-end of the job queue, and how its messages are acknowledged."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from billiard.einfo import ExceptionInfo
-from celery.exceptions import WorkerLostError
-from celery.worker.request import Request
+from celery import Task
 from django.db import OperationalError
-from kombu import Connection
-from kombu.simple import SimpleQueue
 from pytest_django.fixtures import Settings
 
 from monitor.models import Report
@@ -21,55 +17,14 @@ from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
 from tests.support.jobqueue import FakeQueue
 
 
-@pytest.fixture
-def queue() -> Iterator[SimpleQueue]:
-    """Celery's default queue on kombu's in-memory transport: real task messages,
-    acknowledged, rejected and redelivered as a broker does, without a server."""
-    with Connection("memory://") as connection:
-        queue = connection.SimpleQueue(celery_app.conf.task_default_queue)
-        queue.clear()
-        celery_app.send_task(report_run_task.name, args=["some-report"], connection=connection)
-        yield queue
-        queue.close()
-
-
-def received(queue: SimpleQueue) -> Request:
-    """The next task message, as a worker holds it while the task runs."""
-    message = queue.get(timeout=1)
-    return Request(
-        message,
-        on_ack=message.ack_log_error,
-        on_reject=message.reject_log_error,
-        app=celery_app,
-        task=report_run_task,
-    )
-
-
-def fail(request: Request, error: Exception) -> None:
-    try:
-        raise error
-    except type(error):
-        request.on_failure(ExceptionInfo())
-
-
-def test_a_task_whose_worker_died_goes_back_on_the_queue(queue: SimpleQueue) -> None:
-    # What the kill tests in tests/integration rely on: the message is still
-    # unacknowledged while the report runs, and is handed back when the
-    # process running it dies (CELERY_TASK_ACKS_LATE, ..._REJECT_ON_WORKER_LOST).
-    first = received(queue)
-    assert not first.acknowledged
-
-    fail(first, WorkerLostError("the pool process was killed"))
-
-    again = received(queue)
-    assert (again.id, again.args) == (first.id, ["some-report"])
-
-
-def test_a_task_that_raised_is_not_redelivered(queue: SimpleQueue) -> None:
-    # An exception that escaped report_run: acknowledged, not run again and again.
-    fail(received(queue), RuntimeError("a bug"))
-
-    assert len(queue) == 0
+@pytest.mark.parametrize("task", [report_run_task, report_part_run_task])
+def test_a_job_is_acknowledged_once_done_and_handed_back_when_its_worker_dies(
+    task: Task[Any, Any],
+) -> None:
+    # What the kill tests of tests/integration show on real processes: a task
+    # is acknowledged only once its job returned, and handed back to the queue
+    # when the process running it dies.
+    assert (task.acks_late, task.reject_on_worker_lost) == (True, True)
 
 
 @pytest.mark.django_db

@@ -49,13 +49,6 @@ def spec_examples(db: None) -> None:
     store_spec_examples()
 
 
-@pytest.fixture
-def complete_report(spec_examples: None) -> Report:
-    report = Report.objects.create(requested_as_of=SPEC_NOW)
-    report_parts.report_run(report.report_id)
-    return Report.objects.get(pk=report.pk)
-
-
 def trigger(client: Client, body: object | None = None) -> tuple[int, dict]:
     if body is None:  # no body at all, as `curl -X POST URL` sends
         response = client.generic("POST", TRIGGER)

@@ -13,10 +13,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import redis
+from django.utils import timezone
 
 from monitor.models import Report
 from store_monitoring import gunicorn_conf
@@ -37,8 +39,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 FLOOD = 200
 TRIGGER = "/api/monitor/trigger_report"
-# The timeouts and the retry give up after about 2 s; the rest is room for a busy machine.
-PUBLISH_BOUND = 3.5
 
 
 @pytest.fixture
@@ -101,7 +101,8 @@ def test_a_backlog_longer_than_the_stale_timeout_all_completes(
     short = {"REPORT_STALE_AFTER_SECONDS": "2"}
     api = start_api(**short)
     report_ids = flood(api, FLOOD, force=True)
-    time.sleep(3)  # all queued, none started: past the stale timeout already
+    # All queued, none started, and silent past the stale timeout already.
+    Report.objects.update(heartbeat_at=timezone.now() - timedelta(minutes=1))
     first = api.report(report_ids[0]).json()
     assert (first["status"], first["stage"]) == ("Running", "queued")
     assert first["queue_position"] is None  # Redis is not asked
@@ -177,6 +178,12 @@ def force_trigger(api: Api) -> Answer:
     return api.request("POST", TRIGGER, {"as_of": AS_OF, "force": True})
 
 
+def publishing_at_11() -> bool:
+    """Whether a report as of 11:00 is committed, its job being published."""
+    reports = Report.objects.filter(as_of__hour=11, stage=Report.Stage.ENQUEUING)
+    return reports.exists()
+
+
 def timed(action: Callable[[], Answer]) -> tuple[float, Answer]:
     started = time.monotonic()
     answer = action()
@@ -197,12 +204,15 @@ def test_a_stopped_or_killed_broker_gives_a_quick_503_and_reads_never_wait(
 
     os.kill(broker.process.pid, signal.SIGSTOP)  # hung: connections open, nothing answers
     try:
+        # Each answers at all (a hang would meet the client's timeout): the
+        # publish gives up, and the reads never ask the broker.
         seconds, answer = timed(lambda: force_trigger(api))
         read_seconds, read = timed(lambda: api.report(queued))
         list_seconds, listing = timed(lambda: api.request("GET", "/api/monitor/reports"))
     finally:
         os.kill(broker.process.pid, signal.SIGCONT)
 
+    # How quick, recorded (bench measures it; a timed assertion would flake).
     record_property(
         "stopped broker: seconds to 503, read, list", (seconds, read_seconds, list_seconds)
     )
@@ -210,17 +220,13 @@ def test_a_stopped_or_killed_broker_gives_a_quick_503_and_reads_never_wait(
         503,
         {"error": "the job queue is unreachable; try again later"},
     )
-    assert seconds < PUBLISH_BOUND
     assert (read.status, listing.status) == (200, 200)
-    assert read_seconds < 0.5
-    assert list_seconds < 0.5
     assert force_trigger(api).status == 200  # resumed
 
     broker.kill()  # dead: connections refused
     seconds, answer = timed(lambda: force_trigger(api))
     record_property("killed broker: seconds to 503", seconds)
     assert answer.status == 503
-    assert seconds < PUBLISH_BOUND
 
     private_redis.start()  # back, on the same port
     assert force_trigger(api).status == 200
@@ -240,7 +246,7 @@ def test_an_identical_trigger_during_a_failing_publish_shares_its_503(
     try:
         with ThreadPoolExecutor(max_workers=2) as clients:
             first = clients.submit(api.request, "POST", TRIGGER, other_instant)
-            time.sleep(0.5)  # the first one's publish is retrying now
+            wait_until(publishing_at_11, "the first trigger's publish to be under way")
             second = clients.submit(api.request, "POST", TRIGGER, other_instant)
             answers = [first.result(), second.result()]
     finally:

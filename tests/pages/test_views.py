@@ -18,19 +18,11 @@ from pytest_django.fixtures import Settings
 from monitor.models import Report
 from monitor.selectors import report_csv
 from monitor.services import report_parts, report_trigger
-from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
+from tests.report_data import SPEC_CSV, store_spec_examples
 from tests.support.jobqueue import FakeQueue
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def complete_report(db: None) -> Report:
-    store_spec_examples()
-    report = Report.objects.create(requested_as_of=SPEC_NOW)
-    report_parts.report_run(report.report_id)
-    return Report.objects.get(pk=report.pk)
 
 
 def test_fleet_without_any_report_offers_a_new_one(client: Client) -> None:

@@ -7,9 +7,9 @@ from pytest_django.fixtures import Settings
 
 from monitor.models import Report, ReportPart
 from monitor.selectors import report_csv
-from monitor.services import report_parts
 from monitor.services.fleet import Fleet, FleetError, Share, fleet_of, fleet_parse
 from tests.report_data import SPEC_NOW, store_random_data
+from tests.support.reports import report_completed
 
 ABSOLUTE = (
     "store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
@@ -132,9 +132,7 @@ def test_quoted_store_ids_are_read_as_the_csv_module_does() -> None:
 def complete_report(settings: Settings, *, shard_stores: int) -> Report:
     settings.REPORT_SHARD_STORES = shard_stores
     store_random_data(stores=7, seed=3)
-    report = Report.objects.create(requested_as_of=SPEC_NOW)
-    report_parts.report_run(report.report_id)
-    return Report.objects.get(pk=report.pk)
+    return report_completed(requested_as_of=SPEC_NOW)
 
 
 @pytest.mark.django_db

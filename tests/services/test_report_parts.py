@@ -9,7 +9,6 @@ import orjson
 import pytest
 from django.db import transaction
 from django.test import override_settings
-from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_django.fixtures import Settings
@@ -30,6 +29,7 @@ from monitor.services.report_parts import PartIn
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_NOW, store_random_data
 from tests.support.jobqueue import FakeQueue
+from tests.support.reports import make_silent, reload
 
 pytestmark = pytest.mark.django_db
 
@@ -40,10 +40,6 @@ def parts_wait_in_the_queue(job_queue: FakeQueue) -> None:
 
 
 AS_OF = SPEC_NOW
-
-
-def reload(report: Report) -> Report:
-    return Report.objects.get(pk=report.pk)
 
 
 def planned(shard_stores: int) -> tuple[Report, list[int]]:
@@ -440,12 +436,6 @@ def test_a_part_of_a_failed_report_does_not_run(job_queue: FakeQueue) -> None:
 
     assert not ReportPart.objects.filter(attempts__gt=0).exists()
     assert reload(report).error == "lost"
-
-
-def make_silent(report: Report, *, seconds: int) -> None:
-    Report.objects.filter(pk=report.pk).update(
-        heartbeat_at=timezone.now() - timedelta(seconds=seconds)
-    )
 
 
 def test_a_report_whose_part_waits_in_the_queue_has_the_queue_timeout(

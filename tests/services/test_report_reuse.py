@@ -6,7 +6,6 @@ test transaction never reaches), which reuse treats like Complete ones.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -336,14 +335,13 @@ def test_a_trigger_does_not_wait_for_a_bulk_poll_load() -> None:
     # What a bulk load of polls (monitor.db.postgresql) holds until it commits.
     with psycopg.connect(database_url(connection.settings_dict)) as loader:
         loader.execute(f"LOCK TABLE {StatusPoll._meta.db_table} IN ACCESS EXCLUSIVE MODE")
-        started = time.monotonic()
+        # It returns while the load still holds the table (waiting for it
+        # would hang here): the job resolves the instant once the load is done.
         triggered = report_trigger.report_trigger()
-        waited = time.monotonic() - started
-        assert triggered.report.as_of is None  # the job resolves it, once the load is done
+        assert triggered.report.as_of is None
         loader.rollback()
     wait_for_embedded_jobs()
 
-    assert waited < 3
     done = Report.objects.get(pk=triggered.report.pk)
     assert (done.status, done.as_of) == (Report.Status.COMPLETE, LATEST_POLL)
 
@@ -356,13 +354,12 @@ def test_a_trigger_does_not_wait_for_an_import_committing_its_version() -> None:
     # What an import holds from its data_changed() to its commit.
     with psycopg.connect(database_url(connection.settings_dict)) as importer:
         importer.execute(f"UPDATE {DataVersion._meta.db_table} SET version = version + 1")
-        started = time.monotonic()
+        # Both return while the import holds the version (waiting for it
+        # would hang here), each after its short bound.
         first = report_trigger.report_trigger(as_of=SPEC_NOW)
         second = report_trigger.report_trigger(as_of=SPEC_NOW)
-        waited = time.monotonic() - started
         importer.rollback()
 
-    assert waited < 6  # two triggers, each waiting at most its short bound
     # Made without knowing the version: never reused, as the data may be changing.
     assert (first.reused, second.reused) == (False, False)
     assert first.report.data_version is None
