@@ -10,7 +10,7 @@ redelivery, a retry and the visibility timeout mean for a report.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -66,7 +66,7 @@ class CeleryQueue:
             client.close()
 
     @staticmethod
-    def _publish(job: Job[Any], publish: Any) -> None:
+    def _publish(job: Job[Any], publish: Callable[[], object]) -> None:
         try:
             publish()
         except Exception as error:
@@ -75,7 +75,7 @@ class CeleryQueue:
             raise QueueUnavailableError(job.name) from error
 
 
-def _task(job: Job[Key]) -> Task[[Key], None]:
+def job_task(job: Job[Key]) -> Task[[Key], None]:
     """The task that runs `job`.
 
     Acknowledged only once the job returns, and handed back to the queue
@@ -96,8 +96,8 @@ def _task(job: Job[Key]) -> Task[[Key], None]:
     return task
 
 
-report_run_task = _task(report_parts.REPORT_RUN)
-report_part_run_task = _task(report_parts.PART_RUN)
+report_run_task = job_task(report_parts.REPORT_RUN)
+report_part_run_task = job_task(report_parts.PART_RUN)
 
 
 # Run by `celery -A store_monitoring beat` every REPORT_RETENTION_INTERVAL_SECONDS.

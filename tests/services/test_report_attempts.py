@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -27,7 +28,7 @@ def spec_examples(db: None) -> None:
 
 
 def test_trigger_creates_a_running_report_and_starts_the_job_after_commit(
-    django_capture_on_commit_callbacks: Callable,
+    django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     with django_capture_on_commit_callbacks() as callbacks:
         report = report_trigger.report_trigger(as_of=SPEC_NOW).report
