@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "metrics": {"models"},
     "db": {"db", "models"},
     "ingest": {"ingest", "db", "engine", "models", "metrics"},
-    "selectors": {"db", "engine", "models"},
+    "selectors": {"db", "engine", "ingest", "models"},
     "jobqueue": {"jobqueue", "tasks", "services"},
     "services": {
         "services",
