@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from monitor.models import Report, StatusPoll, Store
-from monitor.services import jobs
+from monitor.services import report_parts
 from monitor.services.poll_retention import polls_outside_range_prune
 from monitor.services.reports import report_generate
 from monitor.services.stores import store_story
@@ -64,7 +64,7 @@ def test_a_trigger_without_as_of_completes(
 
     assert response.status_code == 200
     report = Report.objects.get(report_id=response.json()["report_id"])
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
     assert Report.objects.get(pk=report.pk).status == Report.Status.COMPLETE
 
 
