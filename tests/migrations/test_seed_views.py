@@ -13,8 +13,8 @@ from django.db import DatabaseError, connection, transaction
 from pytest_django.fixtures import Settings
 
 from monitor.models import BusinessHours, Report, StatusPoll, Store
-from monitor.services import jobs
-from monitor.services.report_parts import report_csv
+from monitor.selectors import report_csv
+from monitor.services import report_parts
 from tests.report_data import SPEC_NOW, store_random_data
 from tests.support.jobqueue import FakeQueue
 
@@ -103,7 +103,7 @@ def test_the_report_view_says_what_the_csv_says(settings: Settings, job_queue: F
     settings.REPORT_SHARD_STORES = 4  # several parts
     report = Report.objects.create(requested_as_of=SPEC_NOW)
     running = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(report.report_id)
+    report_parts.report_run(report.report_id)
     job_queue.run_all()
     report.refresh_from_db()
     assert report.status == Report.Status.COMPLETE

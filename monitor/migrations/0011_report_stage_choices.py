@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitor', '0008_data_change'),
+        ('monitor', '0010_seed_views'),
     ]
 
     operations = [
