@@ -18,7 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "engine": {"engine"},
     "models": set(),
     "metrics": {"models"},
-    "db": {"db", "models"},
+    "db": {"db", "engine", "models"},
     "ingest": {"ingest", "db", "engine", "models", "metrics"},
     "selectors": {"db", "engine", "ingest", "models"},
     "jobqueue": {"jobqueue", "tasks", "services"},
