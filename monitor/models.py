@@ -55,20 +55,14 @@ class Store(models.Model):
     """
 
     # Opaque text, stored verbatim ("007" stays "007"). unique=True also gives
-    # the index that every import's store_id → pk lookup uses.
+    # the index that every import's store_id → pk lookup uses and, on
+    # PostgreSQL, a second one with text_pattern_ops (Django's "…_like"),
+    # whatever the collation: it serves the id-prefix search (LIKE 'prefix%')
+    # and the walks in code-point order (monitor.db.postgresql).
     store_id = models.TextField(unique=True)
     # Empty when no time zones file named the store (reports then use
     # monitor.engine.hours.DEFAULT_TIMEZONE).
     timezone_str = models.TextField(blank=True, default="")
-
-    class Meta:
-        indexes = [
-            # Serves the store list's id-prefix search (store_id LIKE 'prefix%') on
-            # PostgreSQL, whose default collation keeps the unique index from it.
-            models.Index(
-                fields=["store_id"], name="store_id_prefix_idx", opclasses=["text_pattern_ops"]
-            ),
-        ]
 
     def __str__(self) -> str:
         return self.store_id

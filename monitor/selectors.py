@@ -202,7 +202,7 @@ def store_ranges(shard_stores: int) -> list[StoreRange]:
     in one of them). One range when there are no more stores than that.
 
     Only the boundaries leave the database: every shard_stores-th id of a walk
-    in order (on PostgreSQL, of store_id_prefix_idx).
+    in order (on PostgreSQL, of store_id's text_pattern_ops index).
     """
     if shard_stores < 1:
         raise ValueError(f"a shard holds at least one store, not {shard_stores}")
@@ -422,7 +422,7 @@ def stores_page(
     (store_id, timezone, last poll instant, its status, polls since `polls_since`).
 
     The prefix is matched exactly on both databases: LIKE (served on
-    PostgreSQL by store_id_prefix_idx) narrows, and a comparison of the
+    PostgreSQL by store_id's text_pattern_ops index) narrows, and a comparison of the
     prefix itself decides, as SQLite's LIKE ignores case. Each store's last
     poll walks the unique (store, timestamp_utc) index backwards, once per
     store to order by it (order=last_poll), and the page's statuses and counts

@@ -199,7 +199,8 @@ class PostgreSQL:
 
     def code_point_comparisons(self) -> tuple[str, str]:
         # The text_pattern_ops operators compare bytes, whatever the collation:
-        # UTF-8's byte order is code-point order; store_id_prefix_idx serves them.
+        # UTF-8's byte order is code-point order; store_id's text_pattern_ops
+        # index (Django's "…_like", from unique=True) serves them.
         return "~>=~", "~<~"
 
     def code_point_order(self) -> str:
