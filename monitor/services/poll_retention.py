@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from monitor.engine.units import WINDOW_LENGTHS_US
@@ -43,19 +43,64 @@ def prune_cutoff(older_than_days: float, *, now: datetime | None = None) -> date
     return (now or timezone.now()) - timedelta(days=older_than_days)
 
 
+@dataclass(frozen=True)
+class PollsPrunePreview:
+    """What polls_prune(cutoff=cutoff) would do now, and whom it would reach."""
+
+    cutoff: datetime
+    horizon: datetime
+    deleting: int  # polls it would delete
+    keeping: int  # stores whose last poll before the horizon it would keep
+    stores: int  # stores with at least one poll
+    stores_all_before: int  # of those, stores with no poll at or after the horizon
+    latest_poll: datetime | None
+
+    @property
+    def historical(self) -> bool:
+        """Most stores would keep only their last poll: the data is older than the
+        cut-off assumes (an import of last year's polls, the sample data), and
+        reports as of any instant but its last would change."""
+        return self.stores > 0 and 2 * self.stores_all_before > self.stores
+
+
+def polls_prune_preview(*, cutoff: datetime) -> PollsPrunePreview:
+    """What polls_prune would delete at `cutoff`, counted, with nothing deleted."""
+    horizon = cutoff - REPORT_REACH
+    before = StatusPoll.objects.filter(timestamp_utc__lt=horizon)
+    stores = StatusPoll.objects.values("store").distinct().count()
+    stores_recent = (
+        StatusPoll.objects.filter(timestamp_utc__gte=horizon).values("store").distinct().count()
+    )
+    latest = StatusPoll.objects.order_by("-timestamp_utc").values_list("timestamp_utc").first()
+    return PollsPrunePreview(
+        cutoff=cutoff,
+        horizon=horizon,
+        deleting=_prunable(before).count(),
+        keeping=before.values("store").distinct().count(),
+        stores=stores,
+        stores_all_before=stores - stores_recent,
+        latest_poll=latest[0] if latest else None,
+    )
+
+
 def polls_prune(*, cutoff: datetime) -> PollsPruned:
     """Delete the polls no report as of `cutoff` or later reads (one transaction)."""
     horizon = cutoff - REPORT_REACH
     before = StatusPoll.objects.filter(timestamp_utc__lt=horizon)
-    later_before = before.filter(
-        store=OuterRef("store"), timestamp_utc__gt=OuterRef("timestamp_utc")
-    )
     with transaction.atomic():
-        deleted, _ = before.filter(Exists(later_before)).delete()
+        deleted, _ = _prunable(before).delete()
         kept = before.count()  # one a store, now
         if deleted:
             data_changed()  # reports as of earlier instants may differ now
     return PollsPruned(cutoff=cutoff, horizon=horizon, deleted=deleted, kept=kept)
+
+
+def _prunable(before: QuerySet[StatusPoll]) -> QuerySet[StatusPoll]:
+    """The polls of `before` (those before the horizon) but each store's last one."""
+    later_before = before.filter(
+        store=OuterRef("store"), timestamp_utc__gt=OuterRef("timestamp_utc")
+    )
+    return before.filter(Exists(later_before))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.models import BusinessHours, DataVersion, StatusPoll, Store
-from monitor.services.poll_retention import REPORT_REACH, polls_prune
+from monitor.services.poll_retention import REPORT_REACH, polls_prune, polls_prune_preview
 from monitor.services.reports import report_generate
 from monitor.tasks import polls_prune_task
 
@@ -126,3 +126,65 @@ def test_the_beat_task_prunes_as_the_command_does() -> None:
 def test_the_command_refuses_an_age_out_of_range(days: str) -> None:
     with pytest.raises(CommandError, match=f"--older-than {float(days)}: give a number of days"):
         call_command("prune_polls", "--older-than", days, stdout=StringIO())
+
+
+def test_a_dry_run_says_what_it_would_delete_and_deletes_nothing() -> None:
+    store_daily_polls(30)
+    out, err = StringIO(), StringIO()
+
+    call_command("prune_polls", "--older-than", "10", "--dry-run", stdout=out, stderr=err)
+
+    assert out.getvalue().startswith(
+        "dry run, nothing deleted: would delete 12 polls taken before "
+    )
+    assert out.getvalue().rstrip().endswith("would keep the last one of 1 stores")
+    assert err.getvalue() == ""  # the store has polls since the horizon
+    assert StatusPoll.objects.count() == 30
+    assert not DataVersion.objects.exists()  # no data changed: reports are reused
+
+
+def test_the_preview_counts_what_the_prune_then_deletes() -> None:
+    store_polls([(1, day * 24 * 60, True) for day in range(20)] + [(2, 60, False)])
+    cutoff = START + timedelta(days=15, hours=12)
+
+    preview = polls_prune_preview(cutoff=cutoff)
+    pruned = polls_prune(cutoff=cutoff)
+
+    assert (preview.deleting, preview.keeping) == (pruned.deleted, pruned.kept) == (8, 2)
+    assert (preview.stores, preview.stores_all_before) == (2, 1)  # s2's one poll is old
+    assert not preview.historical  # one of two stores is not most
+
+
+def historical_data() -> None:
+    """Three stores polled in January 2023, one polled today too."""
+    store_polls([(n, hour * 60, True) for n in range(3) for hour in range(100)])
+    StatusPoll.objects.create(
+        store=Store.objects.get(store_id="s0"), timestamp_utc=timezone.now(), active=True
+    )
+
+
+def test_a_dry_run_warns_when_most_stores_would_lose_every_poll_but_the_last() -> None:
+    historical_data()
+    out, err = StringIO(), StringIO()
+
+    call_command("prune_polls", "--older-than", "30", "--dry-run", stdout=out, stderr=err)
+
+    assert "would delete 297 polls" in out.getvalue()  # 99 of each store's January polls
+    assert "warning: 2 of 3 stores (66 %) have no poll since " in err.getvalue()
+    assert "is this historical data?" in err.getvalue()
+    assert StatusPoll.objects.count() == 301
+
+
+def test_the_prune_itself_warns_too() -> None:
+    historical_data()
+    err = StringIO()
+
+    call_command("prune_polls", "--older-than", "30", stdout=StringIO(), stderr=err)
+
+    assert "warning: 2 of 3 stores" in err.getvalue()
+    assert StatusPoll.objects.count() == 4  # each store's last January poll, and today's
+
+
+def test_a_dry_run_of_outside_range_is_refused() -> None:
+    with pytest.raises(CommandError, match="--dry-run previews --older-than only"):
+        call_command("prune_polls", "--outside-range", "--dry-run", stdout=StringIO())

@@ -10,8 +10,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from monitor.management.older_than import add_older_than, older_than_days
 from monitor.services.poll_retention import (
+    PollsPrunePreview,
     polls_outside_range_prune,
     polls_prune,
+    polls_prune_preview,
     prune_cutoff,
 )
 
@@ -32,10 +34,20 @@ class Command(BaseCommand):
             action="store_true",
             help="delete the polls dated before 1970-01-01 or more than 24 hours from now",
         )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="delete nothing: say what --older-than would delete, and whom it would reach",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["older_than"] is None and not options["outside_range"]:
             raise CommandError("give --older-than DAYS, --outside-range, or both")
+        if options["dry_run"]:
+            if options["outside_range"]:
+                raise CommandError("--dry-run previews --older-than only")
+            self._preview(polls_prune_preview(cutoff=prune_cutoff(older_than_days(options))))
+            return
         if options["outside_range"]:
             outside = polls_outside_range_prune()
             self.stdout.write(
@@ -43,9 +55,37 @@ class Command(BaseCommand):
                 f"or after {outside.latest.isoformat()} (24 hours from now): no report read them"
             )
         if options["older_than"] is not None:
-            pruned = polls_prune(cutoff=prune_cutoff(older_than_days(options)))
+            cutoff = prune_cutoff(older_than_days(options))
+            self._warn_if_historical(polls_prune_preview(cutoff=cutoff))
+            pruned = polls_prune(cutoff=cutoff)
             self.stdout.write(
                 f"deleted {pruned.deleted} polls taken before {pruned.horizon.isoformat()} "
                 f"(a week before the cut-off {pruned.cutoff.isoformat()}: reports as of the "
                 f"cut-off or later are unchanged); kept the last one of {pruned.kept} stores"
             )
+
+    def _preview(self, preview: PollsPrunePreview) -> None:
+        self.stdout.write(
+            f"dry run, nothing deleted: would delete {preview.deleting} polls taken before "
+            f"{preview.horizon.isoformat()} (a week before the cut-off "
+            f"{preview.cutoff.isoformat()}: reports as of the cut-off or later would be "
+            f"unchanged); would keep the last one of {preview.keeping} stores"
+        )
+        self._warn_if_historical(preview)
+
+    def _warn_if_historical(self, preview: PollsPrunePreview) -> None:
+        """Most stores losing all their polls but one means the data is older than
+        the cut-off assumes: say so before (or instead of) deleting."""
+        if not preview.historical:
+            return
+        latest = preview.latest_poll.isoformat() if preview.latest_poll else "none"
+        share = 100 * preview.stores_all_before // preview.stores
+        self.stderr.write(
+            self.style.WARNING(
+                f"warning: {preview.stores_all_before} of {preview.stores} stores ({share} %) "
+                f"have no poll since {preview.horizon.isoformat()}: the cut-off removes every "
+                f"poll of theirs but the last. The latest poll is from {latest}: is this "
+                "historical data? Reports as of earlier instants would change; a larger "
+                "--older-than keeps them."
+            )
+        )
