@@ -1,11 +1,14 @@
 """The Celery app: `celery -A store_monitoring worker` runs the report jobs, and
 `celery -A store_monitoring beat` sends the periodic ones (settings.CELERY_BEAT_SCHEDULE)."""
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
-from celery import Celery, beat
+from celery import Celery, beat, signals
+
+from store_monitoring import logs
 
 from store_monitoring.startup import settings_or_exit
 
@@ -34,3 +37,13 @@ class PersistentScheduler(beat.PersistentScheduler):
         filename = self.schedule_filename  # type: ignore[attr-defined]  # not in celery-types
         Path(filename).parent.mkdir(parents=True, exist_ok=True)
         super().setup_schedule()
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def json_log_lines(logger: logging.Logger, **_: object) -> None:
+    """With LOG_FORMAT=json the worker's and beat's lines are JSON too (Celery's own
+    text lines already start with the time and the level)."""
+    if logs.log_format(os.environ) == "json":
+        for handler in logger.handlers:
+            handler.setFormatter(logs.JsonFormatter())

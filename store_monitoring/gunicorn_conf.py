@@ -14,6 +14,8 @@ from typing import Any
 
 from gunicorn import util
 
+from store_monitoring import logs
+
 # Threads, not more processes: a request mostly waits (on PostgreSQL, on the
 # socket while a CSV is sent, on Redis while a trigger publishes its job), so
 # a few threads per process keep both cores busy without a process's memory
@@ -27,6 +29,38 @@ keepalive = 5  # seconds an idle client connection is kept
 # half). A longer one gets 414, as JSON below: no path or query of this API
 # comes near it, and ids the app sees that no report can have get its own 404.
 limit_request_line = 8190
+
+# One line per request on standard output: who, what, the status, the size and
+# how long it took (gunicorn's error log, on standard error, has the rest).
+accesslog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(f)s" "%(a)s"'
+# Both logs in the service's format: a UTC timestamp and the level first, or
+# JSON with LOG_FORMAT=json (the access lines' fields as JSON fields too).
+_line = {"()": logs.formatter_path(logs.log_format(os.environ))}
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"line": _line},
+    # gunicorn's defaults would send the root logger to its own stdout handler;
+    # the app's settings configure it again once Django loads.
+    "root": {"level": "INFO", "handlers": ["error"]},
+    "handlers": {
+        "access": {
+            "class": "logging.StreamHandler",
+            "formatter": "line",
+            "stream": "ext://sys.stdout",
+        },
+        "error": {
+            "class": "logging.StreamHandler",
+            "formatter": "line",
+            "stream": "ext://sys.stderr",
+        },
+    },
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["error"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+    },
+}
 
 
 def on_starting(server: Any) -> None:

@@ -13,6 +13,8 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from store_monitoring import logs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -386,9 +388,13 @@ if PRUNE_POLLS_OLDER_THAN_DAYS >= 0:
         "args": (PRUNE_POLLS_OLDER_THAN_DAYS,),
     }
 
+# Each line starts with a UTC timestamp and the level; LOG_FORMAT=json writes one
+# JSON object a line instead (store_monitoring.logs), as gunicorn and Celery do.
+LOG_FORMAT = logs.log_format(os.environ)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"line": {"()": logs.formatter_path(LOG_FORMAT)}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

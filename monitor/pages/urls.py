@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from monitor.pages import views
+from monitor.pages.favicon import favicon
 from monitor.store_paths import STORE_ID
 
 app_name = "pages"  # the API has its own "reports", "store", … names
@@ -26,6 +27,7 @@ urlpatterns = [
         {"units": "percent"},
         name="report_percent_csv",
     ),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
