@@ -9,7 +9,6 @@ from typing import Any
 from celery import Celery, beat, signals
 
 from store_monitoring import logs
-
 from store_monitoring.startup import settings_or_exit
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_monitoring.settings")

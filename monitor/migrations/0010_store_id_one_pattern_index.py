@@ -11,7 +11,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitor', '0008_data_change'),
+        ('monitor', '0009_store_calendar'),
     ]
 
     operations = [
