@@ -11,7 +11,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitor', '0009_store_calendar'),
+        ('monitor', '0011_report_stage_choices'),
     ]
 
     operations = [
