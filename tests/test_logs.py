@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from store_monitoring import logs
-from tests.support.stack import ROOT
+from tests.support.stack import LOCAL_SECRET_KEY, ROOT
 
 
 def record(name: str = "monitor.services.jobs", **fields: object) -> logging.LogRecord:
@@ -81,7 +81,7 @@ def test_a_command_logs_in_the_chosen_format(log_format: str) -> None:
         cwd=ROOT,
         env={
             "DJANGO_SETTINGS_MODULE": "store_monitoring.settings",
-            "DJANGO_SECRET_KEY": "test",
+            "DJANGO_SECRET_KEY": LOCAL_SECRET_KEY,
             "LOG_FORMAT": log_format,
             "PATH": "/usr/bin:/bin",
         },
