@@ -106,7 +106,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: counts every answer, the error answers of the next one included.
     "monitor.metrics.RequestMetricsMiddleware",
-    # Every error answer is JSON: bodies over the limit, a database that is down.
+    # Error answers (JSON for the API, pages for the pages): bodies over the
+    # limit, a database that is down.
     "monitor.api.errors.JsonErrorsMiddleware",
     # Probes and metrics answer whatever the Host: they are called by address.
     "monitor.api.operations.ProbesMiddleware",

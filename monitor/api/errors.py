@@ -1,8 +1,11 @@
-"""Every error the service answers is one JSON object: {"error": "<what went wrong>"}.
+"""Every error the API answers is one JSON object: {"error": "<what went wrong>"};
+the pages answer theirs as an HTML page saying the same.
 
 All of them are made here: DRF's exceptions (exception_handler), Django's own
 error answers (the handler* views, which store_monitoring.urls installs), and
-the few that arise outside any view (JsonErrorsMiddleware). Bodies never carry
+the few that arise outside any view (JsonErrorsMiddleware). Which form a
+request gets depends on its path: the API's and the probes' (JSON_PATHS) get
+JSON, every other path is a page's (a browser's). Bodies never carry
 internals (SQL, paths, hosts, ports): the log has the details.
 """
 
@@ -16,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.urls import Resolver404
 from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
@@ -52,13 +56,39 @@ def _keyed(key: str, text: str) -> str:
     return text if key in ("detail", "non_field_errors") else f"{key}: {text}"
 
 
+# The paths whose errors are JSON: the API, and the probes read by machines.
+JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics")
+_PAGE_TITLES = {
+    400: "Bad request",
+    403: "Forbidden",
+    404: "Not found",
+    413: "Request too large",
+    500: "Something went wrong",
+    503: "Unavailable",
+}
+
+
 def error_response(status: int, text: str) -> JsonResponse:
     return JsonResponse({"error": text}, status=status)
 
 
-def body_too_large() -> JsonResponse:
+def error_for(request: HttpRequest, status: int, text: str) -> HttpResponse:
+    """The error as the request's path expects it: JSON for the API, a page otherwise."""
+    if request.path_info.startswith(JSON_PATHS):
+        return error_response(status, text)
+    return page_error(status, text)
+
+
+def page_error(status: int, text: str) -> HttpResponse:
+    """A standalone HTML error page: renders without the database, a user or a session."""
+    title = _PAGE_TITLES.get(status, "Error")
+    html = render_to_string("monitor/failure.html", {"title": title, "text": text})
+    return HttpResponse(html, status=status)
+
+
+def body_too_large(request: HttpRequest) -> HttpResponse:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return error_response(413, f"the request body is larger than {limit:,} bytes")
+    return error_for(request, 413, f"the request body is larger than {limit:,} bytes")
 
 
 ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
@@ -73,7 +103,8 @@ def own_body_limit(view: ViewFunction) -> ViewFunction:
 
 class JsonErrorsMiddleware:
     """Refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE before anything reads them (413),
-    and answers 503 when the database is unreachable, instead of Django's HTML 500."""
+    and answers 503 when the database is unreachable, instead of a 500 (JSON for
+    the API, a page for the pages: error_for)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -92,25 +123,25 @@ class JsonErrorsMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return error_response(400, "Content-Length is not a number")
+            return error_for(request, 400, "Content-Length is not a number")
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and length > limit and not getattr(view, "own_body_limit", False):
-            return body_too_large()
+            return body_too_large(request)
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, OperationalError | InterfaceError):
             logger.error("database unavailable: %s %s", request.method, request.path, exc_info=True)
-            return error_response(503, DATABASE_UNAVAILABLE)
+            return error_for(request, 503, DATABASE_UNAVAILABLE)
         if isinstance(exception, RequestDataTooBig):
-            return body_too_large()
+            return body_too_large(request)
         return None  # handler500
 
 
 # Django's error views (store_monitoring.urls: handler400, handler403, handler404, handler500).
 
 
-def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Django's 400 (handler400), for the requests it refuses before they reach a view."""
     if isinstance(exception, DisallowedHost):
         host = request.META.get("HTTP_HOST", "")
@@ -120,11 +151,11 @@ def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
         )
     else:
         text = f"bad request: {exception}"
-    return error_response(400, text)
+    return error_for(request, 400, text)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_response(403, "forbidden")
+    return error_for(request, 403, "forbidden")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -133,12 +164,12 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if isinstance(exception, Http404) and not isinstance(exception, Resolver404):
         reason = exception.args[0] if exception.args else ""
         if isinstance(reason, str) and reason:
-            return error_response(404, reason)
-    return error_response(404, f"no such path: {request.path[:200]}")
+            return error_for(request, 404, reason)
+    return error_for(request, 404, f"no such path: {request.path[:200]}")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return error_response(500, "internal server error; the server's log has the details")
+    return error_for(request, 500, "internal server error; the server's log has the details")
 
 
 def _one_of(names: list[str]) -> str:

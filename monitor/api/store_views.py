@@ -6,8 +6,11 @@ permissions are the project's defaults (settings.REST_FRAMEWORK).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from django.http import HttpRequest, HttpResponseBase
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -49,3 +52,29 @@ def store_detail(request: Request, query: dict[str, Any], store_id: str) -> Resp
     except stores.StoreNotFoundError as error:
         raise NotFound(str(error)) from error
     return Response(StoreStorySerializer(story).data)
+
+
+READS = ("GET", "HEAD")
+
+
+def edit_or_read(
+    edit: Callable[..., HttpResponseBase], suffix: str
+) -> Callable[..., HttpResponseBase]:
+    """The view of stores/<id>/<suffix> (an edit of store <id>, by PUT): a read
+    (GET, HEAD) there is of the store whose id is `<id>/<suffix>`, which
+    store_detail's path cannot reach, as the edit's path comes first. So every
+    store id has its URL, ids that end in /timezone or /business_hours too.
+
+    It passes for the edit view itself (wraps copies its attributes: the DRF
+    class the schema reads, its CSRF exemption): the schema documents the PUT,
+    and the read is store_detail's, documented at stores/{store_id}.
+    """
+
+    @wraps(edit)
+    def view(request: HttpRequest, store_id: str) -> HttpResponseBase:
+        if request.method in READS:
+            detail: HttpResponseBase = store_detail(request, store_id=f"{store_id}/{suffix}")
+            return detail
+        return edit(request, store_id=store_id)
+
+    return view

@@ -7,17 +7,22 @@ from monitor.store_paths import STORE_ID
 
 # Data in (docs/report-semantics.md §9): the same loads as the import commands.
 # First: stores/<store_id> below would take …/business_hours, …/timezone and
-# …/special_hours as part of a store id.
+# …/special_hours as part of a store id (a GET of the first two still reads
+# such a store: edit_or_read).
 _DATA_IN = [
     path("polls", ingest.polls, name="ingest_polls"),
     path("business_hours", ingest.business_hours, name="ingest_business_hours"),
     path("timezones", ingest.timezones, name="ingest_timezones"),
     path(
         f"stores/<{STORE_ID}:store_id>/business_hours",
-        ingest.store_business_hours,
+        store_views.edit_or_read(ingest.store_business_hours, "business_hours"),
         name="store_business_hours",
     ),
-    path(f"stores/<{STORE_ID}:store_id>/timezone", ingest.store_timezone, name="store_timezone"),
+    path(
+        f"stores/<{STORE_ID}:store_id>/timezone",
+        store_views.edit_or_read(ingest.store_timezone, "timezone"),
+        name="store_timezone",
+    ),
     # The calendar (docs/report-semantics.md §10).
     path("special_hours", ingest.special_hours, name="ingest_special_hours"),
     path("exclusions", calendar.exclusions, name="exclusions"),

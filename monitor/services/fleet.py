@@ -209,7 +209,9 @@ def _split(body: str) -> tuple[list[str], list[str]]:
         rows = list(csv.reader(io.StringIO(body)))
         return [row[0] for row in rows], [",".join(row[1:]) for row in rows]
     # Otherwise no cell holds a comma: each line is the id, a comma, the figures.
-    pairs = [line.partition(",") for line in body.splitlines()]
+    # Lines end at "\n" only (the CSV's terminator): an id may hold other line
+    # separators (U+2028, U+001C…), at which splitlines() would cut it.
+    pairs = [line.partition(",") for line in body.split("\n") if line]
     return [pair[0] for pair in pairs], [pair[2] for pair in pairs]
 
 

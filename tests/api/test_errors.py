@@ -26,9 +26,18 @@ def assert_json_error(response: object, status: int) -> str:
     return error
 
 
-def test_an_unknown_path_is_404_json(client: Client) -> None:
-    assert "no such path" in assert_json_error(client.get("/nowhere"), 404)
+def assert_html_error(response: object, status: int) -> str:
+    assert response.status_code == status  # type: ignore[attr-defined]
+    assert response["Content-Type"] == "text/html; charset=utf-8"  # type: ignore[index]
+    page: str = response.content.decode()  # type: ignore[attr-defined]
+    assert page.startswith("<!doctype html>")
+    return page
+
+
+def test_an_unknown_path_is_404_json_under_the_api_and_a_page_elsewhere(client: Client) -> None:
+    assert "no such path" in assert_json_error(client.get("/api/nowhere"), 404)
     assert_json_error(client.get("/api/monitor/reports/"), 404)
+    assert "no such path: /nowhere" in assert_html_error(client.get("/nowhere"), 404)
 
 
 def test_a_wrong_method_is_405_json(client: Client) -> None:
@@ -126,8 +135,8 @@ def crash(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("connection to 10.1.2.3:5432 failed in /srv/app/secret.py")
 
 
-# The project's URLs and error handlers, and a view that crashes.
-urlpatterns = [path("crash", crash), *project_urls.urlpatterns]
+# The project's URLs and error handlers, and a view that crashes, in the API and as a page.
+urlpatterns = [path("api/crash", crash), path("crash", crash), *project_urls.urlpatterns]
 handler500 = project_urls.handler500
 
 
@@ -135,8 +144,19 @@ handler500 = project_urls.handler500
 def test_a_crash_is_500_json_without_internals(client: Client) -> None:
     client.raise_request_exception = False
 
-    response = client.get("/crash")
+    response = client.get("/api/crash")
 
     error = assert_json_error(response, 500)
     assert "10.1.2.3" not in error
     assert "secret.py" not in error
+
+
+@pytest.mark.urls("tests.api.test_errors")
+def test_a_page_s_crash_is_an_html_page_without_internals(client: Client) -> None:
+    client.raise_request_exception = False
+
+    page = assert_html_error(client.get("/crash"), 500)
+
+    assert "internal server error" in page
+    assert "10.1.2.3" not in page
+    assert "secret.py" not in page

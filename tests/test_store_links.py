@@ -1,0 +1,161 @@
+"""Every store id the rules accept round-trips through its links (amendment 5):
+the fleet page's link to the store page, the store page, and the API's store
+URLs (read, and both edits), whatever the id holds: `/`, `%`, `?`, `#`,
+spaces, any script, an ending the edit paths also have (`…/timezone`)."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import orjson
+import pytest
+from django.test import Client
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pytest_django.fixtures import Settings
+
+from monitor.ingest import rules
+from monitor.ingest.errors import RowRejectedError
+from monitor.models import Report, StatusPoll, Store
+from monitor.services import jobs
+from tests.report_data import SPEC_NOW
+
+pytestmark = pytest.mark.django_db
+
+HYPOTHESIS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# Ids that have broken links somewhere: URL syntax, escapes, the edit paths' endings,
+# dot segments, slashes at either end, separators that are not control characters.
+TRICKY_IDS = [
+    "a/b",
+    "a/timezone",
+    "x/business_hours",
+    "timezone",
+    "/leading",
+    "trailing/",
+    "a//b",
+    "50%",
+    "%2F",
+    "%00",
+    "a?b=c",
+    "a#b",
+    "a b",
+    "a+b",
+    "a&b",
+    "café",
+    "店舗/7",
+    "x\u2028y",
+    "\ue000",
+    "a\u00a0b",
+    ".",
+    "..",
+    "a/../b",
+    "7" * 255,
+    "<script>",
+    '"quoted"',
+]
+
+
+def accepted(value: str) -> bool:
+    try:
+        return rules.store_id(value) == value == value.strip()
+    except RowRejectedError:
+        return False
+
+
+# Any text the rules accept (surrogates cannot arrive in UTF-8 input).
+ids = st.one_of(
+    st.sampled_from(TRICKY_IDS),
+    st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40),
+    st.text(st.sampled_from("a/%?#. +&é"), min_size=1, max_size=12),
+).filter(accepted)
+
+
+@pytest.fixture(autouse=True)
+def open_access(settings: Settings) -> None:
+    settings.API_KEYS_REQUIRED = False
+    settings.API_THROTTLE_RATES = {"read": None, "trigger": None, "write": None}
+
+
+def polled(store_ids: list[str]) -> None:
+    """The stores, each polled once, afresh."""
+    Report.objects.all().delete()
+    Store.objects.all().delete()
+    for store_id in store_ids:
+        store = Store.objects.create(store_id=store_id)
+        StatusPoll.objects.create(
+            store=store, timestamp_utc=SPEC_NOW - timedelta(hours=1), active=True
+        )
+
+
+@HYPOTHESIS
+@given(st.lists(ids, min_size=1, max_size=4, unique=True))
+def test_the_fleet_links_every_store_to_its_page(client: Client, store_ids: list[str]) -> None:
+    polled(store_ids)
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    jobs.report_run(report.report_id)
+
+    fleet = client.get("/")
+    assert fleet.status_code == 200
+    links = re.findall(r'<th scope="row"><a href="([^"]+)">', fleet.content.decode())
+    assert len(links) == len(store_ids)
+    shown = []
+    for link in links:
+        page = client.get(html.unescape(link))
+        assert page.status_code == 200, link
+        shown.append(
+            html.unescape(
+                re.search(r"<h1>Store <code>(.*?)</code>", page.content.decode(), re.S)[1]
+            )
+        )  # type: ignore[index]
+    assert sorted(shown) == sorted(store_ids)
+
+
+@HYPOTHESIS
+@given(ids)
+def test_the_api_s_store_urls_round_trip(client: Client, store_id: str) -> None:
+    polled([store_id])
+
+    read = client.get(reverse("store", args=[store_id]))
+    zone = client.put(
+        reverse("store_timezone", args=[store_id]),
+        orjson.dumps({"timezone_str": "UTC"}),
+        content_type="application/json",
+    )
+    hours = client.put(
+        reverse("store_business_hours", args=[store_id]),
+        orjson.dumps([{"day": "0", "start_time_local": "9:00", "end_time_local": "17:00"}]),
+        content_type="application/json",
+    )
+
+    assert (read.status_code, read.json()["store_id"]) == (200, store_id)
+    assert (zone.status_code, zone.json()["store_id"]) == (200, store_id)
+    assert (hours.status_code, hours.json()["store_id"]) == (200, store_id)
+    assert list(Store.objects.values_list("store_id", "timezone_str")) == [(store_id, "UTC")]
+    page = client.get(reverse("pages:store", args=[store_id]))
+    assert page.status_code == 200
+
+
+@pytest.mark.parametrize("store_id", ["a\nb", "a\tb\u202e", "7" * 10_000])
+def test_an_id_stored_before_the_rules_still_has_a_working_link(
+    client: Client, store_id: str
+) -> None:
+    """An all-down store with a line break in its id sorted first on every user's
+    fleet page, and its link (NoReverseMatch) took the page down."""
+    polled([store_id])
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    jobs.report_run(report.report_id)
+
+    fleet = client.get("/")
+    (link,) = re.findall(r'<th scope="row"><a href="([^"]+)">', fleet.content.decode())
+    page = client.get(html.unescape(link))
+    api = client.get(reverse("store", args=[store_id]))
+
+    assert (fleet.status_code, page.status_code, api.status_code) == (200, 200, 200)
+    assert api.json()["store_id"] == store_id
