@@ -20,7 +20,7 @@ from pytest_django.fixtures import Settings
 from monitor.ingest import rules
 from monitor.ingest.errors import RowRejectedError
 from monitor.models import Report, StatusPoll, Store
-from monitor.services import jobs
+from monitor.services.report_parts import report_run
 from tests.report_data import SPEC_NOW
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +99,7 @@ def polled(store_ids: list[str]) -> None:
 def test_the_fleet_links_every_store_to_its_page(client: Client, store_ids: list[str]) -> None:
     polled(store_ids)
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(report.report_id)
+    report_run(report.report_id)
 
     fleet = client.get("/")
     assert fleet.status_code == 200
@@ -150,7 +150,7 @@ def test_an_id_stored_before_the_rules_still_has_a_working_link(
     fleet page, and its link (NoReverseMatch) took the page down."""
     polled([store_id])
     report = Report.objects.create(requested_as_of=SPEC_NOW)
-    jobs.report_run(report.report_id)
+    report_run(report.report_id)
 
     fleet = client.get("/")
     (link,) = re.findall(r'<th scope="row"><a href="([^"]+)">', fleet.content.decode())
