@@ -18,6 +18,7 @@ from celery import Task, current_app, group, shared_task
 from django.conf import settings
 from django.db import DatabaseError
 
+from monitor import db
 from monitor.jobqueue.base import Job, Key, QueueUnavailableError
 from monitor.services import poll_retention, report_parts, report_retention
 
@@ -75,6 +76,30 @@ class CeleryQueue:
             raise QueueUnavailableError(job.name) from error
 
 
+# A job that met a database that does not answer (monitor.db.UNREACHABLE) is
+# tried again, its delay doubling from 1 s up to this, for as long as any report
+# could still wait on it (REPORT_QUEUE_TIMEOUT, longer than the stale timeout):
+# a part given up during an outage left its report waiting on a job that no
+# queue held. Each try claims the job anew once the database answers, and stops
+# there if the report ended meanwhile. Any other database error: a few tries.
+RETRY_DELAY_MAX_SECONDS = 30
+OTHER_DATABASE_ERROR_RETRIES = 5
+
+
+def retry_delay(retries: int) -> int:
+    """Seconds before try number `retries` + 2: 1, 2, 4, 8, 16, then 30 each."""
+    return int(min(2 ** min(retries, 16), RETRY_DELAY_MAX_SECONDS))
+
+
+def retries_lasting(seconds: int) -> int:
+    """The number of retries whose delays add up to at least `seconds`."""
+    retries, waited = 0, 0
+    while waited < seconds:
+        waited += retry_delay(retries)
+        retries += 1
+    return retries
+
+
 def job_task(job: Job[Key]) -> Task[[Key], None]:
     """The task that runs `job`.
 
@@ -82,17 +107,28 @@ def job_task(job: Job[Key]) -> Task[[Key], None]:
     when the worker process running it dies (CELERY_TASK_ACKS_LATE and
     CELERY_TASK_REJECT_ON_WORKER_LOST in the settings): a killed worker's job
     is redelivered, which the attempt protocol makes harmless. A database
-    error that escaped the job (claiming its attempt, finishing the report)
-    sends it again a few times, with backoff: a task that raised is
-    acknowledged, and nothing else would run it again.
+    error that escaped the job (claiming its attempt, losing the database
+    mid-part, finishing the report) sends it again, with backoff (above): a
+    task that raised is acknowledged, and nothing else would run it again.
     """
+
+    def run(task: Task[[Key], None], key: Key) -> None:
+        retries = task.request.retries
+        try:
+            job.run(key)
+        except db.UNREACHABLE as error:
+            if retries >= retries_lasting(settings.REPORT_QUEUE_TIMEOUT):
+                raise
+            logger.warning("%s %s: the database does not answer; trying again", job.name, key)
+            raise task.retry(exc=error, countdown=retry_delay(retries)) from error
+        except DatabaseError as error:
+            if retries >= OTHER_DATABASE_ERROR_RETRIES:
+                raise
+            raise task.retry(exc=error, countdown=retry_delay(retries)) from error
+
     task: Task[[Key], None] = shared_task(
-        name=job.name,
-        ignore_result=True,
-        autoretry_for=(DatabaseError,),
-        max_retries=5,
-        retry_backoff=True,
-    )(job.run)
+        name=job.name, bind=True, ignore_result=True, max_retries=None
+    )(run)
     return task
 
 

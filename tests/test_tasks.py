@@ -11,7 +11,13 @@ from pytest_django.fixtures import Settings
 from monitor.models import Report
 from monitor.selectors import report_csv
 from monitor.services import report_attempts, report_parts
-from monitor.tasks import report_part_run_task, report_run_task, reports_prune_task
+from monitor.tasks import (
+    report_part_run_task,
+    report_run_task,
+    reports_prune_task,
+    retries_lasting,
+    retry_delay,
+)
 from store_monitoring import celery_app
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
 from tests.support.jobqueue import FakeQueue
@@ -83,6 +89,64 @@ def test_a_part_task_whose_finishing_met_a_database_error_runs_again(
 
     # The part ran once; its task, retried, finished the report (the repair path).
     assert report_csv(Report.objects.get(pk=report.pk)) == SPEC_CSV
+
+
+def fails_times(count: int, function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function`, whose first `count` calls raise as a database that does not answer."""
+    calls: list[object] = []
+
+    def flaky(*args: Any) -> Any:
+        calls.append(args)
+        if len(calls) <= count:
+            raise OperationalError("connection refused: the database is restarting")
+        return function(*args)
+
+    return flaky
+
+
+@pytest.mark.django_db
+def test_a_part_task_retries_across_a_long_database_outage(
+    monkeypatch: pytest.MonkeyPatch, job_queue: FakeQueue
+) -> None:
+    # Its claim fails as long as the database is down: more tries than the
+    # five of any other database error (three quick ones once left the report
+    # waiting on a part no queue held, for the queue timeout).
+    store_spec_examples()
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    report_parts.report_run(report.report_id)
+    (part,) = job_queue.keys(report_parts.PART_RUN)
+    flaky = fails_times(12, report_parts.part_attempt_start)
+    monkeypatch.setattr(report_parts, "part_attempt_start", flaky)
+
+    report_part_run_task.apply(args=(part,))
+
+    assert report_csv(Report.objects.get(pk=report.pk)) == SPEC_CSV
+
+
+@pytest.mark.django_db
+def test_a_part_that_lost_the_database_mid_part_runs_again_rather_than_failing(
+    monkeypatch: pytest.MonkeyPatch, job_queue: FakeQueue
+) -> None:
+    store_spec_examples()
+    report = Report.objects.create(requested_as_of=SPEC_NOW)
+    report_parts.report_run(report.report_id)
+    (part,) = job_queue.keys(report_parts.PART_RUN)
+    monkeypatch.setattr(report_parts, "_part_compute", fails_once(report_parts._part_compute))
+
+    report_part_run_task.apply(args=(part,))
+
+    stored = Report.objects.get(pk=report.pk)
+    assert stored.status == Report.Status.COMPLETE, stored.error
+    assert report_csv(stored) == SPEC_CSV
+
+
+def test_retries_back_off_and_last_past_the_stale_and_queue_timeouts(settings: Settings) -> None:
+    delays = [retry_delay(retries) for retries in range(8)]
+    assert delays == [1, 2, 4, 8, 16, 30, 30, 30]
+    for seconds in (settings.REPORT_STALE_AFTER_SECONDS, settings.REPORT_QUEUE_TIMEOUT, 1, 31):
+        retries = retries_lasting(seconds)
+        assert sum(map(retry_delay, range(retries))) >= seconds
+        assert sum(map(retry_delay, range(retries - 1))) < seconds
 
 
 @pytest.mark.django_db

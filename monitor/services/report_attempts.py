@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from monitor import metrics, selectors
+from monitor import db, metrics, selectors
 from monitor.models import Report, ReportPart
 from monitor.selectors import StoreRange
 from monitor.services.reports import ReportInputError, resolve_as_of
@@ -255,13 +255,18 @@ def attempt_outcome(job: str, fail: Callable[[str], None], work: Callable[[], T]
     """What `work()` returns, or None when the attempt stopped: superseded (a
     newer run, or the report's end: logged), or failed, `fail` recording why
     (the input's error as it is; anything else as INTERNAL_ERROR, the
-    details in the log only)."""
+    details in the log only). A lost database connection is raised."""
     try:
         return work()
     except AttemptSupersededError:
         logger.info("%s: superseded, stopped", job)
     except ReportInputError as error:
         fail(str(error))
+    except db.UNREACHABLE:
+        # Lost the database mid-attempt (a restart, a failover): no fault of the
+        # report's. Raised to the job's queue, which tries the job again once
+        # the database answers (monitor.tasks), rather than failing the report.
+        raise
     except Exception:
         logger.exception("%s failed", job)
         fail(INTERNAL_ERROR)
