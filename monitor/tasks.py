@@ -10,11 +10,16 @@ redelivery, a retry and the visibility timeout mean for a report.
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
 from celery import Task, current_app, group, shared_task
+from celery.signals import task_received, worker_ready
+from celery.worker import state
 from django.conf import settings
 from django.db import DatabaseError
 
@@ -154,3 +159,71 @@ def polls_prune_task(older_than_days: int) -> int:
         pruned.kept,
     )
     return pruned.deleted
+
+
+# ---- the worker's watchdog ---------------------------------------------------------------------
+#
+# kombu's Redis transport can stop consuming after Redis pauses in the middle of
+# a task (a known Celery and kombu failure: "Couldn't ack"): the worker still
+# answers `inspect ping`, but takes no job, and reports wait for the queue
+# timeout. The worker watches itself, in a thread of its main process: when its
+# queue has jobs waiting, its pool has room, and it received no job for
+# WORKER_STALL_SECONDS, it exits for its supervisor to start it again (its
+# unacknowledged jobs go back to the queue after the visibility timeout).
+
+STALLED_EXIT_STATUS = 70  # EX_SOFTWARE
+
+
+class _Activity:
+    """When this worker last received a job (or became ready)."""
+
+    at = time.monotonic()
+
+
+@task_received.connect
+def _job_received(**_: Any) -> None:
+    _Activity.at = time.monotonic()
+
+
+@worker_ready.connect
+def _watch_consumption(sender: Any, **_: Any) -> None:
+    _Activity.at = time.monotonic()
+    if settings.WORKER_STALL_SECONDS > 0:
+        concurrency = sender.controller.concurrency
+        watch = threading.Thread(target=_watch, args=(concurrency,), name="stall-watchdog")
+        watch.daemon = True
+        watch.start()
+
+
+def _watch(concurrency: int) -> None:
+    stall = settings.WORKER_STALL_SECONDS
+    queue = current_app.conf.task_default_queue
+    client = redis.Redis.from_url(
+        settings.CELERY_BROKER_URL,
+        socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
+        socket_timeout=BROKER_TIMEOUT_SECONDS,
+    )
+    while True:
+        time.sleep(min(stall / 4, 10.0))
+        if _stalled(client, queue, concurrency, stall):
+            logger.critical(
+                "worker stalled: jobs wait in queue %r, the pool has room, and none was "
+                "received for %d s (the broker connection no longer consumes); exiting "
+                "for the supervisor to restart the worker",
+                queue,
+                stall,
+            )
+            logging.shutdown()
+            os._exit(STALLED_EXIT_STATUS)
+
+
+def _stalled(client: redis.Redis, queue: str, concurrency: int, stall: int) -> bool:
+    if time.monotonic() - _Activity.at < stall:
+        return False
+    if len(state.active_requests) >= concurrency:
+        return False  # every pool process is busy: taking nothing is right
+    try:
+        waiting = int(client.llen(queue))
+    except (redis.RedisError, OSError):
+        return False  # the broker is away: kombu reconnects by itself meanwhile
+    return waiting > 0

@@ -342,8 +342,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # connection attempt, and then any one command, gives up after these...
     "socket_connect_timeout": 1.0,
     "socket_timeout": 0.5,
+    # A worker's connections are kept alive and checked every 10 s, so one that a
+    # paused or restarted Redis left dead is noticed and replaced.
+    "socket_keepalive": True,
+    "health_check_interval": 10,
+    "retry_on_timeout": True,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+# A worker that loses the broker reconnects for as long as it takes, at start-up too.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# kombu's Redis transport can stop consuming after Redis pauses mid-task ("Couldn't
+# ack"): the worker still answers `inspect ping` but takes no job. A worker
+# whose queue has had jobs waiting for this many seconds while it had room and
+# received none exits (status 70) for its supervisor (systemd Restart=always,
+# honcho) to start it again (monitor.tasks, the worker's watchdog). 0: off.
+WORKER_STALL_SECONDS = env_int("WORKER_STALL_SECONDS", 120, minimum=0)
 # ...and publishing a task retries once: trigger_report answers 503 within about 2 s.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
