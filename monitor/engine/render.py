@@ -9,14 +9,10 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.engine.report import ReportTable
-from monitor.engine.units import TICKS_PER_US, US_PER_HOUR, US_PER_MINUTE, WINDOW_NAMES
+from monitor.engine.units import TICKS_PER_HOUR, TICKS_PER_MINUTE, WINDOW_NAMES
 
 # The last hour is reported in minutes, the day and the week in hours.
-_TICKS_PER_UNIT = (
-    US_PER_MINUTE * TICKS_PER_US,
-    US_PER_HOUR * TICKS_PER_US,
-    US_PER_HOUR * TICKS_PER_US,
-)
+_TICKS_PER_UNIT = (TICKS_PER_MINUTE, TICKS_PER_HOUR, TICKS_PER_HOUR)
 
 
 def header(*, percent: bool = False) -> list[str]:

@@ -19,11 +19,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from monitor.engine.units import TICKS_PER_US, US_PER_HOUR
+from monitor.formatting import duration_text, hours_text, seconds_text
 from monitor.models import Report
 from monitor.pages import charts
 from monitor.pages.access import page_access
-from monitor.pages.week import day_rows, duration_text, first_business_hour
+from monitor.pages.week import day_rows, first_business_hour
 from monitor.selectors import report_csv_chunks, report_latest_complete
 from monitor.services import fleet as fleet_service
 from monitor.services.report_staleness import (
@@ -259,13 +259,6 @@ def _figures(figures: Figures | None) -> list[tuple[str, str]]:
     ]
 
 
-def hours_text(ticks: int) -> str:
-    """Half-microsecond ticks as hours with two decimals, rounded half up, as the CSV prints."""
-    ticks_per_hour = US_PER_HOUR * TICKS_PER_US
-    hundredths = (200 * ticks + ticks_per_hour) // (2 * ticks_per_hour)
-    return f"{hundredths // 100}.{hundredths % 100:02d}"
-
-
 def _hours_by_day(rows: tuple[HoursRow, ...]) -> list[tuple[str, list[str]]]:
     """Each weekday's business hours as text (docs/report-semantics.md §4: a day
     without rows is open all day; §10.1: a closed row opens nothing)."""
@@ -355,7 +348,7 @@ def _duration(report: Report) -> str:
     """How long a finished report took, e.g. "2.4 s"; "–" while it runs."""
     if report.finished_at is None:
         return "–"
-    return f"{(report.finished_at - report.created_at).total_seconds():.1f} s"
+    return seconds_text(report.finished_at - report.created_at)
 
 
 def _fleet_url(report_id: str) -> str:

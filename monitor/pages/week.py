@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 
+from monitor.formatting import duration_text
 from monitor.pages.charts import BUSINESS_KINDS, DayRow, PollMark, Stretch
 
 
@@ -78,18 +79,6 @@ def first_business_hour(days: Sequence[DayRow]) -> float | None:
         stretch.start for day in days for stretch in day.stretches if stretch.kind in BUSINESS_KINDS
     ]
     return min(starts, default=None)
-
-
-def duration_text(length: timedelta) -> str:
-    """A length as "2 h 05 min", "12 min 30 s" or "45 s" (whole seconds, rounded down)."""
-    seconds = int(length.total_seconds())
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {seconds:02d} s"
-    return f"{seconds} s"
 
 
 def _stamp(instant: datetime) -> str:

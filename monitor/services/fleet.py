@@ -17,8 +17,9 @@ from __future__ import annotations
 import bisect
 import csv
 import io
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.engine.render import header
+from monitor.formatting import percent_text, two_decimals
 from monitor.models import Report
 from monitor.selectors import ReportPartsMissingError, report_csv_chunks
 
@@ -36,6 +38,7 @@ STORE_ID = "store_id"
 SORT_COLUMNS = (STORE_ID, WEEK_PCT, *FIGURE_COLUMNS)
 HISTOGRAM_BINS = 10  # 0–10 %, …, 90–100 % (100 % falls in the last bin)
 _NO_PERCENT = -1  # a store without business time in the week has no percentage
+_FIGURES = re.compile(r"\d+\.\d\d(?:,\d+\.\d\d)*")  # cells joined by commas
 
 
 class FleetError(ValueError):
@@ -68,8 +71,7 @@ class Share:
         """100 × up / business, rounded half up to two decimals; "–" without business time."""
         if self.business == 0:
             return "–"
-        hundredths = (20_000 * self.up + self.business) // (2 * self.business)
-        return f"{hundredths // 100}.{hundredths % 100:02d}"
+        return percent_text(self.up, self.business)
 
 
 @dataclass(frozen=True)
@@ -176,55 +178,49 @@ def fleet_read(report_id: str, pieces: Iterable[tuple[str, str]]) -> Fleet:
     at a time (the headers first, then whole rows: a report part's), so
     that only the parsed figures, never a whole CSV, are held."""
     store_ids: list[str] = []
-    figures: list[npt.NDArray[np.int64]] = [np.zeros((0, len(FIGURE_COLUMNS)), dtype=np.int64)]
-    week_pct: list[npt.NDArray[np.int64]] = [np.zeros(0, dtype=np.int64)]
+    parsed: dict[str, list[npt.NDArray[np.int64]]] = {c: [] for c in (*FIGURE_COLUMNS, WEEK_PCT)}
     for index, (absolute, percent) in enumerate(pieces):
-        if index == 0:
-            absolute, percent = _body(absolute, header()), _body(percent, header(percent=True))
-        ids, figure_cells = _split(absolute)
-        percent_ids, percent_cells = _split(percent)
-        if ids != percent_ids:
+        absolute_columns = _columns(absolute, header(), with_header=index == 0)
+        percent_columns = _columns(percent, header(percent=True), with_header=index == 0)
+        ids = list(absolute_columns[STORE_ID])
+        if ids != list(percent_columns[STORE_ID]):
             raise FleetError(f"report {report_id}: its two CSV forms list different stores")
         store_ids += ids
-        figures.append(_hundredths(",".join(figure_cells)).reshape(-1, len(FIGURE_COLUMNS)))
-        week = [cells.split(",")[2] or str(_NO_PERCENT) for cells in percent_cells]
-        week_pct.append(_hundredths(",".join(week)))
-    table = np.concatenate(figures)
-    hundredths = {name: table[:, column] for column, name in enumerate(FIGURE_COLUMNS)}
-    hundredths[WEEK_PCT] = np.concatenate(week_pct)
+        for name in FIGURE_COLUMNS:
+            parsed[name].append(_hundredths(absolute_columns[name]))
+        parsed[WEEK_PCT].append(_hundredths(percent_columns[WEEK_PCT], missing=_NO_PERCENT))
+    hundredths = {name: np.concatenate(arrays) for name, arrays in parsed.items()}
     return Fleet(report_id, store_ids, hundredths)
 
 
-def _body(text: str, expected_header: list[str]) -> str:
-    """A report CSV's rows, once its header is checked."""
-    first_line, _, body = text.partition("\n")
-    if first_line != ",".join(expected_header):
-        raise FleetError(f"a stored report CSV does not start with {','.join(expected_header)}")
-    return body
+def _columns(text: str, names: list[str], *, with_header: bool) -> dict[str, tuple[str, ...]]:
+    """A piece of a report CSV as its columns of cells, by name (the csv module
+    unquotes ids holding a comma or a quote, and ends rows at "\n" only: an id
+    may hold other line separators, U+2028…); a header, `with_header`, is checked."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if with_header and (not rows or rows.pop(0) != names):
+        raise FleetError(f"a stored report CSV does not start with {','.join(names)}")
+    try:  # the rows' transpose: strict, every row has as many cells
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    except ValueError:
+        columns = []
+    if len(columns) != len(names):
+        raise FleetError(f"a stored report CSV has a row without its {len(names)} cells")
+    return dict(zip(names, columns, strict=True))
 
 
-def _split(body: str) -> tuple[list[str], list[str]]:
-    """Rows' store ids and, per row, its figure cells as one text ("1.00,2.50,…")."""
-    if '"' in body:  # a quoted store id (it holds a comma or a quote): let csv unquote it
-        rows = list(csv.reader(io.StringIO(body)))
-        return [row[0] for row in rows], [",".join(row[1:]) for row in rows]
-    # Otherwise no cell holds a comma: each line is the id, a comma, the figures.
-    # Lines end at "\n" only (the CSV's terminator): an id may hold other line
-    # separators (U+2028, U+001C…), at which splitlines() would cut it.
-    pairs = [line.partition(",") for line in body.split("\n") if line]
-    return [pair[0] for pair in pairs], [pair[2] for pair in pairs]
-
-
-def _hundredths(cells: str) -> npt.NDArray[np.int64]:
-    """ "12.34,0.50" → [1234, 50] (figures always have two decimals), parsed by NumPy in C."""
+def _hundredths(cells: Sequence[str], *, missing: int | None = None) -> npt.NDArray[np.int64]:
+    """("12.34", "0.50") → [1234, 50]: a figure always has two decimals. An
+    empty cell (a percentage without business time) is `missing`, where allowed."""
+    empty = [not cell for cell in cells] if missing is not None else []
+    joined = ",".join("0.00" if not cell and missing is not None else cell for cell in cells)
+    if cells and not _FIGURES.fullmatch(joined):
+        raise FleetError("a stored report CSV holds a figure that is not a number")
     if not cells:
         return np.zeros(0, dtype=np.int64)
-    try:
-        values = np.fromstring(cells.replace(".", ""), dtype=np.int64, sep=",")
-    except ValueError:
-        values = np.zeros(0, dtype=np.int64)
-    if len(values) != cells.count(",") + 1:
-        raise FleetError("a stored report CSV holds a figure that is not a number")
+    values = np.fromstring(joined.replace(".", ""), dtype=np.int64, sep=",")
+    if missing is not None:
+        values[np.array(empty, dtype=bool)] = missing
     return values
 
 
@@ -232,4 +228,4 @@ def figure_text(hundredths: int) -> str:
     """1234 → "12.34": a figure as the CSV prints it; "" for a missing percentage."""
     if hundredths == _NO_PERCENT:
         return ""
-    return f"{hundredths // 100}.{hundredths % 100:02d}"
+    return two_decimals(hundredths)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from monitor import selectors
+from monitor.formatting import gap_text
 from monitor.models import Report
 
 # An as-of instant more than this after the latest poll gets a warning: polls
@@ -40,13 +41,6 @@ def as_of_warnings(as_of: datetime) -> list[str]:
     if gap <= STALE_AFTER:
         return []
     return [
-        f"the as-of instant {as_of.isoformat()} is {_duration(gap)} after the latest poll "
+        f"the as-of instant {as_of.isoformat()} is {gap_text(gap)} after the latest poll "
         f"({latest.isoformat()}): every store's status since then is extrapolated"
     ]
-
-
-def _duration(gap: timedelta) -> str:
-    hours, seconds = divmod(int(gap.total_seconds()), 3600)
-    days, hours = divmod(hours, 24)
-    minutes = seconds // 60
-    return f"{days} d {hours} h {minutes} min" if days else f"{hours} h {minutes} min"

@@ -38,9 +38,8 @@ from monitor.engine.timeline import (
     switch_ticks,
     utc_instant,
 )
-from monitor.engine.units import TICKS_PER_US, US_PER_MINUTE, WINDOW_LENGTHS_US, WINDOW_NAMES
+from monitor.engine.units import TICKS_PER_MINUTE, TICKS_PER_US, WINDOW_LENGTHS_US, WINDOW_NAMES
 
-TICKS_PER_MINUTE = US_PER_MINUTE * TICKS_PER_US
 # ?order= of stores_list → the ordering; last poll: oldest (and never polled) first.
 STORE_ORDERS: dict[str, list[OrderBy]] = {
     "id": [F("store_id").asc()],
@@ -86,6 +85,8 @@ class Interval:
 
     @property
     def minutes(self) -> float:
+        """The length in minutes, as a float (the store API's `minutes`); text
+        for people is printed exactly from `ticks` (monitor.formatting)."""
         return self.ticks / TICKS_PER_MINUTE
 
 

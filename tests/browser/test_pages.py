@@ -14,8 +14,9 @@ import pytest
 from django.db import transaction
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 
+from monitor.formatting import hours_text
 from monitor.models import BusinessHours, Report, StatusPoll, Store
-from monitor.pages.views import STORES_PER_PAGE, hours_text
+from monitor.pages.views import STORES_PER_PAGE
 from monitor.selectors import report_csv
 from monitor.services import report_parts
 from monitor.services.data_version import data_changed

@@ -28,7 +28,7 @@ from monitor.engine.timeline import (
     switch_ticks,
     utc_instant,
 )
-from monitor.engine.units import TICKS_PER_US, US_PER_HOUR, US_PER_MINUTE
+from monitor.engine.units import TICKS_PER_HOUR, TICKS_PER_MINUTE, US_PER_HOUR
 from tests.engine.bridge import engine_inputs, figures_of
 from tests.engine.reference import (
     HoursRow,
@@ -42,8 +42,6 @@ from tests.engine.reference import (
 from tests.engine.test_properties import PROPERTY_SETTINGS, scenarios
 
 NOW = datetime(2023, 1, 25, 18, 0, tzinfo=UTC)  # the worked examples' now
-TICKS_PER_MINUTE = US_PER_MINUTE * TICKS_PER_US
-TICKS_PER_HOUR = US_PER_HOUR * TICKS_PER_US
 
 
 @PROPERTY_SETTINGS

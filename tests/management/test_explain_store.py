@@ -93,3 +93,31 @@ def test_errors(args: list[str], reason: str) -> None:
     store_spec_examples()
     with pytest.raises(CommandError, match=reason):
         run(*args)
+
+
+@pytest.mark.parametrize(
+    ("polls_before", "outage", "figure"),
+    [
+        # Switch 7.5 min before: 0.125 h down.
+        ((600, 300), "7.50 min = 0.13 h", "last day: uptime 23.88 h + downtime 0.13 h"),
+        # Switch 7.5 s before: 0.125 min down.
+        ((15, 0), "0.13 min = 0.00 h", "last hour: uptime 59.88 min + downtime 0.13 min"),
+    ],
+)
+def test_lengths_are_rounded_half_up_as_the_csv_prints_them(
+    polls_before: tuple[int, int], outage: str, figure: str
+) -> None:
+    # Active, then inactive from the midpoint of the two polls (§5) to the
+    # as-of instant. 0.125 is exact in binary, and a float's `:.2f` prints it
+    # "0.12" (half to even); the CSV rounds the exact length half up: 0.13.
+    store = Store.objects.create(store_id="halves", timezone_str="UTC")
+    for seconds, active in zip(polls_before, (True, False), strict=True):
+        StatusPoll.objects.create(
+            store=store, timestamp_utc=SPEC_NOW - timedelta(seconds=seconds), active=active
+        )
+
+    text = run("halves", "--as-of", "2023-01-25T18:00:00Z")
+
+    assert f"  {outage.split(' = ')[0]}\n" in text  # the outage's own line
+    assert f"  1 outage(s), {outage} in all\n" in text
+    assert figure in text

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from monitor.formatting import duration_text
 from monitor.pages.charts import DayRow, PollMark, Stretch, histogram_svg, week_svg
-from monitor.pages.week import day_rows, duration_text
+from monitor.pages.week import day_rows
 
 SVG = "{http://www.w3.org/2000/svg}"
 NEW_YORK = ZoneInfo("America/New_York")

@@ -14,10 +14,10 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from monitor.engine.units import US_PER_DAY, WINDOW_NAMES
+from monitor.formatting import hours_and_minutes_text, hours_text, minutes_text, ticks_of
 from monitor.management.database import DataCommand
 from monitor.services.reports import ReportInputError, parse_as_of
 from monitor.services.stores import (
-    TICKS_PER_MINUTE,
     Interval,
     StoreNotFoundError,
     StoreStory,
@@ -132,10 +132,8 @@ def _outages(story: StoreStory) -> list[str]:
     lines = ["outages of the last week (business time while inactive):"]
     lines.extend(f"  {_span(outage)}" for outage in story.outages)
     ticks = sum(outage.ticks for outage in story.outages)
-    minutes = ticks / TICKS_PER_MINUTE
-    lines.append(
-        f"  {len(story.outages)} outage(s), {minutes:.2f} min = {minutes / 60:.2f} h in all"
-    )
+    total = f"{minutes_text(ticks)} min = {hours_text(ticks)} h"
+    lines.append(f"  {len(story.outages)} outage(s), {total} in all")
     return lines
 
 
@@ -157,7 +155,7 @@ def _span(interval: Interval) -> str:
     return (
         f"{_utc(interval.start)} → {_utc(interval.end)}"
         f"  (local {_local(interval.start_local)} → {_local(interval.end_local)})"
-        f"  {interval.minutes:.2f} min"
+        f"  {minutes_text(interval.ticks)} min"
     )
 
 
@@ -178,5 +176,4 @@ def _fraction(instant: datetime) -> str:
 
 
 def _hours(length: timedelta) -> str:
-    minutes = length / timedelta(minutes=1)
-    return f"{int(minutes // 60)} h {minutes % 60:05.2f} min"
+    return hours_and_minutes_text(ticks_of(length))
