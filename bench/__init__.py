@@ -7,6 +7,6 @@ shell would be refused (production needs 50 characters or more).
 
 import os
 
-from tests.support.stack import LOCAL_SECRET_KEY
+from store_monitoring.devstack import LOCAL_SECRET_KEY
 
 os.environ["DJANGO_SECRET_KEY"] = LOCAL_SECRET_KEY

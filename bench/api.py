@@ -1,7 +1,7 @@
 """`python -m bench.api --database-url URL --redis-url URL`: trigger → Complete over HTTP.
 
 Against an already-loaded database: starts gunicorn and a Celery worker with
-the production commands of docs/production.md (tests.support.stack), then, for each run, POSTs
+the production commands of docs/production.md (store_monitoring.devstack), then, for each run, POSTs
 trigger_report and polls get_report until the CSV comes back. The figure is
 the wall time a client sees, from sending the trigger to holding the CSV.
 """
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 
-from tests.support.stack import (
+from store_monitoring.devstack import (
     ROOT,
     Api,
     Service,

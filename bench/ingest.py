@@ -1,7 +1,7 @@
 """`python -m bench.ingest --database-url URL --data DIR`: polls sent over HTTP.
 
 Against gunicorn started with the production command of docs/production.md
-(tests.support.stack) on a fresh PostgreSQL database whose zones and hours are
+(store_monitoring.devstack) on a fresh PostgreSQL database whose zones and hours are
 imported first, three workloads, each a client's view (wall time from sending
 to the answer):
 
@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 import orjson
 import psycopg
 
-from tests.support.stack import (
+from store_monitoring.devstack import (
     ROOT,
     Api,
     Service,

@@ -1,7 +1,7 @@
 """`make loadtest`: many clients at once against the production stack, on loopback.
 
 gunicorn, a Celery worker (concurrency 2), Redis and PostgreSQL, started with
-the production commands of docs/production.md (tests.support.stack), API keys required,
+the production commands of docs/production.md (store_monitoring.devstack), API keys required,
 metrics in multi-process mode, the data at the real set's shape (14,092
 polled stores, generated and loaded once into its own database). Reports are
 made first until the recent reports listing holds 50 (real jobs, kept for later
@@ -50,7 +50,7 @@ from pathlib import Path
 import psycopg
 
 from bench.__main__ import PG_SERVER, data_set
-from tests.support.stack import (
+from store_monitoring.devstack import (
     LOCAL_SECRET_KEY,
     ROOT,
     Api,

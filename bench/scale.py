@@ -7,7 +7,7 @@ loaded by one `import_data`, as a new user loads theirs, and nothing else:
 no VACUUM or ANALYZE but what the import itself does.
 
 Then gunicorn and one Celery worker (`--concurrency 2`, the production
-commands of docs/production.md through tests.support.stack) serve `--runs` reports,
+commands of docs/production.md through store_monitoring.devstack) serve `--runs` reports,
 each triggered with force (a computation each time) and polled until its
 CSV comes back: the first is the first report after the fresh import, the
 others the steady state. Printed against the targets (issue 22, for the
@@ -34,7 +34,7 @@ import psycopg
 
 from bench.__main__ import PG_DATABASE, PG_SERVER, REAL_POLLED_STORES, WORK, data_set
 from bench.api import measure
-from tests.support.stack import (
+from store_monitoring.devstack import (
     ROOT,
     Api,
     Service,

@@ -1,7 +1,7 @@
 """`python -m bench.stores --database-url URL`: latency of the store API over HTTP.
 
 Against an already-loaded database: starts gunicorn with the production
-command of docs/production.md (tests.support.stack), picks stores at random from the store list,
+command of docs/production.md (store_monitoring.devstack), picks stores at random from the store list,
 then GETs each store's story (as of the latest poll) one request at a time, and
 prints the median and the 95th percentile, for the store endpoint and for the
 store list.
@@ -16,7 +16,7 @@ import time
 from contextlib import ExitStack
 from urllib.parse import quote
 
-from tests.support.stack import ROOT, Api, free_port, running, stack_environment, web_command
+from store_monitoring.devstack import ROOT, Api, free_port, running, stack_environment, web_command
 
 LIST_PAGE = 500
 

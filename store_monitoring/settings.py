@@ -7,6 +7,7 @@ thread of the web process, so a fresh clone runs with nothing but Python.
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import dj_database_url
 from celery.schedules import crontab
@@ -19,6 +20,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_Default = TypeVar("_Default", int, int | None)
 
 
 def crontab_from(text: str) -> crontab:
@@ -46,7 +48,8 @@ def env_bool(name: str, default: bool) -> bool:
     )
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(name: str, default: _Default, *, minimum: int | None = None) -> int | _Default:
+    """A whole-number variable; anything else (a typo such as "10m") is an error."""
     value = os.environ.get(name, "").strip()
     if not value:
         return default
@@ -197,8 +200,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer fails a request (503) in seconds, not minutes.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
-        os.environ.get("DATABASE_CONNECT_TIMEOUT", "3")
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DATABASE_CONNECT_TIMEOUT", 3, minimum=0
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -212,8 +215,9 @@ STATIC_URL = "static/"
 # and no STATIC_ROOT (WhiteNoise would warn at start-up about a missing directory).
 WHITENOISE_USE_FINDERS = True
 
-# API keys (monitor.api.access): every endpoint needs at least a read key,
-# unless API_KEYS_REQUIRED is false (`make run` on 127.0.0.1).
+# API keys (monitor.api.access): every API endpoint needs at least a read key,
+# and the pages a Django login, unless API_KEYS_REQUIRED is false (`make run`'s
+# open embedded set-up on 127.0.0.1 turns both off).
 API_KEYS_REQUIRED = env_bool("API_KEYS_REQUIRED", True)
 
 
@@ -245,7 +249,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Request bodies over this many bytes get 413 (monitor.api.errors).
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("API_MAX_BODY_BYTES", str(2_621_440)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 2_621_440, minimum=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -254,9 +258,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["monitor.api.throttles.ReadThrottle"],
     # Behind N reverse proxies, the client address is the Nth from the right of
     # X-Forwarded-For (throttles per address when keys are off).
-    "NUM_PROXIES": int(os.environ["API_NUM_PROXIES"])
-    if os.environ.get("API_NUM_PROXIES")
-    else None,
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", None, minimum=0),
     "DEFAULT_PARSER_CLASSES": ["monitor.api.content.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "monitor.api.content.JsonAnswers",
     "UNAUTHENTICATED_USER": None,
@@ -265,8 +267,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 SPECTACULAR_SETTINGS = {
-    # Operations are tagged by the segment after /api/ ("monitor"), as before
-    # /healthz, /readyz and /metrics (tagged "operations") joined them.
+    # Operations are tagged by the segment after /api/ ("monitor"); /healthz,
+    # /readyz and /metrics are tagged "operations" (monitor.api.operations).
     "SCHEMA_PATH_PREFIX": r"/api/",
     "TITLE": "store_monitoring",
     "DESCRIPTION": "Uptime and downtime of stores within their business hours.",
@@ -292,9 +294,6 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Where API keys are required (the default), the pages need a Django login
-# too; `make run`'s open embedded set-up turns both off.
-API_KEYS_REQUIRED = env_bool("API_KEYS_REQUIRED", True)
 LOGIN_URL = "pages:login"
 LOGIN_REDIRECT_URL = "pages:fleet"
 # Brute force on the log-in page (django-axes): after LOGIN_FAILURE_LIMIT
@@ -321,19 +320,20 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_SSL_REDIREC
 INGEST_MAX_ROWS = env_int("INGEST_MAX_ROWS", 100_000)
 INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 32 * 1024 * 1024)
 
-# Report jobs. Without a broker they run on a small pool of threads of the web process.
+# Report jobs (a report's, then one per part): on Celery workers when a broker
+# is set, else on REPORT_EMBEDDED_THREADS threads of the web process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 REPORT_EMBEDDED_THREADS = env_int("REPORT_EMBEDDED_THREADS", 1, minimum=1)
-CELERY_TASK_ACKS_LATE = True  # a report is acknowledged only once it is written...
-CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ...so a killed worker's report is redelivered
+CELERY_TASK_ACKS_LATE = True  # a job's task is acknowledged only once it has run...
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ...so a killed worker's job is redelivered
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 # Redis keeps a delivered, unacknowledged message aside; when its worker dies
 # without returning it, another worker puts it back on the queue once it is
 # older than the visibility timeout (checked every 10 s). Keep the timeout well
-# under REPORT_STALE_AFTER_SECONDS, so the redelivered job runs before the
-# report is declared lost, and above the time a report takes (a job still
-# running past it gets a twin, harmless but wasted: see docs/architecture.md).
+# under REPORT_STALE_AFTER_SECONDS, so the redelivered job runs before it is
+# declared lost, and above the time a job (a report's or a part's) takes: a job
+# still running past it gets a twin, harmless but wasted (docs/architecture.md).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=1),
     "unacked_restore_interval": 10,
@@ -370,10 +370,13 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # A part's memory grows with its stores; 7,500 makes the real shape (14,092
 # stores) two parts, one per core of a 2-core worker, and 10x nineteen.
 REPORT_SHARD_STORES = env_int("REPORT_SHARD_STORES", 7_500, minimum=1)
-# A started report whose job has not reported progress for this long is marked Failed.
+# A started job (a report's or a part's) that gives no sign of life for this
+# long was lost: its report is marked Failed (unless a part still waits in the
+# queue, which only REPORT_QUEUE_TIMEOUT fails).
 REPORT_STALE_AFTER_SECONDS = env_int("REPORT_STALE_AFTER_SECONDS", 600, minimum=1)
-# A report still waiting in the queue after this long is marked Failed: the
-# queue lost its job (a broker restarted without persistence, or no worker runs).
+# A report whose job, or one of its parts' jobs, still waits in the queue after
+# this long is marked Failed: the queue lost the job (a broker restarted
+# without persistence, or no worker runs). A backlog is not a fault: keep it long.
 REPORT_QUEUE_TIMEOUT = env_int("REPORT_QUEUE_TIMEOUT", 3600, minimum=1)
 # Retention: finished reports older than this many days, or beyond the newest
 # this many, are deleted every REPORT_RETENTION_INTERVAL_SECONDS (Celery beat,

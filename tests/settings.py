@@ -8,7 +8,7 @@ so the processes the integration tests start inherit it.
 
 import os
 
-from tests.support.stack import LOCAL_SECRET_KEY
+from store_monitoring.devstack import LOCAL_SECRET_KEY
 
 os.environ["DJANGO_SECRET_KEY"] = LOCAL_SECRET_KEY
 

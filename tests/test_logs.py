@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from store_monitoring import logs
-from tests.support.stack import LOCAL_SECRET_KEY, ROOT
+from store_monitoring.devstack import LOCAL_SECRET_KEY, ROOT
 
 
 def record(name: str = "monitor.services.jobs", **fields: object) -> logging.LogRecord:

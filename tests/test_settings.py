@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.utils import ConnectionHandler
 from pytest_django import DjangoDbBlocker
 
-from tests.support.stack import BIN, LOCAL_SECRET_KEY, ROOT
+from store_monitoring.devstack import BIN, LOCAL_SECRET_KEY, ROOT
 
 KEY = LOCAL_SECRET_KEY  # a key the settings accept in production (50 characters or more)
 
@@ -107,6 +107,43 @@ def test_an_unknown_boolean_is_an_error_naming_the_variable(load_settings: Any) 
 def test_a_malformed_number_is_an_error_naming_the_variable(load_settings: Any) -> None:
     with pytest.raises(ImproperlyConfigured, match="REPORT_STALE_AFTER_SECONDS='10m'"):
         load_settings(DJANGO_SECRET_KEY=KEY, REPORT_STALE_AFTER_SECONDS="10m")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DATABASE_CONN_MAX_AGE",
+        "DATABASE_CONNECT_TIMEOUT",
+        "API_MAX_BODY_BYTES",
+        "API_NUM_PROXIES",
+        "INGEST_MAX_ROWS",
+        "CELERY_VISIBILITY_TIMEOUT",
+        "REPORT_SHARD_STORES",
+        "PRUNE_POLLS_OLDER_THAN_DAYS",
+    ],
+)
+def test_every_whole_number_is_checked(load_settings: Any, name: str) -> None:
+    env = {"DATABASE_URL": "postgres://u@127.0.0.1:5432/d"} if "CONNECT" in name else {}
+    with pytest.raises(ImproperlyConfigured, match=f"{name}='2.5' is not a whole number"):
+        load_settings(DJANGO_SECRET_KEY="k", **env, **{name: "2.5"})
+
+
+def test_whole_numbers_reach_their_settings(load_settings: Any) -> None:
+    defaults = load_settings(DJANGO_SECRET_KEY="k", DATABASE_URL="postgres://u@127.0.0.1:5432/d")
+    assert defaults["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] == 3
+    assert defaults["REST_FRAMEWORK"]["NUM_PROXIES"] is None
+    loaded = load_settings(
+        DJANGO_SECRET_KEY="k",
+        DATABASE_URL="postgres://u@127.0.0.1:5432/d",
+        DATABASE_CONNECT_TIMEOUT=" 7 ",
+        API_MAX_BODY_BYTES="1024",
+        API_NUM_PROXIES="2",
+    )
+    assert loaded["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] == 7
+    assert loaded["DATA_UPLOAD_MAX_MEMORY_SIZE"] == 1024
+    assert loaded["REST_FRAMEWORK"]["NUM_PROXIES"] == 2
+    with pytest.raises(ImproperlyConfigured, match="API_NUM_PROXIES='-1': must be at least 0"):
+        load_settings(DJANGO_SECRET_KEY="k", API_NUM_PROXIES="-1")
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,8 @@ from pytest_django.fixtures import Settings
 from monitor.metrics import ensure_multiprocess_dir
 from monitor.models import Report
 from monitor.services import report_parts
+from store_monitoring.devstack import free_port
 from tests.report_data import SPEC_NOW, store_spec_examples
-from tests.support.stack import free_port
 
 pytestmark = pytest.mark.django_db
 

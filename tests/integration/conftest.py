@@ -1,4 +1,4 @@
-"""Real PostgreSQL, real Redis, and the production processes (tests.support.stack).
+"""Real PostgreSQL, real Redis, and the production processes (store_monitoring.devstack).
 
 The child processes use pytest-django's test database, so the tests that
 start them store their data with `transaction=True` (committed, visible to
@@ -22,7 +22,14 @@ import redis
 from django.conf import settings
 from django.db import connections
 
-from tests.support.stack import Api, Service, free_port, running, stack_environment, web_command
+from store_monitoring.devstack import (
+    Api,
+    Service,
+    free_port,
+    running,
+    stack_environment,
+    web_command,
+)
 
 # Set on every child process's database connections (libpq reads PGAPPNAME),
 # so that the ones a killed process left behind can be ended; the pid keeps

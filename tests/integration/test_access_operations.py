@@ -27,9 +27,9 @@ from django.db import connections
 
 from monitor.api.errors import DATABASE_UNAVAILABLE
 from monitor.services.api_keys import api_key_create
+from store_monitoring.devstack import Answer, Api, Service, free_port, worker_command, worker_ready
 from tests.integration.conftest import APPLICATION_NAME, server_url
 from tests.report_data import store_random_data
-from tests.support.stack import Answer, Api, Service, free_port, worker_command, worker_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

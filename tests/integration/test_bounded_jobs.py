@@ -22,9 +22,7 @@ from django.utils import timezone
 
 from monitor.models import Report
 from store_monitoring import gunicorn_conf
-from tests.integration.test_report_jobs import AS_OF, wait_until
-from tests.report_data import store_random_data
-from tests.support.stack import (
+from store_monitoring.devstack import (
     Answer,
     Api,
     Service,
@@ -34,6 +32,8 @@ from tests.support.stack import (
     worker_command,
     worker_ready,
 )
+from tests.integration.test_report_jobs import AS_OF, wait_until
+from tests.report_data import store_random_data
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

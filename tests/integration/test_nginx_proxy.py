@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import unavailable
-from tests.support.stack import ROOT, Api, Service, free_port
+from store_monitoring.devstack import ROOT, Api, Service, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

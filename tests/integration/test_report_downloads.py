@@ -12,8 +12,8 @@ import pytest
 from monitor.models import Report
 from monitor.selectors import report_csv
 from monitor.services import report_parts
+from store_monitoring.devstack import Answer, Api
 from tests.report_data import SPEC_NOW, store_random_data
-from tests.support.stack import Answer, Api
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -20,8 +20,8 @@ import psycopg
 import pytest
 from django.core.management import call_command
 
+from store_monitoring.devstack import Api, Service, free_port, worker_command, worker_ready
 from tests.report_data import store_random_data
-from tests.support.stack import Api, Service, free_port, worker_command, worker_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

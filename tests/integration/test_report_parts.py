@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from monitor.models import Report, ReportPart
+from store_monitoring.devstack import Api, Service
 from tests.integration.test_report_jobs import (
     AS_OF,
     generate_report,
@@ -23,12 +24,11 @@ from tests.integration.test_report_jobs import (
     wait_until,
 )
 from tests.report_data import store_random_data
-from tests.support.stack import Api, Service
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 STORES, SHARD_STORES = 40, 5
-POOL_PROCESSES = 4  # two workers of --concurrency 2 (tests.support.stack.worker_command)
+POOL_PROCESSES = 4  # two workers of --concurrency 2 (store_monitoring.devstack.worker_command)
 
 
 HOURS_TABLE = "monitor_businesshours"  # read by the parts only

@@ -29,7 +29,7 @@ from django.conf import settings
 
 from monitor.sample_data.generator import generate_sample_data
 from tests.integration.conftest import server_url, unavailable
-from tests.support.stack import ROOT, free_port
+from store_monitoring.devstack import ROOT, free_port
 
 pytestmark = pytest.mark.integration
 

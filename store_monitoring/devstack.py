@@ -1,8 +1,10 @@
-"""The production stack as child processes: gunicorn and a Celery worker.
+"""For development only: the production stack as child processes (gunicorn,
+a Celery worker and beat) on a checkout, never used by the service itself.
 
 The commands are those of docs/production.md, run from the checkout's
-.venv; the integration tests (tests/integration/) and `python -m bench.api`
-start them through here, and talk to the API over real HTTP.
+.venv; the integration tests (tests/integration/) and the benchmarks
+(`python -m bench.api`, bench.loadtest, …) start them through here, and talk
+to the API over real HTTP.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 # The key of processes started from a shell with none set (the test suite and
 # `make` set their own). Production refuses to start without DJANGO_SECRET_KEY,
 # or with one shorter than 50 characters.
