@@ -34,13 +34,28 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Every static check, as CI runs them (.ci/run calls this target): lint, format,
+# types, migrations that match the models, and Django's deployment checks under
+# a production-like environment (a fresh random key, HTTPS on).
 lint: install mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	env -u DATABASE_URL DJANGO_SECRET_KEY=$(LOCAL_SECRET_KEY) \
+		$(BIN)/python manage.py makemigrations --check --dry-run
+	env -u DATABASE_URL \
+		DJANGO_DEBUG=false \
+		DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+		DJANGO_ALLOWED_HOSTS=monitoring.example.com \
+		DJANGO_SECURE_SSL_REDIRECT=true \
+		DJANGO_SECURE_HSTS_SECONDS=31536000 \
+		DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS=true \
+		DJANGO_SECURE_HSTS_PRELOAD=true \
+		DJANGO_BEHIND_TLS_PROXY=true \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 # django-stubs imports the settings, hence the key above.
 mypy: install
-	$(BIN)/mypy monitor store_monitoring bench tests
+	$(BIN)/mypy monitor store_monitoring bench tests docs/make_screenshots.py
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -72,7 +73,9 @@ class Client:
     def __init__(self, base_url: str) -> None:
         self.netloc = urlsplit(base_url).netloc
 
-    def post(self, path: str, body: bytes, content_type: str = "application/json") -> dict:
+    def post(
+        self, path: str, body: bytes, content_type: str = "application/json"
+    ) -> dict[str, Any]:
         connection = http.client.HTTPConnection(self.netloc, timeout=120)
         try:
             connection.request("POST", path, body, {"Content-Type": content_type})
@@ -82,7 +85,8 @@ class Client:
             connection.close()
         if response.status != 200:
             raise SystemExit(f"bench.ingest: {path} answered {response.status}: {answer[:500]!r}")
-        return orjson.loads(answer)
+        parsed: dict[str, Any] = orjson.loads(answer)
+        return parsed
 
 
 # side → pid → (seconds on a CPU, seconds runnable but waiting for one)

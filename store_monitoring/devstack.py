@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # The key of processes started from a shell with none set (the test suite and
@@ -82,7 +83,8 @@ def stack_environment(*, database_url: str, redis_url: str, **extra: str) -> dic
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 @dataclass
@@ -162,8 +164,9 @@ class Answer:
     headers: dict[str, str]
     body: bytes
 
-    def json(self) -> dict:
-        return json.loads(self.body)
+    def json(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ class Api:
     base_url: str
     key: str | None = None  # an API key, sent with every request
 
-    def request(self, method: str, path: str, body: dict | None = None) -> Answer:
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Answer:
         data = None if body is None else json.dumps(body).encode()
         headers = {} if body is None else {"Content-Type": "application/json"}
         if self.key is not None:
@@ -196,15 +199,17 @@ class Api:
         answer = self.request("POST", "/api/monitor/trigger_report", body or None)
         if answer.status != 200:
             raise RuntimeError(f"trigger_report answered {answer.status}: {answer.body!r}")
-        return answer.json()["report_id"]
+        return str(answer.json()["report_id"])
 
     def report(self, report_id: str, *, percent: bool = False) -> Answer:
         units = "?units=percent" if percent else ""
         return self.request("GET", f"/api/monitor/get_report/{report_id}{units}")
 
-    def summary(self, report_id: str) -> dict:
+    def summary(self, report_id: str) -> dict[str, Any]:
         """The report's row in the recent reports listing."""
-        for report in self.request("GET", "/api/monitor/reports?limit=500").json()["reports"]:
+        listing = self.request("GET", "/api/monitor/reports?limit=500").json()
+        reports: list[dict[str, Any]] = listing["reports"]
+        for report in reports:
             if report["report_id"] == report_id:
                 return report
         raise LookupError(report_id)

@@ -89,7 +89,8 @@ if not DEBUG and (len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH or len(set(SECRET_KEY)
         f"{len(set(SECRET_KEY))} different; DJANGO_DEBUG is off): production needs at "
         f"least {SECRET_KEY_MIN_LENGTH} random characters, e.g. {_NEW_KEY}"
     )
-SECRET_KEY = SECRET_KEY or "insecure-debug-only-key"  # DJANGO_DEBUG=true: a developer's machine
+# DJANGO_DEBUG=true: a developer's machine.
+SECRET_KEY = SECRET_KEY or "insecure-debug-only-key"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
 INSTALLED_APPS = [

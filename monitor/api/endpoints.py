@@ -26,15 +26,16 @@ WRONG_METHOD = error_answer("Wrong method (see Allow).")
 NOT_JSON = error_answer("The body is not JSON.")
 
 
-def valid_query(serializer: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+def valid_query(serializer: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
     """The query string's values, validated by `serializer`; a 400 {"error": …} if invalid."""
     query = serializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    return query.validated_data
+    values: dict[str, Any] = query.validated_data
+    return values
 
 
 def query_view(
-    *, query: type[serializers.Serializer], responses: dict[int, Any], **schema: Any
+    *, query: type[serializers.Serializer[Any]], responses: dict[int, Any], **schema: Any
 ) -> Callable[[Callable[..., Response]], Any]:
     """A GET view called with its query string validated by `query` (after the
     request), documented with `query`'s fields and the 400 and 405 it answers:

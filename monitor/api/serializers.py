@@ -22,7 +22,7 @@ from monitor.services.reports import AS_OF_PATTERN, ReportInputError, parse_as_o
 @extend_schema_field(
     {"type": "string", "pattern": f"^{AS_OF_PATTERN}$", "example": "2023-01-25T18:00:00Z"}
 )
-class AsOfField(serializers.Field):
+class AsOfField(serializers.Field[datetime, str, str, Any]):
     """An ISO 8601 instant, read exactly as `generate_report --as-of` reads it.
 
     Documented by its pattern rather than as `date-time`, whose RFC 3339 allows
@@ -53,7 +53,7 @@ def refuse_unknown_names(serializer: serializers.Serializer[Any], kind: str) -> 
         )
 
 
-class TriggerRequestSerializer(serializers.Serializer):
+class TriggerRequestSerializer(serializers.Serializer[Any]):
     as_of = AsOfField(
         required=False,
         allow_null=True,
@@ -114,7 +114,7 @@ class QueuePositionField(serializers.Field[Report, int | None, int | None, Any])
         return report_queue_position(value)
 
 
-class ReportRunningSerializer(serializers.Serializer):
+class ReportRunningSerializer(serializers.Serializer[Any]):
     report_id = serializers.CharField()
     status = serializers.ChoiceField(choices=[Report.Status.RUNNING])
     progress = serializers.FloatField(
@@ -129,7 +129,7 @@ class ReportRunningSerializer(serializers.Serializer):
     queue_position = QueuePositionField()
 
 
-class TriggerResponseSerializer(serializers.Serializer):
+class TriggerResponseSerializer(serializers.Serializer[Any]):
     report_id = serializers.CharField(
         source="report.report_id", help_text="Random and URL-safe; 22 characters."
     )
@@ -144,14 +144,14 @@ class TriggerResponseSerializer(serializers.Serializer):
     )
 
 
-class ReportFailedSerializer(serializers.Serializer):
+class ReportFailedSerializer(serializers.Serializer[Any]):
     report_id = serializers.CharField()
     status = serializers.ChoiceField(choices=[Report.Status.FAILED])
     error = serializers.CharField(help_text="What went wrong.")
     warnings = FreshnessWarningsField()
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     error = serializers.CharField()
 
 
@@ -185,7 +185,7 @@ class FinishedSummaries:
 _finished_summaries = FinishedSummaries(SUMMARY_CACHE_SIZE)
 
 
-class RecentReportsSerializer(serializers.ListSerializer):
+class RecentReportsSerializer(serializers.ListSerializer[Report]):
     """Report summaries, a finished report's made once per process.
 
     A finished report never changes (services.report_attempts writes a report only while
@@ -208,7 +208,7 @@ class RecentReportsSerializer(serializers.ListSerializer):
         return {**summary, "warnings": answer_warnings(self, report)}
 
 
-class ReportSummarySerializer(serializers.ModelSerializer):
+class ReportSummarySerializer(serializers.ModelSerializer[Report]):
     duration_seconds = serializers.SerializerMethodField(
         help_text="From trigger to finish; null while Running."
     )
@@ -242,7 +242,7 @@ class ReportSummarySerializer(serializers.ModelSerializer):
         return (report.finished_at - report.created_at).total_seconds()
 
 
-class ReportListSerializer(serializers.Serializer):
+class ReportListSerializer(serializers.Serializer[Any]):
     reports = ReportSummarySerializer(many=True)
 
 
@@ -301,7 +301,8 @@ class StrictQuerySerializer(serializers.Serializer[dict[str, Any]]):
 
     def to_internal_value(self, data: Any) -> Any:
         problems: dict[str, str] = {}
-        for name, _field in self.fields.items():
+        # keys(): the stubs type iterating a BindingDict as giving its Fields.
+        for name in self.fields.keys():  # noqa: SIM118
             values = data.getlist(name) if isinstance(data, QueryDict) else []
             if len(values) > 1:
                 problems[name] = f"This field was given {len(values)} times; give it once."

@@ -29,7 +29,7 @@ DEFAULT_TIMEZONE = "America/Chicago"  # docs/report-semantics.md §4: a store wi
 CLOSED = -1
 # The store of an exclusion of every store (`*`, §10.3), including stores added later.
 EVERY_STORE = -1
-_EPOCH = datetime(1970, 1, 1)  # naive: local wall-clock times are counted from it
+_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 (naive: local wall-clock times count from it)
 _ONE_US = timedelta(microseconds=1)
 
 

@@ -9,7 +9,7 @@ carry a reading (a bar, a stretch of time, a poll) are focusable and hold a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.utils.html import format_html, format_html_join
@@ -72,7 +72,7 @@ def histogram_svg(
         middle=_num((_HIST_LEFT + _HIST_WIDTH) / 2),
         axis_y=_num(baseline + 42),
         axis_title=axis_title,
-        bars=mark_safe("".join(bars)),  # each bar built by format_html
+        bars=_joined(bars),
     )
 
 
@@ -118,8 +118,8 @@ def week_svg(days: Sequence[DayRow], *, title: str) -> SafeString:
             for hour, x in ((hour, _num(_x(hour))) for hour in range(0, 25, 3))
         ),
     )
-    rows = mark_safe(  # each row built by format_html
-        "".join(_day_row(day, _AXIS_HEIGHT + index * _ROW_HEIGHT) for index, day in enumerate(days))
+    rows = _joined(
+        _day_row(day, _AXIS_HEIGHT + index * _ROW_HEIGHT) for index, day in enumerate(days)
     )
     return format_html(
         '<svg class="chart week" viewBox="0 0 {w} {h}" role="img" aria-label="{title}">'
@@ -141,7 +141,12 @@ _HATCH = mark_safe(
 )
 
 
-def _day_row(day: DayRow, top: float) -> str:
+def _joined(pieces: Iterable[SafeString]) -> SafeString:
+    """Markup pieces, each built by format_html, as one."""
+    return format_html_join("", "{}", ((piece,) for piece in pieces))
+
+
+def _day_row(day: DayRow, top: float) -> SafeString:
     bar_top = top + 4
     parts = [
         format_html(
@@ -155,32 +160,32 @@ def _day_row(day: DayRow, top: float) -> str:
             _BAR_HEIGHT,
         )
     ]
-    for stretch in day.stretches:
-        parts.append(
-            format_html(
-                '<rect class="{}" tabindex="0" x="{}" y="{}" width="{}" height="{}">'
-                "<title>{}</title></rect>",
-                stretch.kind,
-                _num(_x(stretch.start)),
-                _num(bar_top),
-                _num(max(_x(stretch.end) - _x(stretch.start), 0.5)),
-                _BAR_HEIGHT,
-                stretch.label,
-            )
+    parts.extend(
+        format_html(
+            '<rect class="{}" tabindex="0" x="{}" y="{}" width="{}" height="{}">'
+            "<title>{}</title></rect>",
+            stretch.kind,
+            _num(_x(stretch.start)),
+            _num(bar_top),
+            _num(max(_x(stretch.end) - _x(stretch.start), 0.5)),
+            _BAR_HEIGHT,
+            stretch.label,
         )
+        for stretch in day.stretches
+    )
     mark_y = bar_top + _BAR_HEIGHT + 7
-    for poll in day.polls:
-        parts.append(
-            format_html(
-                '<circle class="poll {}" tabindex="0" cx="{}" cy="{}" r="3.5">'
-                "<title>{}</title></circle>",
-                "active" if poll.active else "inactive",
-                _num(_x(poll.at)),
-                _num(mark_y),
-                poll.label,
-            )
+    parts.extend(
+        format_html(
+            '<circle class="poll {}" tabindex="0" cx="{}" cy="{}" r="3.5">'
+            "<title>{}</title></circle>",
+            "active" if poll.active else "inactive",
+            _num(_x(poll.at)),
+            _num(mark_y),
+            poll.label,
         )
-    return "".join(parts)
+        for poll in day.polls
+    )
+    return _joined(parts)
 
 
 def week_scroll_share(hours: float) -> float:

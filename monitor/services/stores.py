@@ -254,7 +254,7 @@ def _hours_rows(inputs: ReportInputs) -> tuple[HoursRow, ...]:
 def _time_of_day(us: int) -> time | None:
     if us == CLOSED:
         return None
-    return (datetime.min + timedelta(microseconds=us)).time()
+    return (datetime.min.replace(tzinfo=UTC) + timedelta(microseconds=us)).time()
 
 
 def _figures(table: ReportTable) -> Figures | None:

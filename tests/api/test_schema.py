@@ -176,7 +176,9 @@ def test_interactive_docs_need_no_cdn(client: Client) -> None:
 @pytest.mark.parametrize(
     "path", ["/api/monitor/polls", "/api/monitor/business_hours", "/api/monitor/timezones"]
 )
-def test_ingestion_documents_each_content_type_with_an_example(schema: dict, path: str) -> None:
+def test_ingestion_documents_each_content_type_with_an_example(
+    schema: dict[str, Any], path: str
+) -> None:
     operation = schema["paths"][path]["post"]
     content = operation["requestBody"]["content"]
     assert set(content) == {"application/json", "application/x-ndjson", "text/csv"}
@@ -193,7 +195,7 @@ def test_ingestion_documents_each_content_type_with_an_example(schema: dict, pat
     "path",
     ["/api/monitor/stores/{store_id}/business_hours", "/api/monitor/stores/{store_id}/timezone"],
 )
-def test_store_edits_document_their_examples(schema: dict, path: str) -> None:
+def test_store_edits_document_their_examples(schema: dict[str, Any], path: str) -> None:
     operation = schema["paths"][path]["put"]
     assert set(operation["requestBody"]["content"]) == {"application/json"}
     examples = operation["requestBody"]["content"]["application/json"]["examples"]

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -49,7 +50,7 @@ def spec_examples(db: None) -> None:
     store_spec_examples()
 
 
-def trigger(client: Client, body: object | None = None) -> tuple[int, dict]:
+def trigger(client: Client, body: object | None = None) -> tuple[int, dict[str, Any]]:
     if body is None:  # no body at all, as `curl -X POST URL` sends
         response = client.generic("POST", TRIGGER)
     else:
@@ -61,7 +62,7 @@ def trigger(client: Client, body: object | None = None) -> tuple[int, dict]:
 
 
 def test_trigger_answers_the_new_report_id_and_running(
-    client: Client, django_capture_on_commit_callbacks: Callable
+    client: Client, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import unavailable
 from store_monitoring.devstack import ROOT, Api, Service, free_port
+from tests.integration.conftest import unavailable
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -28,8 +28,8 @@ import redis
 from django.conf import settings
 
 from monitor.sample_data.generator import generate_sample_data
-from tests.integration.conftest import server_url, unavailable
 from store_monitoring.devstack import ROOT, free_port
+from tests.integration.conftest import server_url, unavailable
 
 pytestmark = pytest.mark.integration
 
