@@ -1,10 +1,10 @@
 """`python -m bench.stores --database-url URL`: latency of the store API over HTTP.
 
 Against an already-loaded database: starts gunicorn with the production
-command of docs/production.md (store_monitoring.devstack), picks stores at random from the store list,
-then GETs each store's story (as of the latest poll) one request at a time, and
-prints the median and the 95th percentile, for the store endpoint and for the
-store list.
+command of docs/production.md (store_monitoring.devstack), picks stores at
+random from the store list, then GETs each store's story (as of the latest
+poll) one request at a time, and prints the median and the 95th percentile,
+for the store endpoint and for the store list.
 """
 
 from __future__ import annotations
