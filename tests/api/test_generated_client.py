@@ -120,36 +120,36 @@ def test_trigger_poll_and_download_through_the_generated_client(
         "monitor", "trigger_report", "report_detail", "report_csv"
     )
     models = module("models")
-    client = generated.Client(base_url=live_server.url, raise_on_unexpected_status=True)
-
-    triggered = trigger_report.sync(client=client)
-    assert isinstance(triggered, models.TriggerResponse)
-    if connection.vendor == "sqlite":
-        # The in-memory test database fails a read that meets the job's write
-        # at once, instead of waiting: see wait_for_embedded_jobs.
-        wait_for_embedded_jobs(triggered.report_id)
-    deadline = time.monotonic() + 30
-    detail = report_detail.sync(triggered.report_id, client=client)
-    while detail.status == models.ReportStatusEnum.RUNNING and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # Closing the client closes its connections (a ResourceWarning otherwise).
+    with generated.Client(base_url=live_server.url, raise_on_unexpected_status=True) as client:
+        triggered = trigger_report.sync(client=client)
+        assert isinstance(triggered, models.TriggerResponse)
+        if connection.vendor == "sqlite":
+            # The in-memory test database fails a read that meets the job's write
+            # at once, instead of waiting: see wait_for_embedded_jobs.
+            wait_for_embedded_jobs(triggered.report_id)
+        deadline = time.monotonic() + 30
         detail = report_detail.sync(triggered.report_id, client=client)
+        while detail.status == models.ReportStatusEnum.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.05)
+            detail = report_detail.sync(triggered.report_id, client=client)
 
-    assert isinstance(detail, models.ReportDetail)
-    assert detail.status == models.ReportStatusEnum.COMPLETE, detail.error
-    assert detail.additional_properties == {}  # the schema names every field
-    assert detail.row_count == 40
-    as_of = detail.as_of.isoformat()
-    download = report_csv.sync_detailed(triggered.report_id, client=client)
-    assert download.status_code == 200
-    assert download.headers["Content-Encoding"] == "gzip"  # httpx asks for it and unpacks it
-    assert download.content == generate_report("--as-of", as_of)
-    percent = report_csv.sync_detailed(
-        triggered.report_id, client=client, units=models.ReportCsvUnits.PERCENT
-    )
-    assert percent.content == generate_report("--as-of", as_of, "--units", "percent")
-    assert percent.parsed == percent.content.decode()
-    cached = client.with_headers({"If-None-Match": download.headers["ETag"]})
-    assert report_csv.sync_detailed(triggered.report_id, client=cached).status_code == 304
+        assert isinstance(detail, models.ReportDetail)
+        assert detail.status == models.ReportStatusEnum.COMPLETE, detail.error
+        assert detail.additional_properties == {}  # the schema names every field
+        assert detail.row_count == 40
+        as_of = detail.as_of.isoformat()
+        download = report_csv.sync_detailed(triggered.report_id, client=client)
+        assert download.status_code == 200
+        assert download.headers["Content-Encoding"] == "gzip"  # httpx asks for it and unpacks it
+        assert download.content == generate_report("--as-of", as_of)
+        percent = report_csv.sync_detailed(
+            triggered.report_id, client=client, units=models.ReportCsvUnits.PERCENT
+        )
+        assert percent.content == generate_report("--as-of", as_of, "--units", "percent")
+        assert percent.parsed == percent.content.decode()
+        with client.with_headers({"If-None-Match": download.headers["ETag"]}) as cached:
+            assert report_csv.sync_detailed(triggered.report_id, client=cached).status_code == 304
 
 
 def test_the_generated_types_parse_every_json_answer(
@@ -158,29 +158,30 @@ def test_the_generated_types_parse_every_json_answer(
     report_detail, report_csv = operations("monitor", "report_detail", "report_csv")
     (get_report,) = operations("original_contract", "get_report")
     models = module("models")
-    client = generated.Client(base_url=live_server.url, raise_on_unexpected_status=True)
-    running = Report.objects.create(attempts=1, stage="computing", progress=0.4)
-    failed = Report.objects.create(status=Report.Status.FAILED, error="no polls are stored yet")
+    # Closing the client closes its connections (a ResourceWarning otherwise).
+    with generated.Client(base_url=live_server.url, raise_on_unexpected_status=True) as client:
+        running = Report.objects.create(attempts=1, stage="computing", progress=0.4)
+        failed = Report.objects.create(status=Report.Status.FAILED, error="no polls are stored yet")
 
-    running_detail = report_detail.sync(running.report_id, client=client)
-    failed_detail = report_detail.sync(failed.report_id, client=client)
-    assert isinstance(running_detail, models.ReportDetail)
-    assert (running_detail.status, running_detail.progress) == ("Running", 0.4)
-    assert running_detail.finished_at is None
-    assert isinstance(failed_detail, models.ReportDetail)
-    assert (failed_detail.status, failed_detail.error) == ("Failed", "no polls are stored yet")
+        running_detail = report_detail.sync(running.report_id, client=client)
+        failed_detail = report_detail.sync(failed.report_id, client=client)
+        assert isinstance(running_detail, models.ReportDetail)
+        assert (running_detail.status, running_detail.progress) == ("Running", 0.4)
+        assert running_detail.finished_at is None
+        assert isinstance(failed_detail, models.ReportDetail)
+        assert (failed_detail.status, failed_detail.error) == ("Failed", "no polls are stored yet")
 
-    for report, status in ((running, "Running"), (failed, "Failed")):
-        not_ready = report_csv.sync(report.report_id, client=client)
-        assert isinstance(not_ready, models.ReportNotReady)
-        assert (not_ready.report_id, not_ready.status) == (report.report_id, status)
+        for report, status in ((running, "Running"), (failed, "Failed")):
+            not_ready = report_csv.sync(report.report_id, client=client)
+            assert isinstance(not_ready, models.ReportNotReady)
+            assert (not_ready.report_id, not_ready.status) == (report.report_id, status)
 
-    for operation in (report_detail, report_csv):
-        missing = operation.sync_detailed("nope", client=client)
-        assert missing.status_code == 404
-        assert isinstance(missing.parsed, models.Error)
-        assert missing.parsed.error == "no report with id 'nope'"
+        for operation in (report_detail, report_csv):
+            missing = operation.sync_detailed("nope", client=client)
+            assert missing.status_code == 404
+            assert isinstance(missing.parsed, models.Error)
+            assert missing.parsed.error == "no report with id 'nope'"
 
-    # The original dual contract still parses while the report is not Complete.
-    assert isinstance(get_report.sync(running.report_id, client=client), models.ReportRunning)
-    assert isinstance(get_report.sync(failed.report_id, client=client), models.ReportFailed)
+        # The original dual contract still parses while the report is not Complete.
+        assert isinstance(get_report.sync(running.report_id, client=client), models.ReportRunning)
+        assert isinstance(get_report.sync(failed.report_id, client=client), models.ReportFailed)
