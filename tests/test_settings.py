@@ -125,15 +125,15 @@ def test_a_malformed_number_is_an_error_naming_the_variable(load_settings: Any) 
 def test_every_whole_number_is_checked(load_settings: Any, name: str) -> None:
     env = {"DATABASE_URL": "postgres://u@127.0.0.1:5432/d"} if "CONNECT" in name else {}
     with pytest.raises(ImproperlyConfigured, match=f"{name}='2.5' is not a whole number"):
-        load_settings(DJANGO_SECRET_KEY="k", **env, **{name: "2.5"})
+        load_settings(DJANGO_SECRET_KEY=KEY, **env, **{name: "2.5"})
 
 
 def test_whole_numbers_reach_their_settings(load_settings: Any) -> None:
-    defaults = load_settings(DJANGO_SECRET_KEY="k", DATABASE_URL="postgres://u@127.0.0.1:5432/d")
+    defaults = load_settings(DJANGO_SECRET_KEY=KEY, DATABASE_URL="postgres://u@127.0.0.1:5432/d")
     assert defaults["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] == 3
     assert defaults["REST_FRAMEWORK"]["NUM_PROXIES"] is None
     loaded = load_settings(
-        DJANGO_SECRET_KEY="k",
+        DJANGO_SECRET_KEY=KEY,
         DATABASE_URL="postgres://u@127.0.0.1:5432/d",
         DATABASE_CONNECT_TIMEOUT=" 7 ",
         API_MAX_BODY_BYTES="1024",
@@ -143,7 +143,7 @@ def test_whole_numbers_reach_their_settings(load_settings: Any) -> None:
     assert loaded["DATA_UPLOAD_MAX_MEMORY_SIZE"] == 1024
     assert loaded["REST_FRAMEWORK"]["NUM_PROXIES"] == 2
     with pytest.raises(ImproperlyConfigured, match="API_NUM_PROXIES='-1': must be at least 0"):
-        load_settings(DJANGO_SECRET_KEY="k", API_NUM_PROXIES="-1")
+        load_settings(DJANGO_SECRET_KEY=KEY, API_NUM_PROXIES="-1")
 
 
 @pytest.mark.parametrize(

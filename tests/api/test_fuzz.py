@@ -96,7 +96,7 @@ CONFIG = {
 def _can_be_wrong(parameter: dict[str, Any]) -> bool:
     """Whether a parameter has values that break its schema: not a store id in a path
     (any text)."""
-    return parameter["in"] != "path" or parameter["schema"] != {"type": "string"}
+    return bool(parameter["in"] != "path" or parameter["schema"] != {"type": "string"})
 
 
 def load_schema(key: str | None) -> Any:

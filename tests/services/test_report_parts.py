@@ -154,11 +154,8 @@ def test_progress_is_the_share_of_parts_done_and_completing(job_queue: FakeQueue
     report_parts.part_run(parts[1])
 
     stored = reload(report)
-    assert (stored.status, stored.part_count, stored.progress) == (
-        Report.Status.RUNNING,
-        3,
-        pytest.approx(1 / 4),  # 3 parts, then completing the report
-    )
+    assert (stored.status, stored.part_count) == (Report.Status.RUNNING, 3)
+    assert stored.progress == pytest.approx(1 / 4)  # 3 parts, then completing the report
     job_queue.run_all()
     assert_as_one_report(report)
 
