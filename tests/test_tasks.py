@@ -115,7 +115,7 @@ def test_a_part_task_retries_across_a_long_database_outage(
     report = Report.objects.create(requested_as_of=SPEC_NOW)
     report_parts.report_run(report.report_id)
     (part,) = job_queue.keys(report_parts.PART_RUN)
-    flaky = fails_times(12, report_parts.part_attempt_start)
+    flaky = fails_times(12, report_attempts.part_attempt_start)
     monkeypatch.setattr(report_parts, "part_attempt_start", flaky)
 
     report_part_run_task.apply(args=(part,))

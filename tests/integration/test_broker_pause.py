@@ -19,6 +19,14 @@ import pytest
 import redis
 from celery import Celery
 
+from store_monitoring.devstack import (
+    Api,
+    Service,
+    free_port,
+    web_command,
+    worker_command,
+    worker_ready,
+)
 from tests.integration.test_report_jobs import (
     AS_OF,
     generate_report,
@@ -27,7 +35,6 @@ from tests.integration.test_report_jobs import (
     wait_until,
 )
 from tests.report_data import store_random_data
-from tests.support.stack import Api, Service, free_port, web_command, worker_command, worker_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

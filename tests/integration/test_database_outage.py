@@ -25,9 +25,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from store_monitoring.devstack import ROOT, Api, Service, free_port, web_command
 from tests.integration.conftest import unavailable
 from tests.integration.test_report_jobs import lock_waiters, start_worker, wait_until
-from tests.support.stack import ROOT, Api, Service, free_port, web_command
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
