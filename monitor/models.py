@@ -1,8 +1,10 @@
-"""The stored data: stores, their business hours, calendar and status polls, and report jobs."""
+"""The stored data: stores, their business hours, calendar and status polls, and report
+jobs; organizations, which own stores, keys, users and reports."""
 
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import CheckMessage
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -47,6 +49,24 @@ class CoveringUniqueConstraint(models.UniqueConstraint):
         return [error for error in errors if error.id != "models.W039"]
 
 
+class Organization(models.Model):
+    """A restaurant group: it sees and changes only its own stores (monitor.scope).
+
+    Stores, API keys, users (OrganizationMember) and reports belong to at most
+    one organization; those that belong to none are the platform's.
+    """
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
 class Store(models.Model):
     """A store known from any of the three sources.
 
@@ -63,6 +83,23 @@ class Store(models.Model):
     # Empty when no time zones file named the store (reports then use
     # monitor.engine.hours.DEFAULT_TIMEZONE).
     timezone_str = models.TextField(blank=True, default="")
+    # None: the platform's alone (no organization sees it). No separate FK
+    # index: store_organization_idx below starts with it.
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stores",
+        db_index=False,
+    )
+
+    class Meta:
+        indexes = [
+            # Serves an organization's stores: its scope (monitor.scope), its
+            # report's ranges and reads, its store list, all in store_id order.
+            models.Index(fields=["organization", "store_id"], name="store_organization_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.store_id
@@ -282,6 +319,11 @@ class Report(models.Model):
     # Rounds of parts run again because they read older data than others
     # (services.report_parts); bounded.
     rounds = models.PositiveSmallIntegerField(default=0)
+    # Who triggered it: an organization (the report holds its stores only, and
+    # only it and the platform read it), or None, the platform (every store).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="reports"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -395,9 +437,26 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # None: a platform key (every store); else the organization's key (monitor.scope).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="api_keys"
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.scope})"
+
+
+class OrganizationMember(models.Model):
+    """A Django user who belongs to an organization: the pages show them its stores
+    only. Staff users (createsuperuser) belong to none: they are the platform."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organization_member"
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="members")
+
+    def __str__(self) -> str:
+        return f"{self.user} of {self.organization}"

@@ -56,8 +56,11 @@ class StoreRange:
 
     first: str | None = None
     end: str | None = None
+    # Only the stores of this organization (monitor.scope); None: of every one.
+    organization_id: int | None = None
 
     def __contains__(self, store_id: str) -> bool:
+        """Whether the id lies in the range (the organization is not checked)."""
         return (self.first is None or self.first <= store_id) and (
             self.end is None or store_id < self.end
         )
@@ -195,31 +198,37 @@ def _time_us(wall: time | None) -> int:
     return ((wall.hour * 60 + wall.minute) * 60 + wall.second) * 1_000_000 + wall.microsecond
 
 
-def store_ranges(shard_stores: int) -> list[StoreRange]:
+def store_ranges(shard_stores: int, stores: StoreRange = ALL_STORES) -> list[StoreRange]:
     """Consecutive ranges of at most `shard_stores` stores each, in code-point
-    order of store_id, that together cover every store (the first range's
-    `first` and the last's `end` are unbounded, so a store added later falls
-    in one of them). One range when there are no more stores than that.
+    order of store_id, that together cover every store of `stores`' organization
+    (or every store; the first range's `first` and the last's `end` are
+    unbounded, so a store added later falls in one of them). One range when
+    there are no more stores than that.
 
     Only the boundaries leave the database: every shard_stores-th id of a walk
-    in order (on PostgreSQL, of store_id's text_pattern_ops index).
+    in order (on PostgreSQL, of store_id's text_pattern_ops index, or of an
+    organization's stores through store_organization_idx).
     """
     if shard_stores < 1:
         raise ValueError(f"a shard holds at least one store, not {shard_stores}")
     n = sql_names()
+    in_organization, params = _in_range(StoreRange(organization_id=stores.organization_id))
     query = f"""
         SELECT {n.store_id} FROM (
-            SELECT {n.store_id}, ROW_NUMBER() OVER (
-                ORDER BY {n.store_id} {db.current().code_point_order()}
-            ) AS position FROM {n.stores}
+            SELECT s.{n.store_id}, ROW_NUMBER() OVER (
+                ORDER BY s.{n.store_id} {db.current().code_point_order()}
+            ) AS position FROM {n.stores} AS s{_where(in_organization)}
         ) AS numbered
         WHERE position > 1 AND (position - 1) %% %(size)s = 0
         ORDER BY position
     """
     with connection.cursor() as cursor:
-        cursor.execute(query, {"size": shard_stores})
+        cursor.execute(query, {**params, "size": shard_stores})
         boundaries: list[str | None] = [row[0] for row in cursor.fetchall()]
-    return [StoreRange(first, end) for first, end in pairwise([None, *boundaries, None])]
+    return [
+        StoreRange(first, end, stores.organization_id)
+        for first, end in pairwise([None, *boundaries, None])
+    ]
 
 
 def to_epoch_us(instant: datetime) -> int:
@@ -271,6 +280,9 @@ def _in_range(stores: StoreRange) -> tuple[list[str], SqlParams]:
     if stores.end is not None:
         conditions.append(f"{store_id} {below} %(store_end)s")
         params["store_end"] = stores.end
+    if stores.organization_id is not None:
+        conditions.append(f"s.{sql_names().store_organization} = %(organization)s")
+        params["organization"] = stores.organization_id
     return conditions, params
 
 
@@ -349,17 +361,7 @@ def _business_hours(*, store_pk: int | None = None, stores: StoreRange = ALL_STO
 
 
 # ---- one store (the store API and explain_store) ------------------------------------------
-
-
-def store_get(store_id: str) -> Store | None:
-    """The store with this id; served by the unique index on store_id."""
-    if "\x00" in store_id:  # PostgreSQL text cannot hold NUL: no stored id has one
-        return None
-    # Not .first(): its ORDER BY id can make PostgreSQL walk the primary key instead.
-    try:
-        return Store.objects.get(store_id=store_id)
-    except Store.DoesNotExist:
-        return None
+# A store is found through its reader's scope (monitor.scope.Scope.store).
 
 
 def store_report_inputs(store: Store, as_of: datetime) -> ReportInputs:
@@ -416,7 +418,13 @@ def _store_polls(
 
 
 def stores_page(
-    *, search: str, order_by: list[OrderBy], limit: int, offset: int, polls_since: datetime
+    stores: QuerySet[Store],
+    *,
+    search: str,
+    order_by: list[OrderBy],
+    limit: int,
+    offset: int,
+    polls_since: datetime,
 ) -> tuple[int, list[tuple[str, str, datetime | None, bool | None, int]]]:
     """How many stores match `search` (an id prefix), and one page of them:
     (store_id, timezone, last poll instant, its status, polls since `polls_since`).
@@ -426,9 +434,8 @@ def stores_page(
     prefix itself decides, as SQLite's LIKE ignores case. Each store's last
     poll walks the unique (store, timestamp_utc) index backwards, once per
     store to order by it (order=last_poll), and the page's statuses and counts
-    are read for the page only.
+    are read for the page only. `stores`: those the reader may see (its scope's).
     """
-    stores = Store.objects.all()
     if search:
         stores = (
             stores.filter(store_id__startswith=search)
@@ -487,23 +494,24 @@ def is_possible_report_id(report_id: str) -> bool:
     return _REPORT_ID.fullmatch(report_id) is not None
 
 
-def report_get(report_id: str) -> Report | None:
-    """The report, without its CSV (report_csv_chunks reads it); an id that no
-    report can have (is_possible_report_id) is not looked up."""
+def report_get(report_id: str, reports: QuerySet[Report]) -> Report | None:
+    """The report among `reports` (the reader's: monitor.scope.Scope.reports),
+    without its CSV (report_csv_chunks reads it); an id that no report can have
+    (is_possible_report_id) is not looked up."""
     if not is_possible_report_id(report_id):
         return None
-    return Report.objects.filter(pk=report_id).first()
+    return reports.filter(pk=report_id).first()
 
 
-def reports_recent(*, limit: int) -> list[Report]:
-    """The `limit` latest reports, newest first, without their CSVs."""
+def reports_recent(reports: QuerySet[Report], *, limit: int) -> list[Report]:
+    """The `limit` latest of `reports` (the reader's), newest first, without their CSVs."""
     # Served by the report_created_idx index (ORDER BY created_at DESC LIMIT n).
-    return list(Report.objects.order_by("-created_at")[:limit])
+    return list(reports.select_related("organization").order_by("-created_at")[:limit])
 
 
-def report_latest_complete() -> Report | None:
-    """The newest Complete report."""
-    complete = Report.objects.filter(status=Report.Status.COMPLETE)
+def report_latest_complete(reports: QuerySet[Report]) -> Report | None:
+    """The newest Complete report of `reports` (the reader's own: Scope.own_reports)."""
+    complete = reports.filter(status=Report.Status.COMPLETE)
     return complete.order_by("-created_at").first()
 
 

@@ -314,6 +314,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "monitor.pages.access.client_address"
 AXES_VERBOSE = False  # no banner before every command's own output; failures are still logged
+# Back to the login page: Django's default renders a template the pages do not have.
+LOGOUT_REDIRECT_URL = "pages:login"
 # The login and CSRF cookies travel over HTTPS only, where the site redirects to it.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 

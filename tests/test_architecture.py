@@ -11,7 +11,7 @@ MONITOR = Path(__file__).resolve().parent.parent / "monitor"
 ENTRY_POINTS = {"api", "pages", "management"}
 EVERYTHING = {
     "engine", "models", "db", "ingest", "selectors", "jobqueue", "services", "metrics",
-    "sample_data", "store_paths", "formatting",
+    "sample_data", "store_paths", "formatting", "scope",
 }  # fmt: skip
 # The table of docs/architecture.md.
 ALLOWED: dict[str, set[str]] = {
@@ -21,9 +21,11 @@ ALLOWED: dict[str, set[str]] = {
     "db": {"db", "engine", "models"},
     "ingest": {"ingest", "db", "engine", "models", "metrics"},
     "selectors": {"db", "engine", "ingest", "models"},
+    "scope": {"db", "ingest", "models", "selectors"},
     "jobqueue": {"jobqueue", "tasks", "services"},
     "services": {
         "services",
+        "scope",
         "jobqueue",
         "selectors",
         "ingest",

@@ -4,6 +4,10 @@ Settings make these the default of every DRF view: a new endpoint needs a read
 key unless it says otherwise (`WriteScope` for the endpoints that send data,
 `AllowAny` for the probes). With API_KEYS_REQUIRED off (`make run`) keys are
 not looked at and every endpoint is open.
+
+A key's organization is its reach (monitor.scope): `request_scope` is the one
+place the API turns a request into a Scope, which every view hands to the
+services.
 """
 
 from __future__ import annotations
@@ -13,12 +17,35 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, NotFound
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from monitor.models import ApiKey
+from monitor.scope import PLATFORM, Scope
 from monitor.services.api_keys import api_key_check
+
+
+def request_scope(request: Request) -> Scope:
+    """The caller's reach: its key's organization, or the platform (a platform
+    key; anyone while keys are off, as `make run` serves)."""
+    if not settings.API_KEYS_REQUIRED:
+        return PLATFORM
+    if not isinstance(request.auth, ApiKey):
+        raise NotAuthenticated("this endpoint needs an API key")
+    return Scope(request.auth.organization)
+
+
+def narrowed_scope(request: Request, organization: str | None) -> Scope:
+    """The caller's scope, narrowed to the organization of the slug `organization`
+    when given (a list's filter); 404 when the caller knows no such organization."""
+    scope = request_scope(request)
+    if organization is None:
+        return scope
+    narrowed = scope.narrowed(organization)
+    if narrowed is None:
+        raise NotFound(f"no organization {organization!r}")
+    return narrowed
 
 
 def presented_key(request: Request) -> str | None:

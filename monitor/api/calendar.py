@@ -23,7 +23,7 @@ from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from monitor.api.access import ReadOrWriteScope, WriteScope
+from monitor.api.access import ReadOrWriteScope, WriteScope, request_scope
 from monitor.api.endpoints import INVALID, NOT_JSON, WRONG_METHOD, error_answer, valid_query
 from monitor.api.errors import own_body_limit
 from monitor.api.ingest import EXCLUSION_ROWS, ingest_rows, rows_schema
@@ -127,7 +127,7 @@ _SPECIAL_EXAMPLE = {
 )
 @api_view(["GET"])
 def store_special_hours(request: Request, store_id: str) -> Response:
-    dates = _found(calendar.special_dates, store_id)
+    dates = _found(lambda: calendar.special_dates(store_id, scope=request_scope(request)))
     return Response(
         StoreSpecialHoursSerializer({"store_id": store_id, "special_hours": dates}).data
     )
@@ -171,12 +171,16 @@ def store_special_hours(request: Request, store_id: str) -> Response:
 @_writes("PUT", "DELETE")
 def store_special_date(request: Request, store_id: str, date: str) -> Response:
     if request.method == "DELETE":
-        _found(calendar.special_date_delete, store_id, date)
+        _found(lambda: calendar.special_date_delete(store_id, date, scope=request_scope(request)))
         return Response(status=204)
     try:
-        stored = calendar.special_date_set(store_id, date, request.data)
+        stored = calendar.special_date_set(
+            store_id, date, request.data, scope=request_scope(request)
+        )
     except StoreEditError as error:
         raise ParseError(str(error)) from None
+    except calendar.CalendarNotFoundError as error:  # another organization's store
+        raise NotFound(str(error)) from None
     return Response(
         StoreSpecialDateSerializer({"store_id": store_id.strip(), **_date(stored)}).data
     )
@@ -223,7 +227,7 @@ def exclusions(request: Request) -> Response:
     if request.method == "POST":
         return ingest_rows(request, exclusions_import)
     query = valid_query(ExclusionQuerySerializer, request)
-    page = _found(lambda: calendar.exclusions_list(**query))
+    page = _found(lambda: calendar.exclusions_list(scope=request_scope(request), **query))
     return Response(ExclusionListSerializer(page).data)
 
 
@@ -238,7 +242,7 @@ exclusions = own_body_limit(exclusions)
 )
 @_writes("DELETE")
 def exclusion(request: Request, exclusion_id: int) -> Response:
-    _found(calendar.exclusion_delete, exclusion_id)
+    _found(lambda: calendar.exclusion_delete(exclusion_id, scope=request_scope(request)))
     return Response(status=204)
 
 

@@ -24,6 +24,10 @@ def error_answer(description: str) -> OpenApiResponse:
 INVALID = error_answer('{"error": "<what went wrong>"}')
 WRONG_METHOD = error_answer("Wrong method (see Allow).")
 NOT_JSON = error_answer("The body is not JSON.")
+NO_ORGANIZATION = error_answer(
+    "?organization= names no organization the caller knows (an organization's key "
+    "knows only itself)."
+)
 
 
 def valid_query(serializer: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:

@@ -21,9 +21,11 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import Resolver404
-from rest_framework.exceptions import UnsupportedMediaType
+from rest_framework.exceptions import PermissionDenied, UnsupportedMediaType
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from monitor.scope import PlatformOnlyError
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +34,10 @@ DATABASE_UNAVAILABLE = "the database is unavailable or busy; try again shortly"
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler (status, Allow on 405, Retry-After on 429), the body as {"error": …}."""
+    """DRF's handler (status, Allow on 405, Retry-After on 429), the body as {"error": …};
+    an organization's call of a platform-only operation (monitor.scope) is a 403."""
+    if isinstance(exc, PlatformOnlyError):
+        exc = PermissionDenied(str(exc))
     response = drf_exception_handler(exc, context)
     if response is not None:
         text = error_text(response.data)

@@ -19,27 +19,31 @@ from rest_framework.decorators import (
     permission_classes,
     throttle_classes,
 )
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from monitor.api.access import WriteScope
+from monitor.api.access import WriteScope, request_scope
 from monitor.api.endpoints import NOT_JSON, WRONG_METHOD, error_answer
 from monitor.api.errors import own_body_limit
 from monitor.api.ingest_serializers import (
     BusinessHoursRowSerializer,
     HoursDaySerializer,
     IngestResultSerializer,
+    OwnershipRowSerializer,
     PollRowSerializer,
     SpecialHoursRowSerializer,
     StoreHoursSerializer,
+    StoreOrganizationSerializer,
+    StoreOwnerSerializer,
     StoreTimezoneSerializer,
     TimezoneRowSerializer,
     TimezoneSerializer,
 )
 from monitor.api.parsers import ROWS_PARSERS, PayloadTooLargeError
 from monitor.api.throttles import WriteThrottle
-from monitor.services import store_edits
+from monitor.scope import Scope
+from monitor.services import organizations, store_edits
 from monitor.services.imports import (
     MEDIA_TYPES,
     Body,
@@ -51,12 +55,14 @@ from monitor.services.imports import (
     special_hours_import,
     timezones_import,
 )
+from monitor.services.stores import StoreNotFoundError
 
 # Who may send data, and how often (every view below, through _data_in).
 WRITE_PERMISSIONS: list[Any] = [WriteScope]
 WRITE_THROTTLES: list[Any] = [WriteThrottle]
 
-Importer = Callable[[Body], ImportResult]
+# (body, scope=…) → its result: the caller's scope decides which stores it may write.
+Importer = Callable[..., ImportResult]
 T = TypeVar("T")
 _STORE = "8419537941919820732"  # a store id of the examples
 
@@ -89,6 +95,7 @@ _INGEST_RESPONSES = {
     ),
     415: error_answer(f"Another content type than {', '.join(MEDIA_TYPES)}."),
 }
+_PLATFORM_ONLY = error_answer("An organization's key: this is for platform keys only.")
 
 
 def _data_in(
@@ -107,10 +114,16 @@ def _data_in(
 
 
 def rows_schema(
-    operation_id: str, summary: str, row: type, json_rows: list[dict[str, str]]
+    operation_id: str,
+    summary: str,
+    row: type,
+    json_rows: list[dict[str, str]],
+    *,
+    platform_only: bool = False,
 ) -> dict[str, Any]:
     """extend_schema's arguments for a POST of rows: the same example rows in each
-    content type, the ingest answers."""
+    content type, the ingest answers (`platform_only`: and the 403 of an
+    organization's key)."""
     ndjson = "".join(f"{orjson.dumps(item).decode()}\n" for item in json_rows)
     lines = [list(json_rows[0]), *(list(item.values()) for item in json_rows)]  # header first
     csv = "".join(f"{','.join(line)}\n" for line in lines)
@@ -121,13 +134,20 @@ def rows_schema(
             "Rows as a JSON array of objects whose values are strings, as NDJSON (one such "
             "object a line) or as CSV (the import file's format, header and all). The rules, "
             "the duplicates and the reasons are the import commands'."
+            + (
+                " Platform keys only (403 for an organization's)."
+                if platform_only
+                else " An organization's key writes only its stores: a row naming another "
+                "store is rejected with its reason; a new store id is created in its "
+                "organization."
+            )
         ),
         "request": {
             "application/json": row(many=True),
             "application/x-ndjson": OpenApiTypes.STR,
             "text/csv": OpenApiTypes.STR,
         },
-        "responses": _INGEST_RESPONSES,
+        "responses": {**_INGEST_RESPONSES, **({403: _PLATFORM_ONLY} if platform_only else {})},
         "examples": [
             # One row: the schema lists a many=True body's example itself.
             OpenApiExample(
@@ -140,11 +160,19 @@ def rows_schema(
 
 
 def _rows_view(
-    importer: Importer, operation_id: str, summary: str, row: type, json_rows: list[dict[str, str]]
+    importer: Importer,
+    operation_id: str,
+    summary: str,
+    row: type,
+    json_rows: list[dict[str, str]],
+    *,
+    platform_only: bool = False,
 ) -> Any:
     """The view that loads rows with `importer` (POST, any of MEDIA_TYPES, its own
     body limit), documented with the same example rows in each content type."""
-    schema = extend_schema(**rows_schema(operation_id, summary, row, json_rows))
+    schema = extend_schema(
+        **rows_schema(operation_id, summary, row, json_rows, platform_only=platform_only)
+    )
 
     def ingest(request: Request) -> Response:
         return ingest_rows(request, importer)
@@ -180,6 +208,14 @@ timezones = _rows_view(
     TimezoneRowSerializer,
     [{"store_id": _STORE, "timezone_str": "America/Chicago"}],
 )
+store_organizations = _rows_view(
+    organizations.store_organizations_import,
+    "ingest_store_organizations",
+    "Give every store named to an organization (unknown stores are created)",
+    OwnershipRowSerializer,
+    [{"store_id": _STORE, "organization": "acme"}],
+    platform_only=True,
+)
 
 special_hours = _rows_view(
     special_hours_import,
@@ -214,11 +250,12 @@ EXCLUSION_ROWS = [
 
 
 def ingest_rows(request: Request, importer: Importer) -> Response:
+    scope = request_scope(request)
     body = request.data
     if not isinstance(body, Body) or not body.data or body.data.isspace():
         raise ParseError(f"the body is empty: send rows as {', '.join(MEDIA_TYPES)}")
     try:
-        result = importer(body)
+        result = importer(body, scope=scope)
     except TooManyRowsError as error:
         raise PayloadTooLargeError(str(error)) from None
     except FileRefusedError as error:
@@ -228,7 +265,10 @@ def ingest_rows(request: Request, importer: Importer) -> Response:
 
 _STORE_EDIT_RESPONSES = {
     400: error_answer("The body or a row is invalid (why); nothing changed."),
-    404: error_answer("No such path: the store id has a character no URL takes."),
+    404: error_answer(
+        "No such store: another organization's (to an organization's key), or no such "
+        "path: the store id has a character no URL takes."
+    ),
     405: WRONG_METHOD,
     415: NOT_JSON,
 }
@@ -288,9 +328,46 @@ def store_timezone(request: Request, store_id: str) -> Response:
     return Response(StoreTimezoneSerializer(store).data)
 
 
-def _store_edit(edit: Callable[[str, Any], T], store_id: str, request: Request) -> T:
-    """`edit` of the store with the request's body; its refusal a 400 saying why."""
+def _store_edit(edit: Callable[..., T], store_id: str, request: Request) -> T:
+    """`edit` of the store with the request's body, in the caller's scope; its
+    refusal a 400 saying why; a store out of reach a 404, as one that does not exist."""
+    scope: Scope = request_scope(request)
     try:
-        return edit(store_id, request.data)
+        return edit(store_id, request.data, scope=scope)
     except store_edits.StoreEditError as error:
         raise ParseError(str(error)) from None
+    except StoreNotFoundError as error:
+        raise NotFound(str(error)) from None
+
+
+@extend_schema(
+    operation_id="store_organization_set",
+    summary="Give one store to an organization, or to none (platform keys only)",
+    description="An unknown store is created, as business hours do. null: the store belongs "
+    "to no organization (only the platform sees it).",
+    request=StoreOrganizationSerializer,
+    responses={
+        200: StoreOwnerSerializer,
+        400: error_answer("The body is invalid, or no organization has this slug."),
+        403: _PLATFORM_ONLY,
+        405: WRONG_METHOD,
+        415: NOT_JSON,
+    },
+    examples=[
+        OpenApiExample("To acme", value={"organization": "acme"}, request_only=True),
+        OpenApiExample("To none", value={"organization": None}, request_only=True),
+    ],
+)
+@_data_in("PUT")
+def store_organization(request: Request, store_id: str) -> Response:
+    scope = request_scope(request)
+    scope.require_platform(organizations.OWNERSHIP_CHANGES)
+    body = StoreOrganizationSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    try:
+        store = organizations.store_organization_set(
+            store_id, body.validated_data["organization"], scope=scope
+        )
+    except organizations.OrganizationError as error:
+        raise ParseError(str(error)) from None
+    return Response(StoreOwnerSerializer(store).data)

@@ -110,3 +110,20 @@ class StoreHoursSerializer(serializers.Serializer[Any]):
 class StoreTimezoneSerializer(serializers.Serializer[Any]):
     store_id = serializers.CharField()
     timezone_str = serializers.CharField()
+
+
+class OwnershipRowSerializer(serializers.Serializer[Any]):
+    store_id = serializers.CharField()
+    organization = serializers.CharField(help_text="An organization's slug.")
+
+
+class StoreOrganizationSerializer(serializers.Serializer[Any]):
+    organization = serializers.SlugField(
+        allow_null=True,
+        help_text="An organization's slug, or null: the store belongs to none (the platform's).",
+    )
+
+
+class StoreOwnerSerializer(serializers.Serializer[Any]):
+    store_id = serializers.CharField()
+    organization = serializers.CharField(source="organization.slug", allow_null=True, default=None)

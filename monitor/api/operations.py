@@ -20,6 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from monitor import metrics as metrics_export
+from monitor.api.access import request_scope
+from monitor.api.endpoints import error_answer
 from monitor.services.readiness import dependencies_failing
 
 _STATUS = inline_serializer("ProbeStatus", {"status": serializers.CharField()})
@@ -73,11 +75,16 @@ def readyz(request: Request) -> Response:
     operation_id="metrics",
     tags=["operations"],
     summary="Prometheus metrics (text format)",
-    responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR)},
+    description="The whole platform's figures: platform keys only.",
+    responses={
+        (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR),
+        (403, "application/json"): error_answer("An organization's key."),
+    },
 )
 @api_view(["GET"])
 @throttle_classes([])
 def metrics(request: Request) -> HttpResponse:
+    request_scope(request).require_platform("/metrics")
     return HttpResponse(metrics_export.exposition(), content_type=metrics_export.CONTENT_TYPE)
 
 

@@ -213,11 +213,18 @@ class ReportSummarySerializer(serializers.ModelSerializer[Report]):
         help_text="From trigger to finish; null while Running."
     )
     warnings = FreshnessWarningsField()
+    organization: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="The organization that triggered it (its stores only); null: the platform.",
+    )
 
     class Meta:
         model = Report
         fields = [
             "report_id",
+            "organization",
             "status",
             "requested_as_of",
             "as_of",
@@ -333,3 +340,7 @@ class ReportIdQuerySerializer(ReportQuerySerializer):
 
 class RecentQuerySerializer(StrictQuerySerializer):
     limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+    organization = serializers.SlugField(
+        required=False,
+        help_text="Only the reports this organization triggered (a platform key's filter).",
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -63,6 +64,8 @@ class StoreListQuerySerializer(KnownQuerySerializer):
         required=False,
         default="",
         trim_whitespace=False,
+        # Said in the schema: DRF refuses a NUL in any text (no stored id holds one).
+        validators=[RegexValidator(r"^[^\x00]*$", message="a NUL character is not allowed")],
         help_text="Only stores whose id starts with this text (exact, case-sensitive).",
     )
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=50)
@@ -72,6 +75,11 @@ class StoreListQuerySerializer(KnownQuerySerializer):
         default="id",
         help_text="id: by store id; last_poll: stalest first (never polled first); "
         "-last_poll: most recently polled first.",
+    )
+    organization = serializers.SlugField(
+        required=False,
+        help_text="Only this organization's stores (a platform key's filter; an "
+        "organization's key sees its own stores whatever this says, and no others).",
     )
 
 

@@ -15,7 +15,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from monitor.api.endpoints import error_answer, query_view
+from monitor.api.access import narrowed_scope, request_scope
+from monitor.api.endpoints import NO_ORGANIZATION, error_answer, query_view
 from monitor.api.store_serializers import (
     StoreListQuerySerializer,
     StoreListSerializer,
@@ -31,10 +32,11 @@ _NO_STORE = error_answer("No store has this id.")
     operation_id="stores",
     summary="Stores: id, zone, last poll and polls in the last week",
     query=StoreListQuerySerializer,
-    responses={200: StoreListSerializer},
+    responses={200: StoreListSerializer, 404: NO_ORGANIZATION},
 )
 def store_list(request: Request, query: dict[str, Any]) -> Response:
-    return Response(StoreListSerializer(stores.stores_list(**query)).data)
+    scope = narrowed_scope(request, query.pop("organization", None))
+    return Response(StoreListSerializer(stores.stores_list(scope=scope, **query)).data)
 
 
 @query_view(
@@ -48,7 +50,7 @@ def store_list(request: Request, query: dict[str, Any]) -> Response:
 )
 def store_detail(request: Request, query: dict[str, Any], store_id: str) -> Response:
     try:
-        story = stores.store_story(store_id, query.get("as_of"))
+        story = stores.store_story(store_id, query.get("as_of"), scope=request_scope(request))
     except stores.StoreNotFoundError as error:
         raise NotFound(str(error)) from error
     return Response(StoreStorySerializer(story).data)

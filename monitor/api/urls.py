@@ -7,12 +7,13 @@ from monitor.store_paths import STORE_ID
 
 # Data in (docs/report-semantics.md §9): the same loads as the import commands.
 # First: stores/<store_id> below would take …/business_hours, …/timezone and
-# …/special_hours as part of a store id (a GET of the first two still reads
+# …/special_hours and …/organization as part of a store id (a GET of the first two still reads
 # such a store: edit_or_read).
 _DATA_IN = [
     path("polls", ingest.polls, name="ingest_polls"),
     path("business_hours", ingest.business_hours, name="ingest_business_hours"),
     path("timezones", ingest.timezones, name="ingest_timezones"),
+    path("store_organizations", ingest.store_organizations, name="ingest_store_organizations"),
     path(
         f"stores/<{STORE_ID}:store_id>/business_hours",
         store_views.edit_or_read(ingest.store_business_hours, "business_hours"),
@@ -36,6 +37,11 @@ _DATA_IN = [
         f"stores/<{STORE_ID}:store_id>/special_hours",
         calendar.store_special_hours,
         name="store_special_hours",
+    ),
+    path(
+        f"stores/<{STORE_ID}:store_id>/organization",
+        ingest.store_organization,
+        name="store_organization",
     ),
 ]
 

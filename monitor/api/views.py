@@ -24,10 +24,11 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from monitor.api.access import WriteScope
+from monitor.api.access import WriteScope, narrowed_scope, request_scope
 from monitor.api.downloads import csv_download
 from monitor.api.endpoints import (
     INVALID,
+    NO_ORGANIZATION,
     NOT_JSON,
     WRONG_METHOD,
     error_answer,
@@ -157,6 +158,10 @@ def _any_accept(view: Callable[..., Any]) -> Callable[..., Any]:
 @extend_schema(
     operation_id="trigger_report",
     summary="Start a report (asynchronously)",
+    description="A platform key's report holds every store; an organization's key's, its "
+    "organization's stores only, each row as the platform's report prints it, and only that "
+    "organization (and the platform) may read it. A report of the same instant and data is "
+    "reused, among the caller's own only.",
     request=TriggerRequestSerializer,
     responses={
         200: TriggerResponseSerializer,
@@ -180,7 +185,9 @@ def trigger_report(request: Request) -> Response:
         raise PermissionDenied('{"force": true} needs an API key with scope write')
     try:
         triggered = report_trigger(
-            as_of=body.validated_data.get("as_of"), force=body.validated_data["force"]
+            scope=request_scope(request),
+            as_of=body.validated_data.get("as_of"),
+            force=body.validated_data["force"],
         )
     except JobQueueUnavailableError as error:
         return Response({"error": str(error)}, status=503)
@@ -220,7 +227,7 @@ def get_report_by_query(request: Request) -> HttpResponseBase:
 )
 @api_view(["GET", "HEAD"])
 def report_detail(request: Request, report_id: str) -> Response:
-    report = _report_or_404(report_id)
+    report = _report_or_404(request, report_id)
     return Response(ReportDetailSerializer(report, context={"request": request}).data)
 
 
@@ -246,7 +253,7 @@ def report_detail(request: Request, report_id: str) -> Response:
 @_any_accept
 def report_csv(request: Request, report_id: str) -> HttpResponseBase:
     query = valid_query(ReportQuerySerializer, request)
-    report = _report_or_404(report_id)
+    report = _report_or_404(request, report_id)
     if report.status != Report.Status.COMPLETE:
         reason = f": {report.error}" if report.error else ""
         return Response(
@@ -263,24 +270,26 @@ def report_csv(request: Request, report_id: str) -> HttpResponseBase:
 
 @query_view(
     operation_id="reports",
-    summary="Recent reports, newest first",
+    summary="Recent reports, newest first (an organization's key: its own only)",
     query=RecentQuerySerializer,
-    responses={200: ReportListSerializer},
+    responses={200: ReportListSerializer, 404: NO_ORGANIZATION},
 )
 def reports(request: Request, query: dict[str, Any]) -> Response:
-    recent = reports_recent_failing_lost(limit=query["limit"])
+    scope = narrowed_scope(request, query.get("organization"))
+    recent = reports_recent_failing_lost(scope=scope, limit=query["limit"])
     return Response(ReportListSerializer({"reports": recent}).data)
 
 
-def _report_or_404(report_id: str) -> Report:
-    report = report_get_failing_lost(report_id)
+def _report_or_404(request: Request, report_id: str) -> Report:
+    """The caller's report (another's answers as an unknown id does)."""
+    report = report_get_failing_lost(report_id, scope=request_scope(request))
     if report is None:
         raise NotFound(f"no report with id {report_id!r}")
     return report
 
 
 def _report_response(request: Request, report_id: str, *, percent: bool) -> HttpResponseBase:
-    report = _report_or_404(report_id)
+    report = _report_or_404(request, report_id)
     if report.status == Report.Status.RUNNING:
         response: HttpResponseBase = Response(ReportRunningSerializer(report).data)
     elif report.status == Report.Status.FAILED:

@@ -24,6 +24,7 @@ class SqlNames:
     store_pk: str
     store_id: str
     timezone: str
+    store_organization: str
     hours: str
     hours_store: str
     day: str
@@ -61,6 +62,7 @@ def sql_names() -> SqlNames:
         store_pk=_column(Store, "id"),
         store_id=_column(Store, "store_id"),
         timezone=_column(Store, "timezone_str"),
+        store_organization=_column(Store, "organization"),
         hours=quote(BusinessHours._meta.db_table),
         hours_store=_column(BusinessHours, "store"),
         day=_column(BusinessHours, "day_of_week"),

@@ -38,6 +38,11 @@ POLL_LINE_BYTES = 64
 REBUILD_MIN_POLLS = 100_000
 
 
+# (parsed batches, the load's errors) → the batches without the rows it rejected.
+# Every source's rows are (line, store_id, …).
+RowFilter = Callable[[Iterable[Batch], RowErrors], Iterable[Batch]]
+
+
 @dataclass(frozen=True)
 class Source:
     name: str  # the source's name in metrics: polls, business_hours, timezones
@@ -61,10 +66,20 @@ class Source:
         return columns_parser(self.columns, positions)
 
     def load(
-        self, rows: RowInput, errors: RowErrors, on_progress: FileProgress | None
+        self,
+        rows: RowInput,
+        errors: RowErrors,
+        on_progress: FileProgress | None,
+        within: RowFilter | None = None,
     ) -> LoadCounts:
+        """Save the valid rows; `within` rejects (into `errors`) those of stores the
+        writer may not change (monitor.scope.Scope.rows_within)."""
         parse = self.row_parser(rows.positions)
-        batches = rows.parsed_batches(parse, errors, on_progress, self.batch_parser)
+        batches: Iterable[Batch] = rows.parsed_batches(
+            parse, errors, on_progress, self.batch_parser
+        )
+        if within is not None:
+            batches = within(batches, errors)
         return self.save(batches, rows)
 
 
@@ -160,12 +175,16 @@ def _create_stores(staging: str) -> None:
     )
 
 
-def _insert_stores(select: str, on_conflict: str) -> int:
-    """INSERT the (store_id, zone) rows of `select` into the stores; how many it wrote."""
+def _insert_stores(select: str, on_conflict: str, *, with_organization: bool = False) -> int:
+    """INSERT the (store_id, zone[, organization]) rows of `select` into the
+    stores; how many it wrote."""
     names = sql_names()
+    columns = f"{names.store_id}, {names.timezone}"
+    if with_organization:
+        columns += f", {names.store_organization}"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {names.stores} ({names.store_id}, {names.timezone}) {select} "
+            f"INSERT INTO {names.stores} ({columns}) {select} "
             f"ON CONFLICT ({names.store_id}) {on_conflict}"
         )
         inserted: int = cursor.rowcount
@@ -459,3 +478,47 @@ EXCLUSIONS = _staged_source(
     _merge_exclusions,
     Table.EXCLUSIONS,
 )
+
+
+# ---- store ownership ---------------------------------------------------------------
+
+
+def _merge_ownership(staging: str) -> LoadCounts:
+    """Give each store named the organization of its last valid row (creating
+    the unknown ones, as business hours do); counts the stores upserted."""
+    organization = sql_names().store_organization
+    upserted = _insert_stores(
+        f"SELECT store_id, '', organization FROM {staging} "
+        f"WHERE line IN (SELECT max(line) FROM {staging} GROUP BY store_id) "
+        # ORDER BY: concurrent loads lock the stores in one order, never deadlocking.
+        "ORDER BY store_id",
+        f"DO UPDATE SET {organization} = excluded.{organization}",
+        with_organization=True,
+    )
+    return LoadCounts(upserted, 0)
+
+
+def ownership_source(organization_keys: Mapping[str, int]) -> Source:
+    """Store ownership rows (store_id, organization: a slug of `organization_keys`,
+    slug → Organization key); an unknown slug rejects the row."""
+
+    def organization(slug: str) -> int:
+        if not slug:
+            raise RowRejectedError("is empty")
+        key = organization_keys.get(slug)
+        if key is None:
+            raise RowRejectedError(
+                f"{slug!r} is no organization's slug (create_organization makes one)"
+            )
+        return key
+
+    return _staged_source(
+        "store_organizations",
+        "ownership_staging",
+        (
+            (Column(("store_id",), rules.store_id), "text"),
+            (Column(("organization",), organization), "bigint"),
+        ),
+        _merge_ownership,
+        Table.STORES,
+    )

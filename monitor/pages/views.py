@@ -20,10 +20,11 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from monitor.formatting import duration_text, hours_text, seconds_text
-from monitor.models import Report
+from monitor.models import Organization, Report
 from monitor.pages import charts
 from monitor.pages.access import page_access
 from monitor.pages.week import day_rows, first_business_hour
+from monitor.scope import Scope
 from monitor.selectors import report_csv_chunks, report_latest_complete
 from monitor.services import fleet as fleet_service
 from monitor.services.report_staleness import (
@@ -65,27 +66,43 @@ class HtmxHttpRequest(HttpRequest):
 
 class FleetQuery(forms.Form):
     report = forms.CharField(required=False, max_length=64)
+    organization = forms.SlugField(required=False)
     q = forms.CharField(required=False, max_length=200, strip=True)
     sort = forms.ChoiceField(required=False, choices=[(c, c) for c in fleet_service.SORT_COLUMNS])
     order = forms.ChoiceField(required=False, choices=[("asc", "asc"), ("desc", "desc")])
     page = forms.IntegerField(required=False, min_value=1)
 
 
+class OrganizationQuery(forms.Form):
+    organization = forms.SlugField(required=False)
+
+
 @require_GET
 @page_access
-def fleet(request: HtmxHttpRequest) -> HttpResponse:
-    """The fleet of one report: the latest Complete one unless ?report= names another."""
+def fleet(request: HtmxHttpRequest, *, scope: Scope) -> HttpResponse:
+    """The fleet of one report: the latest Complete one of the viewer's (staff:
+    of every store, or ?organization='s) unless ?report= names another."""
     query = FleetQuery(request.GET)
     if not query.is_valid():
         return _bad_request(request, query)
     params = query.cleaned_data
+    shown = _narrowed(request, scope, params["organization"])
+    if isinstance(shown, HttpResponse):
+        return shown
     if params["report"]:
-        report = report_get_failing_lost(params["report"])
+        report = report_get_failing_lost(params["report"], scope=shown)
         if report is None:
             return _error(request, [f"no report with id {params['report']!r}"], status=404)
     else:
-        report = report_latest_complete()
-    context: dict[str, object] = {"report": report, "job": _job_to_show(report)}
+        report = report_latest_complete(shown.own_reports())
+    context: dict[str, object] = {
+        "report": report,
+        "job": _job_to_show(report, shown),
+        # A report named by id is shown as its organization's, whatever the filter.
+        **_organization_context(
+            scope, Scope(report.organization) if report and params["report"] else shown
+        ),
+    }
     if report is not None and report.status == Report.Status.COMPLETE:
         try:
             fleet = fleet_service.fleet_of(report)
@@ -98,13 +115,14 @@ def fleet(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "monitor/fleet.html", context)
 
 
-def _job_to_show(shown: Report | None) -> Report | None:
+def _job_to_show(shown: Report | None, scope: Scope) -> Report | None:
     """The report whose state the page's panel shows: the one asked for while it
-    is not Complete, else the newest report when it is Running or Failed and
-    newer than the one shown (so a page keeps showing the latest good fleet)."""
+    is not Complete, else the scope's own newest report when it is Running or
+    Failed and newer than the one shown (so a page keeps showing the latest
+    good fleet)."""
     if shown is not None and shown.status != Report.Status.COMPLETE:
         return shown
-    newest = next(iter(reports_recent_failing_lost(limit=1)), None)
+    newest = next(iter(reports_recent_failing_lost(scope=scope, limit=1, own=True)), None)
     if newest is None or newest.status == Report.Status.COMPLETE:
         return None
     if shown is not None and newest.created_at <= shown.created_at:
@@ -114,31 +132,40 @@ def _job_to_show(shown: Report | None) -> Report | None:
 
 @require_POST
 @page_access
-def report_new(request: HtmxHttpRequest) -> HttpResponse:
-    """Ask for a report as of the latest poll through the API's own service.
+def report_new(request: HtmxHttpRequest, *, scope: Scope) -> HttpResponse:
+    """Ask for a report as of the latest poll through the API's own service: of
+    the viewer's stores (staff: of every store, or of the organization the page
+    was filtered by).
 
     As through the API, a report of the same instant and data is reused: the
     page then goes straight to it. htmx gets the new report's progress panel.
     """
+    query = OrganizationQuery(request.POST)
+    if not query.is_valid():
+        return _bad_request(request, query)
+    shown = _narrowed(request, scope, query.cleaned_data["organization"])
+    if isinstance(shown, HttpResponse):
+        return shown
     try:
-        triggered = report_trigger()
+        triggered = report_trigger(scope=shown)
     except JobQueueUnavailableError as error:
-        context = {"job": None, "trigger_error": str(error)}
+        failed = {"job": None, "trigger_error": str(error)}
         template = "monitor/_job.html" if request.htmx else "monitor/error.html"
-        return render(request, template, context, status=503)
+        return render(request, template, failed, status=503)
     report = triggered.report
     if report.status == Report.Status.COMPLETE:
         return _to_fleet(request, report.report_id)
     if request.htmx:
-        return render(request, "monitor/_job.html", {"job": report})
+        panel = {"job": report, "organization": shown.organization}
+        return render(request, "monitor/_job.html", panel)
     return redirect(_fleet_url(report.report_id))
 
 
 @require_GET
 @page_access
-def report_progress(request: HtmxHttpRequest, report_id: str) -> HttpResponse:
+def report_progress(request: HtmxHttpRequest, report_id: str, *, scope: Scope) -> HttpResponse:
     """A report's progress panel; once Complete, htmx is sent to its fleet."""
-    report = report_get_failing_lost(report_id)
+    report = report_get_failing_lost(report_id, scope=scope)
     if report is None:
         return _error(request, [f"no report with id {report_id!r}"], status=404)
     if report.status == Report.Status.COMPLETE and request.htmx:
@@ -148,11 +175,19 @@ def report_progress(request: HtmxHttpRequest, report_id: str) -> HttpResponse:
 
 @require_GET
 @page_access
-def reports(request: HtmxHttpRequest) -> HttpResponse:
-    recent = reports_recent_failing_lost(limit=REPORTS_LISTED)
+def reports(request: HtmxHttpRequest, *, scope: Scope) -> HttpResponse:
+    """The viewer's recent reports (staff: everyone's, or ?organization='s)."""
+    query = OrganizationQuery(request.GET)
+    if not query.is_valid():
+        return _bad_request(request, query)
+    shown = _narrowed(request, scope, query.cleaned_data["organization"])
+    if isinstance(shown, HttpResponse):
+        return shown
+    recent = reports_recent_failing_lost(scope=shown, limit=REPORTS_LISTED)
     context = {
         "reports": [(report, _duration(report)) for report in recent],
         "running": any(r.status == Report.Status.RUNNING for r in recent),
+        **_organization_context(scope, shown),
     }
     if request.htmx and request.htmx.target == "report-list":
         return render(request, "monitor/_report_rows.html", context)
@@ -161,9 +196,11 @@ def reports(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 @page_access
-def report_download(request: HttpRequest, report_id: str, units: str) -> HttpResponseBase:
+def report_download(
+    request: HttpRequest, report_id: str, units: str, *, scope: Scope
+) -> HttpResponseBase:
     """A Complete report's CSV (absolute or percent), as the API serves it."""
-    report = report_get_failing_lost(report_id)
+    report = report_get_failing_lost(report_id, scope=scope)
     if report is None or report.status != Report.Status.COMPLETE:
         return _error(request, [f"no Complete report with id {report_id!r}"], status=404)
     chunks = report_csv_chunks(report, percent=units == "percent")
@@ -175,8 +212,9 @@ def report_download(request: HttpRequest, report_id: str, units: str) -> HttpRes
 
 @require_GET
 @page_access
-def store(request: HttpRequest, store_id: str) -> HttpResponse:
-    """A store as of the latest Complete report's instant (?as_of= overrides)."""
+def store(request: HttpRequest, store_id: str, *, scope: Scope) -> HttpResponse:
+    """One of the viewer's stores as of the latest Complete report's instant
+    (?as_of= overrides)."""
     as_of_text = request.GET.get("as_of", "").strip()
     report = None
     as_of: datetime | None = None
@@ -186,10 +224,10 @@ def store(request: HttpRequest, store_id: str) -> HttpResponse:
         except ReportInputError as error:
             return _error(request, [str(error)], status=400)
     else:
-        report = report_latest_complete()
+        report = report_latest_complete(scope.own_reports())
         as_of = report.as_of if report else None
     try:
-        story = store_story(store_id, as_of)
+        story = store_story(store_id, as_of, scope=scope)
     except StoreNotFoundError as error:
         return _error(request, [str(error)], status=404)
     context: dict[str, object] = {
@@ -341,6 +379,30 @@ def _table_context(fleet: fleet_service.Fleet, params: dict[str, object]) -> dic
         "first_rank": (page.page - 1) * STORES_PER_PAGE + 1,
         "sort": sort,
         "order": "desc" if descending else "asc",
+    }
+
+
+def _narrowed(request: HttpRequest, scope: Scope, organization: str) -> Scope | HttpResponse:
+    """The viewer's scope, narrowed to the organization filtered by (staff); the
+    404 page when the viewer knows no such organization."""
+    if not organization:
+        return scope
+    narrowed = scope.narrowed(organization)
+    if narrowed is None:
+        return _error(request, [f"no organization {organization!r}"], status=404)
+    return narrowed
+
+
+def _organization_context(viewer: Scope, shown: Scope) -> dict[str, object]:
+    """Whose stores the page shows, and the platform's filter by organization
+    (an organization sees itself alone: no choice to offer)."""
+    filtered = viewer.is_platform and shown.organization is not None
+    return {
+        "organization": shown.organization,
+        "organizations": list(Organization.objects.all()) if viewer.is_platform else [],
+        "filter_query": f"?{urlencode({'organization': str(shown.organization)})}"
+        if filtered
+        else "",
     }
 
 

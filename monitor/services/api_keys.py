@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from monitor.models import ApiKey
+from monitor.models import ApiKey, Organization
 
 KEY_MARK = "smk_"
 LOOKUP_PREFIX_LENGTH = len(KEY_MARK) + 8
@@ -42,18 +42,28 @@ class NewApiKey:
     key: str  # the only copy of the key there will ever be
 
 
-def api_key_create(*, name: str, scope: str) -> NewApiKey:
-    """Make a key named `name` with scope read or write."""
+def api_key_create(*, name: str, scope: str, organization: str | None = None) -> NewApiKey:
+    """Make a key named `name` with scope read or write: of the organization whose
+    slug is `organization`, or a platform key (every store) when None."""
     name = name.strip()
     if not name:
         raise ApiKeyError("a key needs a name")
     if scope not in ApiKey.Scope.values:
         raise ApiKeyError(f"scope {scope!r} is not one of {', '.join(ApiKey.Scope.values)}")
+    owner = None
+    if organization is not None:
+        owner = Organization.objects.filter(slug=organization).first()
+        if owner is None:
+            raise ApiKeyError(f"no organization {organization!r} (create_organization makes one)")
     key = KEY_MARK + secrets.token_urlsafe(32)
     try:
         with transaction.atomic():
             api_key = ApiKey.objects.create(
-                name=name, scope=scope, prefix=key[:LOOKUP_PREFIX_LENGTH], digest=_digest(key)
+                name=name,
+                scope=scope,
+                prefix=key[:LOOKUP_PREFIX_LENGTH],
+                digest=_digest(key),
+                organization=owner,
             )
     except IntegrityError:
         raise ApiKeyError(f"a key named {name!r} exists already (names are never reused)") from None
@@ -71,7 +81,7 @@ def api_key_revoke(*, name: str) -> ApiKey:
 
 
 def api_keys_list() -> list[ApiKey]:
-    return list(ApiKey.objects.order_by("name"))
+    return list(ApiKey.objects.select_related("organization").order_by("name"))
 
 
 def api_key_check(key: str) -> ApiKey | None:
@@ -79,7 +89,9 @@ def api_key_check(key: str) -> ApiKey | None:
     if len(key) != _KEY_LENGTH or not key.startswith(KEY_MARK) or not key.isascii():
         return None
     digest = _digest(key)
-    candidates = ApiKey.objects.filter(prefix=key[:LOOKUP_PREFIX_LENGTH], revoked_at=None)
+    candidates = ApiKey.objects.filter(
+        prefix=key[:LOOKUP_PREFIX_LENGTH], revoked_at=None
+    ).select_related("organization")
     for candidate in candidates:
         if hmac.compare_digest(candidate.digest, digest):
             _note_use(candidate)

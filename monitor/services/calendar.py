@@ -14,12 +14,14 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from monitor.ingest import rules
 from monitor.ingest.errors import RowRejectedError
 from monitor.ingest.loaders import SPECIAL_HOURS
 from monitor.ingest.objects import NumberedItems
 from monitor.models import Exclusion, SpecialHours, Store
+from monitor.scope import Scope
 from monitor.services.data_version import data_changed
 from monitor.services.store_edits import STORE_ID_KEY, StoreEditError, load_all_or_nothing
 
@@ -66,10 +68,11 @@ class ExclusionPage:
 
 
 def special_dates(
-    store_id: str, *, first: date | None = None, last: date | None = None
+    store_id: str, *, scope: Scope, first: date | None = None, last: date | None = None
 ) -> list[SpecialDate]:
-    """The store's special dates (within [first, last] when given), oldest first."""
-    store = _store(store_id)
+    """The special dates of the store, one of `scope`'s (within [first, last]
+    when given), oldest first."""
+    store = _store(store_id, scope)
     rows = SpecialHours.objects.filter(store=store)
     if first is not None:
         rows = rows.filter(date__gte=first)
@@ -83,10 +86,13 @@ def special_dates(
     return [SpecialDate(day, tuple(day_rows)) for day, day_rows in by_date.items()]
 
 
-def special_date_set(store_id: str, day: str, rows: Any) -> SpecialDate:
+def special_date_set(store_id: str, day: str, rows: Any, *, scope: Scope) -> SpecialDate:
     """Make `rows` (a list of {start_time_local, end_time_local}; both empty: closed)
-    the store's special hours on `day` (YYYY-MM-DD)."""
+    the store's special hours on `day` (YYYY-MM-DD): one of `scope`'s stores, or a
+    new one (created in its organization)."""
     store_id = _valid(rules.store_id, "store_id", store_id)
+    if not scope.store_writable(store_id):
+        raise CalendarNotFoundError(f"no store with id {store_id!r}")
     day = _valid(rules.local_date, "date", day)
     if not isinstance(rows, list) or not rows:
         raise StoreEditError(
@@ -95,14 +101,16 @@ def special_date_set(store_id: str, day: str, rows: Any) -> SpecialDate:
         )
     items = [_with_keys(row, {STORE_ID_KEY: store_id, DATE_KEY: day}) for row in rows]
     with transaction.atomic():
-        load_all_or_nothing(SPECIAL_HOURS, NumberedItems(range(1, len(rows) + 1), items))
-    (stored,) = special_dates(store_id, first=date.fromisoformat(day), last=date.fromisoformat(day))
+        load_all_or_nothing(SPECIAL_HOURS, NumberedItems(range(1, len(rows) + 1), items), scope)
+    one_day = date.fromisoformat(day)
+    (stored,) = special_dates(store_id, scope=scope, first=one_day, last=one_day)
     return stored
 
 
-def special_date_delete(store_id: str, day: str) -> None:
-    """Remove the store's special hours on `day`: its regular hours apply again."""
-    store = _store(store_id)
+def special_date_delete(store_id: str, day: str, *, scope: Scope) -> None:
+    """Remove the special hours on `day` of the store, one of `scope`'s: its
+    regular hours apply again."""
+    store = _store(store_id, scope)
     day = _valid(rules.local_date, "date", day)
     with transaction.atomic():
         deleted, _ = SpecialHours.objects.filter(store=store, date=day).delete()
@@ -112,15 +120,16 @@ def special_date_delete(store_id: str, day: str) -> None:
 
 
 def exclusions_list(
-    *, store_id: str | None = None, limit: int = 100, offset: int = 0
+    *, scope: Scope, store_id: str | None = None, limit: int = 100, offset: int = 0
 ) -> ExclusionPage:
-    """The exclusions, oldest start first; of one store: its own and every store's
-    (`*`: those of every store only)."""
-    exclusions = Exclusion.objects.all()
+    """The exclusions `scope` sees (an organization: its stores' and every store's),
+    oldest start first; of one store: its own and every store's (`*`: those of
+    every store only)."""
+    exclusions = Exclusion.objects.filter(Q(store__in=scope.stores()) | Q(store__isnull=True))
     if store_id == rules.EVERY_STORE:
         exclusions = exclusions.filter(store__isnull=True)
     elif store_id is not None:
-        store = _store(store_id)
+        store = _store(store_id, scope)
         exclusions = exclusions.filter(store=store) | exclusions.filter(store__isnull=True)
     page = exclusions.order_by("start_utc", "end_utc", "id").values_list(
         "id", "store__store_id", "start_utc", "end_utc", "reason"
@@ -134,19 +143,24 @@ def exclusions_list(
     )
 
 
-def exclusion_delete(exclusion_id: int) -> None:
+def exclusion_delete(exclusion_id: int, *, scope: Scope) -> None:
+    """Remove an exclusion: the platform any, an organization its stores' only
+    (one of every store is the platform's)."""
+    exclusions = Exclusion.objects.filter(pk=exclusion_id)
+    if not scope.is_platform:
+        exclusions = exclusions.filter(store__in=scope.stores())
     with transaction.atomic():
-        deleted, _ = Exclusion.objects.filter(pk=exclusion_id).delete()
+        deleted, _ = exclusions.delete()
         if not deleted:
             raise CalendarNotFoundError(f"no exclusion with id {exclusion_id}")
         data_changed()
 
 
-def _store(store_id: str) -> Store:
-    try:
-        return Store.objects.get(store_id=store_id)
-    except Store.DoesNotExist:
-        raise CalendarNotFoundError(f"no store with id {store_id!r}") from None
+def _store(store_id: str, scope: Scope) -> Store:
+    store = scope.store(store_id)
+    if store is None:
+        raise CalendarNotFoundError(f"no store with id {store_id!r}")
+    return store
 
 
 def _valid(rule: Any, name: str, value: str) -> str:

@@ -32,6 +32,7 @@ from monitor.ingest.objects import (
     ndjson_items,
 )
 from monitor.ingest.reader import FileProgress, RowErrors, RowInput, open_csv, read_csv
+from monitor.scope import PLATFORM, Scope
 from monitor.services.data_version import ANY_REPORT, data_changed, polls_inserted
 from monitor.services.load_upkeep import UpkeepStep, ready_after_load
 
@@ -49,6 +50,7 @@ __all__ = [
     "business_hours_import",
     "dataset_import",
     "exclusions_import",
+    "import_rows",
     "polls_import",
     "special_hours_import",
     "timezones_import",
@@ -93,44 +95,63 @@ def polls_import(
     on_progress: FileProgress | None = None,
     rebuild_indexes: bool | None = None,
     bump_version: bool = True,
+    scope: Scope = PLATFORM,
 ) -> ImportResult:
     """Save the input's new polls; a poll already saved or earlier in the input is skipped.
 
     `rebuild_indexes` chooses the load path (see monitor.db): the
     poll table's indexes dropped and rebuilt, or kept; None lets the file's
-    size against the polls saved decide.
+    size against the polls saved decide. `scope`: who writes (the rows of
+    stores out of its reach are rejected; the import commands are the platform).
     """
-    return _import(polls_source(rebuild_indexes=rebuild_indexes), path, on_progress, bump_version)
+    source = polls_source(rebuild_indexes=rebuild_indexes)
+    return _import(source, path, on_progress, bump_version, scope)
 
 
 def business_hours_import(
-    path: Path | Body, *, on_progress: FileProgress | None = None, bump_version: bool = True
+    path: Path | Body,
+    *,
+    on_progress: FileProgress | None = None,
+    bump_version: bool = True,
+    scope: Scope = PLATFORM,
 ) -> ImportResult:
     """Replace the business hours of every store the input names in a valid row."""
-    return _import(HOURS, path, on_progress, bump_version)
+    return _import(HOURS, path, on_progress, bump_version, scope)
 
 
 def timezones_import(
-    path: Path | Body, *, on_progress: FileProgress | None = None, bump_version: bool = True
+    path: Path | Body,
+    *,
+    on_progress: FileProgress | None = None,
+    bump_version: bool = True,
+    scope: Scope = PLATFORM,
 ) -> ImportResult:
     """Set the zone of every store the input names; a store's last valid row wins."""
-    return _import(ZONES, path, on_progress, bump_version)
+    return _import(ZONES, path, on_progress, bump_version, scope)
 
 
 def special_hours_import(
-    path: Path | Body, *, on_progress: FileProgress | None = None, bump_version: bool = True
+    path: Path | Body,
+    *,
+    on_progress: FileProgress | None = None,
+    bump_version: bool = True,
+    scope: Scope = PLATFORM,
 ) -> ImportResult:
     """Replace the special hours of every (store, date) the input names in a valid row
     (§10.2); the stores' other dates are kept."""
-    return _import(SPECIAL_HOURS, path, on_progress, bump_version)
+    return _import(SPECIAL_HOURS, path, on_progress, bump_version, scope)
 
 
 def exclusions_import(
-    path: Path | Body, *, on_progress: FileProgress | None = None, bump_version: bool = True
+    path: Path | Body,
+    *,
+    on_progress: FileProgress | None = None,
+    bump_version: bool = True,
+    scope: Scope = PLATFORM,
 ) -> ImportResult:
     """Add an exclusion for each valid row (§10.3); one already stored, or earlier in the
     input, is a duplicate."""
-    return _import(EXCLUSIONS, path, on_progress, bump_version)
+    return _import(EXCLUSIONS, path, on_progress, bump_version, scope)
 
 
 Importer = Callable[..., ImportResult]
@@ -183,17 +204,34 @@ def dataset_import(
     return [*results[:-1], replace(results[-1], ready=ready_after_load(written))]
 
 
+def import_rows(
+    source: Source,
+    given: Path | Body,
+    on_progress: FileProgress | None = None,
+    scope: Scope = PLATFORM,
+) -> ImportResult:
+    """`source`'s rows from a file, standard input or an HTTP body, in one transaction."""
+    return _import(source, given, on_progress, True, scope)
+
+
 def _import(
-    source: Source, given: Path | Body, on_progress: FileProgress | None, bump_version: bool
+    source: Source,
+    given: Path | Body,
+    on_progress: FileProgress | None,
+    bump_version: bool,
+    scope: Scope,
 ) -> ImportResult:
     """The one way rows get in, whatever they come from: files, standard input,
     HTTP bodies. `bump_version` False: the caller's transaction calls
     data_changed itself."""
     if isinstance(given, Body):
         with _body_input(source, given) as rows:
-            return load(source, rows, RowErrors(kept=KEPT_BODY_ERRORS), bump_version=bump_version)
+            errors = RowErrors(kept=KEPT_BODY_ERRORS)
+            return load(source, rows, errors, bump_version=bump_version, scope=scope)
     with open_csv(given, source.columns) as csv_input:
-        return load(source, csv_input, RowErrors(), on_progress, bump_version=bump_version)
+        return load(
+            source, csv_input, RowErrors(), on_progress, bump_version=bump_version, scope=scope
+        )
 
 
 def load(
@@ -203,11 +241,13 @@ def load(
     on_progress: FileProgress | None = None,
     *,
     bump_version: bool = True,
+    scope: Scope = PLATFORM,
 ) -> ImportResult:
-    """Save the input's valid rows in one transaction: all of them, or on any error none."""
+    """Save the input's valid rows in one transaction: all of them, or on any error
+    none; the rows of stores out of `scope`'s reach are rejected."""
     # One moment of loading for every row (amendment 5: a poll lies at most a day after it).
     with transaction.atomic(), rules.loading():
-        loaded = source.load(rows, errors, on_progress)
+        loaded = source.load(rows, errors, on_progress, within=scope.rows_within)
         if bump_version:
             # Reports made before this load are not reused after it.
             change = polls_inserted(loaded.polls_from) if source.adds_polls_only else ANY_REPORT

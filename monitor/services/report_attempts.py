@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from monitor import db, metrics, selectors
 from monitor.models import Report, ReportPart
-from monitor.selectors import StoreRange
+from monitor.selectors import ALL_STORES, StoreRange
 from monitor.services.reports import ReportInputError, resolve_as_of
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,8 @@ def report_attempt_start(report_id: str) -> ReportAttempt | None:
     if report.attempts == 1:
         metrics.report_started(created_at=report.created_at, started_at=now)
     as_of = report.as_of if report.as_of is not None else report.requested_as_of
-    return ReportAttempt(report_id, report.attempts, as_of)
+    stores = StoreRange(organization_id=report.organization_id)
+    return ReportAttempt(report_id, report.attempts, as_of, stores)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class ReportAttempt:
     report_id: str
     number: int
     as_of: datetime | None  # None: the latest poll
+    stores: StoreRange = ALL_STORES  # every store, or the report's organization's (monitor.scope)
 
     def progress(self, stage: str) -> None:
         """Record the stage (a sign of life); stops the run once superseded."""
@@ -99,7 +101,8 @@ class ReportAttempt:
         """Resolve the report's instant and plan its parts (plan); the parts' ids."""
         self.progress(Report.Stage.PLANNING)
         as_of = resolve_as_of(self.as_of)
-        return self.plan(as_of, selectors.store_ranges(settings.REPORT_SHARD_STORES))
+        ranges = selectors.store_ranges(settings.REPORT_SHARD_STORES, self.stores)
+        return self.plan(as_of, ranges)
 
     def plan(self, as_of: datetime, ranges: list[StoreRange]) -> list[int]:
         """Record the instant and make one part per range, in one transaction,
@@ -181,7 +184,7 @@ def _part_claim(part: ReportPart) -> PartAttempt | None:
         number=part.attempts,
         part_count=report.part_count,
         as_of=report.as_of,
-        stores=StoreRange(part.store_first, part.store_end),
+        stores=StoreRange(part.store_first, part.store_end, report.organization_id),
     )
 
 

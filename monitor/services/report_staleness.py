@@ -23,25 +23,28 @@ from django.utils import timezone
 
 from monitor import jobqueue, selectors
 from monitor.models import Report, ReportPart
+from monitor.scope import Scope
 
 
-def report_get_failing_lost(report_id: str) -> Report | None:
-    """The report (selectors.report_get), marked Failed first if its job is lost."""
-    report = selectors.report_get(report_id)
+def report_get_failing_lost(report_id: str, *, scope: Scope) -> Report | None:
+    """The report, if `scope` may read it (selectors.report_get; another's is
+    None, as an unknown id), marked Failed first if its job is lost."""
+    report = selectors.report_get(report_id, scope.reports())
     if report is not None and report_is_lost(report):
         reports_fail_stale(report_ids=[report_id])
         report.refresh_from_db()
     return report
 
 
-def reports_recent_failing_lost(*, limit: int) -> list[Report]:
-    """The `limit` latest reports (selectors.reports_recent), those whose job
-    is lost marked Failed first."""
-    reports = selectors.reports_recent(limit=limit)
+def reports_recent_failing_lost(*, scope: Scope, limit: int, own: bool = False) -> list[Report]:
+    """The `limit` latest reports `scope` may read (`own`: that it triggered
+    itself; selectors.reports_recent), those whose job is lost marked Failed first."""
+    readable = scope.own_reports() if own else scope.reports()
+    reports = selectors.reports_recent(readable, limit=limit)
     stale = [report.report_id for report in reports if report_is_lost(report)]
     if stale:
         reports_fail_stale(report_ids=stale)
-        reports = selectors.reports_recent(limit=limit)
+        reports = selectors.reports_recent(readable, limit=limit)
     return reports
 
 

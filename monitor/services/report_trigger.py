@@ -21,6 +21,7 @@ from django.utils import timezone
 from monitor import db, jobqueue, selectors
 from monitor.db.base import LockWaitTimeoutError
 from monitor.models import Report
+from monitor.scope import Scope
 from monitor.services.data_version import data_version_locked
 from monitor.services.report_attempts import QUEUE_UNREACHABLE, report_fail
 from monitor.services.report_parts import REPORT_RUN
@@ -50,11 +51,15 @@ class Triggered:
     reused: bool  # an existing report of the same instant and data, not a new job
 
 
-def report_trigger(*, as_of: datetime | None = None, force: bool = False) -> Triggered:
-    """The report as of `as_of` (None: the latest poll, resolved now).
+def report_trigger(
+    *, scope: Scope, as_of: datetime | None = None, force: bool = False
+) -> Triggered:
+    """The report of `scope`'s stores as of `as_of` (None: the latest poll,
+    resolved now), which belongs to `scope` (monitor.scope: an organization's
+    holds its stores only, and only it and the platform read it).
 
-    A Running or Complete report of that instant triggered at the current
-    data version is returned as it is (reused), unless `force`: nothing was
+    A Running or Complete report of the scope's own, of that instant, triggered
+    at the current data version is returned as it is (reused), unless `force`: nothing was
     imported since, so it is the report a new job would compute. Otherwise a
     new Running report is created and its job sent.
 
@@ -73,14 +78,18 @@ def report_trigger(*, as_of: datetime | None = None, force: bool = False) -> Tri
         version = data_version_locked()
         existing = None
         if not force and resolved is not None and version is not None:
-            existing = _reusable(resolved, version)
+            existing = _reusable(scope, resolved, version)
         if existing is None:
             # A broker may yet refuse the job: until it took it, the report is
             # enqueuing (see _dispatched). The embedded queue takes it at once.
             may_refuse = jobqueue.current().may_refuse
             stage = Report.Stage.ENQUEUING if may_refuse else Report.Stage.QUEUED
             report = Report.objects.create(
-                requested_as_of=as_of, as_of=resolved, data_version=version, stage=stage
+                requested_as_of=as_of,
+                as_of=resolved,
+                data_version=version,
+                stage=stage,
+                organization=scope.organization,
             )
             # After commit only: a worker that picked the job up earlier would
             # not find the row yet.
@@ -89,7 +98,7 @@ def report_trigger(*, as_of: datetime | None = None, force: bool = False) -> Tri
         return Triggered(report, reused=False)
     dispatched = _dispatched(existing)
     if dispatched is None:
-        return report_trigger(as_of=as_of, force=True)
+        return report_trigger(scope=scope, as_of=as_of, force=True)
     return Triggered(dispatched, reused=True)
 
 
@@ -165,10 +174,10 @@ def reuse_choice(candidates: Sequence[Candidate], *, now: datetime) -> str | Non
 # ---- reuse: the I/O around it ----------------------------------------------------------------
 
 
-def _reusable(as_of: datetime, version: int) -> Report | None:
-    """The report to reuse for the instant and version (reuse_choice), lost
-    ones among the candidates failed first."""
-    reports = Report.objects.filter(
+def _reusable(scope: Scope, as_of: datetime, version: int) -> Report | None:
+    """The report of the scope's own to reuse for the instant and version
+    (reuse_choice), lost ones among the candidates failed first."""
+    reports = scope.own_reports().filter(
         as_of=as_of,
         data_version=version,
         status__in=[Report.Status.RUNNING, Report.Status.COMPLETE],

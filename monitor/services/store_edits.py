@@ -17,9 +17,10 @@ from monitor.ingest.loaders import HOURS, ZONES, Source
 from monitor.ingest.objects import NumberedItems, ObjectsInput
 from monitor.ingest.reader import RowErrors
 from monitor.models import BusinessHours, Store
+from monitor.scope import Scope
 from monitor.services.data_version import data_changed
 from monitor.services.imports import load
-from monitor.services.stores import HoursRow
+from monitor.services.stores import HoursRow, StoreNotFoundError
 
 STORE_ID_KEY = "store_id"
 TIMEZONE_KEY = "timezone_str"
@@ -29,20 +30,26 @@ class StoreEditError(ValueError):
     """The edit is refused (the message says why); nothing was changed."""
 
 
-def store_hours_replace(store_id: str, rows: Any) -> list[HoursRow]:
-    """Make `rows` (a list of {day, start_time_local, end_time_local}) the store's hours.
+def store_hours_replace(store_id: str, rows: Any, *, scope: Scope) -> list[HoursRow]:
+    """Make `rows` (a list of {day, start_time_local, end_time_local}) the hours of
+    the store, one of `scope`'s or a new one (created in its organization).
 
     An empty list removes them all: the store is then open all week (docs/report-semantics.md §4).
+    Raises StoreNotFoundError for a store out of the scope's reach.
     """
-    store_id = _valid_store_id(store_id)
+    store_id = _writable_store_id(store_id, scope)
     if not isinstance(rows, list):
         raise StoreEditError("a JSON array of {day, start_time_local, end_time_local} is expected")
     with transaction.atomic():
         if rows:
             items = NumberedItems(range(1, len(rows) + 1), [_with_store(store_id, r) for r in rows])
-            load_all_or_nothing(HOURS, items)
+            load_all_or_nothing(HOURS, items, scope)
         else:
-            store, _ = Store.objects.get_or_create(store_id=store_id)
+            store, _ = Store.objects.get_or_create(
+                store_id=store_id, defaults={"organization": scope.organization}
+            )
+            if not scope.is_platform and store.organization_id != scope.organization_id:
+                raise StoreNotFoundError(f"no store with id {store_id!r}")  # created meanwhile
             BusinessHours.objects.filter(store=store).delete()
             data_changed()  # as every load does (load() did for the other cases)
     return store_hours(store_id)
@@ -55,22 +62,28 @@ def store_hours(store_id: str) -> list[HoursRow]:
     return [HoursRow(h.day_of_week, h.start_time_local, h.end_time_local) for h in stored]
 
 
-def store_timezone_set(store_id: str, body: Any) -> Store:
-    """Set the store's zone from {"timezone_str": "<IANA name>"}."""
-    store_id = _valid_store_id(store_id)
+def store_timezone_set(store_id: str, body: Any, *, scope: Scope) -> Store:
+    """Set the zone of the store (one of `scope`'s, or a new one) from
+    {"timezone_str": "<IANA name>"}. Raises StoreNotFoundError for a store out of reach."""
+    store_id = _writable_store_id(store_id, scope)
     if not isinstance(body, dict) or set(body) != {TIMEZONE_KEY}:
         raise StoreEditError(f'a JSON object {{"{TIMEZONE_KEY}": "<IANA zone name>"}} is expected')
     with transaction.atomic():
         item = {STORE_ID_KEY: store_id, **body}
-        load_all_or_nothing(ZONES, NumberedItems([1], [item]), numbered=False)
+        load_all_or_nothing(ZONES, NumberedItems([1], [item]), scope, numbered=False)
     return Store.objects.get(store_id=store_id)
 
 
-def _valid_store_id(store_id: str) -> str:
+def _writable_store_id(store_id: str, scope: Scope) -> str:
+    """The path's store id, valid by §1 and within the scope's reach (or new):
+    another organization's store answers as a store that does not exist."""
     try:
-        return rules.store_id(store_id.strip())
+        valid = rules.store_id(store_id.strip())
     except RowRejectedError as error:
         raise StoreEditError(f"store_id {error}") from None
+    if not scope.store_writable(valid):
+        raise StoreNotFoundError(f"no store with id {valid!r}")
+    return valid
 
 
 def _with_store(store_id: str, row: Any) -> Any:
@@ -81,10 +94,14 @@ def _with_store(store_id: str, row: Any) -> Any:
     return {STORE_ID_KEY: store_id, **others}
 
 
-def load_all_or_nothing(source: Source, items: NumberedItems, *, numbered: bool = True) -> None:
-    """Load the rows in the caller's transaction; StoreEditError (and a rollback) if any is bad."""
+def load_all_or_nothing(
+    source: Source, items: NumberedItems, scope: Scope, *, numbered: bool = True
+) -> None:
+    """Load the rows in the caller's transaction, as `scope` may; StoreEditError
+    (and a rollback) if any is bad."""
     errors = RowErrors()
-    load(source, ObjectsInput("the request body", items, source.columns, size=0), errors)
+    rows = ObjectsInput("the request body", items, source.columns, size=0)
+    load(source, rows, errors, scope=scope)
     if errors.count:
         reasons = "; ".join(
             f"item {error.line}: {error.reason}" if numbered else error.reason

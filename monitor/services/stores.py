@@ -3,8 +3,9 @@ that time lies.
 
 Stable interface (the store API, `explain_store` and the pages build on it):
 
-- `store_story(store_id, as_of=None) -> StoreStory`, raising `StoreNotFoundError`;
-- `stores_list(search="", limit=50, offset=0, order="id") -> StoreList`,
+- `store_story(store_id, as_of=None, *, scope) -> StoreStory`, raising
+  `StoreNotFoundError` (also for a store out of the scope's reach);
+- `stores_list(*, scope, search="", limit=50, offset=0, order="id") -> StoreList`,
   raising `StoreListError` for a bad order, limit or offset.
 
 A story's outages and segments come from `monitor.engine.timeline`, read from
@@ -39,6 +40,7 @@ from monitor.engine.timeline import (
     utc_instant,
 )
 from monitor.engine.units import TICKS_PER_MINUTE, TICKS_PER_US, WINDOW_LENGTHS_US, WINDOW_NAMES
+from monitor.scope import Scope
 
 # ?order= of stores_list → the ordering; last poll: oldest (and never polled) first.
 STORE_ORDERS: dict[str, list[OrderBy]] = {
@@ -162,9 +164,10 @@ class StoreList:
     stores: tuple[StoreSummary, ...]
 
 
-def store_story(store_id: str, as_of: datetime | None = None) -> StoreStory:
-    """Store `store_id` as of `as_of` (aware; default: the latest poll stored, as reports)."""
-    store = selectors.store_get(store_id)
+def store_story(store_id: str, as_of: datetime | None = None, *, scope: Scope) -> StoreStory:
+    """Store `store_id` of `scope` as of `as_of` (aware; default: the latest poll
+    stored, as reports)."""
+    store = scope.store(store_id)
     if store is None:
         raise StoreNotFoundError(f"no store with id {store_id!r}")
     if as_of is None:
@@ -204,9 +207,10 @@ def store_story(store_id: str, as_of: datetime | None = None) -> StoreStory:
 
 
 def stores_list(
-    *, search: str = "", limit: int = 50, offset: int = 0, order: str = "id"
+    *, scope: Scope, search: str = "", limit: int = 50, offset: int = 0, order: str = "id"
 ) -> StoreList:
-    """Stores whose id starts with `search`, a page of them in `order` (see STORE_ORDERS)."""
+    """The scope's stores whose id starts with `search`, a page of them in `order`
+    (see STORE_ORDERS)."""
     if order not in STORE_ORDERS:
         raise StoreListError(f"order must be one of {', '.join(STORE_ORDERS)}, not {order!r}")
     if not 1 <= limit <= MAX_LIMIT:
@@ -216,6 +220,7 @@ def stores_list(
     as_of = selectors.latest_poll_time()
     week_start = (as_of or datetime.now(UTC)) - timedelta(microseconds=WINDOW_LENGTHS_US[-1])
     total, rows = selectors.stores_page(
+        scope.stores(),
         search=search,
         order_by=STORE_ORDERS[order],
         limit=limit,

@@ -49,6 +49,9 @@ SENDING_DATA = [
         "/api/monitor/stores/s1/special_hours/2023-12-25",
         [{"start_time_local": "", "end_time_local": ""}],
     ),
+    # Ownership (a platform key's: tests/test_scope.py has an organization's 403).
+    ("post", "/api/monitor/store_organizations", [{"store_id": "s1", "organization": "acme"}]),
+    ("put", "/api/monitor/stores/s1/organization", {"organization": None}),
 ]
 
 

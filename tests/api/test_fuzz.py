@@ -71,6 +71,8 @@ CONFIG = {
                 "store_special_date_set",
                 # A date in the path that is no real date, or outside 1970–2199.
                 "store_special_date_delete",
+                # A slug no organization has: 400 with the reason.
+                "store_organization_set",
             )
         ),
         # And a POST of rows answers 200 when rows break the rules: each bad row
@@ -87,6 +89,7 @@ CONFIG = {
                 "ingest_timezones",
                 "ingest_special_hours",
                 "ingest_exclusions",
+                "ingest_store_organizations",
             )
         ),
     ],
@@ -171,6 +174,8 @@ def test_every_operation(key: str | None, mode: GenerationMode) -> None:
         "store_special_hours",
         "store_special_date_set",
         "store_special_date_delete",
+        "ingest_store_organizations",
+        "store_organization_set",
     }
     for operation in operations:
         raw = operation.definition.raw

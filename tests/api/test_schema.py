@@ -37,10 +37,11 @@ ENDPOINTS = [
     ("/api/monitor/trigger_report", "post", {"200", "400", "405", "413", "415", "429", "503"}),
     ("/api/monitor/get_report/{report_id}", "get", CSV_CODES | {"429", "503"}),
     ("/api/monitor/get_report", "get", CSV_CODES | {"429", "503"}),
-    ("/api/monitor/reports", "get", {"200", "400", "405", "429", "503"}),
+    # 404: ?organization= names no organization the caller knows.
+    ("/api/monitor/reports", "get", {"200", "400", "404", "405", "429", "503"}),
     ("/api/monitor/reports/{report_id}", "get", {"200", "404", "405", "429", "503"}),
     ("/api/monitor/reports/{report_id}/csv", "get", CSV_CODES | {"409", "429", "503"}),
-    ("/api/monitor/stores", "get", {"200", "400", "405", "429", "503"}),
+    ("/api/monitor/stores", "get", {"200", "400", "404", "405", "429", "503"}),
     ("/api/monitor/stores/{store_id}", "get", {"200", "400", "404", "405", "429", "503"}),
     ("/api/monitor/polls", "post", WRITE_CODES),
     ("/api/monitor/business_hours", "post", WRITE_CODES),
@@ -58,7 +59,10 @@ ENDPOINTS = [
         "delete",
         {"204", "400", "404", "405", "429", "503"},
     ),
-    ("/metrics", "get", {"200", "503"}),
+    # Platform keys only: 403 for an organization's, even where keys are off.
+    ("/api/monitor/store_organizations", "post", WRITE_CODES | {"403"}),
+    ("/api/monitor/stores/{store_id}/organization", "put", WRITE_CODES | {"403"}),
+    ("/metrics", "get", {"200", "403", "503"}),
     ("/healthz", "get", {"200"}),
     ("/readyz", "get", {"200", "503"}),
 ]

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 
 from monitor.models import Store
+from monitor.scope import PLATFORM
 from monitor.services.stores import stores_list
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,7 @@ def test_the_prefix_search_uses_the_pattern_index() -> None:
 def test_the_store_list_search_finds_by_prefix() -> None:
     Store.objects.bulk_create(Store(store_id=store_id) for store_id in ["ab", "abc", "b", "Ab"])
 
-    found = stores_list(search="ab")
+    found = stores_list(scope=PLATFORM, search="ab")
 
     assert found.total == 2
     assert [store.store_id for store in found.stores] == ["ab", "abc"]

@@ -52,11 +52,11 @@ def test_list_shows_name_scope_created_and_last_used() -> None:
     api_key_check(key)
 
     header, ci, loader = run("list_api_keys").splitlines()
-    assert header.split() == ["name", "scope", "created", "last", "used", "revoked"]
-    assert ci.split()[:2] == ["ci", "read"]
+    assert header.split() == ["name", "organization", "scope", "created", "last", "used", "revoked"]
+    assert ci.split()[:3] == ["ci", "(platform)", "read"]
     assert ci.split()[-1] == "-"
     assert ci.count("Z") == 2
-    assert loader.split()[:2] == ["loader", "write"]
+    assert loader.split()[:3] == ["loader", "(platform)", "write"]
     assert loader.split()[-2:] == ["-", "-"]  # never used, not revoked
 
 

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings
 
 from monitor.models import Report
+from monitor.scope import PLATFORM
 from monitor.selectors import report_csv
 from monitor.services import report_parts, report_trigger
 from tests.report_data import SPEC_CSV, store_spec_examples
@@ -252,9 +253,9 @@ def test_new_report_when_the_job_queue_is_down_says_so(
 def test_new_report_of_unchanged_data_goes_to_the_report_it_reuses(
     client: Client, complete_report: Report
 ) -> None:
-    first = (
-        report_trigger.report_trigger().report
-    )  # as of the latest poll, at the current data version
+    first = report_trigger.report_trigger(
+        scope=PLATFORM
+    ).report  # as of the latest poll, at the current data version
     report_parts.report_run(first.report_id)  # its job (this test's transaction never commits)
     response = client.post("/reports/new", headers=HTMX)
     assert response["HX-Redirect"] == f"/?report={first.report_id}"

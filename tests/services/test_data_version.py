@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from monitor.db.names import sql_names
 from monitor.ingest import reader
 from monitor.models import DataChange, Report
+from monitor.scope import PLATFORM
 from monitor.services import store_edits
 from monitor.services.data_version import (
     ANY_REPORT,
@@ -115,7 +116,7 @@ def test_hours_zones_edits_and_prunes_log_a_change_of_any_report(write_file: Wri
         write_file("hours.csv", "store_id,day,start_time_local,end_time_local\na,0,09:00,17:00\n")
     )
     assert last_change().any_report
-    store_edits.store_hours_replace("a", [])
+    store_edits.store_hours_replace("a", [], scope=PLATFORM)
     assert last_change().any_report
     polls_import(
         write_file("polls.csv", polls_csv(("a", AS_OF - timedelta(days=30)), ("a", AS_OF)))

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from monitor.models import Report, StatusPoll, Store
+from monitor.scope import PLATFORM
 from monitor.services import report_parts
 from monitor.services.poll_retention import polls_outside_range_prune
 from monitor.services.reports import report_generate
@@ -88,7 +89,7 @@ def test_the_store_api_and_page_answer(client: Client, store_id: str, as_of: str
 
 
 def test_the_story_of_a_store_with_only_polls_out_of_range_is_unreported() -> None:
-    story = store_story("ancient")
+    story = store_story("ancient", scope=PLATFORM)
     assert (story.reported, story.polls, story.last_poll) == (False, (), None)
 
 

@@ -12,12 +12,19 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from monitor.models import Report, ReportPart, Store
+from monitor.scope import PLATFORM
 from monitor.selectors import StoreRange, report_csv
 from monitor.services import report_attempts, report_parts, report_trigger
 from monitor.services.data_version import data_version_read
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
 from tests.support.reports import make_silent, reload
+
+
+def platform_trigger(**options: Any) -> report_trigger.Triggered:
+    """A report of every store (the platform's), as report_trigger makes it."""
+    return report_trigger.report_trigger(scope=PLATFORM, **options)
+
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +38,7 @@ def test_trigger_creates_a_running_report_and_starts_the_job_after_commit(
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     with django_capture_on_commit_callbacks() as callbacks:
-        report = report_trigger.report_trigger(as_of=SPEC_NOW).report
+        report = platform_trigger(as_of=SPEC_NOW).report
 
     assert len(callbacks) == 1  # the job starts only once the row is committed
     stored = reload(report)
@@ -209,7 +216,9 @@ def test_without_a_broker_the_job_runs_in_a_thread_of_this_process(
     settings.CELERY_BROKER_URL = ""
     store_spec_examples()
 
-    report = report_trigger.report_trigger(as_of=SPEC_NOW).report  # autocommit: the job starts now
+    report = report_trigger.report_trigger(
+        scope=PLATFORM, as_of=SPEC_NOW
+    ).report  # autocommit: the job starts now
 
     wait_for_embedded_jobs(report.pk)  # nobody else runs it
     assert report_csv(reload(report)) == SPEC_CSV

@@ -15,6 +15,7 @@ from pytest_django.fixtures import Settings
 
 from monitor import jobqueue
 from monitor.models import BusinessHours, Report, ReportPart, StatusPoll, Store
+from monitor.scope import PLATFORM
 from monitor.selectors import report_csv, store_ranges
 from monitor.services import (
     report_attempts,
@@ -230,10 +231,12 @@ RELEVANT_CHANGES: dict[str, Callable[[Store], object]] = {
     "a poll at the as-of instant": lambda store: post_poll(store, AS_OF),
     "a poll before the window": lambda store: post_poll(store, WINDOW_START - timedelta(minutes=1)),
     "an hours edit": lambda store: store_edits.store_hours_replace(
-        store.store_id, [{"day": "0", "start_time_local": "17:00:00", "end_time_local": "17:30:00"}]
+        store.store_id,
+        [{"day": "0", "start_time_local": "17:00:00", "end_time_local": "17:30:00"}],
+        scope=PLATFORM,
     ),
     "a zone edit": lambda store: store_edits.store_timezone_set(
-        store.store_id, {"timezone_str": "Pacific/Kiritimati"}
+        store.store_id, {"timezone_str": "Pacific/Kiritimati"}, scope=PLATFORM
     ),
 }
 
@@ -445,12 +448,12 @@ def test_a_report_whose_part_waits_in_the_queue_has_the_queue_timeout(
     report_parts.part_run(parts[0])  # the other one waits behind a backlog
     make_silent(report, seconds=601)
 
-    waiting = report_staleness.report_get_failing_lost(report.report_id)
+    waiting = report_staleness.report_get_failing_lost(report.report_id, scope=PLATFORM)
     assert waiting is not None
     assert waiting.status == Report.Status.RUNNING
 
     make_silent(report, seconds=3601)
-    failed = report_staleness.report_get_failing_lost(report.report_id)
+    failed = report_staleness.report_get_failing_lost(report.report_id, scope=PLATFORM)
     assert failed is not None
     assert failed.status == Report.Status.FAILED
     assert "no worker started the report's job within 3600 s" in failed.error
@@ -469,14 +472,14 @@ def test_without_a_broker_a_report_whose_parts_wait_is_lost_once_silent(
     report_parts.part_run(parts[0])  # ...then the web process stops
     make_silent(report, seconds=601)
 
-    failed = report_staleness.report_get_failing_lost(report.report_id)
+    failed = report_staleness.report_get_failing_lost(report.report_id, scope=PLATFORM)
     assert failed is not None
     assert (failed.status, failed.error) == (
         Report.Status.FAILED,
         "the report's job gave no sign of life for 600 s (its worker was stopped or lost); "
         "trigger a new report",
     )
-    assert not report_trigger.report_trigger(as_of=AS_OF).reused
+    assert not report_trigger.report_trigger(scope=PLATFORM, as_of=AS_OF).reused
 
 
 def test_a_report_whose_started_part_went_silent_is_lost(settings: Settings) -> None:

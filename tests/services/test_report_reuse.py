@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from pytest_django.fixtures import Settings
 
 from monitor.models import DataVersion, Report, StatusPoll
+from monitor.scope import PLATFORM
 from monitor.selectors import report_csv, store_ranges
 from monitor.services import report_attempts, report_parts, report_staleness, report_trigger
 from monitor.services.data_version import data_changed, data_version_read
@@ -33,6 +35,12 @@ from tests.conftest import WriteFile
 from tests.integration.conftest import database_url
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
 
+
+def platform_trigger(**options: Any) -> report_trigger.Triggered:
+    """A report of every store (the platform's), as report_trigger makes it."""
+    return report_trigger.report_trigger(scope=PLATFORM, **options)
+
+
 pytestmark = pytest.mark.django_db
 
 LATEST_POLL = SPEC_NOW - timedelta(minutes=20)  # of the docs/report-semantics.md examples
@@ -44,8 +52,8 @@ def spec_examples(db: None) -> None:
 
 
 def test_a_second_trigger_for_the_same_instant_returns_the_first_report() -> None:
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
-    second = report_trigger.report_trigger(as_of=SPEC_NOW)
+    first = platform_trigger(as_of=SPEC_NOW)
+    second = platform_trigger(as_of=SPEC_NOW)
 
     assert (first.reused, second.reused) == (False, True)
     assert second.report.report_id == first.report.report_id
@@ -53,8 +61,8 @@ def test_a_second_trigger_for_the_same_instant_returns_the_first_report() -> Non
 
 
 def test_the_default_instant_is_resolved_and_matches_the_same_explicit_one() -> None:
-    default = report_trigger.report_trigger()
-    explicit = report_trigger.report_trigger(as_of=LATEST_POLL)
+    default = platform_trigger()
+    explicit = platform_trigger(as_of=LATEST_POLL)
 
     assert default.report.as_of == LATEST_POLL
     assert default.report.requested_as_of is None
@@ -63,17 +71,19 @@ def test_the_default_instant_is_resolved_and_matches_the_same_explicit_one() -> 
 
 
 def test_another_instant_is_another_report() -> None:
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
-    other = report_trigger.report_trigger(as_of=SPEC_NOW + timedelta(microseconds=1))
+    first = platform_trigger(as_of=SPEC_NOW)
+    other = report_trigger.report_trigger(
+        scope=PLATFORM, as_of=SPEC_NOW + timedelta(microseconds=1)
+    )
 
     assert not other.reused
     assert other.report.report_id != first.report.report_id
 
 
 def test_force_computes_anew() -> None:
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
-    forced = report_trigger.report_trigger(as_of=SPEC_NOW, force=True)
-    after = report_trigger.report_trigger(as_of=SPEC_NOW)
+    first = platform_trigger(as_of=SPEC_NOW)
+    forced = platform_trigger(as_of=SPEC_NOW, force=True)
+    after = platform_trigger(as_of=SPEC_NOW)
 
     assert not forced.reused
     assert forced.report.report_id != first.report.report_id
@@ -81,31 +91,31 @@ def test_force_computes_anew() -> None:
 
 
 def test_a_complete_report_is_reused() -> None:
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    first = platform_trigger(as_of=SPEC_NOW)
     report_parts.report_run(first.report.report_id)
 
-    again = report_trigger.report_trigger(as_of=SPEC_NOW)
+    again = platform_trigger(as_of=SPEC_NOW)
 
     assert again.reused
     assert again.report.status == Report.Status.COMPLETE
 
 
 def test_a_failed_report_is_not_reused() -> None:
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    first = platform_trigger(as_of=SPEC_NOW)
     Report.objects.filter(pk=first.report.pk).update(status=Report.Status.FAILED)
 
-    again = report_trigger.report_trigger(as_of=SPEC_NOW)
+    again = platform_trigger(as_of=SPEC_NOW)
 
     assert not again.reused
 
 
 def test_a_lost_job_is_failed_and_not_reused() -> None:
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    first = platform_trigger(as_of=SPEC_NOW)
     Report.objects.filter(pk=first.report.pk).update(
         attempts=1, heartbeat_at=first.report.heartbeat_at - timedelta(hours=1)
     )
 
-    again = report_trigger.report_trigger(as_of=SPEC_NOW)
+    again = platform_trigger(as_of=SPEC_NOW)
 
     assert not again.reused
     assert Report.objects.get(pk=first.report.pk).status == Report.Status.FAILED
@@ -119,10 +129,10 @@ def queued_for(report: Report, *, seconds: int) -> None:
 def test_a_queued_report_no_queue_holds_is_not_reused() -> None:
     # As after a web process's restart, or a broker that lost the task: the
     # report is still within REPORT_QUEUE_TIMEOUT, but its job will never run.
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    first = platform_trigger(as_of=SPEC_NOW)
     queued_for(first.report, seconds=report_trigger.QUEUED_REUSE_SECONDS + 1)
 
-    again = report_trigger.report_trigger(as_of=SPEC_NOW)
+    again = platform_trigger(as_of=SPEC_NOW)
 
     assert not again.reused
     assert again.report.report_id != first.report.report_id
@@ -134,11 +144,11 @@ def test_a_report_whose_task_is_still_being_published_is_not_reused_before_it_is
     # Its publish may yet fail. Here it never ends (its web process died, say):
     # the identical trigger waits for it a while, then makes its own report.
     monkeypatch.setattr(report_trigger, "ENQUEUING_WAIT_SECONDS", 0.1)
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    first = platform_trigger(as_of=SPEC_NOW)
     Report.objects.filter(pk=first.report.pk).update(stage=Report.Stage.ENQUEUING)
 
-    again = report_trigger.report_trigger(as_of=SPEC_NOW)
-    third = report_trigger.report_trigger(as_of=SPEC_NOW)
+    again = platform_trigger(as_of=SPEC_NOW)
+    third = platform_trigger(as_of=SPEC_NOW)
 
     assert not again.reused
     assert again.report.report_id != first.report.report_id
@@ -148,29 +158,33 @@ def test_a_report_whose_task_is_still_being_published_is_not_reused_before_it_is
 
 
 def test_a_started_report_with_a_fresh_heartbeat_is_reused() -> None:
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    first = platform_trigger(as_of=SPEC_NOW)
     queued_for(first.report, seconds=report_trigger.QUEUED_REUSE_SECONDS + 1)
     Report.objects.filter(pk=first.report.pk).update(attempts=1, heartbeat_at=timezone.now())
 
-    assert report_trigger.report_trigger(as_of=SPEC_NOW).reused
+    assert platform_trigger(as_of=SPEC_NOW).reused
 
 
 def test_a_complete_report_is_preferred_to_a_newer_running_one() -> None:
-    complete = report_trigger.report_trigger(as_of=SPEC_NOW)
+    complete = platform_trigger(as_of=SPEC_NOW)
     report_parts.report_run(complete.report.report_id)
-    report_trigger.report_trigger(as_of=SPEC_NOW, force=True)  # waiting behind a backlog
+    report_trigger.report_trigger(
+        scope=PLATFORM, as_of=SPEC_NOW, force=True
+    )  # waiting behind a backlog
 
-    again = report_trigger.report_trigger(as_of=SPEC_NOW)
+    again = platform_trigger(as_of=SPEC_NOW)
 
     assert again.report.report_id == complete.report.report_id
 
 
 def test_reports_queued_before_the_process_started_are_queued_again() -> None:
-    queued = [report_trigger.report_trigger(as_of=SPEC_NOW, force=True) for _ in range(2)]
-    started = report_trigger.report_trigger(as_of=SPEC_NOW, force=True)
+    queued = [platform_trigger(as_of=SPEC_NOW, force=True) for _ in range(2)]
+    started = platform_trigger(as_of=SPEC_NOW, force=True)
     Report.objects.filter(pk=started.report.pk).update(attempts=1)
     process_started = timezone.now()
-    report_trigger.report_trigger(as_of=SPEC_NOW, force=True)  # queued by this process
+    report_trigger.report_trigger(
+        scope=PLATFORM, as_of=SPEC_NOW, force=True
+    )  # queued by this process
 
     left = report_staleness.reports_left_queued(before=process_started)
 
@@ -181,7 +195,7 @@ def test_a_report_whose_parts_were_left_queued_is_queued_again_and_completes(
     settings: Settings,
 ) -> None:
     settings.REPORT_SHARD_STORES = 1
-    left = report_trigger.report_trigger(as_of=SPEC_NOW, force=True).report
+    left = platform_trigger(as_of=SPEC_NOW, force=True).report
     attempt = report_attempts.report_attempt_start(left.report_id)
     assert attempt is not None
     first, *_ = attempt.plan(SPEC_NOW, store_ranges(1))
@@ -197,31 +211,33 @@ def test_a_report_whose_parts_were_left_queued_is_queued_again_and_completes(
 
 def test_a_reused_report_survives_the_next_prune(settings: Settings) -> None:
     settings.REPORT_RETENTION_DAYS, settings.REPORT_RETENTION_COUNT = 7, 500
-    old = report_trigger.report_trigger(as_of=SPEC_NOW)
+    old = platform_trigger(as_of=SPEC_NOW)
     report_parts.report_run(old.report.report_id)
     Report.objects.filter(pk=old.report.pk).update(created_at=timezone.now() - timedelta(days=7))
 
-    again = report_trigger.report_trigger(as_of=SPEC_NOW)
+    again = platform_trigger(as_of=SPEC_NOW)
     reports_prune()
 
-    assert report_staleness.report_get_failing_lost(again.report.report_id) is not None
+    assert (
+        report_staleness.report_get_failing_lost(again.report.report_id, scope=PLATFORM) is not None
+    )
     assert not again.reused  # the old one was about to go: a new report instead
 
 
 def test_a_complete_report_beyond_half_the_kept_count_is_not_reused(settings: Settings) -> None:
     settings.REPORT_RETENTION_COUNT = 4
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    first = platform_trigger(as_of=SPEC_NOW)
     report_parts.report_run(first.report.report_id)
-    newer = [report_trigger.report_trigger(as_of=SPEC_NOW, force=True) for _ in range(2)]
+    newer = [platform_trigger(as_of=SPEC_NOW, force=True) for _ in range(2)]
     Report.objects.filter(pk__in=[each.report.pk for each in newer]).update(
         status=Report.Status.FAILED
     )
 
-    assert not report_trigger.report_trigger(as_of=SPEC_NOW).reused
+    assert not platform_trigger(as_of=SPEC_NOW).reused
 
 
 def test_200_identical_triggers_make_one_report() -> None:
-    triggered = [report_trigger.report_trigger(as_of=SPEC_NOW) for _ in range(200)]
+    triggered = [platform_trigger(as_of=SPEC_NOW) for _ in range(200)]
 
     assert Report.objects.count() == 1
     assert sum(not each.reused for each in triggered) == 1
@@ -243,10 +259,10 @@ IMPORTS: dict[str, tuple[Callable[..., object], str]] = {
 @pytest.mark.parametrize("source", IMPORTS)
 def test_any_import_since_the_report_gives_a_new_report(write_file: WriteFile, source: str) -> None:
     importer, content = IMPORTS[source]
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    first = platform_trigger(as_of=SPEC_NOW)
 
     importer(write_file(f"{source}.csv", content))
-    after = report_trigger.report_trigger(as_of=SPEC_NOW)
+    after = platform_trigger(as_of=SPEC_NOW)
 
     assert not after.reused
     assert (first.report.data_version, after.report.data_version) == (0, 1)
@@ -256,35 +272,35 @@ def test_an_import_that_adds_nothing_new_still_counts(write_file: WriteFile) -> 
     # Simpler to trust than to compare what it stored: any committed import is new data.
     path = write_file("polls.csv", IMPORTS["polls"][1])
     polls_import(path)
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    first = platform_trigger(as_of=SPEC_NOW)
 
     polls_import(path)  # every row a duplicate
 
-    assert not report_trigger.report_trigger(as_of=SPEC_NOW).reused
+    assert not platform_trigger(as_of=SPEC_NOW).reused
     assert first.report.data_version is not None
 
 
 def test_a_refused_import_changes_nothing_and_the_report_is_reused(
     write_file: WriteFile,
 ) -> None:
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    first = platform_trigger(as_of=SPEC_NOW)
 
     with pytest.raises(FileRefusedError):
         polls_import(write_file("polls.csv", "store_id,status\nexample-1,active\n"))
 
-    again = report_trigger.report_trigger(as_of=SPEC_NOW)
+    again = platform_trigger(as_of=SPEC_NOW)
     assert again.reused
     assert again.report.report_id == first.report.report_id
 
 
 def test_a_change_rolled_back_is_no_change() -> None:
-    first = report_trigger.report_trigger(as_of=SPEC_NOW)
+    first = platform_trigger(as_of=SPEC_NOW)
 
     with transaction.atomic():
         data_changed()
         transaction.set_rollback(True)  # as an import that fails after its bump
 
-    assert report_trigger.report_trigger(as_of=SPEC_NOW).report.report_id == first.report.report_id
+    assert platform_trigger(as_of=SPEC_NOW).report.report_id == first.report.report_id
 
 
 INSTANTS = [SPEC_NOW, SPEC_NOW - timedelta(hours=1), None]  # None: the default, LATEST_POLL
@@ -319,7 +335,7 @@ def test_new_data_always_gives_a_new_report(
                 latest.clear()
                 continue
             key = LATEST_POLL if instant is None else instant
-            triggered = report_trigger.report_trigger(as_of=instant, force=force)
+            triggered = platform_trigger(as_of=instant, force=force)
             expect_reuse = not force and key in latest
             assert triggered.reused == expect_reuse
             if expect_reuse:
@@ -337,7 +353,7 @@ def test_a_trigger_does_not_wait_for_a_bulk_poll_load() -> None:
         loader.execute(f"LOCK TABLE {StatusPoll._meta.db_table} IN ACCESS EXCLUSIVE MODE")
         # It returns while the load still holds the table (waiting for it
         # would hang here): the job resolves the instant once the load is done.
-        triggered = report_trigger.report_trigger()
+        triggered = platform_trigger()
         assert triggered.report.as_of is None
         loader.rollback()
     wait_for_embedded_jobs()
@@ -356,8 +372,8 @@ def test_a_trigger_does_not_wait_for_an_import_committing_its_version() -> None:
         importer.execute(f"UPDATE {DataVersion._meta.db_table} SET version = version + 1")
         # Both return while the import holds the version (waiting for it
         # would hang here), each after its short bound.
-        first = report_trigger.report_trigger(as_of=SPEC_NOW)
-        second = report_trigger.report_trigger(as_of=SPEC_NOW)
+        first = platform_trigger(as_of=SPEC_NOW)
+        second = platform_trigger(as_of=SPEC_NOW)
         importer.rollback()
 
     # Made without knowing the version: never reused, as the data may be changing.
@@ -367,7 +383,7 @@ def test_a_trigger_does_not_wait_for_an_import_committing_its_version() -> None:
     # Once Complete, a report carries the version its figures reflect (the
     # import rolled back: the current one), and is reused for it.
     assert Report.objects.get(pk=first.report.pk).data_version == data_version_read()
-    assert report_trigger.report_trigger(as_of=SPEC_NOW).reused
+    assert platform_trigger(as_of=SPEC_NOW).reused
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,6 +6,7 @@ import pytest
 from pytest_django.fixtures import Settings
 
 from monitor.models import Report
+from monitor.scope import PLATFORM
 from monitor.selectors import StoreRange
 from monitor.services import report_attempts, report_staleness
 from tests.report_data import SPEC_NOW, store_spec_examples
@@ -34,7 +35,7 @@ def test_a_lost_job_makes_its_report_fail_when_read(
     report = Report.objects.create(attempts=attempts)
     make_silent(report, seconds=silent_for)
 
-    stored = report_staleness.report_get_failing_lost(report.report_id)
+    stored = report_staleness.report_get_failing_lost(report.report_id, scope=PLATFORM)
 
     assert stored is not None
     assert stored.status == Report.Status.FAILED
@@ -51,7 +52,7 @@ def test_a_job_within_its_timeout_stays_running(
     report = Report.objects.create(attempts=attempts)
     make_silent(report, seconds=silent_for)
 
-    stored = report_staleness.report_get_failing_lost(report.report_id)
+    stored = report_staleness.report_get_failing_lost(report.report_id, scope=PLATFORM)
 
     assert stored is not None
     assert stored.status == Report.Status.RUNNING
@@ -65,7 +66,7 @@ def test_waiting_in_the_queue_longer_than_the_stale_timeout_is_not_failing(
     make_silent(queued, seconds=60)  # a long backlog ahead of it
 
     assert report_staleness.reports_fail_stale() == 0
-    stored = report_staleness.report_get_failing_lost(queued.report_id)
+    stored = report_staleness.report_get_failing_lost(queued.report_id, scope=PLATFORM)
     assert stored is not None
     assert (stored.status, stored.stage) == (Report.Status.RUNNING, "queued")
 
@@ -80,7 +81,7 @@ def test_listing_fails_the_lost_jobs_reports_only(settings: Settings) -> None:
 
     listed = {
         report.report_id: report
-        for report in report_staleness.reports_recent_failing_lost(limit=10)
+        for report in report_staleness.reports_recent_failing_lost(scope=PLATFORM, limit=10)
     }
 
     assert listed[lost.report_id].status == Report.Status.FAILED
@@ -107,6 +108,6 @@ def test_a_job_that_comes_back_after_its_report_failed_cannot_complete_it(
 def test_recent_reports_are_newest_first_and_limited() -> None:
     created = [Report.objects.create() for _ in range(3)]
 
-    recent = report_staleness.reports_recent_failing_lost(limit=2)
+    recent = report_staleness.reports_recent_failing_lost(scope=PLATFORM, limit=2)
 
     assert [report.report_id for report in recent] == [r.report_id for r in created[::-1][:2]]

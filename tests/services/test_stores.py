@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from monitor.models import BusinessHours, StatusPoll, Store
+from monitor.scope import PLATFORM
 from monitor.services.reports import report_generate
 from monitor.services.stores import (
     StoreListError,
@@ -30,7 +31,7 @@ def csv_rows(text: str) -> dict[str, dict[str, str]]:
 def test_spec_example_1_figures_outage_and_switch() -> None:
     store_spec_examples()
 
-    story = store_story("example-1", SPEC_NOW)
+    story = store_story("example-1", SPEC_NOW, scope=PLATFORM)
 
     assert story.figures is not None
     assert story.figures.columns == {
@@ -70,7 +71,7 @@ def test_figures_equal_the_report_csv_and_outages_add_up(end: datetime) -> None:
     )
 
     for store_id, row in rows.items():
-        story = store_story(store_id, as_of)
+        story = store_story(store_id, as_of, scope=PLATFORM)
         assert story.figures is not None
         assert story.figures.columns == {k: v for k, v in row.items() if k != "store_id"}
         assert sum(outage.ticks for outage in story.outages) == downtime[store_id][2]
@@ -82,8 +83,8 @@ def test_unknown_store_and_store_without_polls() -> None:
     store_spec_examples()
 
     with pytest.raises(StoreNotFoundError):
-        store_story("nope", SPEC_NOW)
-    story = store_story("never-polled", SPEC_NOW)
+        store_story("nope", SPEC_NOW, scope=PLATFORM)
+    story = store_story("never-polled", SPEC_NOW, scope=PLATFORM)
     assert story.figures is None
     assert story.last_poll is None
     assert (story.outages, story.segments, story.polls) == ((), (), ())
@@ -94,7 +95,7 @@ def test_unknown_store_and_store_without_polls() -> None:
 def test_poll_after_as_of_does_not_exist() -> None:
     store_spec_examples()
 
-    story = store_story("example-2", SPEC_NOW - timedelta(hours=4))
+    story = store_story("example-2", SPEC_NOW - timedelta(hours=4), scope=PLATFORM)
 
     assert story.figures is None  # its only poll is at 15:00
     assert story.polls == ()
@@ -103,7 +104,7 @@ def test_poll_after_as_of_does_not_exist() -> None:
 def test_default_as_of_is_the_latest_poll_and_hours_are_as_stored() -> None:
     store_spec_examples()
 
-    story = store_story("example-2")
+    story = store_story("example-2", scope=PLATFORM)
 
     assert story.as_of == SPEC_NOW - timedelta(minutes=20)
     assert story.business_hours[0].start_time_local == time(9)
@@ -114,7 +115,7 @@ def test_default_as_of_is_the_latest_poll_and_hours_are_as_stored() -> None:
 def test_without_any_poll_stored_there_is_no_as_of() -> None:
     Store.objects.create(store_id="alone")
 
-    story = store_story("alone")
+    story = store_story("alone", scope=PLATFORM)
 
     assert (story.as_of, story.figures) == (None, None)
 
@@ -135,7 +136,7 @@ def test_half_microsecond_boundary_is_truncated_and_length_exact() -> None:
         ]
     )
 
-    (outage,) = store_story("half", SPEC_NOW).outages
+    (outage,) = store_story("half", SPEC_NOW, scope=PLATFORM).outages
 
     assert outage.start == SPEC_NOW - timedelta(minutes=30)
     assert outage.ticks == 30 * 60 * 2_000_000 - 1
@@ -148,9 +149,9 @@ def test_list_search_is_an_exact_prefix_and_pages() -> None:
     for store_id in ["ab1", "ab2", "AB3", "b", "a_c"]:
         Store.objects.create(store_id=store_id)
 
-    assert [s.store_id for s in stores_list(search="ab").stores] == ["ab1", "ab2"]
-    assert [s.store_id for s in stores_list(search="a_").stores] == ["a_c"]
-    page = stores_list(limit=2, offset=1)
+    assert [s.store_id for s in stores_list(scope=PLATFORM, search="ab").stores] == ["ab1", "ab2"]
+    assert [s.store_id for s in stores_list(scope=PLATFORM, search="a_").stores] == ["a_c"]
+    page = stores_list(scope=PLATFORM, limit=2, offset=1)
     assert page.total == 5
     assert [s.store_id for s in page.stores] == ["a_c", "ab1"]
 
@@ -160,16 +161,16 @@ def test_list_last_poll_and_week_count() -> None:
     old = Store.objects.create(store_id="old", timezone_str="Asia/Kolkata")
     StatusPoll.objects.create(store=old, timestamp_utc=SPEC_NOW - timedelta(days=9), active=False)
 
-    listed = {s.store_id: s for s in stores_list().stores}
+    listed = {s.store_id: s for s in stores_list(scope=PLATFORM).stores}
 
     assert listed["example-1"].last_poll_at == SPEC_NOW - timedelta(minutes=20)
     assert listed["example-1"].last_poll_active is False
     assert listed["example-1"].polls_last_week == 2
     assert listed["old"].polls_last_week == 0
     assert listed["never-polled"].last_poll_at is None
-    ordered = [s.store_id for s in stores_list(order="last_poll").stores]
+    ordered = [s.store_id for s in stores_list(scope=PLATFORM, order="last_poll").stores]
     assert ordered == ["never-polled", "old", "example-2", "example-1"]
-    newest = [s.store_id for s in stores_list(order="-last_poll").stores]
+    newest = [s.store_id for s in stores_list(scope=PLATFORM, order="-last_poll").stores]
     assert newest == ["example-1", "example-2", "old", "never-polled"]
 
 
@@ -185,12 +186,12 @@ def test_list_last_poll_and_week_count() -> None:
 )
 def test_list_rejects_bad_parameters(params: dict[str, Any], reason: str) -> None:
     with pytest.raises(StoreListError, match=reason):
-        stores_list(**params)
+        stores_list(scope=PLATFORM, **params)
 
 
 def test_as_of_without_offset_is_refused() -> None:
     store_spec_examples()
 
     with pytest.raises(ValueError, match="no UTC offset"):
-        store_story("example-1", datetime(2023, 1, 25, 18))
-    assert store_story("example-1", SPEC_NOW.astimezone(UTC)).as_of == SPEC_NOW
+        store_story("example-1", datetime(2023, 1, 25, 18), scope=PLATFORM)
+    assert store_story("example-1", SPEC_NOW.astimezone(UTC), scope=PLATFORM).as_of == SPEC_NOW

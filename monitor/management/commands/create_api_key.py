@@ -1,4 +1,5 @@
-"""`python manage.py create_api_key NAME --scope read|write`: a new API key, shown once."""
+"""`python manage.py create_api_key NAME --scope read|write [--organization SLUG]`: a new
+API key, shown once: an organization's, or without --organization the platform's."""
 
 from __future__ import annotations
 
@@ -24,14 +25,24 @@ class Command(BaseCommand):
             default=ApiKey.Scope.READ,
             help="read: every GET and trigger_report (default); write: also sending data",
         )
+        parser.add_argument(
+            "--organization",
+            metavar="SLUG",
+            help="the key sees and changes only this organization's stores and reports "
+            "(default: a platform key, which reaches every store)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            new = api_key_create(name=options["name"], scope=options["scope"])
+            new = api_key_create(
+                name=options["name"], scope=options["scope"], organization=options["organization"]
+            )
         except ApiKeyError as error:
             raise CommandError(str(error)) from error
+        owner = new.api_key.organization
+        whose = f"organization {owner.slug}" if owner else "platform"
         self.stdout.write(
-            f"API key {new.api_key.name!r} (scope {new.api_key.scope}). It is shown only "
+            f"API key {new.api_key.name!r} ({whose}, scope {new.api_key.scope}). It is shown only "
             "now; send it as `Authorization: Bearer <key>` or `X-Api-Key: <key>`:"
         )
         self.stdout.write(new.key)

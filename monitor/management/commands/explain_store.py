@@ -16,6 +16,7 @@ from django.core.management.base import CommandError, CommandParser
 from monitor.engine.units import US_PER_DAY, WINDOW_NAMES
 from monitor.formatting import hours_and_minutes_text, hours_text, minutes_text, ticks_of
 from monitor.management.database import DataCommand
+from monitor.scope import PLATFORM
 from monitor.services.reports import ReportInputError, parse_as_of
 from monitor.services.stores import (
     Interval,
@@ -42,7 +43,7 @@ class Command(DataCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             as_of = parse_as_of(options["as_of"]) if options["as_of"] else None
-            story = store_story(options["store_id"], as_of)
+            story = store_story(options["store_id"], as_of, scope=PLATFORM)
         except (ReportInputError, StoreNotFoundError) as error:
             raise CommandError(str(error)) from error
         self.stdout.write("\n".join(explain(story)))

@@ -1,4 +1,4 @@
-"""`python manage.py list_api_keys`: every key's name, scope, creation and last use."""
+"""`python manage.py list_api_keys`: every key's name, organization, scope, creation, last use."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from monitor.management.tables import table_lines
 from monitor.services.api_keys import api_keys_list
+
+PLATFORM_KEY = "(platform)"  # the organization column of a key of none
 
 
 def _when(instant: datetime | None) -> str:
@@ -15,16 +18,20 @@ def _when(instant: datetime | None) -> str:
 
 
 class Command(BaseCommand):
-    help = "List the API keys: name, scope, created, last used (UTC), and revoked ones as such."
+    help = (
+        "List the API keys: name, organization ((platform): every store), scope, created, "
+        "last used (UTC), and revoked ones as such."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         keys = api_keys_list()
         if not keys:
             self.stdout.write("No API keys. Make one with create_api_key NAME --scope read|write.")
             return
-        rows = [("name", "scope", "created", "last used", "revoked")] + [
+        rows = [("name", "organization", "scope", "created", "last used", "revoked")] + [
             (
                 key.name,
+                key.organization.slug if key.organization else PLATFORM_KEY,
                 key.scope,
                 _when(key.created_at),
                 _when(key.last_used_at),
@@ -32,10 +39,5 @@ class Command(BaseCommand):
             )
             for key in keys
         ]
-        widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-        for row in rows:
-            self.stdout.write(
-                "  ".join(
-                    cell.ljust(width) for cell, width in zip(row, widths, strict=True)
-                ).rstrip()
-            )
+        for line in table_lines(rows):
+            self.stdout.write(line)
