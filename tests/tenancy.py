@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 
-from monitor.models import ApiKey, Organization, Report, Store
+from monitor.models import ApiKey, Exclusion, Organization, Report, SpecialHours, Store
 from monitor.scope import PLATFORM, Scope
 from monitor.services import report_parts, report_trigger
 from monitor.services.api_keys import api_key_create
@@ -43,6 +44,10 @@ class Tenants:
     zeta: Tenant  # owns example-2
     platform: Tenant  # staff; never-polled belongs to no organization
     unassigned_store_id: str
+    # Calendar rows made after the reports: zeta's special date and exclusion, and
+    # the platform's exclusion of every store.
+    zeta_special_date: str
+    exclusion_ids: tuple[int, int]  # zeta's store's, every store's
 
 
 def complete_report(scope: Scope) -> Report:
@@ -73,4 +78,16 @@ def make_tenants() -> Tenants:
         complete_report(PLATFORM),
         staff,
     )
-    return Tenants(tenants["acme"], tenants["zeta"], platform, "never-polled")
+    zeta_store = Store.objects.get(store_id="example-2")
+    SpecialHours.objects.create(store=zeta_store, date=date(2023, 1, 24))  # closed that day
+    start, end = SPEC_NOW - timedelta(hours=30), SPEC_NOW - timedelta(hours=29)
+    zetas = Exclusion.objects.create(store=zeta_store, start_utc=start, end_utc=end)
+    everyone = Exclusion.objects.create(store=None, start_utc=start, end_utc=end)
+    return Tenants(
+        tenants["acme"],
+        tenants["zeta"],
+        platform,
+        "never-polled",
+        "2023-01-24",
+        (zetas.pk, everyone.pk),
+    )

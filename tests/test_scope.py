@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from monitor.models import BusinessHours, Organization, Report, StatusPoll, Store
+from monitor.models import BusinessHours, Exclusion, Organization, Report, StatusPoll, Store
 from monitor.selectors import report_csv
 from tests.report_data import SPEC_CSV
 from tests.tenancy import PASSWORD, Tenants, make_tenants
@@ -430,3 +430,25 @@ def test_a_body_whose_every_row_is_out_of_reach_loads_nothing(
         )
         assert answer.status_code == 200, answer.content
         assert (answer.json()["loaded"], answer.json()["rejected"]) == (0, 2)
+
+
+def test_an_organizations_every_store_exclusion_is_every_store_of_its_own(
+    client: Client, tenants: Tenants
+) -> None:
+    row = {"store_id": "*", "start_utc": "2023-01-25 10:00:00", "end_utc": "2023-01-25 11:00:00"}
+    answer = client.post(
+        f"{API}/exclusions", [row], content_type="application/json", **tenants.acme.headers
+    )
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["loaded"] == 1
+    made = Exclusion.objects.filter(start_utc__hour=10)
+    assert [e.store.store_id for e in made if e.store] == ["example-1"]
+    assert not made.filter(store__isnull=True).exists()
+
+    listed = client.get(f"{API}/exclusions", **tenants.acme.headers).json()
+    stores = {e["store_id"] for e in listed["exclusions"]}
+    assert stores == {"example-1", "*"}  # its own, and the platform's of every store
+    everyone = tenants.exclusion_ids[1]
+    refused = client.delete(f"{API}/exclusions/{everyone}", **tenants.acme.headers)
+    assert refused.status_code == 404
+    assert Exclusion.objects.filter(pk=everyone).exists()

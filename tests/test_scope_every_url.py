@@ -20,7 +20,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 from pytest_django.fixtures import Settings
 
-from monitor.models import BusinessHours, ReportPart, StatusPoll, Store
+from monitor.models import (
+    BusinessHours,
+    Exclusion,
+    ReportPart,
+    SpecialHours,
+    StatusPoll,
+    Store,
+)
 from monitor.scope import Scope
 from tests.tenancy import Tenants, make_tenants
 
@@ -30,6 +37,8 @@ pytestmark = pytest.mark.django_db
 VICTIM_IDS: dict[str, Callable[[Tenants], list[str]]] = {
     "store_id": lambda t: [t.zeta.store_id, t.unassigned_store_id],
     "report_id": lambda t: [t.zeta.report.report_id, t.platform.report.report_id],
+    "exclusion_id": lambda t: [str(pk) for pk in t.exclusion_ids],
+    "date": lambda t: [t.zeta_special_date],
 }
 METHODS = ("get", "head", "post", "put", "patch", "delete")
 # Bodies that a write of each kind would accept (the ids come from the path).
@@ -91,6 +100,16 @@ def victims_state(tenants: Tenants) -> dict[str, Any]:
             for r in (type(r).objects.get(pk=r.pk) for r in reports)
         ],
         "parts": ReportPart.objects.filter(report__in=reports).count(),
+        "special": list(
+            SpecialHours.objects.filter(store__store_id__in=stores).values_list(
+                "store__store_id", "date", "start_time_local", "end_time_local"
+            )
+        ),
+        "exclusions": list(
+            Exclusion.objects.filter(pk__in=tenants.exclusion_ids).values_list(
+                "pk", "store_id", "start_utc", "end_utc"
+            )
+        ),
     }
 
 
@@ -170,6 +189,9 @@ def test_no_path_lists_or_changes_anothers_stores_and_reports(
             "end_time_local": "10:00",
             "timezone_str": "Asia/Kolkata",
             "organization": "acme",
+            "date": "2023-01-24",
+            "start_utc": "2023-01-25 10:00:00",
+            "end_utc": "2023-01-25 11:00:00",
         }
         for store_id in hidden
     ]
