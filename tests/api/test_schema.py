@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -211,3 +215,52 @@ def test_store_edits_document_their_examples(schema: dict[str, Any], path: str) 
         value = example["value"]
         assert isinstance(value, dict) or all(isinstance(row, dict) for row in value)
     assert operation["responses"]["200"]["content"]["application/json"]["examples"]
+
+
+# Asks the whole stack (middleware, authentication, throttles) for the schema with a
+# well-formed API key while the database is really unreachable: a PostgreSQL URL on
+# a port nothing listens on.
+_SCHEMA_WITHOUT_DATABASE = """
+import django
+from django.test import Client
+
+django.setup()
+key = "smk_" + "x" * 43  # well-formed: it would be looked up
+client = Client(raise_request_exception=False, HTTP_HOST="localhost")
+for path in ("/api/schema/", "/api/schema/?format=json"):
+    response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_X_API_KEY=key)
+    print(response.status_code, response.content[:40])
+"""
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # closed again: nothing listens there
+
+
+def test_the_schema_answers_while_the_database_is_down() -> None:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "store_monitoring.settings",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{_closed_port()}/none",
+        "DJANGO_SECRET_KEY": "schema-test-key-" + "k" * 40,
+        "API_KEYS_REQUIRED": "true",
+    }
+    env.pop("CACHE_URL", None)
+    env.pop("CELERY_BROKER_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _SCHEMA_WITHOUT_DATABASE],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["200", "200"], done.stdout
+    assert "openapi" in lines[0]
