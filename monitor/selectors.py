@@ -417,6 +417,22 @@ def _store_polls(
     return instants, np.array([bool(active) for _, active in rows], dtype=bool)
 
 
+def store_exclusions(
+    store: Store, start: datetime, end: datetime
+) -> list[tuple[int, bool, datetime, datetime, str]]:
+    """The store's exclusions (its own and every store's) that reach [start, end), oldest
+    first: id, of every store, start, end, reason."""
+    reaching = Exclusion.objects.filter(end_utc__gt=start, start_utc__lt=end).filter(
+        Q(store=store) | Q(store__isnull=True)
+    )
+    return [
+        (pk, store_pk is None, first, last, reason)
+        for pk, store_pk, first, last, reason in reaching.order_by("start_utc", "id").values_list(
+            "id", "store_id", "start_utc", "end_utc", "reason"
+        )
+    ]
+
+
 def stores_page(
     stores: QuerySet[Store],
     *,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from django.core.validators import RegexValidator
@@ -172,6 +172,23 @@ class FiguresSerializer(serializers.Serializer[Any]):
         return _figures(instance)
 
 
+class SpecialTimesSerializer(serializers.Serializer[Any]):
+    start_time_local = serializers.TimeField(allow_null=True, help_text="Both null: closed.")
+    end_time_local = serializers.TimeField(allow_null=True)
+
+
+class StorySpecialDateSerializer(serializers.Serializer[Any]):
+    date = serializers.DateField(help_text="A local date of the week window.")
+    closed = serializers.BooleanField(help_text="No row opens time: closed all that date.")
+    rows = SpecialTimesSerializer(many=True)
+
+
+class ExcludedPeriodSerializer(IntervalSerializer):
+    id = serializers.IntegerField()
+    store_id = serializers.CharField(help_text="* for an exclusion of every store.")
+    reason = serializers.CharField()
+
+
 class StoreStorySerializer(serializers.Serializer[Any]):
     store_id = serializers.CharField()
     timezone = serializers.CharField()
@@ -188,6 +205,13 @@ class StoreStorySerializer(serializers.Serializer[Any]):
     outages = IntervalSerializer(many=True, help_text="Business time ∩ week ∩ inactive (§8).")
     segments = SegmentSerializer(many=True, help_text="Business time ∩ week, by status.")
     polls = PollSerializer(many=True, help_text="The week window's, and the last before it.")
+    special_dates = StorySpecialDateSerializer(
+        many=True, help_text="The week's local dates with special hours (§10.2)."
+    )
+    exclusions = ExcludedPeriodSerializer(
+        many=True,
+        help_text="The exclusions reaching the week (§10.3), whole: neither uptime nor downtime.",
+    )
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_message(self, story: StoreStory) -> str:
@@ -222,12 +246,8 @@ class StoreStorySerializer(serializers.Serializer[Any]):
             "business_hours": [
                 {
                     "day": row.day,
-                    "start_time_local": None
-                    if row.start_time_local is None
-                    else row.start_time_local.isoformat(),
-                    "end_time_local": None
-                    if row.end_time_local is None
-                    else row.end_time_local.isoformat(),
+                    "start_time_local": _time(row.start_time_local),
+                    "end_time_local": _time(row.end_time_local),
                 }
                 for row in story.business_hours
             ],
@@ -237,7 +257,34 @@ class StoreStorySerializer(serializers.Serializer[Any]):
             "outages": [_interval(i) for i in story.outages],
             "segments": [_segment(s) for s in story.segments],
             "polls": [_poll(p) for p in story.polls],
+            "special_dates": [
+                {
+                    "date": special.date.isoformat(),
+                    "closed": special.closed,
+                    "rows": [
+                        {
+                            "start_time_local": _time(row.start_time_local),
+                            "end_time_local": _time(row.end_time_local),
+                        }
+                        for row in special.rows
+                    ],
+                }
+                for special in story.special_dates
+            ],
+            "exclusions": [
+                {
+                    "id": period.id,
+                    "store_id": "*" if period.every_store else story.store_id,
+                    "reason": period.reason,
+                    **_interval(period),
+                }
+                for period in story.exclusions
+            ],
         }
+
+
+def _time(wall: time | None) -> str | None:
+    return None if wall is None else wall.isoformat()
 
 
 def _interval(interval: Interval) -> dict[str, Any]:

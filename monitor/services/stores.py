@@ -22,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import F, OrderBy
 
@@ -40,7 +42,11 @@ from monitor.engine.timeline import (
     utc_instant,
 )
 from monitor.engine.units import TICKS_PER_MINUTE, TICKS_PER_US, WINDOW_LENGTHS_US, WINDOW_NAMES
+from monitor.models import Store
 from monitor.scope import Scope
+from monitor.selectors import to_epoch_us
+from monitor.services import calendar
+from monitor.services.calendar import SpecialDate
 
 # ?order= of stores_list → the ordering; last poll: oldest (and never polled) first.
 STORE_ORDERS: dict[str, list[OrderBy]] = {
@@ -123,6 +129,15 @@ class Figures:
 
 
 @dataclass(frozen=True)
+class ExcludedPeriod(Interval):
+    """An exclusion reaching the week window (§10.3), whole: neither uptime nor downtime."""
+
+    id: int
+    every_store: bool  # `*`: an exclusion of every store
+    reason: str
+
+
+@dataclass(frozen=True)
 class StoreStory:
     store_id: str
     timezone: str  # the zone its hours are read in
@@ -135,6 +150,10 @@ class StoreStory:
     segments: tuple[Segment, ...]  # business time ∩ week, by status
     outages: tuple[Interval, ...]  # the inactive segments
     polls: tuple[PollView, ...]  # the week window's, and the last one before it
+    # The calendar of the week window (§10): its local dates with special hours,
+    # and the exclusions that reach it (with their reasons).
+    special_dates: tuple[SpecialDate, ...] = ()
+    exclusions: tuple[ExcludedPeriod, ...] = ()
 
     @property
     def reported(self) -> bool:
@@ -203,7 +222,34 @@ def store_story(store_id: str, as_of: datetime | None = None, *, scope: Scope) -
         segments=_segments(timeline),
         outages=_intervals(timeline.outages, zone),
         polls=polls,
+        **_week_calendar(store, as_of.astimezone(UTC), zone, scope),
     )
+
+
+def _week_calendar(store: Store, as_of: datetime, zone: str, scope: Scope) -> dict[str, Any]:
+    """The story's special dates (local dates of the week window) and exclusions."""
+    week_start = as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1])
+    local = ZoneInfo(zone)
+    dates = calendar.special_dates(
+        store.store_id,
+        scope=scope,
+        first=week_start.astimezone(local).date(),
+        last=as_of.astimezone(local).date(),
+    )
+    exclusions = tuple(
+        ExcludedPeriod(
+            **vars(
+                _interval(to_epoch_us(start) * TICKS_PER_US, to_epoch_us(end) * TICKS_PER_US, zone)
+            ),
+            id=pk,
+            every_store=every_store,
+            reason=reason,
+        )
+        for pk, every_store, start, end, reason in selectors.store_exclusions(
+            store, week_start, as_of
+        )
+    )
+    return {"special_dates": tuple(dates), "exclusions": exclusions}
 
 
 def stores_list(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from pathlib import Path
 from urllib.parse import quote
@@ -14,13 +14,14 @@ from django.core.management import call_command
 from django.test import Client
 
 from monitor.api.store_serializers import (
+    ExcludedPeriodSerializer,
     FiguresSerializer,
     IntervalSerializer,
     PollSerializer,
     SegmentSerializer,
     StoreStorySerializer,
 )
-from monitor.models import Store
+from monitor.models import Exclusion, SpecialHours, Store
 from monitor.sample_data.generator import generate_sample_data
 from monitor.services.reports import report_generate
 from tests.report_data import SPEC_NOW, store_random_data, store_spec_examples
@@ -208,3 +209,46 @@ def test_hand_rendered_items_have_the_documented_fields(client: Client) -> None:
     ]:
         assert body[key], key
         assert all(set(item) == set(serializer().fields) for item in body[key]), key
+
+
+def test_the_weeks_special_dates_and_exclusions_are_in_the_story(client: Client) -> None:
+    store_spec_examples()
+    store = Store.objects.get(store_id="example-1")
+    SpecialHours.objects.create(
+        store=store, date=date(2023, 1, 24), start_time_local=time(9), end_time_local=time(12)
+    )
+    SpecialHours.objects.create(
+        store=store, date=date(2023, 1, 10), start_time_local=None, end_time_local=None
+    )
+    Exclusion.objects.create(
+        store=None,
+        start_utc=SPEC_NOW - timedelta(minutes=20),
+        end_utc=SPEC_NOW - timedelta(minutes=10),
+        reason="poller down",
+    )
+    Exclusion.objects.create(
+        store=store, start_utc=SPEC_NOW - timedelta(days=30), end_utc=SPEC_NOW - timedelta(days=29)
+    )
+
+    body = client.get(store_url("example-1", as_of="2023-01-25T18:00:00Z")).json()
+
+    assert body["special_dates"] == [
+        {
+            "date": "2023-01-24",
+            "closed": False,
+            "rows": [{"start_time_local": "09:00:00", "end_time_local": "12:00:00"}],
+        }
+    ]
+    (excluded,) = body["exclusions"]
+    assert set(excluded) == set(ExcludedPeriodSerializer().fields)
+    assert (excluded["store_id"], excluded["reason"], excluded["minutes"]) == (
+        "*",
+        "poller down",
+        10.0,
+    )
+    # The outage of the last hour stops at the exclusion and resumes after it.
+    assert [(o["start"], o["end"]) for o in body["outages"]] == [
+        ("2023-01-25T17:25:00+00:00", "2023-01-25T17:40:00+00:00"),
+        ("2023-01-25T17:50:00+00:00", "2023-01-25T18:00:00+00:00"),
+    ]
+    assert body["figures"]["downtime_last_hour"] == "25.00"

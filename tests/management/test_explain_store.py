@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from monitor.models import BusinessHours, StatusPoll, Store
+from monitor.models import BusinessHours, Exclusion, SpecialHours, StatusPoll, Store
 from tests.report_data import SPEC_NOW, store_spec_examples
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +121,44 @@ def test_lengths_are_rounded_half_up_as_the_csv_prints_them(
     assert f"  {outage.split(' = ')[0]}\n" in text  # the outage's own line
     assert f"  1 outage(s), {outage} in all\n" in text
     assert figure in text
+
+
+def test_the_weeks_calendar_is_told_and_an_exclusion_cuts_the_outage() -> None:
+    store = Store.objects.create(store_id="cal", timezone_str="UTC")
+    now = SPEC_NOW
+    StatusPoll.objects.create(store=store, timestamp_utc=now - timedelta(hours=2), active=False)
+    for day in range(7):
+        BusinessHours.objects.create(
+            store=store, day_of_week=day, start_time_local=time(9), end_time_local=time(17)
+        )
+    BusinessHours.objects.create(
+        store=store, day_of_week=6, start_time_local=None, end_time_local=None
+    )
+    SpecialHours.objects.create(
+        store=store, date=date(2023, 1, 24), start_time_local=None, end_time_local=None
+    )
+    SpecialHours.objects.create(
+        store=store, date=date(2023, 1, 25), start_time_local=time(14), end_time_local=time(20)
+    )
+    Exclusion.objects.create(
+        store=None,
+        start_utc=now - timedelta(minutes=150),
+        end_utc=now - timedelta(minutes=120),
+        reason="poller down",
+    )
+
+    text = run("cal", "--as-of", "2023-01-25T18:00:00Z")
+
+    assert "  Sun closed\n" in text
+    assert (
+        "special hours in the week (they replace the weekday's rows that date):\n"
+        "  Tue 2023-01-24 closed\n"
+        "  Wed 2023-01-25 14:00:00–20:00:00\n"
+    ) in text
+    assert "excluded in the week (neither uptime nor downtime):\n" in text
+    assert "2023-01-25 15:30:00 UTC → 2023-01-25 16:00:00 UTC" in text
+    assert "[every store: poller down]" in text
+    # Wednesday 14:00–18:00 but the excluded 15:30–16:00: two outages, 3.5 h.
+    assert "\n  2023-01-25 14:00:00 UTC → 2023-01-25 15:30:00 UTC" in text
+    assert "\n  2023-01-25 16:00:00 UTC → 2023-01-25 18:00:00 UTC" in text
+    assert "  last day: uptime 0.00 h + downtime 3.50 h = business 3.50 h\n" in text

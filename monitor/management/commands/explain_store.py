@@ -60,6 +60,7 @@ def explain(story: StoreStory) -> list[str]:
     return [
         *lines,
         "",
+        *_calendar(story),
         *_last_day(story, as_of),
         "",
         *_polls(story),
@@ -136,6 +137,27 @@ def _outages(story: StoreStory) -> list[str]:
     total = f"{minutes_text(ticks)} min = {hours_text(ticks)} h"
     lines.append(f"  {len(story.outages)} outage(s), {total} in all")
     return lines
+
+
+def _calendar(story: StoreStory) -> list[str]:
+    """The week's special dates and exclusions (§10), if any, then a blank line."""
+    lines = []
+    if story.special_dates:
+        lines.append("special hours in the week (they replace the weekday's rows that date):")
+        for special in story.special_dates:
+            rows = [
+                f"{row.start_time_local.isoformat()}–{row.end_time_local.isoformat()}"
+                for row in special.rows
+                if row.start_time_local is not None and row.end_time_local is not None
+            ]
+            lines.append(f"  {special.date.strftime('%a %Y-%m-%d')} {', '.join(rows) or 'closed'}")
+    if story.exclusions:
+        lines.append("excluded in the week (neither uptime nor downtime):")
+        for period in story.exclusions:
+            whose = "every store" if period.every_store else "this store"
+            reason = f": {period.reason}" if period.reason else ""
+            lines.append(f"  {_span(period)}  [{whose}{reason}]")
+    return [*lines, ""] if lines else []
 
 
 def _figures(story: StoreStory) -> list[str]:
