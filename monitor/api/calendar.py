@@ -34,6 +34,7 @@ from monitor.api.throttles import ReadOrWriteThrottle, WriteThrottle
 from monitor.services import calendar
 from monitor.services.imports import exclusions_import
 from monitor.services.store_edits import StoreEditError
+from monitor.services.stores import SpecialDate
 
 _STORE = "8419537941919820732"  # a store id of the examples
 _NOT_FOUND = error_answer("No such store, date or exclusion (the error says which).")
@@ -255,5 +256,5 @@ def _found(read: Callable[..., Any], *args: Any) -> Any:
         raise ParseError(str(error)) from None
 
 
-def _date(special: calendar.SpecialDate) -> dict[str, Any]:
+def _date(special: SpecialDate) -> dict[str, Any]:
     return {"date": special.date, "closed": special.closed, "rows": special.rows}

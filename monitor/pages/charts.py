@@ -82,8 +82,9 @@ class Stretch:
 
     start: float
     end: float
-    # "up", "down", "nodata" (business time, no poll to tell) or "outside"
-    # (part of the day outside the report's week)
+    # "up", "down", "nodata" (business time, no poll to tell), "outside" (part of
+    # the day outside the report's week), "special" (closed by the date's special
+    # hours) or "excluded" (an exclusion, §10.3).
     kind: str
     label: str  # what hovering or focusing shows: instants in local time
 

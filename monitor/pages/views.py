@@ -33,7 +33,15 @@ from monitor.services.report_staleness import (
 )
 from monitor.services.report_trigger import JobQueueUnavailableError, report_trigger
 from monitor.services.reports import ReportInputError, parse_as_of
-from monitor.services.stores import Figures, HoursRow, StoreNotFoundError, StoreStory, store_story
+from monitor.services.stores import (
+    ExcludedPeriod,
+    Figures,
+    HoursRow,
+    SpecialDate,
+    StoreNotFoundError,
+    StoreStory,
+    store_story,
+)
 
 STORES_PER_PAGE = 50
 REPORTS_LISTED = 50
@@ -258,6 +266,8 @@ def _story_context(story: StoreStory) -> dict[str, object]:
         segments=[(s.start_local, s.end_local, s.active) for s in story.segments],
         polls=[(p.at_local, p.active) for p in story.polls],
         without_data=without_data,
+        special_dates=[(special.date, _special_text(special)) for special in story.special_dates],
+        excluded=[(e.start_local, e.end_local, _excluded_text(e)) for e in story.exclusions],
     )
     outage_ticks = sum(outage.ticks for outage in story.outages)
     first_hour = first_business_hour(rows)
@@ -279,7 +289,25 @@ def _story_context(story: StoreStory) -> dict[str, object]:
         "outages": [(o, duration_text(o.end - o.start)) for o in story.outages],
         "outage_hours": hours_text(outage_ticks),
         "week_polls": [p for p in story.polls if p.at >= story.as_of - _WEEK],
+        "special_dates": [(special, _special_text(special)) for special in story.special_dates],
+        "exclusions": [(e, _excluded_text(e)) for e in story.exclusions],
     }
+
+
+def _special_text(special: SpecialDate) -> str:
+    """A date's special hours as text: "closed", or its rows' spans."""
+    spans = [
+        f"{_clock(row.start_time_local)}–{_clock(row.end_time_local)}"
+        for row in special.rows
+        if row.start_time_local is not None and row.end_time_local is not None
+    ]
+    return ", ".join(spans) or "closed"
+
+
+def _excluded_text(period: ExcludedPeriod) -> str:
+    whose = "every store" if period.every_store else "this store"
+    reason = f": {period.reason}" if period.reason else ""
+    return f"Excluded ({whose}{reason}) for {duration_text(period.end - period.start)}"
 
 
 def _figures(figures: Figures | None) -> list[tuple[str, str]]:

@@ -22,6 +22,8 @@ def day_rows(
     segments: Iterable[tuple[datetime, datetime, bool]],
     polls: Iterable[tuple[datetime, bool]],
     without_data: Iterable[tuple[datetime, datetime]] = (),
+    special_dates: Iterable[tuple[date, str]] = (),
+    excluded: Iterable[tuple[datetime, datetime, str]] = (),
 ) -> list[DayRow]:
     """One row per local date the window [window_start, window_end) touches.
 
@@ -30,6 +32,10 @@ def day_rows(
     tell (no poll at or before the as-of instant), and `polls` (instant,
     active) pairs, all aware local datetimes. Stretches that cross midnight
     are cut at it; each day's parts outside the window are marked "outside".
+    The calendar (docs/report-semantics.md §10) lies under the segments: a
+    local date with special hours (date, its hours as text) is "special"
+    where it is not business time, and an excluded period (start, end,
+    label) is "excluded".
     """
     start, end = _wall(window_start), _wall(window_end)
     days = _dates(start, end)
@@ -40,6 +46,7 @@ def day_rows(
         stretches[first].append(Stretch(0, _hours(start), "outside", "Before the report's week"))
     if end < _midnight(last + timedelta(days=1)):
         stretches[last].append(Stretch(_hours(end), 24, "outside", "After the report's as-of"))
+    _add_calendar(stretches, special_dates, excluded, start, end)
     kinds = [
         *(
             (start, end, "up" if active else "down", _stretch_label(start, end, active))
@@ -59,6 +66,29 @@ def day_rows(
             label = f"Poll {'active' if active else 'inactive'} at {_stamp(at)}"
             marks[wall.date()].append(PollMark(_hours(wall), active, label))
     return [DayRow(f"{day:%a %d %b}", stretches[day], marks[day]) for day in days]
+
+
+def _add_calendar(
+    stretches: dict[date, list[Stretch]],
+    special_dates: Iterable[tuple[date, str]],
+    excluded: Iterable[tuple[datetime, datetime, str]],
+    start: datetime,
+    end: datetime,
+) -> None:
+    """The calendar's stretches, under the segments: each special date whole, each
+    excluded period within the window [start, end) (wall-clock)."""
+    for day, hours in special_dates:
+        if day in stretches:
+            label = f"Special hours on {day:%a %d %b}: {hours}"
+            stretches[day].append(Stretch(0, 24, "special", label))
+    for ex_start, ex_end, label in excluded:
+        for day, piece_start, piece_end in _split_at_midnights(
+            max(_wall(ex_start), start), min(_wall(ex_end), end)
+        ):
+            if day in stretches:
+                stretches[day].append(
+                    Stretch(_hours(piece_start), _hours(piece_end, day), "excluded", label)
+                )
 
 
 def _stretch_label(start: datetime, end: datetime, active: bool) -> str:

@@ -10,7 +10,7 @@ made before it are not reused after it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -24,6 +24,7 @@ from monitor.models import Exclusion, SpecialHours, Store
 from monitor.scope import Scope
 from monitor.services.data_version import data_changed
 from monitor.services.store_edits import STORE_ID_KEY, StoreEditError, load_all_or_nothing
+from monitor.services.stores import SpecialDate, store_special_dates
 
 DATE_KEY = "date"
 EXCLUSIONS_MAX_LIMIT = 1000
@@ -31,25 +32,6 @@ EXCLUSIONS_MAX_LIMIT = 1000
 
 class CalendarNotFoundError(LookupError):
     """No such store, date or exclusion (the message says which)."""
-
-
-@dataclass(frozen=True)
-class SpecialRow:
-    start_time_local: time | None  # both None: closed that date
-    end_time_local: time | None
-
-
-@dataclass(frozen=True)
-class SpecialDate:
-    """A store's special hours on one local date (§10.2)."""
-
-    date: date
-    rows: tuple[SpecialRow, ...]
-
-    @property
-    def closed(self) -> bool:
-        """Closed all that date: no row opens time."""
-        return all(row.start_time_local is None for row in self.rows)
 
 
 @dataclass(frozen=True)
@@ -72,18 +54,7 @@ def special_dates(
 ) -> list[SpecialDate]:
     """The special dates of the store, one of `scope`'s (within [first, last]
     when given), oldest first."""
-    store = _store(store_id, scope)
-    rows = SpecialHours.objects.filter(store=store)
-    if first is not None:
-        rows = rows.filter(date__gte=first)
-    if last is not None:
-        rows = rows.filter(date__lte=last)
-    by_date: dict[date, list[SpecialRow]] = {}
-    for day, start, end in rows.order_by("date", "start_time_local", "end_time_local").values_list(
-        "date", "start_time_local", "end_time_local"
-    ):
-        by_date.setdefault(day, []).append(SpecialRow(start, end))
-    return [SpecialDate(day, tuple(day_rows)) for day, day_rows in by_date.items()]
+    return store_special_dates(_store(store_id, scope), first=first, last=last)
 
 
 def special_date_set(store_id: str, day: str, rows: Any, *, scope: Scope) -> SpecialDate:

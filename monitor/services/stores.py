@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,11 +42,9 @@ from monitor.engine.timeline import (
     utc_instant,
 )
 from monitor.engine.units import TICKS_PER_MINUTE, TICKS_PER_US, WINDOW_LENGTHS_US, WINDOW_NAMES
-from monitor.models import Store
+from monitor.models import SpecialHours, Store
 from monitor.scope import Scope
 from monitor.selectors import to_epoch_us
-from monitor.services import calendar
-from monitor.services.calendar import SpecialDate
 
 # ?order= of stores_list → the ordering; last poll: oldest (and never polled) first.
 STORE_ORDERS: dict[str, list[OrderBy]] = {
@@ -126,6 +124,25 @@ class Figures:
     business: dict[str, str]
     uptime_ticks: tuple[int, int, int]  # hour, day, week
     business_ticks: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class SpecialRow:
+    start_time_local: time | None  # both None: closed that date
+    end_time_local: time | None
+
+
+@dataclass(frozen=True)
+class SpecialDate:
+    """A store's special hours on one local date (§10.2)."""
+
+    date: date
+    rows: tuple[SpecialRow, ...]
+
+    @property
+    def closed(self) -> bool:
+        """Closed all that date: no row opens time."""
+        return all(row.start_time_local is None for row in self.rows)
 
 
 @dataclass(frozen=True)
@@ -222,17 +239,33 @@ def store_story(store_id: str, as_of: datetime | None = None, *, scope: Scope) -
         segments=_segments(timeline),
         outages=_intervals(timeline.outages, zone),
         polls=polls,
-        **_week_calendar(store, as_of.astimezone(UTC), zone, scope),
+        **_week_calendar(store, as_of.astimezone(UTC), zone),
     )
 
 
-def _week_calendar(store: Store, as_of: datetime, zone: str, scope: Scope) -> dict[str, Any]:
+def store_special_dates(
+    store: Store, *, first: date | None = None, last: date | None = None
+) -> list[SpecialDate]:
+    """The store's special dates (within [first, last] when given), oldest first."""
+    rows = SpecialHours.objects.filter(store=store)
+    if first is not None:
+        rows = rows.filter(date__gte=first)
+    if last is not None:
+        rows = rows.filter(date__lte=last)
+    by_date: dict[date, list[SpecialRow]] = {}
+    for day, start, end in rows.order_by("date", "start_time_local", "end_time_local").values_list(
+        "date", "start_time_local", "end_time_local"
+    ):
+        by_date.setdefault(day, []).append(SpecialRow(start, end))
+    return [SpecialDate(day, tuple(day_rows)) for day, day_rows in by_date.items()]
+
+
+def _week_calendar(store: Store, as_of: datetime, zone: str) -> dict[str, Any]:
     """The story's special dates (local dates of the week window) and exclusions."""
     week_start = as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1])
     local = ZoneInfo(zone)
-    dates = calendar.special_dates(
-        store.store_id,
-        scope=scope,
+    dates = store_special_dates(
+        store,
         first=week_start.astimezone(local).date(),
         last=as_of.astimezone(local).date(),
     )

@@ -26,6 +26,10 @@ PAIRS = [
     ("up", "surface", GRAPHICS),
     ("down", "bg", GRAPHICS),  # an inactive poll's ring
     ("accent", "surface", GRAPHICS),  # histogram bars
+    ("special", "track", GRAPHICS),  # closed by a special date, on the week chart
+    ("excluded", "track", GRAPHICS),  # an exclusion, on the week chart
+    ("special", "bg", GRAPHICS),  # their legend
+    ("excluded", "bg", GRAPHICS),
     ("focus", "bg", GRAPHICS),
     ("focus", "surface", GRAPHICS),
 ]

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -15,11 +16,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings
 
-from monitor.models import Report
+from monitor.models import Exclusion, Report, SpecialHours, Store
 from monitor.scope import PLATFORM
 from monitor.selectors import report_csv
 from monitor.services import report_parts, report_trigger
-from tests.report_data import SPEC_CSV, store_spec_examples
+from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples
 from tests.support.jobqueue import FakeQueue
 
 pytestmark = pytest.mark.django_db
@@ -283,3 +284,26 @@ def test_the_swagger_ui_start_up_script_is_a_file(client: Client) -> None:
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert b"SwaggerUIBundle" in script.content
+
+
+def test_store_page_draws_and_tabulates_the_weeks_calendar(client: Client) -> None:
+    store_spec_examples()
+    store = Store.objects.get(store_id="example-2")  # New York, 09:00–17:00 every day
+    SpecialHours.objects.create(
+        store=store, date=date(2023, 1, 23), start_time_local=None, end_time_local=None
+    )
+    Exclusion.objects.create(
+        store=None,
+        start_utc=SPEC_NOW - timedelta(hours=3),
+        end_utc=SPEC_NOW - timedelta(hours=2),
+        reason="poller down",
+    )
+    page = client.get("/stores/example-2", {"as_of": SPEC_NOW.isoformat()}).content.decode()
+    # Monday 23 January: one "special" stretch, the whole local day, under the segments.
+    assert page.count('<rect class="special" tabindex') == 1
+    assert "Special hours on Mon 23 Jan: closed" in page
+    assert page.count('<rect class="excluded" tabindex') == 1
+    assert "Excluded (every store: poller down) for 1 h 00 min" in page
+    assert "Closed by the date's special hours" in page
+    assert "<td>Special hours</td><td>Mon 23 Jan</td>" in page
+    assert "<td>Excluded</td><td>Wed 25 Jan 10:00:00</td>" in page
