@@ -30,6 +30,7 @@ from monitor.ingest import rules
 from monitor.ingest.errors import FileRefusedError, RowRejectedError
 from monitor.ingest.loaders import HOURS, POLLS, ZONES
 from monitor.ingest.reader import Column, open_csv
+from monitor.sample_data.calendar import SampleCalendar, write_calendar
 
 DEFAULT_END = datetime(2023, 1, 25, 18, 13, 22, 479220, tzinfo=UTC)  # the real v1 file's last poll
 DEFAULT_DAYS = 7.75
@@ -118,6 +119,9 @@ class SampleData:
     timezone_rows: int
     polled_stores: int
     unpolled_stores: int  # named in the hours or zones file, never polled
+    # Special hours, exclusions and closed weekdays (already in hours_csv and
+    # hours_rows); None when asked for none.
+    calendar: SampleCalendar | None = None
 
 
 def _hm(hours: int, minutes: int = 0) -> int:
@@ -547,6 +551,7 @@ def generate_sample_data(
     end: datetime = DEFAULT_END,
     hours_from: Path | None = None,
     timezones_from: Path | None = None,
+    calendar: bool = True,
 ) -> SampleData:
     """Write `store_status.csv`, `menu_hours.csv` and `timezones.csv` into `out_dir`.
 
@@ -554,7 +559,8 @@ def generate_sample_data(
     `end` exactly). With `hours_from` / `timezones_from` (real files), the
     stores come from those files: their rows are copied through (day column
     renamed `day`) for the stores kept, and stores polled but in neither file
-    are added up to `stores`, as the real set has them.
+    are added up to `stores`, as the real set has them. With `calendar`, also the
+    calendar's files (monitor.sample_data.calendar) for the polled stores.
     """
     if stores < 1:
         raise SampleDataError(f"stores must be at least 1, got {stores}")
@@ -567,7 +573,9 @@ def generate_sample_data(
     zone_ids = _file_store_ids(timezones_from, TIMEZONE_COLUMNS) if timezones_from else []
     file_ids = list(dict.fromkeys(hours_ids + zone_ids))
 
-    plan_seed, chunks_seed = np.random.SeedSequence(seed).spawn(2)
+    # A third child for the calendar: the first two, and so the other files, are
+    # the same with or without it.
+    plan_seed, chunks_seed, calendar_seed = np.random.SeedSequence(seed).spawn(3)
     plan = _plan_stores(
         stores,
         file_ids,
@@ -614,7 +622,21 @@ def generate_sample_data(
         hours_rows = _copy_rows(hours_from, HOURS_COLUMNS, kept, hours_csv)
     if timezones_from:
         zone_rows = _copy_rows(timezones_from, TIMEZONE_COLUMNS, kept, timezones_csv)
+    sample_calendar = None
+    if calendar:
+        polled_ids = [
+            store_id for store_id, polled in zip(plan.ids, plan.polled, strict=True) if polled
+        ]
+        sample_calendar = write_calendar(
+            out_dir,
+            polled_ids,
+            end,
+            None if hours_from else hours_csv,
+            np.random.default_rng(calendar_seed),
+        )
+        hours_rows += sample_calendar.closed_weekday_rows
     return SampleData(
+        calendar=sample_calendar,
         status_csv=status_csv,
         hours_csv=hours_csv,
         timezones_csv=timezones_csv,

@@ -174,6 +174,10 @@ def seconds(clock: str) -> float:
 
 def test_hours_rows_are_valid_by_the_spec_and_as_varied_as_the_real_ones(sample: Loaded) -> None:
     rows = [(store, *row) for store, store_rows in sample.hours.items() for row in store_rows]
+    closed = [row for row in rows if row[2:] == ("", "")]  # closed weekdays (§10.1)
+    assert closed
+    assert all(sum(r[:2] == row[:2] for r in rows) == 1 for row in closed)  # the day's only row
+    rows = [row for row in rows if row not in closed]
     for store_id, day, start, end in rows:
         assert store_id.strip() == store_id != ""
         assert 0 <= day <= 6
@@ -195,7 +199,8 @@ def test_intervals_of_a_day_do_not_overlap(sample: Loaded) -> None:
     days: dict[tuple[str, int], list[tuple[float, float]]] = defaultdict(list)
     for store_id, store_rows in sample.hours.items():
         for day, start, end in store_rows:
-            days[store_id, day].append((seconds(start), seconds(end)))
+            if start:  # not a closed row
+                days[store_id, day].append((seconds(start), seconds(end)))
     for intervals in days.values():
         intervals.sort()
         for (_, earlier_end), (later_start, _) in itertools.pairwise(intervals):
@@ -377,3 +382,30 @@ def test_formula_like_ids_of_a_source_file_are_left_out(tmp_path: Path) -> None:
     assert "ok" in loaded.polled
     named = loaded.polled | set(loaded.hours) | set(loaded.zones)
     assert not [store_id for store_id in named if store_id[0] in "=+-@"]
+
+
+def test_the_calendar_has_special_dates_exclusions_and_one_of_every_store(
+    sample: Loaded,
+) -> None:
+    calendar = sample.result.calendar
+    assert calendar is not None
+    with calendar.special_hours_csv.open() as handle:
+        special = list(csv.DictReader(handle))
+    with calendar.exclusions_csv.open() as handle:
+        exclusions = list(csv.DictReader(handle))
+    assert (len(special), len(exclusions)) == (calendar.special_rows, calendar.exclusion_rows)
+    assert len({row["store_id"] for row in special}) == round(STORES * 0.10)
+    assert {row["store_id"] for row in special} <= sample.polled
+    assert any(row["start_time_local"] == "" for row in special)  # a holiday
+    assert any(row["end_time_local"] < row["start_time_local"] != "" for row in special)
+    (everyone,) = [row for row in exclusions if row["store_id"] == "*"]
+    assert everyone["reason"] == "the poller was down"
+    assert len(exclusions) == 1 + round(STORES * 0.05)
+
+
+def test_without_the_calendar_the_other_files_are_the_same(tmp_path: Path) -> None:
+    plain = generate_sample_data(tmp_path / "a", stores=40, seed=3, calendar=False)
+    assert plain.calendar is None
+    with_calendar = generate_sample_data(tmp_path / "b", stores=40, seed=3)
+    assert file_bytes(plain)[0] == file_bytes(with_calendar)[0]
+    assert file_bytes(with_calendar)[1].startswith(file_bytes(plain)[1])

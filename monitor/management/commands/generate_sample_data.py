@@ -1,4 +1,5 @@
-"""`python manage.py generate_sample_data`: the three input CSVs, shaped like the real set."""
+"""`python manage.py generate_sample_data`: the input CSVs, shaped like the real set, and a
+calendar (special hours, exclusions, closed weekdays)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ class Command(DataCommand):
             metavar="PATH",
             help="a real time zones CSV: its stores are polled and its rows copied",
         )
+        parser.add_argument(
+            "--no-calendar",
+            action="store_true",
+            help="no special hours, exclusions nor closed weekdays (the data of before §10)",
+        )
         parser.add_argument("--out", type=Path, required=True, help="folder to write the files in")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -51,6 +57,7 @@ class Command(DataCommand):
                 seed=options["seed"],
                 hours_from=options["hours_from"],
                 timezones_from=options["timezones_from"],
+                calendar=not options["no_calendar"],
             )
         except SampleDataError as error:
             raise CommandError(str(error)) from error
@@ -58,6 +65,12 @@ class Command(DataCommand):
         self.stdout.write(f"{result.status_csv}: {result.poll_rows:,} polls")
         self.stdout.write(f"{result.hours_csv}: {result.hours_rows:,} business hours rows")
         self.stdout.write(f"{result.timezones_csv}: {result.timezone_rows:,} time zones")
+        if result.calendar is not None:
+            calendar = result.calendar
+            self.stdout.write(
+                f"{calendar.special_hours_csv}: {calendar.special_rows:,} special hours rows"
+            )
+            self.stdout.write(f"{calendar.exclusions_csv}: {calendar.exclusion_rows:,} exclusions")
         self.stdout.write(
             f"{result.polled_stores:,} stores polled, {result.unpolled_stores:,} named but "
             f"never polled; {seconds:.1f} s"

@@ -18,7 +18,7 @@ from monitor.services.imports import dataset_import
 class Command(DataCommand):
     help = (
         "Generate a sample data set (see generate_sample_data) and load it: time zones, "
-        "business hours, then polls."
+        "business hours (with closed weekdays), special hours, exclusions, then polls."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -48,12 +48,15 @@ class Command(DataCommand):
                 lambda on_progress: dataset_import(
                     timezones=data.timezones_csv,
                     hours=data.hours_csv,
+                    special_hours=data.calendar.special_hours_csv if data.calendar else None,
+                    exclusions=data.calendar.exclusions_csv if data.calendar else None,
                     polls=data.status_csv,
                     on_progress=on_progress,
                 ),
                 "sample data",
             )
-        for label, result in zip(["time zones", "business hours", "polls"], results, strict=True):
+        labels = ["time zones", "business hours", "special hours", "exclusions", "polls"]
+        for label, result in zip(labels, results, strict=True):
             self.stdout.write(
                 f"{label}: loaded {result.loaded:,}, skipped {result.duplicates:,} duplicates"
             )
