@@ -8,8 +8,9 @@ that command's alone. At 1× it then measures the API on PostgreSQL: the store
 endpoints (bench.stores) and polls sent over HTTP (bench.ingest), and on
 each database an organization's report of 3,000 stores against the fleet's
 (bench.organizations); at each
-scale, one report over a Celery worker (bench.scale). Generated data sets are
-cached under var/bench/.
+scale, one report over a Celery worker (bench.scale); at 1×, reports with and
+without a store calendar (bench.calendar). Generated data sets are cached
+under var/bench/.
 """
 
 from __future__ import annotations
@@ -124,12 +125,17 @@ def import_steps() -> list[tuple[str, str]]:
     """(command, sample file) of each source, in the import service's order (each
     command in a process of its own, for its own time and peak RSS)."""
     django.setup()
-    from monitor.sample_data import generator
+    from monitor.sample_data import calendar, generator
     from monitor.services import imports
 
     steps = {
         imports.timezones_import: ("import_store_timezone_data", generator.TIMEZONES_FILE),
         imports.business_hours_import: ("import_store_business_hours_data", generator.HOURS_FILE),
+        imports.special_hours_import: (
+            "import_store_special_hours_data",
+            calendar.SPECIAL_HOURS_FILE,
+        ),
+        imports.exclusions_import: ("import_store_exclusions_data", calendar.EXCLUSIONS_FILE),
         imports.polls_import: ("import_store_status_data", generator.STATUS_FILE),
     }
     return [steps[importer] for importer in imports.IMPORT_ORDER]
@@ -141,6 +147,8 @@ def bench_database(kind: str, data: Path, label: str, *, organizations: bool = F
     (bench.organizations), which gives stores to an organization: last."""
     env = fresh_database(kind)
     for command, file in import_steps():
+        if not (data / file).exists():
+            continue  # the calendar's files, in a data set generated before them
         rows = rows_in(data / file)
         run = run_measured([command, str(data / file)], env)
         print(
@@ -216,6 +224,12 @@ def main() -> None:
     if "postgresql" in options.databases.split(",") and not options.no_api:
         for scale in options.scales.split(","):
             bench_scale(scale)
+        bench_calendar()
+
+
+def bench_calendar() -> None:
+    """trigger → Complete at 1× with and without a store calendar (bench.calendar)."""
+    subprocess.run([sys.executable, "-m", "bench.calendar"], cwd=ROOT, check=True)
 
 
 def bench_scale(scale: str) -> None:
