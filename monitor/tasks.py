@@ -23,9 +23,9 @@ from celery.worker import state
 from django.conf import settings
 from django.db import DatabaseError
 
-from monitor import db
 from monitor.jobqueue.base import Job, Key, QueueUnavailableError
 from monitor.services import poll_retention, report_parts, report_retention
+from monitor.services.report_attempts import DATABASE_UNREACHABLE
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class CeleryQueue:
             raise QueueUnavailableError(job.name) from error
 
 
-# A job that met a database that does not answer (monitor.db.UNREACHABLE) is
+# A job that met a database that does not answer (DATABASE_UNREACHABLE) is
 # tried again, its delay doubling from 1 s up to this, for as long as any report
 # could still wait on it (REPORT_QUEUE_TIMEOUT, longer than the stale timeout):
 # a part given up during an outage left its report waiting on a job that no
@@ -121,7 +121,7 @@ def job_task(job: Job[Key]) -> Task[[Key], None]:
         retries = task.request.retries
         try:
             job.run(key)
-        except db.UNREACHABLE as error:
+        except DATABASE_UNREACHABLE as error:
             if retries >= retries_lasting(settings.REPORT_QUEUE_TIMEOUT):
                 raise
             logger.warning("%s %s: the database does not answer; trying again", job.name, key)

@@ -21,18 +21,13 @@ from functools import cache
 from importlib import import_module
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 
 from monitor.db.base import Database
 
 # Each module imported when first asked for: an SQLite run (the embedded
 # set-up's commands) never pays for importing PostgreSQL's driver.
 _DATABASES = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}
-
-# What Django raises when the database does not answer (down, restarting,
-# failing over, a connection cut): worth trying again once it is back, unlike
-# any other database error.
-UNREACHABLE = (OperationalError, InterfaceError)
 
 
 def current() -> Database:

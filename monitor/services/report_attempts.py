@@ -21,15 +21,20 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from monitor import db, metrics, selectors
+from monitor import metrics, selectors
 from monitor.models import Report, ReportPart
 from monitor.selectors import ALL_STORES, StoreRange
 from monitor.services.reports import ReportInputError, resolve_as_of
 
 logger = logging.getLogger(__name__)
+
+# What Django raises when the database does not answer (down, restarting,
+# failing over, a connection cut): a job is worth trying again once it is
+# back (monitor.tasks), unlike after any other database error.
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 
 T = TypeVar("T")
 
@@ -265,7 +270,7 @@ def attempt_outcome(job: str, fail: Callable[[str], None], work: Callable[[], T]
         logger.info("%s: superseded, stopped", job)
     except ReportInputError as error:
         fail(str(error))
-    except db.UNREACHABLE:
+    except DATABASE_UNREACHABLE:
         # Lost the database mid-attempt (a restart, a failover): no fault of the
         # report's. Raised to the job's queue, which tries the job again once
         # the database answers (monitor.tasks), rather than failing the report.
