@@ -98,8 +98,9 @@ CONFIG = {
 
 def _can_be_wrong(parameter: dict[str, Any]) -> bool:
     """Whether a parameter has values that break its schema: not a store id in a path
-    (any text)."""
-    return bool(parameter["in"] != "path" or parameter["schema"] != {"type": "string"})
+    (any non-empty text: a path has no empty segment to send)."""
+    any_text = ({"type": "string"}, {"type": "string", "pattern": r"^[\s\S]+$"})
+    return bool(parameter["in"] != "path" or parameter["schema"] not in any_text)
 
 
 def load_schema(key: str | None) -> Any:
