@@ -73,6 +73,10 @@ CONFIG = {
                 "store_special_date_delete",
                 # A slug no organization has: 400 with the reason.
                 "store_organization_set",
+                # A store id filter that no store id can match (a NUL, say):
+                # 400 with the reason.
+                "exclusions",
+                "stores",
             )
         ),
         # And a POST of rows answers 200 when rows break the rules: each bad row
