@@ -214,8 +214,7 @@ class PostgreSQL:
 
     def check_deferred_constraints(self) -> None:
         with connection.cursor() as cursor:
-            # As Django's connection.check_constraints(), in one round trip.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
+            _check_deferred_constraints(cursor)
 
     @contextmanager
     def lock_wait_at_most(self, seconds: float) -> Iterator[None]:
@@ -237,6 +236,12 @@ class PostgreSQL:
 
     def is_missing_database(self, error: OperationalError) -> bool:
         return "does not exist" in str(error)
+
+
+def _check_deferred_constraints(cursor: Any) -> None:
+    """Run every deferred check pending in this transaction, as Django's
+    connection.check_constraints() does, in one round trip."""
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
 
 
 def _copy_out(copy_query: str, params: base.SqlParams) -> bytes:
@@ -501,12 +506,11 @@ class _PostgreSQLPollsDirect(_PostgreSQLPollsCopy):
             # The unique (store, instant) one is an index, not a constraint,
             # where it carries the status (INCLUDE: monitor.models).
             self.indexes: list[tuple[str, str, bool]] = cursor.fetchall()
-            foreign_keys = [_quote(name) for name, kind, _ in self.constraints if kind == "f"]
-            if foreign_keys:
-                # Polls inserted earlier in this transaction have their deferred
-                # checks pending, and a table with pending checks cannot be
-                # altered: run them now.
-                cursor.execute(f"SET CONSTRAINTS {', '.join(foreign_keys)} IMMEDIATE")
+            # Rows written earlier in this transaction have their deferred
+            # checks pending (a poll's store, a store's organization), and a
+            # table with pending checks cannot be altered: dropping the polls'
+            # foreign key alters the stores' table too. Run them all now.
+            _check_deferred_constraints(cursor)
             for name, _, _ in self.constraints:
                 cursor.execute(f"ALTER TABLE {self.table} DROP CONSTRAINT {_quote(name)}")
             for name, _, _ in self.indexes:
