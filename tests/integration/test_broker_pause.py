@@ -117,7 +117,9 @@ def test_a_worker_that_no_longer_consumes_exits_and_its_restart_runs_the_report(
     worker = launch(
         "worker", restart_loop(worker_command()), worker_ready, WORKER_STALL_SECONDS="8"
     )
-    control = Celery(broker=redis_url).control
+    # A client app of its own, not made current: the tasks' shared_task
+    # proxies would otherwise resolve to it, without the project's settings.
+    control = Celery(broker=redis_url, set_as_current=False).control
     queue = "celery"  # Celery's default queue, the one every job goes to
     assert control.cancel_consumer(queue, reply=True, timeout=5)
     assert control.ping(timeout=5)  # alive, and consuming nothing

@@ -47,11 +47,15 @@ def runbook_blocks() -> list[tuple[str, str]]:
 
 
 def made_private(text: str, replacements: dict[str, str], used: set[str]) -> str:
-    for old, new in replacements.items():
-        if old in text:
-            text = text.replace(old, new)
-            used.add(old)
-    return text
+    """`text` with every replacement made in one pass: a replaced value is never
+    matched again (redis://…/0 made redis://…/15 must not then read as …/1 + "5")."""
+    pattern = re.compile("|".join(map(re.escape, sorted(replacements, key=len, reverse=True))))
+
+    def replaced(match: re.Match[str]) -> str:
+        used.add(match.group())
+        return replacements[match.group()]
+
+    return pattern.sub(replaced, text)
 
 
 @pytest.fixture
