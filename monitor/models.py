@@ -1,7 +1,9 @@
 """The stored data: stores, their business hours, calendar and status polls, and report
-jobs; organizations, which own stores, keys, users and reports."""
+jobs; organizations, which own stores, keys, users and reports; incidents and
+their events."""
 
 import secrets
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -460,3 +462,87 @@ class OrganizationMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} of {self.organization}"
+
+
+class Incident(models.Model):
+    """An outage of a store (docs/report-semantics.md §8, with §10) as the service
+    learned of it, live (§11). monitor.services.incidents opens, moves and
+    resolves it; each change records an IncidentEvent in the same transaction.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RESOLVED = "resolved"
+
+    # No separate FK index: the unique (store, start_tick) index below covers it.
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="incidents", db_index=False
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    # The outage's bounds in the engine's exact ticks (half microseconds since
+    # 1970, monitor.engine.units): a midpoint can fall on a half microsecond,
+    # and durations use the exact value (§8). started_at and ended_at are the
+    # same instants truncated to the microsecond, for queries and display.
+    start_tick = models.BigIntegerField()
+    end_tick = models.BigIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # When the store was found silent while this incident was open (§11: one
+    # store.silent event per incident); None while it has not been.
+    silent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # A store's outages are disjoint, so no two of its incidents start
+            # together. Serves every read of one store's incidents.
+            models.UniqueConstraint(fields=["store", "start_tick"], name="incident_unique_start"),
+        ]
+        indexes = [
+            # Serves the open incidents (each evaluation, the pages' counts).
+            models.Index(fields=["status", "store"], name="incident_status_idx"),
+            # Serves the incidents listing, newest first, and its since/until filter.
+            models.Index(fields=["-started_at"], name="incident_started_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"incident {self.pk} of {self.store_id} ({self.status})"
+
+
+class IncidentEvent(models.Model):
+    """Something to tell about an incident (§11), recorded in the transaction that
+    changed it: the outbox that the notification channels deliver from."""
+
+    class Type(models.TextChoices):
+        OPENED = "incident.opened"
+        RESOLVED = "incident.resolved"
+        UPDATED = "incident.updated"  # a late poll moved its start or end
+        SILENT = "store.silent"  # its store fell silent while it was open
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # SET_NULL: an incident that a rewrite of the past removes keeps its events,
+    # which may still be owed to a channel.
+    incident = models.ForeignKey(
+        Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    # Whose event it is: a channel receives the events of its organization's
+    # stores (None: the platform's channels only see it), fixed when recorded.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    type = models.CharField(max_length=32, choices=Type.choices)
+    # The incident as the API shows it (services.incidents.incident_document),
+    # as it was when the event was recorded: what every channel delivers.
+    document = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When the events were handed to the channels (a Delivery per channel);
+    # None while they wait. Serves the dispatcher's "what waits" read.
+    dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
