@@ -27,7 +27,7 @@ from django.db.models import QuerySet
 from monitor.db.base import Batch
 from monitor.ingest.reader import RowErrors
 from monitor.ingest.rules import EVERY_STORE
-from monitor.models import Organization, Report, Store
+from monitor.models import Incident, Organization, Report, Store
 from monitor.selectors import ALL_STORES, StoreRange
 
 # Store ids looked up per query when an organization's rows are checked.
@@ -95,6 +95,12 @@ class Scope:
         """The reports it triggered itself (the platform's: those of every store):
         what it reuses, and the fleet it is shown by default."""
         return Report.objects.filter(organization=self.organization)
+
+    def incidents(self) -> QuerySet[Incident]:
+        """The incidents it may see: every store's, or its organization's stores'."""
+        if self.organization is None:
+            return Incident.objects.all()
+        return Incident.objects.filter(store__organization=self.organization)
 
     def narrowed(self, slug: str) -> Scope | None:
         """The platform's view of one organization (the pages' and lists' filter),

@@ -20,7 +20,19 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 from django.db import connection
-from django.db.models import Count, Max, OrderBy, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Case,
+    Count,
+    Max,
+    OrderBy,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Substr
 
 from monitor import db
@@ -29,11 +41,12 @@ from monitor.db.names import sql_names
 from monitor.engine import ReportInputs
 from monitor.engine.hours import CLOSED, EVERY_STORE
 from monitor.engine.render import header_line
-from monitor.engine.units import WINDOW_LENGTHS_US
+from monitor.engine.units import TICKS_PER_US, WINDOW_LENGTHS_US
 from monitor.ingest import rules
 from monitor.models import (
     REPORT_ID_MAX_LENGTH,
     Exclusion,
+    Incident,
     Report,
     ReportPart,
     SpecialHours,
@@ -485,6 +498,45 @@ def stores_page(
     }
     rows = [by_pk[pk] for pk in page_pks]
     return stores.count(), rows
+
+
+# ---- incidents (docs/report-semantics.md §11): the read side ---------------------------------
+# The writes: monitor.services.incidents. `incidents` is always the reader's (Scope.incidents).
+
+
+def incidents_matching(
+    incidents: QuerySet[Incident],
+    *,
+    store: Store | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Incident]:
+    """Those of `incidents` of one store and of one status (None: any), open first,
+    then the latest start first (ties by id, newest first), each with its store.
+
+    The window [since, until) keeps the incidents that overlap it: begun before
+    `until`, and not ended by `since` (an open one has not ended). That is §11's
+    "incidents of a store over a window": its outages over it, whether or not
+    they began inside it. The comparisons are in exact ticks, as a midpoint
+    may fall on a half microsecond.
+    """
+    if store is not None:
+        incidents = incidents.filter(store=store)
+    if status is not None:
+        incidents = incidents.filter(status=status)
+    if since is not None:
+        since_tick = to_epoch_us(since) * TICKS_PER_US
+        incidents = incidents.filter(Q(end_tick__gt=since_tick) | Q(end_tick__isnull=True))
+    if until is not None:
+        incidents = incidents.filter(start_tick__lt=to_epoch_us(until) * TICKS_PER_US)
+    open_first = Case(When(status=Incident.Status.OPEN, then=Value(0)), default=Value(1))
+    return incidents.select_related("store").order_by(open_first, "-start_tick", "-pk")
+
+
+def open_incident_count(incidents: QuerySet[Incident]) -> int:
+    """How many of `incidents` are open (served by the (status, store) index)."""
+    return incidents.filter(status=Incident.Status.OPEN).count()
 
 
 # ---- reports: the read side of report jobs (the writes: monitor.services.report_*) ------------

@@ -15,6 +15,7 @@ from monitor.services import report_parts, report_trigger
 from monitor.services.api_keys import api_key_create
 from monitor.services.organizations import organization_create, organization_user_create
 from tests.report_data import SPEC_NOW, store_spec_examples
+from tests.support.incidents import make_incident
 
 PASSWORD = "correct horse battery staple"
 
@@ -48,6 +49,8 @@ class Tenants:
     # the platform's exclusion of every store.
     zeta_special_date: str
     exclusion_ids: tuple[int, int]  # zeta's store's, every store's
+    # Incidents of zeta's store (open) and of the unassigned store (resolved).
+    incident_ids: tuple[int, int]
 
 
 def complete_report(scope: Scope) -> Report:
@@ -83,6 +86,8 @@ def make_tenants() -> Tenants:
     start, end = SPEC_NOW - timedelta(hours=30), SPEC_NOW - timedelta(hours=29)
     zetas = Exclusion.objects.create(store=zeta_store, start_utc=start, end_utc=end)
     everyone = Exclusion.objects.create(store=None, start_utc=start, end_utc=end)
+    zetas_incident = make_incident(zeta_store, SPEC_NOW - timedelta(minutes=20))
+    unassigned_incident = make_incident("never-polled", start, end)
     return Tenants(
         tenants["acme"],
         tenants["zeta"],
@@ -90,4 +95,5 @@ def make_tenants() -> Tenants:
         "never-polled",
         "2023-01-24",
         (zetas.pk, everyone.pk),
+        (zetas_incident.pk, unassigned_incident.pk),
     )

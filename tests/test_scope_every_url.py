@@ -23,6 +23,7 @@ from pytest_django.fixtures import Settings
 from monitor.models import (
     BusinessHours,
     Exclusion,
+    Incident,
     ReportPart,
     SpecialHours,
     StatusPoll,
@@ -38,6 +39,7 @@ VICTIM_IDS: dict[str, Callable[[Tenants], list[str]]] = {
     "store_id": lambda t: [t.zeta.store_id, t.unassigned_store_id],
     "report_id": lambda t: [t.zeta.report.report_id, t.platform.report.report_id],
     "exclusion_id": lambda t: [str(pk) for pk in t.exclusion_ids],
+    "incident_id": lambda t: [str(pk) for pk in t.incident_ids],
     "date": lambda t: [t.zeta_special_date],
 }
 METHODS = ("get", "head", "post", "put", "patch", "delete")
@@ -109,6 +111,11 @@ def victims_state(tenants: Tenants) -> dict[str, Any]:
             Exclusion.objects.filter(pk__in=tenants.exclusion_ids).values_list(
                 "pk", "store_id", "start_utc", "end_utc"
             )
+        ),
+        "incidents": list(
+            Incident.objects.filter(pk__in=tenants.incident_ids)
+            .order_by("pk")
+            .values_list("pk", "store_id", "status", "start_tick", "end_tick")
         ),
     }
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from monitor.api import calendar, ingest, store_views, views
+from monitor.api import calendar, incidents, ingest, store_views, views
 from monitor.store_paths import STORE_ID
 
 # Data in (docs/report-semantics.md §9): the same loads as the import commands.
@@ -55,4 +55,6 @@ urlpatterns = [
     path("reports/<str:report_id>/csv", views.report_csv, name="report_csv"),
     path("stores", store_views.store_list, name="stores"),
     path(f"stores/<{STORE_ID}:store_id>", store_views.store_detail, name="store"),
+    path("incidents", incidents.incident_list, name="incidents"),
+    path("incidents/<int:incident_id>", incidents.incident_detail, name="incident"),
 ]

@@ -47,6 +47,9 @@ ENDPOINTS = [
     ("/api/monitor/reports/{report_id}/csv", "get", CSV_CODES | {"409", "429", "503"}),
     ("/api/monitor/stores", "get", {"200", "400", "404", "405", "429", "503"}),
     ("/api/monitor/stores/{store_id}", "get", {"200", "400", "404", "405", "429", "503"}),
+    # 404: ?store_id= or ?organization= names nothing the caller sees.
+    ("/api/monitor/incidents", "get", {"200", "400", "404", "405", "429", "503"}),
+    ("/api/monitor/incidents/{incident_id}", "get", {"200", "404", "405", "429", "503"}),
     ("/api/monitor/polls", "post", WRITE_CODES),
     ("/api/monitor/business_hours", "post", WRITE_CODES),
     ("/api/monitor/timezones", "post", WRITE_CODES),
