@@ -78,6 +78,16 @@ def duration_text(length: timedelta) -> str:
     return f"{seconds} s"
 
 
+def incident_duration_text(ticks: int) -> str:
+    """An incident's length in ticks as duration_text reads it (whole seconds, rounded
+    down), with whole days first from 24 hours on: "2 d 3 h 05 min"."""
+    days, rest = divmod(timedelta(microseconds=ticks // TICKS_PER_US), timedelta(days=1))
+    if not days:
+        return duration_text(rest)
+    hours, seconds = divmod(rest.seconds, 3600)
+    return f"{days} d {hours} h {seconds // 60:02d} min"
+
+
 def gap_text(length: timedelta) -> str:
     """A long gap as "2 d 3 h 5 min" or "3 h 5 min" (whole minutes, rounded down)."""
     hours, seconds = divmod(int(length.total_seconds()), 3600)

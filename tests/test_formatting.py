@@ -17,6 +17,7 @@ from monitor.formatting import (
     gap_text,
     hours_and_minutes_text,
     hours_text,
+    incident_duration_text,
     minutes_text,
     percent_text,
     seconds_text,
@@ -67,6 +68,21 @@ def test_two_decimals(hundredths: int, text: str) -> None:
 )
 def test_duration_text(length: timedelta, text: str) -> None:
     assert duration_text(length) == text
+
+
+@pytest.mark.parametrize(
+    ("ticks", "text"),
+    [
+        (0, "0 s"),
+        (2 * 59_999_999 + 1, "59 s"),  # rounded down, half a microsecond included
+        (45 * TICKS_PER_MINUTE + 2 * 30_000_000, "45 min 30 s"),
+        (23 * TICKS_PER_HOUR + 59 * TICKS_PER_MINUTE + 2 * 59_999_999, "23 h 59 min"),
+        (24 * TICKS_PER_HOUR, "1 d 0 h 00 min"),
+        (51 * TICKS_PER_HOUR + 5 * TICKS_PER_MINUTE, "2 d 3 h 05 min"),
+    ],
+)
+def test_incident_duration_text(ticks: int, text: str) -> None:
+    assert incident_duration_text(ticks) == text
 
 
 def test_gap_text_and_seconds_text() -> None:

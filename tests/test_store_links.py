@@ -1,6 +1,7 @@
 """Every store id the rules accept round-trips through its links (amendment 5):
-the fleet page's link to the store page, the store page, and the API's store
-URLs (read, and both edits), whatever the id holds: `/`, `%`, `?`, `#`,
+the fleet page's link to the store page, the store page, the incidents page's
+links both ways, and the API's store URLs (read, and both edits) and incident
+filter, whatever the id holds: `/`, `%`, `?`, `#`,
 spaces, any script, an ending the edit paths also have (`…/timezone`)."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from monitor.ingest.errors import RowRejectedError
 from monitor.models import Report, StatusPoll, Store
 from monitor.services.report_parts import report_run
 from tests.report_data import SPEC_NOW
+from tests.support.incidents import make_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +117,51 @@ def test_the_fleet_links_every_store_to_its_page(client: Client, store_ids: list
     assert sorted(shown) == sorted(store_ids)
 
 
+def store_heading(page: str) -> str:
+    heading = re.search(r"<h1>Store <code>(.*?)</code>", page, re.S)
+    assert heading is not None
+    return html.unescape(heading[1])
+
+
+def incident_links_round_trip(client: Client, store_ids: list[str]) -> None:
+    """Each store down: the incidents page links each store's page, which shows
+    its open incident and links back to that store's incidents."""
+    incidents = {
+        store_id: make_incident(store_id, SPEC_NOW - timedelta(minutes=30)).pk
+        for store_id in store_ids
+    }
+    listed = client.get("/incidents/")
+    assert listed.status_code == 200
+    links = re.findall(r'<th scope="row"><a href="([^"]+)">', listed.content.decode())
+    assert len(links) == len(store_ids)
+    for link in links:
+        page = client.get(html.unescape(link))
+        assert page.status_code == 200, link
+        body = page.content.decode()
+        store_id = store_heading(body)
+        assert f'data-open-incident="{incidents[store_id]}"' in body
+        back = re.search(r'<a href="([^"]+)">Its incidents</a>', body)
+        assert back is not None
+        own = client.get(html.unescape(back[1]))
+        assert own.status_code == 200, back[1]
+        assert re.findall(r'<tr data-incident="(\d+)">', own.content.decode()) == [
+            str(incidents[store_id])
+        ]
+        api = client.get(reverse("incidents"), {"store_id": store_id})
+        assert [i["store_id"] for i in api.json()["incidents"]] == [store_id]
+    fleet = client.get("/").content.decode()
+    assert f'data-open-incidents="{len(store_ids)}"' in fleet
+
+
+@HYPOTHESIS
+@given(st.lists(ids, min_size=1, max_size=4, unique=True))
+def test_the_incidents_page_links_every_store_both_ways(
+    client: Client, store_ids: list[str]
+) -> None:
+    polled(store_ids)
+    incident_links_round_trip(client, store_ids)
+
+
 @HYPOTHESIS
 @given(ids)
 def test_the_api_s_store_urls_round_trip(client: Client, store_id: str) -> None:
@@ -157,3 +204,4 @@ def test_an_id_stored_before_the_rules_still_has_a_working_link(
 
     assert (fleet.status_code, page.status_code, api.status_code) == (200, 200, 200)
     assert api.json()["store_id"] == store_id
+    incident_links_round_trip(client, [store_id])

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", views.fleet, name="fleet"),
     path(f"stores/<{STORE_ID}:store_id>", views.store, name="store"),
     path("reports/", views.reports, name="reports"),
+    path("incidents/", views.incidents, name="incidents"),
     path("reports/new", views.report_new, name="report_new"),
     path("reports/<str:report_id>/progress", views.report_progress, name="report_progress"),
     path(

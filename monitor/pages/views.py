@@ -7,7 +7,8 @@ report. Every such request also works as a plain link or form without it.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -19,14 +20,21 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from monitor.formatting import duration_text, hours_text, seconds_text
-from monitor.models import Organization, Report
+from monitor.formatting import (
+    duration_text,
+    hours_text,
+    incident_duration_text,
+    seconds_text,
+    ticks_of,
+)
+from monitor.models import Incident, Organization, Report
 from monitor.pages import charts
 from monitor.pages.access import page_access
 from monitor.pages.week import day_rows, first_business_hour
 from monitor.scope import Scope
 from monitor.selectors import report_csv_chunks, report_latest_complete
 from monitor.services import fleet as fleet_service
+from monitor.services import incident_reads
 from monitor.services.report_staleness import (
     report_get_failing_lost,
     reports_recent_failing_lost,
@@ -34,6 +42,7 @@ from monitor.services.report_staleness import (
 from monitor.services.report_trigger import JobQueueUnavailableError, report_trigger
 from monitor.services.reports import ReportInputError, parse_as_of
 from monitor.services.stores import (
+    MAX_OFFSET,
     ExcludedPeriod,
     Figures,
     HoursRow,
@@ -44,6 +53,7 @@ from monitor.services.stores import (
 )
 
 STORES_PER_PAGE = 50
+INCIDENTS_PER_PAGE = 50
 REPORTS_LISTED = 50
 # The direction each column sorts in first: worst stores first.
 _WORST_FIRST_DESCENDING = {
@@ -85,6 +95,18 @@ class OrganizationQuery(forms.Form):
     organization = forms.SlugField(required=False)
 
 
+class IncidentsQuery(forms.Form):
+    organization = forms.SlugField(required=False)
+    status = forms.ChoiceField(
+        required=False, choices=[("", "any"), *((s, s) for s in incident_reads.STATUSES)]
+    )
+    # Exact: store ids are stored trimmed (§1), so " 7" names no store.
+    store_id = forms.CharField(required=False, strip=False)
+    page = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_OFFSET // INCIDENTS_PER_PAGE
+    )
+
+
 @require_GET
 @page_access
 def fleet(request: HtmxHttpRequest, *, scope: Scope) -> HttpResponse:
@@ -106,6 +128,8 @@ def fleet(request: HtmxHttpRequest, *, scope: Scope) -> HttpResponse:
     context: dict[str, object] = {
         "report": report,
         "job": _job_to_show(report, shown),
+        "open_incidents": incident_reads.open_incident_count(scope=shown),
+        "open_incidents_url": _incidents_url(status="open", organization=params["organization"]),
         # A report named by id is shown as its organization's, whatever the filter.
         **_organization_context(
             scope, Scope(report.organization) if report and params["report"] else shown
@@ -202,6 +226,76 @@ def reports(request: HtmxHttpRequest, *, scope: Scope) -> HttpResponse:
     return render(request, "monitor/reports.html", context)
 
 
+@dataclass(frozen=True)
+class IncidentRow:
+    """An incident as the pages print it: its times, and its duration (so far, if open)."""
+
+    times: incident_reads.IncidentTimes
+    duration: str
+
+    @property
+    def incident(self) -> Incident:
+        return self.times.incident
+
+
+def _incident_rows(incidents: tuple[Incident, ...]) -> list[IncidentRow]:
+    now = datetime.now(UTC)
+    rows = []
+    for incident in incidents:
+        times = incident_reads.incident_times(incident)
+        if times.ticks is None:  # open: its length up to now
+            so_far = incident_duration_text(max(0, ticks_of(now - times.start)))
+            rows.append(IncidentRow(times, f"{so_far} so far"))
+        else:
+            rows.append(IncidentRow(times, incident_duration_text(times.ticks)))
+    return rows
+
+
+def _incidents_url(**query: object) -> str:
+    """/incidents/ with the query's non-empty values."""
+    given = {name: value for name, value in query.items() if value not in ("", None)}
+    return reverse("pages:incidents") + (f"?{urlencode(given)}" if given else "")
+
+
+@require_GET
+@page_access
+def incidents(request: HttpRequest, *, scope: Scope) -> HttpResponse:
+    """The viewer's incidents (staff: every store's, or ?organization='s), open first,
+    then the latest; ?status= and ?store_id= narrow them."""
+    query = IncidentsQuery(request.GET)
+    if not query.is_valid():
+        return _bad_request(request, query)
+    params = query.cleaned_data
+    shown = _narrowed(request, scope, params["organization"])
+    if isinstance(shown, HttpResponse):
+        return shown
+    page = params["page"] or 1
+    try:
+        listed = incident_reads.incidents_list(
+            scope=shown,
+            store_id=params["store_id"] or None,
+            status=params["status"] or None,
+            limit=INCIDENTS_PER_PAGE,
+            offset=(page - 1) * INCIDENTS_PER_PAGE,
+        )
+    except incident_reads.IncidentNotFoundError as error:
+        return _error(request, [str(error)], status=404)
+    pages = max(1, -(-listed.total // INCIDENTS_PER_PAGE))
+    kept = {name: params[name] for name in ("organization", "status", "store_id")}
+    context = {
+        "rows": _incident_rows(listed.incidents),
+        "total": listed.total,
+        "status": params["status"],
+        "store_id": params["store_id"],
+        "page": page,
+        "pages": pages,
+        "previous_url": _incidents_url(**kept, page=page - 1) if page > 1 else "",
+        "next_url": _incidents_url(**kept, page=page + 1) if page < pages else "",
+        **_organization_context(scope, shown),
+    }
+    return render(request, "monitor/incidents.html", context)
+
+
 @require_GET
 @page_access
 def report_download(
@@ -243,10 +337,29 @@ def store(request: HttpRequest, store_id: str, *, scope: Scope) -> HttpResponse:
         "report": report,
         "as_of_text": as_of_text,
         "hours_by_day": _hours_by_day(story.business_hours),
+        **_store_incidents_context(story, scope),
     }
     if story.as_of is not None:
         context.update(_story_context(story))
     return render(request, "monitor/store.html", context)
+
+
+def _store_incidents_context(story: StoreStory, scope: Scope) -> dict[str, object]:
+    """The store's open incident (now, whatever the as-of instant), and its incidents
+    overlapping the week shown, beside that week's outages."""
+    open_now = incident_reads.incidents_list(
+        scope=scope, store_id=story.store_id, status=Incident.Status.OPEN, limit=1
+    ).incidents
+    week: tuple[Incident, ...] = ()
+    if story.as_of is not None:
+        week = incident_reads.store_incidents(
+            story.store_id, scope=scope, since=story.as_of - _WEEK, until=story.as_of
+        )
+    return {
+        "open_incident": next(iter(_incident_rows(open_now)), None),
+        "week_incidents": _incident_rows(week),
+        "store_incidents_url": _incidents_url(store_id=story.store_id),
+    }
 
 
 def _story_context(story: StoreStory) -> dict[str, object]:

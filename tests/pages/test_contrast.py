@@ -14,6 +14,7 @@ PAIRS = [
     ("text", "bg", TEXT),
     ("text", "surface", TEXT),
     ("text", "error-bg", TEXT),
+    ("accent", "error-bg", TEXT),  # a link in an alert (an open incident)
     ("muted", "bg", TEXT),
     ("muted", "surface", TEXT),
     ("accent", "bg", TEXT),

@@ -263,7 +263,9 @@ def test_new_report_of_unchanged_data_goes_to_the_report_it_reuses(
     assert client.post("/reports/new")["Location"] == f"/?report={first.report_id}"
 
 
-@pytest.mark.parametrize("path", ["/", "/reports/", "/accounts/login/", "/api/docs/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/reports/", "/incidents/", "/accounts/login/", "/api/docs/"]
+)
 def test_pages_allow_no_inline_script_or_style(client: Client, path: str) -> None:
     page = client.get(path)
 
