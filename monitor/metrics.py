@@ -11,8 +11,10 @@ and Celery workers:
   Celery worker give one total; without it (the embedded set-up, one process)
   they live in this process's memory. Run the web processes, the workers and
   the import commands with the same directory, emptied before they start.
-- State, read from the database at scrape time: reports by status. The
-  database is the truth, whichever process changed it.
+- State, read at scrape time: reports by status, from the database, the
+  truth whichever process changed it; the job queue's live workers and when
+  it was last served, from the queue (services.workers: Celery workers' beats
+  in the database, or this process's job threads).
 """
 
 from __future__ import annotations
@@ -124,14 +126,39 @@ class _ReportsByStatus:
         yield family
 
 
-def exposition() -> bytes:
-    """The Prometheus text of every process's events and of the database's state."""
+class _JobQueue:
+    """The job queue's workers, as the queue tells them at each scrape."""
+
+    def __init__(self, live_workers: int, last_served: datetime | None) -> None:
+        self._live_workers = live_workers
+        self._last_served = last_served
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "store_monitoring_workers_live",
+            "Workers serving the job queue: Celery workers whose heartbeat is recent, or "
+            "(embedded) this process's job threads",
+            value=self._live_workers,
+        )
+        if self._last_served is not None:
+            yield GaugeMetricFamily(
+                "store_monitoring_job_queue_last_served_timestamp_seconds",
+                "When a worker last served the job queue (took a job, was busy, or idle "
+                "with none waiting), as Unix time",
+                value=self._last_served.timestamp(),
+            )
+
+
+def exposition(*, live_workers: int, queue_last_served: datetime | None) -> bytes:
+    """The Prometheus text of every process's events, of the database's state and
+    of the job queue's workers (services.workers.queue_workers)."""
     registry = CollectorRegistry(auto_describe=False)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_EVENTS)
     registry.register(_ReportsByStatus())
+    registry.register(_JobQueue(live_workers, queue_last_served))
     return generate_latest(registry)
 
 

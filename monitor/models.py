@@ -546,3 +546,21 @@ class IncidentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
+
+
+class WorkerBeat(models.Model):
+    """A Celery worker's heartbeat, written by the worker (monitor.tasks) every few
+    seconds and read by the web processes (services.workers): a row a worker,
+    so that reading whether the queue is served costs one small query and
+    never waits on the broker."""
+
+    # Celery's node name, e.g. celery@host.
+    hostname = models.CharField(max_length=255, primary_key=True)
+    # When the worker last beat; None once it stopped cleanly.
+    beat_at = models.DateTimeField(null=True, blank=True)
+    # When it last served the queue (took a job, was busy with every process,
+    # or was idle with no job waiting); None: never.
+    served_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"worker {self.hostname}"

@@ -14,17 +14,19 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import redis
 from celery import Task, current_app, group, shared_task
-from celery.signals import task_received, worker_ready
+from celery.signals import task_received, worker_ready, worker_shutting_down
 from celery.worker import state
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connections
+from django.utils import timezone
 
 from monitor.jobqueue.base import Job, Key, QueueUnavailableError
-from monitor.services import poll_retention, report_parts, report_retention
+from monitor.services import poll_retention, report_parts, report_retention, workers
 from monitor.services.report_attempts import DATABASE_UNREACHABLE
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,12 @@ class CeleryQueue:
 
     def position(self, job: Job[Key], key: Key) -> int | None:
         return None
+
+    def last_served(self) -> datetime | None:
+        return workers.workers_seen(timezone.now()).last_served
+
+    def live_workers(self) -> int:
+        return workers.workers_seen(timezone.now()).live
 
     def answers(self) -> bool:
         client = redis.Redis.from_url(
@@ -161,15 +169,19 @@ def polls_prune_task(older_than_days: int) -> int:
     return pruned.deleted
 
 
-# ---- the worker's watchdog ---------------------------------------------------------------------
+# ---- the worker's watchdog and heartbeat ------------------------------------------------------
 #
 # kombu's Redis transport can stop consuming after Redis pauses in the middle of
 # a task (a known Celery and kombu failure: "Couldn't ack"): the worker still
 # answers `inspect ping`, but takes no job, and reports wait for the queue
-# timeout. The worker watches itself, in a thread of its main process: when its
-# queue has jobs waiting, its pool has room, and it received no job for
-# WORKER_STALL_SECONDS, it exits for its supervisor to start it again (its
-# unacknowledged jobs go back to the queue after the visibility timeout).
+# timeout. The worker watches itself, in a thread of its main process: when it
+# has not served its queue (below) for WORKER_STALL_SECONDS, it exits for its
+# supervisor to start it again (its unacknowledged jobs go back to the queue
+# after the visibility timeout).
+#
+# Another thread beats into the database (services.workers) every few seconds:
+# the web processes read there whether any worker serves the queue, and how
+# many are alive, without asking the broker.
 
 STALLED_EXIT_STATUS = 70  # EX_SOFTWARE
 
@@ -188,21 +200,41 @@ def _job_received(**_: Any) -> None:
 @worker_ready.connect
 def _watch_consumption(sender: Any, **_: Any) -> None:
     _Activity.at = time.monotonic()
+    concurrency = sender.controller.concurrency
+    threads: list[tuple[Callable[..., None], str, tuple[Any, ...]]] = [
+        (_beat, "worker-beat", (sender.hostname, concurrency))
+    ]
     if settings.WORKER_STALL_SECONDS > 0:
-        concurrency = sender.controller.concurrency
-        watch = threading.Thread(target=_watch, args=(concurrency,), name="stall-watchdog")
-        watch.daemon = True
-        watch.start()
+        threads.append((_watch, "stall-watchdog", (concurrency,)))
+    for target, name, args in threads:
+        thread = threading.Thread(target=target, args=args, name=name)
+        thread.daemon = True
+        thread.start()
+
+
+@worker_shutting_down.connect
+def _stopping(sender: str, **_: Any) -> None:
+    """Counted live no more at once (sender: the worker's node name)."""
+    try:
+        workers.worker_stopped(sender)
+    except DatabaseError:
+        logger.warning("worker beat: the database did not take the worker's stop", exc_info=True)
+    finally:
+        connections.close_all()
+
+
+def _broker_client() -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.CELERY_BROKER_URL,
+        socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
+        socket_timeout=BROKER_TIMEOUT_SECONDS,
+    )
 
 
 def _watch(concurrency: int) -> None:
     stall = settings.WORKER_STALL_SECONDS
     queue = current_app.conf.task_default_queue
-    client = redis.Redis.from_url(
-        settings.CELERY_BROKER_URL,
-        socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
-        socket_timeout=BROKER_TIMEOUT_SECONDS,
-    )
+    client = _broker_client()
     while True:
         time.sleep(min(stall / 4, 10.0))
         if _stalled(client, queue, concurrency, stall):
@@ -217,13 +249,39 @@ def _watch(concurrency: int) -> None:
             os._exit(STALLED_EXIT_STATUS)
 
 
+def _beat(hostname: str, concurrency: int) -> None:
+    queue = current_app.conf.task_default_queue
+    client = _broker_client()
+    last = time.monotonic() - workers.beat_seconds()
+    while True:
+        now = time.monotonic()
+        served = _serving(client, queue, concurrency, since=last) is True
+        last = now
+        try:
+            workers.worker_beat(hostname, served=served, now=timezone.now())
+        except DatabaseError:
+            logger.warning("worker beat: the database did not take it", exc_info=True)
+        finally:
+            # Django's connections are per thread; the next beat opens its own.
+            connections.close_all()
+        time.sleep(workers.beat_seconds())
+
+
 def _stalled(client: redis.Redis, queue: str, concurrency: int, stall: int) -> bool:
-    if time.monotonic() - _Activity.at < stall:
-        return False
+    return _serving(client, queue, concurrency, since=time.monotonic() - stall) is False
+
+
+def _serving(client: redis.Redis, queue: str, concurrency: int, *, since: float) -> bool | None:
+    """Whether this worker has served `queue` since `since` (monotonic): received
+    a job, or has every pool process busy (taking nothing is right), or has no
+    job waiting. None: the broker does not answer, so nobody can tell (kombu
+    reconnects by itself meanwhile)."""
+    if _Activity.at >= since:
+        return True
     if len(state.active_requests) >= concurrency:
-        return False  # every pool process is busy: taking nothing is right
+        return True
     try:
         waiting = int(client.llen(queue))
     except (redis.RedisError, OSError):
-        return False  # the broker is away: kombu reconnects by itself meanwhile
-    return waiting > 0
+        return None
+    return waiting == 0

@@ -365,6 +365,11 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # received none exits (status 70) for its supervisor (systemd Restart=always,
 # honcho) to start it again (monitor.tasks, the worker's watchdog). 0: off.
 WORKER_STALL_SECONDS = env_int("WORKER_STALL_SECONDS", 120, minimum=0)
+# A queued report whose queue no worker has served (taken a job, been busy
+# with every process, or been idle with no job waiting) for this many seconds
+# says so in its JSON and its page (services.workers); Celery workers beat
+# every QUEUE_UNSERVED_SECONDS / 4 seconds (at most 10) into the database.
+QUEUE_UNSERVED_SECONDS = env_int("QUEUE_UNSERVED_SECONDS", 60, minimum=1)
 # ...and publishing a task retries once: trigger_report answers 503 within about 2 s.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,

@@ -23,6 +23,7 @@ from monitor import metrics as metrics_export
 from monitor.api.access import request_scope
 from monitor.api.endpoints import error_answer
 from monitor.services.readiness import dependencies_failing
+from monitor.services.workers import queue_workers
 
 _STATUS = inline_serializer("ProbeStatus", {"status": serializers.CharField()})
 
@@ -85,7 +86,11 @@ def readyz(request: Request) -> Response:
 @throttle_classes([])
 def metrics(request: Request) -> HttpResponse:
     request_scope(request).require_platform("/metrics")
-    return HttpResponse(metrics_export.exposition(), content_type=metrics_export.CONTENT_TYPE)
+    workers = queue_workers()
+    text = metrics_export.exposition(
+        live_workers=workers.live, queue_last_served=workers.last_served
+    )
+    return HttpResponse(text, content_type=metrics_export.CONTENT_TYPE)
 
 
 # Answered whatever the Host header: orchestrators and Prometheus call them by

@@ -17,6 +17,7 @@ from monitor.models import Report
 from monitor.services.freshness import report_warnings
 from monitor.services.report_trigger import report_queue_position
 from monitor.services.reports import AS_OF_PATTERN, ReportInputError, parse_as_of
+from monitor.services.workers import queue_warning
 
 
 @extend_schema_field(
@@ -114,6 +115,23 @@ class QueuePositionField(serializers.Field[Report, int | None, int | None, Any])
         return report_queue_position(value)
 
 
+@extend_schema_field({"type": "string", "nullable": True})
+class QueueWarningField(serializers.Field[Report, str | None, str | None, Any]):
+    """Says so when no worker serves a queued report's queue (services.workers.queue_warning)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            source="*",
+            read_only=True,
+            help_text="While the report waits in the job queue (stage queued or queued parts): "
+            "says so when no worker has served the queue for QUEUE_UNSERVED_SECONDS (60 by "
+            "default), e.g. every worker is stopped or stalled; null otherwise.",
+        )
+
+    def to_representation(self, value: Report) -> str | None:
+        return queue_warning(value)
+
+
 class ReportRunningSerializer(serializers.Serializer[Any]):
     report_id = serializers.CharField()
     status = serializers.ChoiceField(choices=[Report.Status.RUNNING])
@@ -127,6 +145,7 @@ class ReportRunningSerializer(serializers.Serializer[Any]):
     )
     warnings = FreshnessWarningsField()
     queue_position = QueuePositionField()
+    queue_warning = QueueWarningField()
 
 
 class TriggerResponseSerializer(serializers.Serializer[Any]):
@@ -257,6 +276,7 @@ class ReportDetailSerializer(ReportSummarySerializer):
     """A report in any state, as JSON: what a typed client polls."""
 
     queue_position = QueuePositionField()
+    queue_warning = QueueWarningField()
     csv_url = serializers.SerializerMethodField(
         help_text="The CSV in minutes and hours (409 until the report is Complete)."
     )
@@ -268,6 +288,7 @@ class ReportDetailSerializer(ReportSummarySerializer):
         fields = [
             *ReportSummarySerializer.Meta.fields,
             "queue_position",
+            "queue_warning",
             "csv_url",
             "csv_percent_url",
         ]

@@ -66,3 +66,14 @@ class JobQueue(Protocol):
         """Whether the queue can take jobs now: its broker answers (within a
         short bound); a queue in this process's memory always can."""
         ...
+
+    def last_served(self) -> datetime | None:
+        """When a worker last served the queue: took a job from it, was busy
+        with every process, or was idle with no job waiting (services.workers);
+        None when none ever did, as far as the queue knows. Never asks a broker."""
+        ...
+
+    def live_workers(self) -> int:
+        """The workers serving the queue now (Celery's: worker nodes; the
+        embedded queue's: this process's job threads)."""
+        ...

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from django.db import connections
+from django.utils import timezone
 
 from monitor.jobqueue.base import Job, Key
 
@@ -68,6 +69,12 @@ class EmbeddedQueue:
     def answers(self) -> bool:
         return True
 
+    def last_served(self) -> datetime | None:
+        return self._pool.last_served()
+
+    def live_workers(self) -> int:
+        return self._pool.live_threads()
+
     def join(self, timeout: float) -> bool:
         """Wait until every queued job has finished; False on timeout."""
         return self._pool.join(timeout)
@@ -110,7 +117,8 @@ class JobPool(Generic[T]):
         self._running: list[T] = []
         self._unfinished = 0  # queued or running
         self._changed = threading.Condition()
-        self._started = False
+        self._started: list[threading.Thread] = []
+        self._last_thread_ended: datetime | None = None
 
     def put(self, entry: T) -> None:
         with self._changed:
@@ -132,6 +140,22 @@ class JobPool(Generic[T]):
         with self._changed:
             return entry in self._running or entry in self._waiting
 
+    def last_served(self) -> datetime | None:
+        """Now while a thread lives (or none has started yet: nothing was
+        queued): a thread takes the next job as soon as it is free, so a
+        living pool always serves its queue. Once every thread has ended (a
+        job raised BaseException), when the last one did."""
+        with self._changed:
+            if not self._started or self.live_threads() > 0:
+                return timezone.now()
+            return self._last_thread_ended
+
+    def live_threads(self) -> int:
+        """The threads serving the queue: all of them until they start (on the first job)."""
+        if not self._started:
+            return self._threads
+        return sum(thread.is_alive() for thread in self._started)
+
     def join(self, timeout: float) -> bool:
         """Wait until every queued job has finished; False on timeout."""
         deadline = time.monotonic() + timeout
@@ -147,10 +171,19 @@ class JobPool(Generic[T]):
         if self._started:
             return
         for number in range(1, self._threads + 1):
-            threading.Thread(target=self._serve, name=f"embedded-job-{number}", daemon=True).start()
-        self._started = True
+            name = f"embedded-job-{number}"
+            thread = threading.Thread(target=self._serve, name=name, daemon=True)
+            thread.start()
+            self._started.append(thread)
 
     def _serve(self) -> None:
+        try:
+            self._serve_forever()
+        finally:
+            with self._changed:
+                self._last_thread_ended = timezone.now()
+
+    def _serve_forever(self) -> None:
         while True:
             with self._changed:
                 while not self._waiting:

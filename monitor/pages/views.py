@@ -51,6 +51,7 @@ from monitor.services.stores import (
     StoreStory,
     store_story,
 )
+from monitor.services.workers import queue_warning
 
 STORES_PER_PAGE = 50
 INCIDENTS_PER_PAGE = 50
@@ -125,9 +126,11 @@ def fleet(request: HtmxHttpRequest, *, scope: Scope) -> HttpResponse:
             return _error(request, [f"no report with id {params['report']!r}"], status=404)
     else:
         report = report_latest_complete(shown.own_reports())
+    job = _job_to_show(report, shown)
     context: dict[str, object] = {
         "report": report,
-        "job": _job_to_show(report, shown),
+        "job": job,
+        "queue_warning": None if job is None else queue_warning(job),
         "open_incidents": incident_reads.open_incident_count(scope=shown),
         "open_incidents_url": _incidents_url(status="open", organization=params["organization"]),
         # A report named by id is shown as its organization's, whatever the filter.
@@ -202,7 +205,9 @@ def report_progress(request: HtmxHttpRequest, report_id: str, *, scope: Scope) -
         return _error(request, [f"no report with id {report_id!r}"], status=404)
     if report.status == Report.Status.COMPLETE and request.htmx:
         return _to_fleet(request, report.report_id)
-    return render(request, "monitor/_job.html", {"job": report})
+    return render(
+        request, "monitor/_job.html", {"job": report, "queue_warning": queue_warning(report)}
+    )
 
 
 @require_GET

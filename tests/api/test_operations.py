@@ -4,6 +4,7 @@ gunicorn, Celery, a stopped database and a stopped broker)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from monitor.models import Report
 from monitor.services import report_parts
 from store_monitoring.devstack import free_port
 from tests.report_data import SPEC_NOW, store_spec_examples
+from tests.support.jobqueue import FakeQueue
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +108,22 @@ def test_metrics_show_reports_by_status_and_their_durations(client: Client) -> N
     )
     wait = "store_monitoring_report_queue_wait_seconds_count"
     assert sample(after, wait) - sample(before, wait) == 1
+
+
+def test_metrics_count_the_live_workers_and_when_the_queue_was_last_served(
+    client: Client, job_queue: FakeQueue
+) -> None:
+    job_queue.workers = 3
+    serving = scrape(client)
+    job_queue.serving, job_queue.workers = False, 0
+    job_queue.served_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+    stalled = scrape(client)
+
+    assert sample(serving, "store_monitoring_workers_live") == 3
+    assert sample(stalled, "store_monitoring_workers_live") == 0
+    last_served = "store_monitoring_job_queue_last_served_timestamp_seconds"
+    assert sample(stalled, last_served) == job_queue.served_at.timestamp()
 
 
 def test_metrics_count_imported_and_rejected_rows_per_source(

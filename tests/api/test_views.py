@@ -26,6 +26,7 @@ from monitor.services.imports import polls_import
 from monitor.services.reports import report_generate
 from tests.conftest import WriteFile
 from tests.report_data import SPEC_CSV, SPEC_NOW, store_spec_examples, wait_for_embedded_jobs
+from tests.support.jobqueue import FakeQueue
 
 pytestmark = pytest.mark.django_db
 
@@ -235,7 +236,24 @@ def test_running_report_is_its_progress(client: Client) -> None:
         "stage": "computing",
         "warnings": [],
         "queue_position": None,
+        "queue_warning": None,
     }
+
+
+def test_a_queued_report_whose_queue_no_worker_serves_says_so(
+    client: Client, job_queue: FakeQueue
+) -> None:
+    report = Report.objects.create(stage=Report.Stage.QUEUED)
+    job_queue.serving, job_queue.workers = False, 0
+    job_queue.served_at = timezone.now() - timedelta(minutes=5)
+
+    answer = client.get(get_report(report.report_id)).json()
+    detail = client.get(detail_of(report.report_id)).json()
+
+    assert answer["status"] == "Running"
+    assert answer["queue_warning"].startswith("no worker has served the job queue for 5 min")
+    assert "0 are live" in answer["queue_warning"]
+    assert detail["queue_warning"] == answer["queue_warning"]
 
 
 def test_failed_report_is_its_error(client: Client) -> None:
@@ -382,6 +400,7 @@ def test_detail_of_a_complete_report(client: Client, complete_report: Report) ->
         "row_count": 2,
         "stores_without_recent_poll": 0,
         "queue_position": None,
+        "queue_warning": None,
         "warnings": [],
         "csv_url": link,
         "csv_percent_url": link + "?units=percent",

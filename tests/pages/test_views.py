@@ -123,6 +123,19 @@ def test_progress_of_a_complete_report_sends_htmx_to_its_fleet(
     assert client.get("/reports/nope/progress").status_code == 404
 
 
+def test_a_queued_report_s_panel_says_when_no_worker_serves_its_queue(
+    client: Client, job_queue: FakeQueue
+) -> None:
+    report = Report.objects.create(stage=Report.Stage.QUEUED)
+    served = client.get(f"/reports/{report.report_id}/progress", headers=HTMX).content.decode()
+    job_queue.serving, job_queue.workers = False, 0
+
+    for page in [f"/reports/{report.report_id}/progress", f"/?report={report.report_id}"]:
+        text = client.get(page).content.decode()
+        assert '<p class="warning">No worker has served the job queue' in text, page
+    assert "No worker" not in served
+
+
 def test_reports_page_lists_reports_with_downloads(client: Client, complete_report: Report) -> None:
     page = client.get("/reports/").content.decode()
     assert complete_report.report_id in page

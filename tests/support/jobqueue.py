@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+
+from django.utils import timezone
 
 from monitor.jobqueue import Job, QueueUnavailableError
 from monitor.jobqueue.base import Key
@@ -23,6 +26,11 @@ class FakeQueue:
     def __init__(self) -> None:
         self.waiting: deque[tuple[Job[Any], Any]] = deque()
         self.refusing = False
+        # Its workers, as the test sets them: one, serving the queue now
+        # unless `served_at` says when it last did (None: never).
+        self.workers = 1
+        self.served_at: datetime | None = None
+        self.serving = True
 
     def send(self, job: Job[Key], key: Key) -> None:
         self.run_each(job, [key])
@@ -40,6 +48,12 @@ class FakeQueue:
 
     def answers(self) -> bool:
         return not self.refusing
+
+    def last_served(self) -> datetime | None:
+        return timezone.now() if self.serving else self.served_at
+
+    def live_workers(self) -> int:
+        return self.workers
 
     def keys(self, job: Job[Key]) -> list[Key]:
         """The keys of `job` waiting, in order."""
