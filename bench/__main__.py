@@ -116,6 +116,32 @@ def csv_read_seconds(path: Path) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - started_cpu
 
 
+# The embedded path's targets (issue 22), at the real shape: the first report
+# after the import within this much CPU time, and within this many times the
+# csv module's mere read of the polls file, measured in the same run.
+EMBEDDED_CPU_TARGET_S = 3.0
+EMBEDDED_CSV_RATIO_TARGET = 3.0
+
+
+def embedded_verdict(label: str, polls: Path, first: Run, *, real_shape: bool) -> str:
+    """The first SQLite report against the csv module's read of `polls`, in CPU
+    time (the machine may be shared: other jobs sway wall time far more), with
+    the wall times and the load average beside them."""
+    csv_s, csv_cpu_s = csv_read_seconds(polls)
+    ratio = first.cpu_s / csv_cpu_s
+    met = ratio <= EMBEDDED_CSV_RATIO_TARGET
+    targets = f"≤ {EMBEDDED_CSV_RATIO_TARGET:g} ×"
+    if real_shape:
+        met = met and first.cpu_s <= EMBEDDED_CPU_TARGET_S
+        targets = f"≤ {EMBEDDED_CPU_TARGET_S:.1f} s and {targets}"
+    return (
+        f"{label:<16} sqlite     generate_report (first) CPU {first.cpu_s:.2f} s = "
+        f"{ratio:.1f} × the csv module's read of {polls.name} (CPU {csv_cpu_s:.2f} s, this "
+        f"run); target {targets} {'met' if met else 'UNMET'}; wall {first.wall_s:.2f} s = "
+        f"{first.wall_s / csv_s:.1f} × {csv_s:.2f} s; load {os.getloadavg()[0]:.2f}"
+    )
+
+
 def rows_in(path: Path) -> int:
     with path.open("rb") as f:
         return sum(1 for line in f if line.strip()) - 1
@@ -141,10 +167,14 @@ def import_steps() -> list[tuple[str, str]]:
     return [steps[importer] for importer in imports.IMPORT_ORDER]
 
 
-def bench_database(kind: str, data: Path, label: str, *, organizations: bool = False) -> str:
+def bench_database(
+    kind: str, data: Path, label: str, *, organizations: bool = False, real_shape: bool = False
+) -> str:
     """Print the import and report figures of one database; return the report's
     digest. `organizations`: also an organization's report against the fleet's
-    (bench.organizations), which gives stores to an organization: last."""
+    (bench.organizations), which gives stores to an organization: last.
+    `real_shape`: the data set is the real shape (1×), where the embedded
+    report has a target of its own (embedded_verdict)."""
     env = fresh_database(kind)
     for command, file in import_steps():
         if not (data / file).exists():
@@ -174,17 +204,7 @@ def bench_database(kind: str, data: Path, label: str, *, organizations: bool = F
             f"load {os.getloadavg()[0]:.2f}"
         )
     if kind == "sqlite":
-        # The embedded path's yardstick (issue 22): the first report against
-        # the csv module's mere read of the polls file, in the same run.
-        polls = data / "store_status.csv"
-        (csv_s, csv_cpu_s), first = csv_read_seconds(polls), runs[0]
-        verdict = "met" if first.wall_s <= 3 * csv_s else "UNMET"
-        print(
-            f"{label:<16} {kind:<10} generate_report (first) {first.wall_s:.2f} s = "
-            f"{first.wall_s / csv_s:.1f} × the csv module's read of {polls.name} "
-            f"({csv_s:.2f} s, this run); target ≤ 3 × {verdict}; in CPU time "
-            f"{first.cpu_s:.2f} s = {first.cpu_s / csv_cpu_s:.1f} × {csv_cpu_s:.2f} s"
-        )
+        print(embedded_verdict(label, data / "store_status.csv", runs[0], real_shape=real_shape))
     subprocess.run(
         [sys.executable, "-m", "bench.pages", f"{label} {kind}"], cwd=ROOT, env=env, check=True
     )
@@ -211,7 +231,7 @@ def main() -> None:
         label = f"{scale}x ({REAL_POLLED_STORES * scale:,})"
         digests = {
             # Issue 19's organization of 3,000 stores is measured against the 1× set.
-            kind: bench_database(kind, data, label, organizations=scale == 1)
+            kind: bench_database(kind, data, label, organizations=scale == 1, real_shape=scale == 1)
             for kind in options.databases.split(",")
         }
         if len(set(digests.values())) > 1:

@@ -29,6 +29,9 @@ from monitor.jobqueue.base import Job, Key, QueueUnavailableError
 from monitor.services import poll_retention, report_parts, report_retention, workers
 from monitor.services.report_attempts import DATABASE_UNREACHABLE
 
+# The project's Celery app, made before the tasks below so that they bind to it.
+from store_monitoring.celery import app as _app  # noqa: F401
+
 logger = logging.getLogger(__name__)
 
 # The broker must answer a readiness check within this; a stopped (SIGSTOP)

@@ -7,14 +7,16 @@ thread of the web process, so a fresh clone runs with nothing but Python.
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import dj_database_url
-from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from store_monitoring import logs
+
+if TYPE_CHECKING:
+    from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,7 +25,7 @@ _FALSE = {"0", "false", "no", "off"}
 _Default = TypeVar("_Default", int, int | None)
 
 
-def crontab_from(text: str) -> crontab:
+def crontab_from(text: str) -> "crontab":
     """A schedule from a cron line: minute hour day-of-month month day-of-week."""
     fields = text.split()
     if len(fields) != 5:
@@ -32,6 +34,9 @@ def crontab_from(text: str) -> crontab:
             "day-of-week, e.g. '0 3 * * *'"
         )
     minute, hour, day_of_month, month_of_year, day_of_week = fields
+    # Imported here: only Celery beat needs it, and a command need not import Celery.
+    from celery.schedules import crontab
+
     return crontab(minute, hour, day_of_week, day_of_month, month_of_year)
 
 

@@ -29,16 +29,14 @@ from monitor.db.base import (
 from monitor.db.names import sql_names
 from monitor.engine.hours import CLOSED
 
-# Where the fields of an instant as Django writes it, 'YYYY-MM-DD HH:MM:SS[.ffffff]',
-# begin and end, and the separators between them.
-_DATE_TIME_FIELDS = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19))
-_DATE_TIME_SEPARATORS = {4: "-", 7: "-", 10: " ", 13: ":", 16: ":"}
+# An instant as Django writes it: 'YYYY-MM-DD HH:MM:SS' and '.' with 1 to 6
+# fraction digits, or not. Read in the fixed layout of 'YYYY-MM-DD HH:MM:SS.ffffff',
+# where its fields' digits and the separators between them sit.
 _WHOLE_SECOND_LENGTH = 19
-_FRACTION_DIGITS = 6
-_FRACTION_FIELD = (_WHOLE_SECOND_LENGTH + 1, _WHOLE_SECOND_LENGTH + 1 + _FRACTION_DIGITS)
-_DIGIT_OFFSETS = tuple(
-    offset for first, end in (*_DATE_TIME_FIELDS, _FRACTION_FIELD) for offset in range(first, end)
-)
+_INSTANT_LENGTH = 26
+_FIELDS = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19), (20, 26))
+_SEPARATORS = {4: "-", 7: "-", 10: " ", 13: ":", 16: ":", 19: "."}
+_DIGIT_OFFSETS = [offset for first, end in _FIELDS for offset in range(first, end)]
 # An hours row as read: times of day as 'HH:MM:SS[.ffffff]'.
 _HOURS_ROW = np.dtype([("store", np.int64), ("day", np.int64), ("start", "U15"), ("end", "U15")])
 
@@ -227,71 +225,69 @@ def _rows(query: str, params: base.SqlParams, dtype: np.dtype[Any]) -> npt.NDArr
 
 def _instants_us(joined: str) -> npt.NDArray[np.int64]:
     """µs since the epoch of comma-joined instants as Django writes them, parsed
-    whole: each field's digits gathered at its offset from each instant's start."""
-    text = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
-    ends = np.append(np.flatnonzero(text == ord(",")), len(text))
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    lengths = ends - starts
-    if _as_django_writes_them(text, starts, lengths):
-        return _parsed_instants(text, starts, lengths)
+    whole: each padded to the full layout (a whole second gets '.000000', a
+    short fraction its zeros), so that each field's digits are a column."""
+    text = np.frombuffer(joined.encode("ascii") + b",", dtype=np.uint8)
+    ends = np.flatnonzero(text == ord(","))
+    lengths = np.diff(ends, prepend=-1) - 1
+    whole = lengths == _WHOLE_SECOND_LENGTH
+    if (whole | ((lengths > _WHOLE_SECOND_LENGTH + 1) & (lengths <= _INSTANT_LENGTH))).all():
+        rows = _padded(text, ends, _INSTANT_LENGTH - lengths, whole)
+        rows = rows.reshape(len(ends), _INSTANT_LENGTH + 1)
+        # Each field's digits, a column each, gathered once into rows of their own.
+        digits = np.ascontiguousarray(rows[:, _DIGIT_OFFSETS].T)
+        digits -= ord("0")  # a byte below "0" wraps round to above 9 too
+        if _separators_in_place(rows) and bool((digits <= 9).all()):
+            return _parsed_instants(digits)
     # Never written by Django, but a database may be edited by hand: each
     # instant parsed on its own.
     return text_to_us(np.array(joined.split(","), dtype=str))
 
 
-def _as_django_writes_them(
-    text: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
-) -> bool:
-    """Whether every instant is 'YYYY-MM-DD HH:MM:SS' with '.' and 1 to 6 digits or not."""
-    fraction_digits = lengths - _WHOLE_SECOND_LENGTH - 1
-    if not (
-        (lengths == _WHOLE_SECOND_LENGTH)
-        | ((fraction_digits >= 1) & (fraction_digits <= _FRACTION_DIGITS))
-    ).all():
-        return False
-    with_fraction = starts[lengths > _WHOLE_SECOND_LENGTH]
-    digits = _DIGIT_OFFSETS[:-_FRACTION_DIGITS]
-    return (
-        all((text[starts + at] == ord(char)).all() for at, char in _DATE_TIME_SEPARATORS.items())
-        # A byte below "0" wraps round to above 9 too.
-        and all(((text[starts + at] - ord("0")) <= 9).all() for at in digits)
-        and bool((text[with_fraction + _WHOLE_SECOND_LENGTH] == ord(".")).all())
-    )
+def _padded(
+    text: npt.NDArray[np.uint8],
+    ends: npt.NDArray[np.int64],
+    pad: npt.NDArray[np.int64],
+    whole: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.uint8]:
+    """`text` with `pad` bytes inserted before each instant's end: '.000000' for
+    a whole second, zeros after a short fraction."""
+    short = pad > 0
+    if not short.any():
+        return text
+    counts = pad[short]
+    fill = np.full(int(counts.sum()), ord("0"), dtype=np.uint8)
+    fill[(np.cumsum(counts) - counts)[whole[short]]] = ord(".")
+    return np.insert(text, np.repeat(ends[short], counts), fill)
 
 
-def _parsed_instants(
-    text: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64]:
-    # Each field's digits gathered a place at a time, one byte per instant.
+def _separators_in_place(rows: npt.NDArray[np.uint8]) -> bool:
+    return all((rows[:, at] == ord(char)).all() for at, char in _SEPARATORS.items())
+
+
+def _parsed_instants(digits: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    """µs since the epoch of instants given as their digits' values, a row per digit."""
+    row = {offset: digits[index] for index, offset in enumerate(_DIGIT_OFFSETS)}
+
     def number(first: int, end: int) -> npt.NDArray[np.int64]:
-        value = np.zeros(len(starts), dtype=np.int32)
-        for offset in range(first, end):
+        value: npt.NDArray[np.int64] = row[first].astype(np.int64)
+        for offset in range(first + 1, end):
             value *= 10
-            value += text[starts + offset]
-            value -= ord("0")
-        return value.astype(np.int64)
+            value += row[offset]
+        return value
 
-    # The fraction's places past an instant's end (whole seconds, or fewer than
-    # six digits) are clamped into the text, then counted as 0.
-    last = len(text) - 1
-    fraction = np.zeros(len(starts), dtype=np.int32)
-    for offset in range(*_FRACTION_FIELD):
-        digit = text[np.minimum(starts + offset, last)].astype(np.int32) - ord("0")
-        fraction *= 10
-        fraction += np.where(lengths > offset, digit, 0)
-    fields = [number(first, end) for first, end in _DATE_TIME_FIELDS]
-    year, month, day, hour, minute, second = fields
+    year, month, day, hour, minute, second, fraction = (number(*field) for field in _FIELDS)
     # Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
     # days_from_civil): years begin in March, so that February's length is
     # the last day of the year.
-    year = year - (month <= 2)
+    year -= month <= 2
     era = year // 400
     year_of_era = year - era * 400
     day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
     day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
     days = era * 146_097 + day_of_era - 719_468
     seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
-    result: npt.NDArray[np.int64] = seconds * 1_000_000 + fraction.astype(np.int64)
+    result: npt.NDArray[np.int64] = seconds * 1_000_000 + fraction
     return result
 
 

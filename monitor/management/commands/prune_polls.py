@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from monitor.management.database import DataCommand
 from monitor.management.older_than import add_older_than, older_than_days
 from monitor.services.poll_retention import (
     PollsPrunePreview,
@@ -18,7 +19,7 @@ from monitor.services.poll_retention import (
 )
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = (
         "Delete old polls while keeping every report as of DAYS days ago or later exactly as "
         "it was: the polls taken over a week before that cut-off go (a report reads one week "

@@ -6,13 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from monitor.management.database import DataCommand
 from monitor.management.older_than import add_older_than, older_than_days
 from monitor.services.report_retention import reports_prune
 
 
-class Command(BaseCommand):
+class Command(DataCommand):
     help = (
         "Delete finished (Complete or Failed) reports created more than DAYS days ago, or "
         "beyond the newest COUNT finished ones. Running reports are kept."
