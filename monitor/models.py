@@ -274,6 +274,9 @@ class Report(models.Model):
         """Where a report's job is (docs/architecture.md: the state tables)."""
 
         ENQUEUING = "enqueuing"  # created; its job is being published to a broker
+        # Its client has a report in the queue already: its job is sent when
+        # that one starts (services.report_turns).
+        WAITING = "waiting"
         QUEUED = "queued"  # its job waits in the queue
         STARTED = "started"  # a job (the report's, or a part's) claimed an attempt
         PLANNING = "planning"  # resolving the instant, splitting the stores
@@ -325,6 +328,12 @@ class Report(models.Model):
     # only it and the platform read it), or None, the platform (every store).
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="reports"
+    )
+    # The API key that triggered it: its client, which takes turns with other
+    # clients (services.report_turns). None: triggered without a key (keys
+    # off, the pages), or by a key since deleted.
+    api_key = models.ForeignKey(
+        "ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
     )
 
     class Meta:

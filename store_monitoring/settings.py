@@ -395,6 +395,10 @@ REPORT_STALE_AFTER_SECONDS = env_int("REPORT_STALE_AFTER_SECONDS", 600, minimum=
 # this long is marked Failed: the queue lost the job (a broker restarted
 # without persistence, or no worker runs). A backlog is not a fault: keep it long.
 REPORT_QUEUE_TIMEOUT = env_int("REPORT_QUEUE_TIMEOUT", 3600, minimum=1)
+# A client (an API key; requests without one, per organization) has at most
+# this many reports waiting to start; its next trigger answers 429. Its
+# waiting reports take turns with other clients' (services.report_turns).
+REPORT_MAX_QUEUED_PER_KEY = env_int("REPORT_MAX_QUEUED_PER_KEY", 3, minimum=1)
 # Retention: finished reports older than this many days, or beyond the newest
 # this many, are deleted every REPORT_RETENTION_INTERVAL_SECONDS (Celery beat,
 # or between jobs in the embedded set-up).

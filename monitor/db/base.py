@@ -167,6 +167,12 @@ class Database(Protocol):
         `seconds` for a lock."""
         ...
 
+    def lock_until_commit(self, name: str) -> None:
+        """Take the lock named `name` until the caller's transaction ends: of
+        two transactions that take it, the second waits for the first's commit,
+        and then reads what it wrote. Call it inside transaction.atomic()."""
+        ...
+
     def is_missing_database(self, error: OperationalError) -> bool:
         """Whether `error`, on connecting, says the database does not exist."""
         ...

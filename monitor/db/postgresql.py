@@ -234,6 +234,13 @@ class PostgreSQL:
                 raise LockWaitTimeoutError(str(error)) from error
             raise
 
+    def lock_until_commit(self, name: str) -> None:
+        """A transaction-level advisory lock on the name's 64-bit hash (two names
+        that hash alike only take turns). Read Committed: the statements after
+        it see what the previous holder committed."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
+
     def is_missing_database(self, error: OperationalError) -> bool:
         return "does not exist" in str(error)
 

@@ -209,6 +209,10 @@ class SQLite:
         takes its one lock when it begins, within the connection's busy timeout."""
         yield
 
+    def lock_until_commit(self, name: str) -> None:
+        """Nothing to take: a transaction holds the database's one write lock
+        from its BEGIN IMMEDIATE to its end, so transactions take turns already."""
+
     def is_missing_database(self, error: OperationalError) -> bool:
         """Never: connecting creates the file."""
         return False

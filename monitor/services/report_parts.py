@@ -44,6 +44,7 @@ from monitor.services.report_attempts import (
     report_fail,
 )
 from monitor.services.report_staleness import reports_left_queued
+from monitor.services.report_turns import report_turn_passes
 from monitor.services.reports import report_generate
 
 logger = logging.getLogger(__name__)
@@ -69,8 +70,12 @@ def report_run(report_id: str) -> None:
     of a report that is already Complete. A redelivered job of a planned
     report plans it again: the earlier parts are replaced, and their jobs
     find nothing to write to.
+
+    Out of the queue, the report passes its client's turn on
+    (report_turns): the client's next waiting report is sent.
     """
     attempt = report_attempt_start(report_id)
+    report_turn_passes(report_id)
     if attempt is None:
         return
     job = f"report {report_id} attempt {attempt.number}"

@@ -10,7 +10,10 @@ faults and the mechanism that handles each is in docs/architecture.md.
 
 Lost reports are failed lazily, by the reads that would show them (the
 `…_failing_lost` functions: reads that write) and by reuse, rather than on a
-schedule: a report is never *seen* Running once its job is lost.
+schedule: a report is never *seen* Running once its job is lost. A report
+waiting for its client's turn (services.report_turns) has no job yet: it has
+REPORT_QUEUE_TIMEOUT too, and reading it gives it its turn if its client has
+no report in the queue (a release a process died before making).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from django.utils import timezone
 from monitor import jobqueue, selectors
 from monitor.models import Report, ReportPart
 from monitor.scope import Scope
+from monitor.services.report_turns import Client, reports_release
 
 
 def report_get_failing_lost(report_id: str, *, scope: Scope) -> Report | None:
@@ -33,7 +37,14 @@ def report_get_failing_lost(report_id: str, *, scope: Scope) -> Report | None:
     if report is not None and report_is_lost(report):
         reports_fail_stale(report_ids=[report_id])
         report.refresh_from_db()
+    elif report is not None and _awaits_turn(report):
+        reports_release(Client(report.api_key_id, report.organization_id))
+        report.refresh_from_db()
     return report
+
+
+def _awaits_turn(report: Report) -> bool:
+    return report.status == Report.Status.RUNNING and report.stage == Report.Stage.WAITING
 
 
 def reports_recent_failing_lost(*, scope: Scope, limit: int, own: bool = False) -> list[Report]:
@@ -60,12 +71,17 @@ def reports_fail_stale(*, report_ids: list[str] | None = None) -> int:
 
     The UPDATE re-checks status, attempts and heartbeat in its WHERE clause,
     so a job that starts, finishes or reports progress at the same moment is
-    never overwritten: whichever write lands second matches no row.
+    never overwritten: whichever write lands second matches no row. The
+    clients of those failed before they started then pass their turn on.
     """
     stale = Report.objects.filter(_lost())
     if report_ids is not None:
         stale = stale.filter(pk__in=report_ids)
-    return stale.update(
+    clients = {
+        Client(*client)
+        for client in stale.filter(attempts=0).values_list("api_key_id", "organization_id")
+    }
+    failed = stale.update(
         status=Report.Status.FAILED,
         finished_at=timezone.now(),
         error=Case(
@@ -84,6 +100,9 @@ def reports_fail_stale(*, report_ids: list[str] | None = None) -> int:
             ),
         ),
     )
+    for client in clients:
+        reports_release(client)
+    return failed
 
 
 def report_is_lost(report: Report) -> bool:
@@ -102,9 +121,12 @@ def reports_left_queued(before: datetime) -> list[str]:
     that were created before `before`: this process's start. The embedded
     queue, or the job thread running the parts, was the memory of a web
     process that has stopped, so this one queues them again (a report in
-    parts is planned again, as a redelivered job is)."""
+    parts is planned again, as a redelivered job is). Not those waiting for
+    their client's turn: no queue held their jobs."""
     queued = Report.objects.filter(
-        Q(attempts=0) | Q(has_queued_part()), status=Report.Status.RUNNING, created_at__lt=before
+        (Q(attempts=0) & ~Q(stage=Report.Stage.WAITING)) | Q(has_queued_part()),
+        status=Report.Status.RUNNING,
+        created_at__lt=before,
     )
     return list(queued.order_by("created_at").values_list("report_id", flat=True))
 

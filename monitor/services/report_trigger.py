@@ -1,10 +1,12 @@
 """Trigger and reuse: a trigger hands out the report of its instant and data, new or reused.
 
 `report_trigger` creates a Running report and sends its job (REPORT_RUN)
-through the job queue once the row is committed, unless a Running or
-Complete report of the same instant, triggered at the same data version, can
-be reused (`reuse_choice`, a pure decision over what the reads found).
-The report's states and who changes them: docs/architecture.md.
+through the job queue once the row is committed, or leaves it waiting for its
+client's turn (services.report_turns: the cap on waiting reports, and the
+turns), unless a Running or Complete report of the same instant, triggered
+at the same data version, can be reused (`reuse_choice`, a pure decision
+over what the reads found). The report's states and who changes them:
+docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -20,29 +22,34 @@ from django.utils import timezone
 
 from monitor import db, jobqueue, selectors
 from monitor.db.base import LockWaitTimeoutError
-from monitor.models import Report
+from monitor.models import ApiKey, Report
 from monitor.scope import Scope
 from monitor.services.data_version import data_version_locked
-from monitor.services.report_attempts import QUEUE_UNREACHABLE, report_fail
 from monitor.services.report_parts import REPORT_RUN
 from monitor.services.report_retention import report_kept_a_while
 from monitor.services.report_staleness import report_is_lost, reports_fail_stale
+from monitor.services.report_turns import (
+    ENQUEUING_WAIT_SECONDS,
+    Client,
+    JobQueueUnavailableError,
+    QueueFullError,
+    new_report_stage,
+    report_dispatch,
+    reports_release,
+)
+
+__all__ = ["JobQueueUnavailableError", "QueueFullError", "Triggered", "report_trigger"]
 
 logger = logging.getLogger(__name__)
 
 # A queued report is reused while this young, or while the job queue knows it
 # holds its job (the embedded one can tell; Redis is not asked).
 QUEUED_REUSE_SECONDS = 60
-# How long an identical trigger waits for a report's job to be published
-# (Report.Stage.ENQUEUING), which gives up within about 2 s, and how often it looks.
-ENQUEUING_WAIT_SECONDS = 3.0
+# An identical trigger waits up to ENQUEUING_WAIT_SECONDS for a report's job
+# to be published (Report.Stage.ENQUEUING), looking this often.
 ENQUEUING_POLL_SECONDS = 0.02
 # Of the newest reports of an instant and version, how many a trigger considers.
 _CANDIDATES = 20
-
-
-class JobQueueUnavailableError(RuntimeError):
-    """The job queue refused the job; the report has been marked Failed."""
 
 
 @dataclass(frozen=True)
@@ -52,20 +59,29 @@ class Triggered:
 
 
 def report_trigger(
-    *, scope: Scope, as_of: datetime | None = None, force: bool = False
+    *,
+    scope: Scope,
+    as_of: datetime | None = None,
+    force: bool = False,
+    api_key: ApiKey | None = None,
 ) -> Triggered:
     """The report of `scope`'s stores as of `as_of` (None: the latest poll,
     resolved now), which belongs to `scope` (monitor.scope: an organization's
-    holds its stores only, and only it and the platform read it).
+    holds its stores only, and only it and the platform read it), triggered
+    with `api_key` (None: without a key).
 
     A Running or Complete report of the scope's own, of that instant, triggered
     at the current data version is returned as it is (reused), unless `force`: nothing was
     imported since, so it is the report a new job would compute. Otherwise a
-    new Running report is created and its job sent.
+    new Running report is created and its job sent, or it waits for its
+    client's turn (services.report_turns).
 
-    Raises JobQueueUnavailableError when the queue refuses the job (of this
+    Raises QueueFullError when the client has REPORT_MAX_QUEUED_PER_KEY
+    reports waiting to start already (nothing is created), and
+    JobQueueUnavailableError when the queue refuses the job (of this
     report, or of the identical one it would reuse).
     """
+    client = Client.of(api_key, scope.organization)
     # Before the version is locked: a bulk poll load holds the polls table
     # until it commits, and bumps the version last; the other order would
     # deadlock with it.
@@ -82,23 +98,29 @@ def report_trigger(
         if existing is None:
             # A broker may yet refuse the job: until it took it, the report is
             # enqueuing (see _dispatched). The embedded queue takes it at once.
-            may_refuse = jobqueue.current().may_refuse
-            stage = Report.Stage.ENQUEUING if may_refuse else Report.Stage.QUEUED
+            # Behind a report of its client's still waiting to start: waiting.
+            stage = new_report_stage(client, may_refuse=jobqueue.current().may_refuse)
             report = Report.objects.create(
                 requested_as_of=as_of,
                 as_of=resolved,
                 data_version=version,
                 stage=stage,
                 organization=scope.organization,
+                api_key=api_key,
             )
             # After commit only: a worker that picked the job up earlier would
-            # not find the row yet.
-            transaction.on_commit(lambda: _dispatch(report))
+            # not find the row yet. A waiting report's turn comes when its
+            # client's report in the queue starts; releasing here as well
+            # mends a turn that a process died before passing on.
+            if stage == Report.Stage.WAITING:
+                transaction.on_commit(lambda: reports_release(client))
+            else:
+                transaction.on_commit(lambda: report_dispatch(report))
     if existing is None:
         return Triggered(report, reused=False)
     dispatched = _dispatched(existing)
     if dispatched is None:
-        return report_trigger(scope=scope, as_of=as_of, force=True)
+        return report_trigger(scope=scope, as_of=as_of, force=True, api_key=api_key)
     return Triggered(dispatched, reused=True)
 
 
@@ -138,20 +160,23 @@ class Candidate:
     started: bool  # a job claimed it (attempts > 0)
     held: bool  # the job queue knows it holds its job
     enqueuing: bool  # its job is still being published
+    # It waits for its client's turn (report_turns): its job is sent when the
+    # client's report in the queue starts.
+    awaits_turn: bool = False
 
 
 def reuse_choice(candidates: Sequence[Candidate], *, now: datetime) -> str | None:
     """The id of the report to reuse among `candidates` (newest first), or None.
 
     Only a report whose job will finish and stay: not lost; Complete and kept
-    by retention a while (the caller would get a 404 else), started, or queued
-    where its job is known to wait, or queued less than QUEUED_REUSE_SECONDS
-    ago. A queue can lose a job unseen (a web process's restart empties the
-    embedded queue; a Redis restarted without persistence, Celery's), and
-    reusing that report would pin every identical trigger to it until
-    REPORT_QUEUE_TIMEOUT. Of those, the newest Complete one (its CSV is
-    ready), else the newest whose job is in a queue, else the newest still
-    being published.
+    by retention a while (the caller would get a 404 else), started, waiting
+    for its client's turn, or queued where its job is known to wait, or
+    queued less than QUEUED_REUSE_SECONDS ago. A queue can lose a job
+    unseen (a web process's restart empties the embedded queue; a Redis
+    restarted without persistence, Celery's), and reusing that report would
+    pin every identical trigger to it until REPORT_QUEUE_TIMEOUT. Of those,
+    the newest Complete one (its CSV is ready), else the newest whose job is
+    in a queue, else the newest still being published.
     """
     recent = now - timedelta(seconds=QUEUED_REUSE_SECONDS)
 
@@ -160,7 +185,12 @@ def reuse_choice(candidates: Sequence[Candidate], *, now: datetime) -> str | Non
             return False
         if candidate.complete:
             return candidate.kept_a_while
-        return candidate.started or candidate.held or candidate.created_at >= recent
+        return (
+            candidate.started
+            or candidate.awaits_turn
+            or candidate.held
+            or candidate.created_at >= recent
+        )
 
     # min is stable: the newest of the best.
     chosen = min(
@@ -201,6 +231,7 @@ def _reusable(scope: Scope, as_of: datetime, version: int) -> Report | None:
             started=report.attempts > 0,
             held=waiting and queue.holds(REPORT_RUN, report.report_id),
             enqueuing=_enqueuing(report),
+            awaits_turn=waiting and report.stage == Report.Stage.WAITING,
         )
 
     chosen = reuse_choice([candidate(report) for report in newest], now=timezone.now())
@@ -230,22 +261,3 @@ def _dispatched(report: Report) -> Report | None:
         time.sleep(ENQUEUING_POLL_SECONDS)
         report.refresh_from_db(fields=["status", "stage", "attempts", "error"])
     return None if report.status == Report.Status.FAILED else report
-
-
-def _dispatch(report: Report) -> None:
-    try:
-        jobqueue.current().send(REPORT_RUN, report.report_id)
-    except jobqueue.QueueUnavailableError as error:
-        # Without a queued job the report would only fail after the queue
-        # timeout: fail it now.
-        report_fail(report.report_id, QUEUE_UNREACHABLE)
-        raise JobQueueUnavailableError(QUEUE_UNREACHABLE) from error
-    if report.stage == Report.Stage.ENQUEUING:
-        # In the queue: from now on identical triggers may reuse the report.
-        # Only while nothing else wrote it (a worker may have claimed it already).
-        Report.objects.filter(
-            pk=report.report_id,
-            status=Report.Status.RUNNING,
-            attempts=0,
-            stage=Report.Stage.ENQUEUING,
-        ).update(stage=Report.Stage.QUEUED)

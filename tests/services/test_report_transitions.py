@@ -16,7 +16,13 @@ from pytest_django.fixtures import Settings
 from monitor.models import DataChange, Report, ReportPart, StatusPoll
 from monitor.scope import PLATFORM
 from monitor.selectors import ALL_STORES
-from monitor.services import report_attempts, report_parts, report_staleness, report_trigger
+from monitor.services import (
+    report_attempts,
+    report_parts,
+    report_staleness,
+    report_trigger,
+    report_turns,
+)
 from monitor.services.report_attempts import PartAttempt, ReportAttempt, attempt_outcome
 from tests.report_data import SPEC_NOW, store_spec_examples
 from tests.support.jobqueue import FakeQueue
@@ -122,7 +128,7 @@ def t2(row: Row, queue: FakeQueue) -> tuple[str, ...] | None:
 def t3(row: Row, queue: FakeQueue) -> tuple[str, ...] | None:
     assert row.before is not None
     report = a_report(row.before)
-    report_trigger._dispatch(report)
+    report_turns.report_dispatch(report)
     return report_state(report.report_id)
 
 
@@ -130,9 +136,25 @@ def t4(row: Row, queue: FakeQueue) -> tuple[str, ...] | None:
     assert row.before is not None
     report = a_report(row.before)
     queue.refusing = True
-    with pytest.raises(report_trigger.JobQueueUnavailableError):
-        report_trigger._dispatch(report)
+    with pytest.raises(report_turns.JobQueueUnavailableError):
+        report_turns.report_dispatch(report)
     return report_state(report.report_id)
+
+
+def t19(row: Row, queue: FakeQueue) -> tuple[str, ...] | None:
+    platform_trigger(as_of=SPEC_NOW)
+    return report_state(platform_trigger(as_of=SPEC_NOW, force=True).report.report_id)
+
+
+def release(*, may_refuse: bool) -> Driver:
+    def drive(row: Row, queue: FakeQueue) -> tuple[str, ...] | None:
+        assert row.before is not None
+        queue.may_refuse = may_refuse
+        report = a_report(row.before)
+        report_turns.reports_release(report_turns.Client(None, None))
+        return report_state(report.report_id)
+
+    return drive
 
 
 def claim(row: Row, queue: FakeQueue) -> tuple[str, ...] | None:
@@ -271,6 +293,10 @@ DRIVERS: dict[str, Driver] = {
     "T16": finish(0, 1),
     "T17": stale(timedelta(seconds=601)),
     "T18": stale(timedelta(seconds=3601)),
+    "T19": t19,
+    "T20": release(may_refuse=True),
+    "T21": release(may_refuse=False),
+    "T22": stale(timedelta(seconds=3601)),
     "P1": p_plan,
     "P2": p_claim,
     "P3": p_complete,
@@ -281,8 +307,9 @@ DRIVERS: dict[str, Driver] = {
 }
 # The function each driver runs, as the table names it.
 WHO = {
-    "report_trigger": {"T1", "T2"},
-    "report_trigger._dispatch": {"T3", "T4"},
+    "report_trigger": {"T1", "T2", "T19"},
+    "reports_release": {"T20", "T21"},
+    "report_dispatch": {"T3", "T4"},
     "report_attempt_start": {"T5", "T6", "T9"},
     "ReportAttempt.plan_parts": {"T7"},
     "attempt_outcome": {"T8"},
@@ -291,7 +318,7 @@ WHO = {
     "PartAttempt.progress": {"T12"},
     "PartAttempt.fail": {"T13", "P4"},
     "report_finish_if_last": {"T14", "T15", "T16", "P6"},
-    "reports_fail_stale": {"T17", "T18"},
+    "reports_fail_stale": {"T17", "T18", "T22"},
     "ReportAttempt.plan": {"P1", "P7"},
     "PartAttempt.complete": {"P3"},
 }
