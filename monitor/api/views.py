@@ -48,13 +48,17 @@ from monitor.api.serializers import (
     TriggerResponseSerializer,
 )
 from monitor.api.throttles import TriggerThrottle
-from monitor.models import Report
+from monitor.models import ApiKey, Report
 from monitor.selectors import ReportPartsMissingError
 from monitor.services.report_staleness import (
     report_get_failing_lost,
     reports_recent_failing_lost,
 )
-from monitor.services.report_trigger import JobQueueUnavailableError, report_trigger
+from monitor.services.report_trigger import (
+    JobQueueUnavailableError,
+    QueueFullError,
+    report_trigger,
+)
 
 _NOT_FOUND = error_answer("No report has this id.")
 # A finished report's CSV is immutable: see monitor.api.downloads.
@@ -161,13 +165,20 @@ def _any_accept(view: Callable[..., Any]) -> Callable[..., Any]:
     description="A platform key's report holds every store; an organization's key's, its "
     "organization's stores only, each row as the platform's report prints it, and only that "
     "organization (and the platform) may read it. A report of the same instant and data is "
-    "reused, among the caller's own only.",
+    "reused, among the caller's own only. At most REPORT_MAX_QUEUED_PER_KEY (3) of an API "
+    "key's reports wait to start at once (those of callers without a key: of each "
+    "organization); the reports of different keys start in turns, round-robin.",
     request=TriggerRequestSerializer,
     responses={
         200: TriggerResponseSerializer,
         400: error_answer("Malformed body or as_of."),
         405: WRONG_METHOD,
         415: NOT_JSON,
+        429: error_answer(
+            "Too many requests (see Retry-After), or REPORT_MAX_QUEUED_PER_KEY of the "
+            "caller's reports wait to start already (the error names them: trigger again "
+            "once one has started). A report that would be reused is handed out all the same.",
+        ),
         503: error_answer(
             "The job queue is unreachable (the report is Failed), "
             "or the database is unavailable or busy.",
@@ -188,7 +199,10 @@ def trigger_report(request: Request) -> Response:
             scope=request_scope(request),
             as_of=body.validated_data.get("as_of"),
             force=body.validated_data["force"],
+            api_key=request.auth if isinstance(request.auth, ApiKey) else None,
         )
+    except QueueFullError as error:
+        return Response({"error": str(error)}, status=429)
     except JobQueueUnavailableError as error:
         return Response({"error": str(error)}, status=503)
     return Response(TriggerResponseSerializer(triggered).data)

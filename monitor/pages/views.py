@@ -39,7 +39,11 @@ from monitor.services.report_staleness import (
     report_get_failing_lost,
     reports_recent_failing_lost,
 )
-from monitor.services.report_trigger import JobQueueUnavailableError, report_trigger
+from monitor.services.report_trigger import (
+    JobQueueUnavailableError,
+    QueueFullError,
+    report_trigger,
+)
 from monitor.services.reports import ReportInputError, parse_as_of
 from monitor.services.stores import (
     MAX_OFFSET,
@@ -183,10 +187,11 @@ def report_new(request: HtmxHttpRequest, *, scope: Scope) -> HttpResponse:
         return shown
     try:
         triggered = report_trigger(scope=shown)
-    except JobQueueUnavailableError as error:
+    except (QueueFullError, JobQueueUnavailableError) as error:
         failed = {"job": None, "trigger_error": str(error)}
         template = "monitor/_job.html" if request.htmx else "monitor/error.html"
-        return render(request, template, failed, status=503)
+        status = 429 if isinstance(error, QueueFullError) else 503
+        return render(request, template, failed, status=status)
     report = triggered.report
     if report.status == Report.Status.COMPLETE:
         return _to_fleet(request, report.report_id)

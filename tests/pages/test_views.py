@@ -322,3 +322,18 @@ def test_store_page_draws_and_tabulates_the_weeks_calendar(client: Client) -> No
     assert "Closed by the date's special hours" in page
     assert "<td>Special hours</td><td>Mon 23 Jan</td>" in page
     assert "<td>Excluded</td><td>Wed 25 Jan 10:00:00</td>" in page
+
+
+def test_new_report_beyond_the_cap_on_waiting_reports_answers_429_with_the_reason(
+    client: Client, complete_report: Report, job_queue: FakeQueue
+) -> None:
+    for hours in range(1, 4):  # three reports waiting to start (other instants: not reused)
+        report_trigger.report_trigger(scope=PLATFORM, as_of=SPEC_NOW - timedelta(hours=hours))
+
+    fragment = client.post("/reports/new", headers=HTMX)
+    page = client.post("/reports/new")
+
+    assert (fragment.status_code, page.status_code) == (429, 429)
+    for response in (fragment, page):
+        assert "REPORT_MAX_QUEUED_PER_KEY is 3" in response.content.decode()
+    assert Report.objects.count() == 4
