@@ -465,6 +465,8 @@ def main() -> None:
         redis_url=options.redis_url,
         DJANGO_SECRET_KEY=LOCAL_SECRET_KEY,
         API_KEYS_REQUIRED="true",
+        # made_history queues its reports at once, all with the one key.
+        REPORT_MAX_QUEUED_PER_KEY="1000",
         CACHE_URL=options.redis_url,
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )

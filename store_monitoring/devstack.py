@@ -38,8 +38,9 @@ def web_command(bind: str) -> list[str]:
     return [str(BIN / "gunicorn"), "-c", settings, "store_monitoring.wsgi", "--bind", bind]
 
 
-def worker_command() -> list[str]:
-    arguments = ["-A", "store_monitoring", "worker", "--loglevel", "INFO", "--concurrency", "2"]
+def worker_command(concurrency: int = 2) -> list[str]:
+    arguments = ["-A", "store_monitoring", "worker", "--loglevel", "INFO"]
+    arguments += ["--concurrency", str(concurrency)]
     return [str(BIN / "celery"), *arguments]
 
 

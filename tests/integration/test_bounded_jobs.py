@@ -7,6 +7,7 @@ shared one), so that they can stop, kill and restart it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import time
@@ -21,6 +22,7 @@ import redis
 from django.utils import timezone
 
 from monitor.models import Report
+from monitor.services.api_keys import api_key_create
 from store_monitoring import gunicorn_conf
 from store_monitoring.devstack import (
     Answer,
@@ -39,6 +41,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 FLOOD = 200
 TRIGGER = "/api/monitor/trigger_report"
+# A flood of forced reports from one client (no keys): all of them may wait.
+NO_CAP = {"REPORT_MAX_QUEUED_PER_KEY": str(FLOOD)}
 
 
 @pytest.fixture
@@ -98,14 +102,17 @@ def test_a_backlog_longer_than_the_stale_timeout_all_completes(
     launch: Callable[..., Service], start_api: Callable[..., Api]
 ) -> None:
     # Queued reports wait far longer than the stale timeout: they must not fail.
-    short = {"REPORT_STALE_AFTER_SECONDS": "2"}
+    short = {"REPORT_STALE_AFTER_SECONDS": "2", **NO_CAP}
     api = start_api(**short)
     report_ids = flood(api, FLOOD, force=True)
-    # All queued, none started, and silent past the stale timeout already.
+    # All waiting, none started, and silent past the stale timeout already:
+    # the first in the queue, the others for their client's turn.
     Report.objects.update(heartbeat_at=timezone.now() - timedelta(minutes=1))
-    first = api.report(report_ids[0]).json()
+    oldest, *later = Report.objects.order_by("created_at").values_list("report_id", flat=True)
+    first = api.report(oldest).json()
     assert (first["status"], first["stage"]) == ("Running", "queued")
     assert first["queue_position"] is None  # Redis is not asked
+    assert {api.report(report_id).json()["stage"] for report_id in later[:5]} == {"waiting"}
 
     start_worker(launch, **short)
 
@@ -118,7 +125,11 @@ def test_a_backlog_longer_than_the_stale_timeout_all_completes(
 def test_beat_keeps_the_report_table_bounded(
     launch: Callable[..., Service], start_api: Callable[..., Api], tmp_path: Path
 ) -> None:
-    retention = {"REPORT_RETENTION_COUNT": "10", "REPORT_RETENTION_INTERVAL_SECONDS": "1"}
+    retention = {
+        "REPORT_RETENTION_COUNT": "10",
+        "REPORT_RETENTION_INTERVAL_SECONDS": "1",
+        **NO_CAP,
+    }
     api = start_api(**retention)
     start_worker(launch, **retention)
     launch(
@@ -178,6 +189,12 @@ def force_trigger(api: Api) -> Answer:
     return api.request("POST", TRIGGER, {"as_of": AS_OF, "force": True})
 
 
+def keyed(api: Api, name: str) -> Api:
+    """The API as a client of its own (a new write key): its trigger publishes
+    its report's job at once, never waiting for another report's turn."""
+    return dataclasses.replace(api, key=api_key_create(name=name, scope="write").key)
+
+
 def publishing_at_11() -> bool:
     """Whether a report as of 11:00 is committed, its job being published."""
     reports = Report.objects.filter(as_of__hour=11, stage=Report.Stage.ENQUEUING)
@@ -197,18 +214,22 @@ def test_a_stopped_or_killed_broker_gives_a_quick_503_and_reads_never_wait(
     record_property: Callable[[str, object], None],
 ) -> None:
     broker = private_redis.start()
-    api = start_api(CELERY_BROKER_URL=private_redis.url)
-    queued = api.trigger(AS_OF)  # no worker: it stays queued
+    api = start_api(CELERY_BROKER_URL=private_redis.url, API_KEYS_REQUIRED="true")
+    # Each trigger from a client of its own, so that each publishes a job.
+    clients = iter([keyed(api, f"client-{number}") for number in range(9)])
+    reader = next(clients)
+    queued = reader.trigger(AS_OF)  # no worker: it stays queued
     for _ in range(4):  # both web processes connected: what follows times the broker only
-        force_trigger(api)
+        force_trigger(next(clients))
 
+    stopped_client = next(clients)
     os.kill(broker.process.pid, signal.SIGSTOP)  # hung: connections open, nothing answers
     try:
         # Each answers at all (a hang would meet the client's timeout): the
         # publish gives up, and the reads never ask the broker.
-        seconds, answer = timed(lambda: force_trigger(api))
-        read_seconds, read = timed(lambda: api.report(queued))
-        list_seconds, listing = timed(lambda: api.request("GET", "/api/monitor/reports"))
+        seconds, answer = timed(lambda: force_trigger(stopped_client))
+        read_seconds, read = timed(lambda: reader.report(queued))
+        list_seconds, listing = timed(lambda: reader.request("GET", "/api/monitor/reports"))
     finally:
         os.kill(broker.process.pid, signal.SIGCONT)
 
@@ -221,15 +242,16 @@ def test_a_stopped_or_killed_broker_gives_a_quick_503_and_reads_never_wait(
         {"error": "the job queue is unreachable; try again later"},
     )
     assert (read.status, listing.status) == (200, 200)
-    assert force_trigger(api).status == 200  # resumed
+    assert force_trigger(next(clients)).status == 200  # resumed
 
     broker.kill()  # dead: connections refused
-    seconds, answer = timed(lambda: force_trigger(api))
+    killed_client = next(clients)
+    seconds, answer = timed(lambda: force_trigger(killed_client))
     record_property("killed broker: seconds to 503", seconds)
     assert answer.status == 503
 
     private_redis.start()  # back, on the same port
-    assert force_trigger(api).status == 200
+    assert force_trigger(next(clients)).status == 200
 
 
 @pytest.mark.usefixtures("stored_data")
@@ -237,9 +259,10 @@ def test_an_identical_trigger_during_a_failing_publish_shares_its_503(
     private_redis: PrivateRedis, start_api: Callable[..., Api]
 ) -> None:
     broker = private_redis.start()
-    api = start_api(CELERY_BROKER_URL=private_redis.url)
-    for _ in range(4):  # both web processes connected: what follows times the broker only
-        force_trigger(api)
+    api = start_api(CELERY_BROKER_URL=private_redis.url, API_KEYS_REQUIRED="true")
+    for number in range(4):  # both web processes connected: what follows times the broker only
+        force_trigger(keyed(api, f"warming-{number}"))
+    api = keyed(api, "identical")  # a client with nothing waiting: its trigger publishes
     other_instant = {"as_of": "2023-01-25T11:00:00Z"}  # none of the reports above
 
     os.kill(broker.process.pid, signal.SIGSTOP)
@@ -298,6 +321,7 @@ def test_embedded_a_flood_keeps_threads_memory_and_the_table_flat(
 ) -> None:
     api, web = start_web(
         launch,
+        **NO_CAP,
         CELERY_BROKER_URL="",
         REPORT_EMBEDDED_THREADS="1",
         REPORT_RETENTION_COUNT="20",
