@@ -27,8 +27,9 @@ from monitor.models import Report, WorkerBeat
 BEATS_MISSED = 3
 # A worker neither alive nor serving for this long is forgotten (its row deleted).
 FORGET_AFTER = timedelta(days=1)
-# The stages of a report whose next step waits in the job queue.
-WAITING_STAGES = frozenset({Report.Stage.QUEUED, Report.Stage.QUEUED_PARTS})
+# The stages of a report whose next step waits on the job queue (a waiting
+# report: its client's report in the queue, services.report_turns).
+WAITING_STAGES = frozenset({Report.Stage.WAITING, Report.Stage.QUEUED, Report.Stage.QUEUED_PARTS})
 
 
 def beat_seconds() -> float:
