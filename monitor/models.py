@@ -1,7 +1,8 @@
 """The stored data: stores, their business hours, calendar and status polls, and report
 jobs; organizations, which own stores, keys, users and reports; incidents and
-their events."""
+their events; the channels that notify them and their deliveries."""
 
+import base64
 import secrets
 import uuid
 from typing import Any
@@ -12,6 +13,7 @@ from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 
 class CoveringUniqueConstraint(models.UniqueConstraint):
@@ -573,3 +575,110 @@ class WorkerBeat(models.Model):
 
     def __str__(self) -> str:
         return f"worker {self.hostname}"
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class Channel(models.Model):
+    """Where incident events go (monitor.services.notifications): a webhook, an
+    email address, or an Apprise URL (Slack, Teams, Telegram, …)."""
+
+    class Kind(models.TextChoices):
+        WEBHOOK = "webhook"
+        EMAIL = "email"
+        APPRISE = "apprise"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # The webhook's or Apprise's URL, or the email address.
+    target = models.TextField()
+    # A webhook's Standard Webhooks signing secret (whsec_…); empty for the others.
+    secret = models.CharField(max_length=64, blank=True, default="")
+    # None: the platform's, which receives every event; else its organization's
+    # stores' events only.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="channels"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The last attempt that reached it.
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    # The first failed attempt since the last success; None while it delivers.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    # When it was marked failing: it had failed for NOTIFY_RETRY_HOURS with no
+    # success. Cleared by the next success.
+    failing_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} channel {self.pk}"
+
+
+class Delivery(models.Model):
+    """One request to one channel carrying a set of events, tried until it is
+    delivered or NOTIFY_RETRY_HOURS have passed. Its id is the webhook-id of
+    every try, so a receiver can drop a retry it already has.
+
+    A try claims the next attempt number under a row lock and records its
+    outcome only while the row still carries it (as a report's job does,
+    docs/architecture.md): a delivered row is never sent again.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"  # given up after NOTIFY_RETRY_HOURS
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    # The events as the body lists them ({"id", "type", "incident"}), frozen
+    # when the delivery was made: every try sends the same body.
+    events = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Tries claimed so far.
+    attempts = models.PositiveIntegerField(default=0)
+    # The next try may start from then (a retry's backoff).
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # While a try is in flight: until when its claim holds. A try lost with its
+    # worker is taken over once this has passed.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            # Serves the catch-up's read of the pending deliveries that are due.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_pending_due_idx",
+                condition=models.Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.id} to channel {self.channel_id} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try of a delivery: the channel's log (GET …/channels/<id>/deliveries)."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="tries")
+    # Denormalized from the delivery: serves the channel's log, newest first.
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+", db_index=False)
+    number = models.PositiveIntegerField()  # the delivery's attempt number, from 1
+    at = models.DateTimeField()
+    succeeded = models.BooleanField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)  # HTTP, when one answered
+    error = models.TextField(blank=True, default="")
+    duration_ms = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["channel", "-at"], name="delivery_attempt_log_idx")]
+
+    def __str__(self) -> str:
+        outcome = "ok" if self.succeeded else "failed"
+        return f"try {self.number} of {self.delivery_id} ({outcome})"

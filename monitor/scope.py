@@ -27,7 +27,7 @@ from django.db.models import QuerySet
 from monitor.db.base import Batch
 from monitor.ingest.reader import RowErrors
 from monitor.ingest.rules import EVERY_STORE
-from monitor.models import Incident, Organization, Report, Store
+from monitor.models import Channel, Incident, Organization, Report, Store
 from monitor.selectors import ALL_STORES, StoreRange
 
 # Store ids looked up per query when an organization's rows are checked.
@@ -90,6 +90,13 @@ class Scope:
         if self.organization is None:
             return Report.objects.all()
         return Report.objects.filter(organization=self.organization)
+
+    def channels(self) -> QuerySet[Channel]:
+        """The notification channels it may see and change: every channel, or its
+        organization's (which receive its stores' events only)."""
+        if self.organization is None:
+            return Channel.objects.all()
+        return Channel.objects.filter(organization=self.organization)
 
     def own_reports(self) -> QuerySet[Report]:
         """The reports it triggered itself (the platform's: those of every store):

@@ -26,7 +26,13 @@ from django.db import DatabaseError, connections
 from django.utils import timezone
 
 from monitor.jobqueue.base import Job, Key, QueueUnavailableError
-from monitor.services import poll_retention, report_parts, report_retention, workers
+from monitor.services import (
+    notifications,
+    poll_retention,
+    report_parts,
+    report_retention,
+    workers,
+)
 from monitor.services.report_attempts import DATABASE_UNREACHABLE
 
 # The project's Celery app, made before the tasks below so that they bind to it.
@@ -45,10 +51,13 @@ class CeleryQueue:
     may_refuse = True
     fans_out = True
 
-    def send(self, job: Job[Key], key: Key) -> None:
+    def send(self, job: Job[Key], key: Key, *, delay_seconds: float = 0) -> None:
         # Bounded: the broker's timeouts and publish retries (settings) make
-        # a dead or hung Redis an error within about 2 s.
-        self._publish(job, lambda: current_app.send_task(job.name, args=[key]))
+        # a dead or hung Redis an error within about 2 s. A delay is Celery's
+        # countdown: a worker takes the task at once and holds it until then,
+        # so a delay past the visibility timeout may see it delivered twice.
+        countdown = delay_seconds if delay_seconds > 0 else None
+        self._publish(job, lambda: current_app.send_task(job.name, args=[key], countdown=countdown))
 
     def run_each(self, job: Job[Key], keys: Sequence[Key]) -> None:
         if keys:
@@ -150,6 +159,10 @@ def job_task(job: Job[Key]) -> Task[[Key], None]:
 
 report_run_task = job_task(report_parts.REPORT_RUN)
 report_part_run_task = job_task(report_parts.PART_RUN)
+notifications_dispatch_task = job_task(notifications.DISPATCH)
+notification_deliver_task = job_task(notifications.DELIVER)
+# Run by Celery beat every minute: the deliveries' safety net.
+notifications_catch_up_task = job_task(notifications.CATCH_UP)
 
 
 # Run by `celery -A store_monitoring beat` every REPORT_RETENTION_INTERVAL_SECONDS.

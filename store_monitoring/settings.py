@@ -301,6 +301,7 @@ SPECTACULAR_SETTINGS = {
         "ReportStatusEnum": "monitor.models.Report.Status",
         "RunningStatusEnum": ["Running"],
         "FailedStatusEnum": ["Failed"],
+        "ChannelKindEnum": "monitor.models.Channel.Kind",
     },
 }
 
@@ -413,6 +414,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(max(REPORT_RETENTION_INTERVAL_SECONDS, 1)),
     },
 }
+CELERY_BEAT_SCHEDULE["notifications-catch-up"] = {
+    "task": "monitor.notifications_catch_up",
+    "schedule": 60.0,
+    "args": (0,),
+}
 # Beat keeps the time each periodic job last ran in this file (beat's --schedule
 # overrides it); the scheduler makes its folder when missing.
 CELERY_BEAT_SCHEDULER = "store_monitoring.celery:PersistentScheduler"
@@ -426,6 +432,25 @@ if PRUNE_POLLS_OLDER_THAN_DAYS >= 0:
         "schedule": crontab_from(os.environ.get("PRUNE_POLLS_CRON", "0 3 * * *")),
         "args": (PRUNE_POLLS_OLDER_THAN_DAYS,),
     }
+
+# Notifications (docs/notifications.md). A failed delivery is tried again after
+# NOTIFY_RETRY_FIRST_SECONDS, each wait three times the last up to
+# NOTIFY_RETRY_MAX_SECONDS (keep it under CELERY_VISIBILITY_TIMEOUT: a longer
+# countdown is delivered twice by Redis), for NOTIFY_RETRY_HOURS; a channel
+# failing that long is marked failing.
+NOTIFY_RETRY_FIRST_SECONDS = env_int("NOTIFY_RETRY_FIRST_SECONDS", 10, minimum=1)
+NOTIFY_RETRY_MAX_SECONDS = env_int("NOTIFY_RETRY_MAX_SECONDS", 240, minimum=1)
+NOTIFY_RETRY_HOURS = env_int("NOTIFY_RETRY_HOURS", 24, minimum=1)
+# The service's address as people reach it: the absolute links in emails and chats.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Email channels go through Django's SMTP backend, configured by Django's own names.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "store-monitoring@localhost")
+EMAIL_TIMEOUT = 5  # seconds: a try that has not answered is retried
 
 # Each line starts with a UTC timestamp and the level; LOG_FORMAT=json writes one
 # JSON object a line instead (store_monitoring.logs), as gunicorn and Celery do.

@@ -44,8 +44,12 @@ class JobQueue(Protocol):
     # runs them one after another in the calling thread.
     fans_out: bool
 
-    def send(self, job: Job[Key], key: Key) -> None:
-        """Queue `job` for `key`; raises QueueUnavailableError when refused."""
+    def send(self, job: Job[Key], key: Key, *, delay_seconds: float = 0) -> None:
+        """Queue `job` for `key`, to start no sooner than `delay_seconds` from
+        now (a retry's backoff); raises QueueUnavailableError when refused. A
+        delayed job is held by the queue meanwhile: a queue that loses it (a
+        stopped process) never runs it, so its service must be able to find
+        and send it again (a notification's delivery: the periodic catch-up)."""
         ...
 
     def run_each(self, job: Job[Key], keys: Sequence[Key]) -> None:

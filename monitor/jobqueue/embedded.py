@@ -50,9 +50,15 @@ class EmbeddedQueue:
         self._jobs: dict[str, Job[Any]] = {}  # by name: the jobs sent here
         self._lock = threading.Lock()
 
-    def send(self, job: Job[Key], key: Key) -> None:
+    def send(self, job: Job[Key], key: Key, *, delay_seconds: float = 0) -> None:
         self._recover(job)
-        self._pool.put((job.name, key))
+        if delay_seconds <= 0:
+            self._pool.put((job.name, key))
+            return
+        # A timer thread queues it later; it dies with the process, like the queue.
+        timer = threading.Timer(delay_seconds, self._pool.put, args=[(job.name, key)])
+        timer.daemon = True
+        timer.start()
 
     def run_each(self, job: Job[Key], keys: Sequence[Key]) -> None:
         for key in keys:

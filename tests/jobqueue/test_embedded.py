@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
+from datetime import UTC, datetime
 
 import pytest
 
-from monitor.jobqueue.embedded import JobPool
+from monitor.jobqueue.base import Job
+from monitor.jobqueue.embedded import EmbeddedQueue, JobPool
 
 
 def pool_threads() -> list[threading.Thread]:
@@ -103,3 +106,22 @@ def test_the_pool_holds_a_job_while_it_waits_or_runs() -> None:
 
     assert held == {"a": True, "b": True, "c": False}
     assert not pool.holds("a")
+
+
+def test_a_delayed_job_is_queued_once_its_delay_is_up() -> None:
+    ran: list[tuple[str, float]] = []
+    done = threading.Event()
+    queue = EmbeddedQueue(threads=1, process_started=datetime.now(UTC), between_jobs=lambda: None)
+
+    def run(key: str) -> None:
+        ran.append((key, time.monotonic()))
+        done.set()
+
+    job: Job[str] = Job(name="test.delayed", run=run)
+    sent = time.monotonic()
+    queue.send(job, "later", delay_seconds=0.3)
+    assert not queue.holds(job, "later")  # not queued yet: its timer holds it
+    assert done.wait(30)
+    [(key, at)] = ran
+    assert key == "later"
+    assert at - sent >= 0.3

@@ -1,13 +1,18 @@
-"""Incident rows made directly, as the evaluation (monitor.services.incidents) stores them."""
+"""Incident rows made directly, as the evaluation (monitor.services.incidents) stores them,
+and their events (the notifications' outbox)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from monitor.engine.timeline import utc_instant
 from monitor.engine.units import TICKS_PER_US
-from monitor.models import Incident, Store
+from monitor.formatting import ticks_of
+from monitor.models import Incident, IncidentEvent, Organization, Store
 from monitor.selectors import to_epoch_us
+from monitor.services.incidents import incident_document
+
+STARTED = datetime(2023, 1, 25, 17, 30, tzinfo=UTC)  # the notification tests' incidents
 
 
 def tick(instant: datetime, *, half: bool = False) -> int:
@@ -33,4 +38,31 @@ def make_incident(
         end_tick=end_tick,
         started_at=utc_instant(start_tick),
         ended_at=None if end_tick is None else utc_instant(end_tick),
+    )
+
+
+def incident_event(
+    store_id: str,
+    *,
+    organization: Organization | None = None,
+    event: str = IncidentEvent.Type.OPENED,
+    zone: str = "America/Chicago",
+    down_for: timedelta | None = None,
+) -> IncidentEvent:
+    """An incident of the store (made, in the organization, when missing) from
+    STARTED, resolved after `down_for` when given, and its event, recorded as
+    the evaluation records them."""
+    store, _ = Store.objects.get_or_create(
+        store_id=store_id, defaults={"timezone_str": zone, "organization": organization}
+    )
+    start = tick(STARTED)
+    end = None if down_for is None else start + ticks_of(down_for)
+    incident = Incident.objects.filter(store=store, start_tick=start).first() or make_incident(
+        store, start, end
+    )
+    return IncidentEvent.objects.create(
+        incident=incident,
+        organization=store.organization,
+        type=event,
+        document=incident_document(incident),
     )

@@ -31,9 +31,13 @@ class FakeQueue:
         self.workers = 1
         self.served_at: datetime | None = None
         self.serving = True
+        # Every delayed send: its kind's name, key and delay (it waits with the others).
+        self.delays: list[tuple[str, Any, float]] = []
 
-    def send(self, job: Job[Key], key: Key) -> None:
+    def send(self, job: Job[Key], key: Key, *, delay_seconds: float = 0) -> None:
         self.run_each(job, [key])
+        if delay_seconds > 0:
+            self.delays.append((job.name, key, delay_seconds))
 
     def run_each(self, job: Job[Key], keys: Sequence[Key]) -> None:
         if self.refusing:
