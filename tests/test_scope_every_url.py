@@ -22,8 +22,11 @@ from pytest_django.fixtures import Settings
 
 from monitor.models import (
     BusinessHours,
+    Channel,
+    Delivery,
     Exclusion,
     Incident,
+    Organization,
     ReportPart,
     SpecialHours,
     StatusPoll,
@@ -41,7 +44,19 @@ VICTIM_IDS: dict[str, Callable[[Tenants], list[str]]] = {
     "exclusion_id": lambda t: [str(pk) for pk in t.exclusion_ids],
     "incident_id": lambda t: [str(pk) for pk in t.incident_ids],
     "date": lambda t: [t.zeta_special_date],
+    "channel_id": lambda t: [str(pk) for pk in _victim_channels()],
 }
+
+
+def _victim_channels() -> list[int]:
+    """Zeta's channel and the platform's (made on first use)."""
+    zeta = Organization.objects.get(slug="zeta")
+    return [
+        Channel.objects.get_or_create(kind="email", target=target, organization=owner)[0].pk
+        for target, owner in [("ops@zeta.example", zeta), ("ops@example.com", None)]
+    ]
+
+
 METHODS = ("get", "head", "post", "put", "patch", "delete")
 # Bodies that a write of each kind would accept (the ids come from the path).
 BODIES: list[Any] = [
@@ -117,6 +132,12 @@ def victims_state(tenants: Tenants) -> dict[str, Any]:
             .order_by("pk")
             .values_list("pk", "store_id", "status", "start_tick", "end_tick")
         ),
+        "channels": list(
+            Channel.objects.exclude(organization=tenants.acme.organization)
+            .order_by("pk")
+            .values_list("pk", "target", "organization_id")
+        ),
+        "deliveries": Delivery.objects.count(),
     }
 
 
@@ -125,7 +146,9 @@ def tenants(settings: Settings) -> Tenants:
     settings.API_KEYS_REQUIRED = True
     settings.API_THROTTLE_RATES = {"read": None, "trigger": None, "write": None}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    return make_tenants()
+    tenants = make_tenants()
+    _victim_channels()
+    return tenants
 
 
 def call(client: Client, tenants: Tenants, method: str, path: str, body: Any = None) -> Any:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from monitor.api import calendar, incidents, ingest, store_views, views
+from monitor.api import calendar, channels, incidents, ingest, store_views, views
 from monitor.store_paths import STORE_ID
 
 # Data in (docs/report-semantics.md §9): the same loads as the import commands.
@@ -54,6 +54,15 @@ urlpatterns = [
     path("reports/<str:report_id>", views.report_detail, name="report_detail"),
     path("reports/<str:report_id>/csv", views.report_csv, name="report_csv"),
     path("stores", store_views.store_list, name="stores"),
+    # Notifications (docs/notifications.md).
+    path("channels", channels.channels, name="channels"),
+    path("channels/<int:channel_id>", channels.channel, name="channel"),
+    path("channels/<int:channel_id>/test", channels.channel_test, name="channel_test"),
+    path(
+        "channels/<int:channel_id>/deliveries",
+        channels.channel_deliveries,
+        name="channel_deliveries",
+    ),
     path(f"stores/<{STORE_ID}:store_id>", store_views.store_detail, name="store"),
     path("incidents", incidents.incident_list, name="incidents"),
     path("incidents/<int:incident_id>", incidents.incident_detail, name="incident"),

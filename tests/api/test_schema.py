@@ -69,6 +69,16 @@ ENDPOINTS = [
     # Platform keys only: 403 for an organization's, even where keys are off.
     ("/api/monitor/store_organizations", "post", WRITE_CODES | {"403"}),
     ("/api/monitor/stores/{store_id}/organization", "put", WRITE_CODES | {"403"}),
+    # Notification channels.
+    ("/api/monitor/channels", "get", {"200", "405", "429", "503"}),
+    ("/api/monitor/channels", "post", (WRITE_CODES - {"200"}) | {"201"}),
+    ("/api/monitor/channels/{channel_id}", "delete", {"204", "404", "405", "429", "503"}),
+    ("/api/monitor/channels/{channel_id}/test", "post", {"202", "404", "405", "413", "429", "503"}),
+    (
+        "/api/monitor/channels/{channel_id}/deliveries",
+        "get",
+        {"200", "400", "404", "405", "429", "503"},
+    ),
     ("/metrics", "get", {"200", "403", "503"}),
     ("/healthz", "get", {"200"}),
     ("/readyz", "get", {"200", "503"}),

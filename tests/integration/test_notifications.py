@@ -39,7 +39,7 @@ from monitor.scope import PLATFORM, Scope
 from monitor.services import notifications
 from monitor.services.notifications import DELIVER, channel_create
 from store_monitoring.devstack import ROOT, Service, free_port, worker_command, worker_ready
-from tests.support.incidents import incident_event
+from tests.support.incidents import incident_event, incident_storm
 from tests.support.jobqueue import FakeQueue
 from tests.support.receiver import Received, Receiver, receiving
 
@@ -179,7 +179,9 @@ def test_a_storm_of_300_is_one_request_per_channel(
     with receiving() as other:
         first = channel_create(PLATFORM, "webhook", receiver.url)
         second = channel_create(PLATFORM, "webhook", other.url)
-        _evaluation(*[lambda n=n: incident_event(f"store-{n}") for n in range(300)])
+        with transaction.atomic():
+            incident_storm(300)
+            notifications.dispatch_on_commit()
         [one] = receiver.wait_for(1, WAIT)
         [two] = other.wait_for(1, WAIT)
         assert queue.join(WAIT)
@@ -188,7 +190,7 @@ def test_a_storm_of_300_is_one_request_per_channel(
     for channel, request in [(first, one), (second, two)]:
         events = Webhook(channel.secret).verify(request.body, request.headers)["events"]
         assert sorted(e["incident"]["store_id"] for e in events) == sorted(
-            f"store-{n}" for n in range(300)
+            f"storm-{n}" for n in range(300)
         )
 
 
@@ -229,7 +231,7 @@ def test_concurrent_dispatchers_never_hand_out_an_event_twice(job_queue: FakeQue
     if connection.vendor != "postgresql":
         pytest.skip("concurrent dispatchers need PostgreSQL (SQLite runs one writer at a time)")
     channel_create(PLATFORM, "email", "ops@example.com")
-    events = [incident_event(f"s{n}") for n in range(200)]
+    events = incident_storm(200)
     start = threading.Barrier(4)
 
     def dispatch() -> None:

@@ -25,7 +25,7 @@ from monitor.services.notifications import (
     ChannelNotFoundError,
     channel_create,
 )
-from tests.support.incidents import incident_event
+from tests.support.incidents import incident_event, incident_storm
 from tests.support.jobqueue import FakeQueue
 from tests.support.receiver import Receiver, receiving
 
@@ -141,8 +141,7 @@ def test_a_storm_of_300_events_is_one_request_per_channel(
 ) -> None:
     first = channel_create(PLATFORM, "webhook", receiver.url)
     second = channel_create(PLATFORM, "webhook", receiver.url + "/2")
-    for number in range(300):
-        incident_event(f"store-{number}")
+    incident_storm(300)
 
     commits(notifications.notifications_dispatch)
     commits(job_queue.run_all)

@@ -66,3 +66,22 @@ def incident_event(
         type=event,
         document=incident_document(incident),
     )
+
+
+def incident_storm(count: int) -> list[IncidentEvent]:
+    """`count` stores (storm-0, storm-1, …) going down at once: their incidents
+    opened, in one batch, as one evaluation records them."""
+    stores = Store.objects.bulk_create(
+        Store(store_id=f"storm-{n}", timezone_str="America/Chicago") for n in range(count)
+    )
+    incidents = Incident.objects.bulk_create(
+        Incident(store=store, start_tick=_tick(STARTED), started_at=STARTED) for store in stores
+    )
+    return IncidentEvent.objects.bulk_create(
+        IncidentEvent(
+            incident=incident,
+            type=IncidentEvent.Type.OPENED,
+            document=incident_document(incident),
+        )
+        for incident in incidents
+    )
