@@ -441,6 +441,10 @@ if PRUNE_POLLS_OLDER_THAN_DAYS >= 0:
 NOTIFY_RETRY_FIRST_SECONDS = env_int("NOTIFY_RETRY_FIRST_SECONDS", 10, minimum=1)
 NOTIFY_RETRY_MAX_SECONDS = env_int("NOTIFY_RETRY_MAX_SECONDS", 240, minimum=1)
 NOTIFY_RETRY_HOURS = env_int("NOTIFY_RETRY_HOURS", 24, minimum=1)
+# Webhooks (and Apprise's json://, xml://, form://) may reach loopback, private
+# and link-local addresses only when this is on: a channel must not make the
+# service a way into its own network (a cloud's metadata service, say).
+NOTIFY_ALLOW_PRIVATE_ADDRESSES = env_bool("NOTIFY_ALLOW_PRIVATE_ADDRESSES", False)
 # The service's address as people reach it: the absolute links in emails and chats.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 # Email channels go through Django's SMTP backend, configured by Django's own names.

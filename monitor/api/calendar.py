@@ -34,7 +34,7 @@ from monitor.api.throttles import ReadOrWriteThrottle, WriteThrottle
 from monitor.services import calendar
 from monitor.services.imports import exclusions_import
 from monitor.services.store_edits import StoreEditError
-from monitor.services.stores import SpecialDate
+from monitor.services.stores import MAX_OFFSET, SpecialDate
 
 _STORE = "8419537941919820732"  # a store id of the examples
 _NOT_FOUND = error_answer("No such store, date or exclusion (the error says which).")
@@ -85,7 +85,8 @@ class ExclusionQuerySerializer(serializers.Serializer[Any]):
     limit = serializers.IntegerField(
         required=False, default=100, min_value=1, max_value=calendar.EXCLUSIONS_MAX_LIMIT
     )
-    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    # Bounded: SQLite refuses an OFFSET past 64 bits (a 500, not a 400).
+    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
 
 
 def _writes(*methods: str) -> Callable[[Callable[..., Any]], Any]:

@@ -27,6 +27,7 @@ from monitor.api.store_serializers import InstantField
 from monitor.api.throttles import ReadOrWriteThrottle, WriteThrottle
 from monitor.models import Channel, DeliveryAttempt
 from monitor.services import notifications
+from monitor.services.stores import MAX_OFFSET
 
 T = TypeVar("T")
 
@@ -132,7 +133,8 @@ class DeliveryLogSerializer(serializers.Serializer[Any]):
 
 class DeliveryLogQuerySerializer(StrictQuerySerializer):
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=500)
-    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    # Bounded: SQLite refuses an OFFSET past 64 bits (a 500, not a 400).
+    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
 
 
 def _found(read: Callable[[], T]) -> T:

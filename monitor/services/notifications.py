@@ -21,9 +21,13 @@ the receivers' side.
 
 from __future__ import annotations
 
+import http.client
+import ipaddress
 import json
 import logging
 import smtplib
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -367,6 +371,49 @@ def _record(claim: _Claim, outcome: Outcome, duration_ms: int) -> None:
 # ---- the channels' kinds --------------------------------------------------------------------
 
 
+class PrivateAddressError(OSError):
+    """A channel's request would reach a private address (NOTIFY_ALLOW_PRIVATE_ADDRESSES)."""
+
+
+def _refuse_private(address: str) -> None:
+    """Refuse an address that is not on the public internet (loopback, private,
+    link-local such as a cloud's metadata service), unless allowed: a channel
+    must not make the service a way into its own network."""
+    if settings.NOTIFY_ALLOW_PRIVATE_ADDRESSES:
+        return
+    if not ipaddress.ip_address(address.split("%")[0]).is_global:
+        raise PrivateAddressError(
+            f"{address} is not a public address (NOTIFY_ALLOW_PRIVATE_ADDRESSES is off)"
+        )
+
+
+class _GuardedHTTPConnection(http.client.HTTPConnection):
+    # The address actually connected to, after any DNS answer: no rebinding.
+    def connect(self) -> None:
+        super().connect()
+        _refuse_private(self.sock.getpeername()[0])
+
+
+class _GuardedHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _refuse_private(self.sock.getpeername()[0])
+
+
+class _GuardedHTTP(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_GuardedHTTPConnection, req)
+
+
+class _GuardedHTTPS(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        # The system's CA certificates and host name check, as urllib's own handler.
+        return self.do_open(_GuardedHTTPSConnection, req, context=_TLS)
+
+
+_TLS = ssl.create_default_context()
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A webhook's redirect is an answer of its own (a failure), not followed:
     urllib would follow it as a GET without the body."""
@@ -375,7 +422,10 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_HTTP = urllib.request.build_opener(_NoRedirects)
+# No proxy from the environment: the address checked is the receiver's own.
+_HTTP = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}), _GuardedHTTP, _GuardedHTTPS, _NoRedirects
+)
 
 
 def _webhook(channel: Channel, delivery: Delivery) -> Outcome:
@@ -405,6 +455,8 @@ def _webhook(channel: Channel, delivery: Delivery) -> Outcome:
         reason = getattr(error, "reason", error)
         if isinstance(reason, TimeoutError):
             return Outcome(False, error=f"no answer within {TIMEOUT_SECONDS} s")
+        if isinstance(reason, PrivateAddressError):
+            return Outcome(False, error=f"refused: {reason}")
         return Outcome(False, error=f"connection failed: {reason}")
 
 
@@ -430,9 +482,19 @@ def _apprise(channel: Channel, delivery: Delivery) -> Outcome:
     """A notification through Apprise (Slack, Teams, Telegram, …); Apprise's own
     warnings are the error."""
     notifier = apprise.Apprise()
+    plugin = apprise.Apprise.instantiate(channel.target)
+    if plugin is None:
+        return Outcome(False, error="not an Apprise URL")
+    if plugin.protocol in _APPRISE_ANY_HOST or plugin.secure_protocol in _APPRISE_ANY_HOST:
+        try:
+            for *_, address in socket.getaddrinfo(plugin.host, None):
+                _refuse_private(str(address[0]))
+        except PrivateAddressError as error:
+            return Outcome(False, error=f"refused: {error}")
+        except OSError as error:
+            return Outcome(False, error=f"connection failed: {error}")
     with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
-        if not notifier.add(channel.target):
-            return Outcome(False, error="not an Apprise URL")
+        notifier.add(plugin)
         delivered = notifier.notify(
             title=message_title(delivery.events), body=message_text(delivery.events)
         )
@@ -441,6 +503,10 @@ def _apprise(channel: Channel, delivery: Delivery) -> Outcome:
         return Outcome(True)
     return Outcome(False, error=log.strip() or "Apprise could not deliver it")
 
+
+# Apprise's plain HTTP notifications, which post to any host the URL names
+# (its other services go to their own, or to a self-hosted server's host as given).
+_APPRISE_ANY_HOST = {"json", "jsons", "xml", "xmls", "form", "forms"}
 
 _SENDERS = {
     Channel.Kind.WEBHOOK.value: _webhook,

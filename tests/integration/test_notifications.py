@@ -307,7 +307,8 @@ def test_a_worker_killed_mid_delivery_delivers_after_restart_and_never_twice(
     client = Celery(broker=redis_url, set_as_current=False)
     receiver.hold = threading.Event()  # the receiver keeps the first try waiting
 
-    worker = launch("worker-1", worker_command(), worker_ready)
+    allowed = {"NOTIFY_ALLOW_PRIVATE_ADDRESSES": "true"}  # the receiver is on 127.0.0.1
+    worker = launch("worker-1", worker_command(), worker_ready, **allowed)
     client.send_task(DELIVER.name, args=[delivery_id])
     receiver.wait_for(1, WAIT)
     worker.kill()  # SIGKILL, mid-request: the try was claimed, its outcome never recorded
@@ -318,7 +319,9 @@ def test_a_worker_killed_mid_delivery_delivers_after_restart_and_never_twice(
 
     # Redis hands the unacknowledged task to the restarted worker, which waits
     # for the lost try's claim to lapse, then tries again.
-    restarted = launch("worker-2", worker_command(), worker_ready, CELERY_VISIBILITY_TIMEOUT="1")
+    restarted = launch(
+        "worker-2", worker_command(), worker_ready, CELERY_VISIBILITY_TIMEOUT="1", **allowed
+    )
     requests = receiver.wait_for(2, WAIT + notifications.LEASE_SECONDS)
     _wait(lambda: Delivery.objects.get().status == Delivery.Status.DELIVERED)
 

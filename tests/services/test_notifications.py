@@ -262,6 +262,28 @@ def test_an_unreachable_webhook_is_a_failed_try_with_the_reason(
     assert Delivery.objects.get().status == Delivery.Status.PENDING
 
 
+@pytest.mark.parametrize("kind", ["webhook", "apprise"])
+def test_private_addresses_are_refused_unless_allowed(
+    receiver: Receiver,
+    job_queue: FakeQueue,
+    commits: Callable[..., Any],
+    settings: Any,
+    kind: str,
+) -> None:
+    settings.NOTIFY_ALLOW_PRIVATE_ADDRESSES = False
+    url = receiver.url if kind == "webhook" else receiver.url.replace("http://", "json://")
+    channel_create(PLATFORM, kind, url)
+    incident_event("42")
+    commits(notifications.notifications_dispatch)
+    commits(job_queue.run_all)
+    assert receiver.requests == []
+    [attempt] = DeliveryAttempt.objects.all()
+    assert not attempt.succeeded
+    assert attempt.error == (
+        "refused: 127.0.0.1 is not a public address (NOTIFY_ALLOW_PRIVATE_ADDRESSES is off)"
+    )
+
+
 def test_a_try_in_flight_is_left_alone_until_its_claim_lapses(
     receiver: Receiver, job_queue: FakeQueue, commits: Callable[..., Any]
 ) -> None:
