@@ -68,6 +68,8 @@ EARLY_TOLERANCE = timedelta(seconds=1)
 # The catch-up sends a pending delivery whose try is due for this long and
 # that no job took: its job was lost (a stopped process, a broker restart).
 CATCH_UP_GRACE = timedelta(seconds=15)
+# The most overdue deliveries one catch-up sends (the next minute sends more).
+CATCH_UP_BATCH = 1000
 # The most events one delivery holds (a body's size stays bounded); more
 # waiting events for one channel make several deliveries.
 MAX_EVENTS_PER_DELIVERY = 1000
@@ -231,7 +233,7 @@ def notifications_catch_up() -> int:
         )
         .exclude(claimed_until__gt=now)
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:MAX_EVENTS_PER_DELIVERY]
+        .values_list("pk", flat=True)[:CATCH_UP_BATCH]
     )
     ids = list(overdue)
     _send_deliveries(ids)
@@ -325,6 +327,11 @@ def _record(claim: _Claim, outcome: Outcome, duration_ms: int) -> None:
     give_up_at = delivery.created_at + timedelta(hours=settings.NOTIFY_RETRY_HOURS)
     delay = retry_delay(claim.number)
     with transaction.atomic():
+        # Locked, so that its channel cannot be removed before this commits;
+        # removed already (with its log), there is nothing to record.
+        if not Delivery.objects.select_for_update().filter(pk=delivery.pk).exists():
+            logger.info("delivery %s was removed with its channel during a try", delivery.pk)
+            return
         DeliveryAttempt.objects.create(
             delivery=delivery,
             channel_id=delivery.channel_id,

@@ -325,6 +325,20 @@ def test_a_superseded_try_records_nothing(
     assert (delivery.status, delivery.attempts) == (Delivery.Status.DELIVERED, 2)
 
 
+def test_a_channel_removed_during_a_try_leaves_nothing_to_record(
+    receiver: Receiver, job_queue: FakeQueue, commits: Callable[..., Any]
+) -> None:
+    channel = channel_create(PLATFORM, "webhook", receiver.url)
+    incident_event("42")
+    [delivery_id] = commits(notifications.notifications_dispatch)
+    claim = notifications._claim(str(delivery_id))
+    assert isinstance(claim, notifications._Claim)
+    notifications.channel_delete(PLATFORM, channel.pk)
+    commits(lambda: notifications._record(claim, notifications.Outcome(False, error="x"), 1))
+    assert not DeliveryAttempt.objects.exists()
+    assert job_queue.delays == []
+
+
 def test_after_24_hours_of_failures_the_delivery_gives_up_and_the_channel_is_failing(
     receiver: Receiver, job_queue: FakeQueue, commits: Callable[..., Any]
 ) -> None:
