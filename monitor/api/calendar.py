@@ -29,6 +29,7 @@ from monitor.api.errors import own_body_limit
 from monitor.api.ingest import EXCLUSION_ROWS, ingest_rows, rows_schema
 from monitor.api.ingest_serializers import ExclusionRowSerializer, SpecialHoursTimesSerializer
 from monitor.api.parsers import ROWS_PARSERS
+from monitor.api.serializers import StrictQuerySerializer
 from monitor.api.store_serializers import InstantField
 from monitor.api.throttles import ReadOrWriteThrottle, WriteThrottle
 from monitor.services import calendar
@@ -76,10 +77,10 @@ class ExclusionListSerializer(serializers.Serializer[Any]):
     exclusions = ExclusionSerializer(many=True, help_text="Oldest start first.")
 
 
-class ExclusionQuerySerializer(serializers.Serializer[Any]):
+class ExclusionQuerySerializer(StrictQuerySerializer):
+    # Strict: an empty or repeated parameter (?offset=) is a 400, not the default.
     store_id = serializers.CharField(
         required=False,
-        allow_blank=True,  # then no store has it: 404, not every exclusion
         help_text="A store's own exclusions and those of every store; * those of every store only.",
     )
     limit = serializers.IntegerField(

@@ -67,6 +67,12 @@ def test_exclusions_posted_counted_listed_and_removed(client: Client) -> None:
     assert (page["total"], [e["store_id"] for e in page["exclusions"]]) == (2, ["*"])
     assert client.get(EXCLUSIONS, {"store_id": "nowhere"}).status_code == 404
     assert client.get(EXCLUSIONS, {"limit": 0}).status_code == 400
+    for blank in ("offset", "store_id"):  # empty is no value: not the default, nor "no store"
+        answer = client.get(f"{EXCLUSIONS}?{blank}=")
+        assert answer.status_code == 400
+        assert answer.json() == {"error": f"{blank}: This field may not be blank."}
+    huge = client.get(EXCLUSIONS, {"offset": 10**30})  # past SQLite's 64-bit OFFSET
+    assert huge.status_code == 400
 
     first = listed["exclusions"][0]["id"]
     assert client.delete(f"{EXCLUSIONS}/{first}").status_code == 204
