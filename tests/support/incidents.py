@@ -75,7 +75,7 @@ def incident_storm(count: int) -> list[IncidentEvent]:
         Store(store_id=f"storm-{n}", timezone_str="America/Chicago") for n in range(count)
     )
     incidents = Incident.objects.bulk_create(
-        Incident(store=store, start_tick=_tick(STARTED), started_at=STARTED) for store in stores
+        Incident(store=store, start_tick=tick(STARTED), started_at=STARTED) for store in stores
     )
     return IncidentEvent.objects.bulk_create(
         IncidentEvent(
