@@ -32,7 +32,7 @@ TICKS = st.integers(-6, 6).map(lambda n: BASE + n * 180_000_000 + n % 2)
 @st.composite
 def incident_specs(draw: st.DrawFn) -> list[tuple[str, int, int | None]]:
     """(store, start tick, end tick or None) of incidents, each store's disjoint."""
-    specs = []
+    specs: list[tuple[str, int, int | None]] = []
     for store in STORES:
         bounds = sorted(set(draw(st.lists(TICKS, max_size=6))))
         for start, end in zip(bounds[::2], bounds[1::2], strict=False):

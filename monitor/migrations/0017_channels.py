@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitor', '0015_worker_beats'),
+        ('monitor', '0016_report_api_key'),
     ]
 
     operations = [
