@@ -117,26 +117,26 @@ class SQLite:
     def poll_arrays(self, query: str, params: base.SqlParams) -> base.PollArrays:
         # A row per poll costs Python far more than SQLite takes to read it (a
         # tuple, a string, a conversion each). So, as on PostgreSQL, the polls
-        # come as one value a column: the store keys and the instants each
-        # joined by commas, the statuses as one digit each, all three
-        # aggregates reading the rows in one order. NumPy then parses them whole.
-        # The casts hide the columns' declared types from Django's converters.
+        # come as one value a column, both aggregates reading the rows in one
+        # order: each poll's store key and status as one integer (key * 2 +
+        # status, one aggregate fewer than a column each), and the instants,
+        # each joined by commas. NumPy then parses them whole. The cast and the
+        # arithmetic hide the columns' declared types from Django's converters.
         aggregates = (
-            "SELECT group_concat(store, ','), group_concat(CAST(instant AS TEXT), ','),"
-            " group_concat(CAST(active AS INTEGER), '')"
+            "SELECT group_concat(store * 2 + active, ','), group_concat(CAST(instant AS TEXT), ',')"
         )
         with connection.cursor() as cursor:
             cursor.execute(f"{aggregates} FROM ({query}) AS window_polls", params)
-            stores, instants, statuses = cursor.fetchone()
-        if stores is None:  # no rows
+            keys, instants = cursor.fetchone()
+        if keys is None:  # no rows
             return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)
-        status = np.frombuffer(statuses.encode("ascii"), dtype=np.uint8) == ord("1")
-        # fromstring stops at the first value that is no integer: none here
-        # but keys, and the count says so.
-        store = np.fromstring(stores, dtype=np.int64, sep=",")
-        if len(store) != len(status):
-            raise ValueError(f"store keys misread: {len(store)} of {len(status)}")
-        return store, _instants_us(instants), status
+        # fromstring stops at the first value that is no integer: none here,
+        # and the count against the instants' says so.
+        key = np.fromstring(keys, dtype=np.int64, sep=",")
+        instant = _instants_us(instants)
+        if len(key) != len(instant):
+            raise ValueError(f"store keys misread: {len(key)} of {len(instant)}")
+        return key >> 1, instant, (key & 1).astype(bool)
 
     def hours_arrays(self, query: str, params: base.SqlParams) -> base.HoursArrays:
         # Times as text ('HH:MM:SS[.ffffff]'): no time object per row.
