@@ -128,11 +128,11 @@ def business_intervals(
     )
     # A conversion can turn an interval empty or inverted (DST); such intervals are dropped.
     kept = end_utc > start_utc
-    business = _union(store[kept], start_utc[kept], end_utc[kept])
+    business = union(store[kept], start_utc[kept], end_utc[kept])
     excluded = _exclusions_of(exclusions, stores)
     if len(excluded.store) == 0:
         return business
-    return _minus(business, _union(excluded.store, excluded.start_us, excluded.end_us))
+    return minus(business, union(excluded.store, excluded.start_us, excluded.end_us))
 
 
 def _open_rows(hours: WeeklyHours) -> WeeklyHours:
@@ -179,7 +179,7 @@ def _exclusions_of(exclusions: Exclusions, stores: npt.NDArray[np.int64]) -> Exc
     )
 
 
-def _minus(business: Intervals, excluded: Intervals) -> Intervals:
+def minus(business: Intervals, excluded: Intervals) -> Intervals:
     """Business time without the excluded time (both disjoint and sorted per store).
 
     A sweep over every bound of both, all stores at once: after each bound,
@@ -201,7 +201,7 @@ def _minus(business: Intervals, excluded: Intervals) -> Intervals:
     open_ = np.cumsum(in_business[order])[:-1] > 0
     not_excluded = np.cumsum(in_excluded[order])[:-1] == 0
     kept = open_ & not_excluded & (store[1:] == store[:-1]) & (time[1:] > time[:-1])
-    return _union(store[:-1][kept], time[:-1][kept], time[1:][kept])
+    return union(store[:-1][kept], time[:-1][kept], time[1:][kept])
 
 
 def _rows_of(hours: WeeklyHours, stores: npt.NDArray[np.int64]) -> WeeklyHours:
@@ -273,7 +273,7 @@ def _utc_offset_us(zone_name: str, wall_us: int) -> int:
     return offset // _ONE_US
 
 
-def _union(
+def union(
     store: npt.NDArray[np.int64], start: npt.NDArray[np.int64], end: npt.NDArray[np.int64]
 ) -> Intervals:
     """Merge overlapping or touching intervals of each store: repeated rows count once."""
