@@ -516,6 +516,9 @@ class Incident(models.Model):
             models.Index(fields=["status", "store"], name="incident_status_idx"),
             # Serves the incidents listing, newest first, and its since/until filter.
             models.Index(fields=["-started_at"], name="incident_started_idx"),
+            # Serves each evaluation's look for the incidents that end within its
+            # look-back window (services.incidents), with the open ones above.
+            models.Index(fields=["end_tick"], name="incident_end_idx"),
         ]
 
     def __str__(self) -> str:

@@ -71,6 +71,8 @@ class StoreRange:
     end: str | None = None
     # Only the stores of this organization (monitor.scope); None: of every one.
     organization_id: int | None = None
+    # Only the stores with these keys (the incidents' evaluation); None: any.
+    store_pks: tuple[int, ...] | None = None
 
     def __contains__(self, store_id: str) -> bool:
         """Whether the id lies in the range (the organization is not checked)."""
@@ -123,6 +125,14 @@ def latest_poll_time(*, at_or_before: datetime | None = None) -> datetime | None
 def report_inputs(as_of: datetime, stores: StoreRange = ALL_STORES) -> ReportInputs:
     """The engine's inputs for a report as of `as_of` (an aware datetime), of the
     stores in `stores` only: their polls, hours and zones."""
+    inputs, _ = report_inputs_keyed(as_of, stores)
+    return inputs
+
+
+def report_inputs_keyed(
+    as_of: datetime, stores: StoreRange = ALL_STORES
+) -> tuple[ReportInputs, npt.NDArray[np.int64]]:
+    """report_inputs, and the key (Store pk) of each of its stores, by store index."""
     as_of_us = to_epoch_us(as_of)
     # Stores last: every poll's and every hours row's store is there even when
     # the reads are not in one snapshot (read_snapshot), as stores are never
@@ -133,7 +143,7 @@ def report_inputs(as_of: datetime, stores: StoreRange = ALL_STORES) -> ReportInp
     hours_store_pk, hours_day, hours_start_us, hours_end_us = _business_hours(stores=stores)
     calendar = _calendar(as_of)
     store_pk, store_ids, timezones = _stores(stores)
-    return ReportInputs(
+    inputs = ReportInputs(
         store_ids=store_ids,
         timezones=timezones,
         poll_store=_store_index(store_pk, poll_store_pk),
@@ -146,6 +156,7 @@ def report_inputs(as_of: datetime, stores: StoreRange = ALL_STORES) -> ReportInp
         as_of_us=as_of_us,
         **calendar.arrays(store_pk),
     )
+    return inputs, store_pk
 
 
 @dataclass(frozen=True)
@@ -186,7 +197,8 @@ def _calendar(as_of: datetime, store_pk: int | None = None) -> _Calendar:
     # Local dates are at most a day off UTC ones, and overnight rows reach into the next.
     first, last = week_start.date() - timedelta(days=3), as_of.date() + timedelta(days=2)
     special = SpecialHours.objects.filter(date__range=(first, last))
-    exclusions = Exclusion.objects.filter(end_utc__gt=week_start, start_utc__lt=as_of)
+    # One starting at as_of too: the incidents ask whether as_of itself is business time.
+    exclusions = Exclusion.objects.filter(end_utc__gt=week_start, start_utc__lte=as_of)
     if store_pk is not None:
         special = special.filter(store=store_pk)
         exclusions = exclusions.filter(Q(store=store_pk) | Q(store__isnull=True))
@@ -296,6 +308,9 @@ def _in_range(stores: StoreRange) -> tuple[list[str], SqlParams]:
     if stores.organization_id is not None:
         conditions.append(f"s.{sql_names().store_organization} = %(organization)s")
         params["organization"] = stores.organization_id
+    if stores.store_pks is not None:
+        conditions.append(db.current().keys_in_sql(f"s.{sql_names().store_pk}", "store_pks"))
+        params["store_pks"] = db.current().keys_param(stores.store_pks)
     return conditions, params
 
 
@@ -332,6 +347,17 @@ def _polls_sql(stores: StoreRange) -> tuple[str, SqlParams]:
             WHERE {n.poll_time} >= %(start)s AND {n.poll_time} <= %(end)s
         """
     return f"{window} UNION ALL {database.last_polls_sql(where)}", params
+
+
+def polls_between(start: datetime, end: datetime) -> PollArrays:
+    """Store pk, instant (µs) and status of every poll in [start, end] (a range scan
+    of the covering timestamp index: the incidents' look at which stores are live)."""
+    n = sql_names()
+    query = f"""
+        SELECT {n.poll_store} AS store, {n.poll_time} AS instant, {n.poll_active} AS active
+        FROM {n.polls} WHERE {n.poll_time} >= %(start)s AND {n.poll_time} <= %(end)s
+    """
+    return db.current().poll_arrays(query, _window_params(start, end))
 
 
 def _polls(start: datetime, end: datetime, stores: StoreRange) -> PollArrays:

@@ -337,6 +337,13 @@ INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 32 * 1024 * 1024)
 # is set, else on REPORT_EMBEDDED_THREADS threads of the web process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 REPORT_EMBEDDED_THREADS = env_int("REPORT_EMBEDDED_THREADS", 1, minimum=1)
+# Incidents (docs/incidents.md): an outage opens one once it has lasted this many
+# minutes (0: at once); a store with no poll for ALERT_SILENT_AFTER_MINUTES is
+# silent (no incident opens for it). Time alone is looked at every
+# ALERT_EVALUATE_INTERVAL_SECONDS (Celery beat, or the embedded queue's ticker).
+ALERT_THRESHOLD_MINUTES = env_int("ALERT_THRESHOLD_MINUTES", 0, minimum=0)
+ALERT_SILENT_AFTER_MINUTES = env_int("ALERT_SILENT_AFTER_MINUTES", 180, minimum=1)
+ALERT_EVALUATE_INTERVAL_SECONDS = env_int("ALERT_EVALUATE_INTERVAL_SECONDS", 60, minimum=1)
 CELERY_TASK_ACKS_LATE = True  # a job's task is acknowledged only once it has run...
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ...so a killed worker's job is redelivered
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -412,6 +419,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "monitor.reports_prune",
         # 0 (the embedded set-up: after every job) would make beat spin.
         "schedule": float(max(REPORT_RETENTION_INTERVAL_SECONDS, 1)),
+    },
+    "evaluate-incidents": {
+        "task": "monitor.incidents_evaluate",
+        "schedule": float(ALERT_EVALUATE_INTERVAL_SECONDS),
+        "args": ("every-store",),
+        # One that waited past the next one's time would only repeat it.
+        "options": {"expires": float(ALERT_EVALUATE_INTERVAL_SECONDS)},
     },
 }
 CELERY_BEAT_SCHEDULE["notifications-catch-up"] = {

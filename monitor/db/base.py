@@ -48,6 +48,12 @@ class LoadCounts(NamedTuple):
     polls_from: datetime | None = None
     # Of a poll load, the stores it named that were not stored yet (created).
     new_stores: int = 0
+    # The keys of the stores it named (None: possibly every store, an exclusion
+    # of `*`), and of those the ones whose data may hold a new outage: of a poll
+    # load, those it brought an inactive poll; None: all it named. What the
+    # incidents' evaluation after the load looks at (services.incidents).
+    stores: frozenset[int] | None = frozenset()
+    stores_changed: frozenset[int] | None = None
 
 
 class LockWaitTimeoutError(Exception):
@@ -90,6 +96,11 @@ class Database(Protocol):
 
     def lock_stores_named_in(self, staging: str) -> None:
         """Before replacing their hours: lock the stores the staged rows name."""
+        ...
+
+    def lock_stores(self, keys: Sequence[int]) -> None:
+        """Lock these stores (sorted keys) until the transaction ends: one evaluation
+        of their incidents at a time. Loading polls for them meanwhile need not wait."""
         ...
 
     # ---- after a load (services.load_upkeep) ----
@@ -138,6 +149,15 @@ class Database(Protocol):
         (store, instant, active) rows, of the stores (aliased s) that `where` keeps
         (a WHERE clause, or none). One probe of the unique (store, timestamp_utc)
         index per store, whatever the length of the history."""
+        ...
+
+    def keys_in_sql(self, column: str, param: str) -> str:
+        """A condition: `column` is one of the keys that parameter %(param)s holds, in
+        the form keys_param gives them (one parameter, however many keys)."""
+        ...
+
+    def keys_param(self, keys: Iterable[int]) -> str:
+        """Keys (integers) as the one parameter keys_in_sql reads."""
         ...
 
     def code_point_comparisons(self) -> tuple[str, str]:

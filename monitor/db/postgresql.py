@@ -96,6 +96,17 @@ class PostgreSQL:
                 """
             )
 
+    def lock_stores(self, keys: Sequence[int]) -> None:
+        names = sql_names()
+        with connection.cursor() as cursor:
+            # NO KEY: a poll's foreign key check (FOR KEY SHARE) does not wait for it.
+            cursor.execute(
+                f"SELECT FROM {names.stores} WHERE "
+                f"{self.keys_in_sql(names.store_pk, 'keys')} "
+                f"ORDER BY {names.store_pk} FOR NO KEY UPDATE",
+                {"keys": self.keys_param(keys)},
+            )
+
     def row_count_estimate(self, table: str) -> int:
         with connection.cursor() as cursor:
             # As the planner estimates: the rows per page the last VACUUM, ANALYZE
@@ -196,6 +207,12 @@ class PostgreSQL:
                 ORDER BY before.{n.poll_time} DESC LIMIT 1
             ) AS last{where}
         """
+
+    def keys_in_sql(self, column: str, param: str) -> str:
+        return f"{column} = ANY(CAST(%({param})s AS bigint[]))"
+
+    def keys_param(self, keys: Iterable[int]) -> str:
+        return "{" + ",".join(str(int(key)) for key in keys) + "}"
 
     def code_point_comparisons(self) -> tuple[str, str]:
         # The text_pattern_ops operators compare bytes, whatever the collation:

@@ -76,6 +76,9 @@ class SQLite:
     def lock_stores_named_in(self, staging: str) -> None:
         """Nothing to lock: the transaction's write lock already keeps other loads out."""
 
+    def lock_stores(self, keys: Sequence[int]) -> None:
+        """Nothing to lock: the transaction's write lock (IMMEDIATE) keeps others out."""
+
     # Rows ANALYZE samples of each index: the statistics of a big table come in
     # a fraction of the time a full pass takes, and serve the planner as well.
     ANALYSIS_LIMIT = 1000
@@ -186,6 +189,13 @@ class SQLite:
             ) AS last
             WHERE last.instant IS NOT NULL
         """
+
+    def keys_in_sql(self, column: str, param: str) -> str:
+        # One JSON array: SQLite limits the number of parameters of a statement.
+        return f"{column} IN (SELECT value FROM json_each(%({param})s))"
+
+    def keys_param(self, keys: Iterable[int]) -> str:
+        return "[" + ",".join(str(int(key)) for key in keys) + "]"
 
     def code_point_comparisons(self) -> tuple[str, str]:
         return ">=", "<"  # the BINARY collation, the columns' default: code-point order

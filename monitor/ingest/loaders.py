@@ -148,7 +148,7 @@ def _staged_source(
 
     def save(batches: Iterable[Batch], rows: RowInput) -> LoadCounts:
         db.current().stage(staging_table, staging, batches)
-        loaded = merge(staging_table)
+        loaded = merge(staging_table)._replace(stores=_stores_named_in(staging_table))
         with connection.cursor() as cursor:
             # Also dropped at commit; dropping now lets one transaction load
             # several files (import_data), or the same source twice.
@@ -161,6 +161,20 @@ def _staged_source(
         save=save,
         written=lambda counts: {table: counts.loaded},
     )
+
+
+def _stores_named_in(staging: str) -> frozenset[int] | None:
+    """The keys of the stores the staged rows name; None when one names every store (`*`)."""
+    names = sql_names()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {staging} WHERE store_id = %s LIMIT 1", [rules.EVERY_STORE])
+        if cursor.fetchone() is not None:
+            return None
+        cursor.execute(
+            f"SELECT s.{names.store_pk} FROM {names.stores} AS s "
+            f"WHERE s.{names.store_id} IN (SELECT store_id FROM {staging})"
+        )
+        return frozenset(pk for (pk,) in cursor.fetchall())
 
 
 def _create_stores(staging: str) -> None:
@@ -242,6 +256,7 @@ def _save_polls(
         expected = rows.size // POLL_LINE_BYTES
         rebuild_indexes = expected >= REBUILD_MIN_POLLS and _stored_polls_fewer_than(expected)
     keys: dict[str, int] = {}  # store_id → Store key, of the stores seen so far
+    down: set[str] = set()  # the stores with an inactive poll (incidents look at them)
     new_stores = 0
     with db.current().poll_load(rebuild_indexes=rebuild_indexes) as load:
         for batch in batches:
@@ -250,8 +265,13 @@ def _save_polls(
                 # Past the first batches of a file, few batches bring new stores.
                 load.suspend()
                 new_stores += _add_store_keys(keys, new)
+            down.update(row[1] for row in batch if not row[3])
             load.write(batch, keys)
-        return load.finish()._replace(new_stores=new_stores)
+        return load.finish()._replace(
+            new_stores=new_stores,
+            stores=frozenset(keys.values()),
+            stores_changed=frozenset(keys[store_id] for store_id in down),
+        )
 
 
 def _stored_polls_fewer_than(limit: int) -> bool:

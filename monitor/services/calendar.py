@@ -22,6 +22,7 @@ from monitor.ingest.loaders import SPECIAL_HOURS
 from monitor.ingest.objects import NumberedItems
 from monitor.models import Exclusion, SpecialHours, Store
 from monitor.scope import Scope
+from monitor.services import incidents
 from monitor.services.data_version import data_changed
 from monitor.services.store_edits import STORE_ID_KEY, StoreEditError, load_all_or_nothing
 from monitor.services.stores import SpecialDate, store_special_dates
@@ -88,6 +89,7 @@ def special_date_delete(store_id: str, day: str, *, scope: Scope) -> None:
         if not deleted:
             raise CalendarNotFoundError(f"store {store_id!r} has no special hours on {day}")
         data_changed()
+        incidents.evaluate_on_commit([store.pk])
 
 
 def exclusions_list(
@@ -120,11 +122,13 @@ def exclusion_delete(exclusion_id: int, *, scope: Scope) -> None:
     exclusions = Exclusion.objects.filter(pk=exclusion_id)
     if not scope.is_platform:
         exclusions = exclusions.filter(store__in=scope.stores())
+    stores = list(exclusions.values_list("store_id", flat=True))  # [None]: of every store
     with transaction.atomic():
         deleted, _ = exclusions.delete()
         if not deleted:
             raise CalendarNotFoundError(f"no exclusion with id {exclusion_id}")
         data_changed()
+        incidents.evaluate_on_commit(None if None in stores else stores)
 
 
 def _store(store_id: str, scope: Scope) -> Store:

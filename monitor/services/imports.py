@@ -33,6 +33,7 @@ from monitor.ingest.objects import (
 )
 from monitor.ingest.reader import FileProgress, RowErrors, RowInput, open_csv, read_csv
 from monitor.scope import PLATFORM, Scope
+from monitor.services import incidents
 from monitor.services.data_version import ANY_REPORT, data_changed, polls_inserted
 from monitor.services.load_upkeep import UpkeepStep, ready_after_load
 
@@ -257,6 +258,11 @@ def load(
         partial(
             metrics.import_counted, source=source.name, loaded=loaded.loaded, rejected=errors.count
         )
+    )
+    # Once stored for good, the incidents of the stores it named (robust: the load
+    # stays stored whatever the evaluation meets; the next one catches up).
+    transaction.on_commit(
+        partial(incidents.evaluate_after_load, loaded.stores, loaded.stores_changed), robust=True
     )
     result = ImportResult(
         source=rows.name,

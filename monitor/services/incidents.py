@@ -1,15 +1,63 @@
-"""Incidents: a store's outages told live (docs/report-semantics.md §11)."""
+"""Incidents: a store's outages told live (docs/report-semantics.md §11, docs/incidents.md).
+
+`evaluate_incidents(stores, at, …)` makes the stored incidents of the stores it
+looks at equal to their outages as the engine sees them at `at`
+(monitor.engine.incidents), in one transaction, and records an IncidentEvent
+for every change in that same transaction (the outbox the channels deliver
+from). It runs after every load that commits (`evaluate_after_load`) and
+every minute (`EVALUATE`, Celery beat or the embedded queue's ticker).
+
+Reconciling a store, within the look-back window (the week before `at`):
+
+- an outage whose start an incident has keeps that incident (its id); one that
+  overlaps an incident whose start a late poll moved keeps that one, moved; an
+  outage cut by the window's start continues the incident that began before it;
+- a changed incident records `incident.resolved` when its outage ended,
+  `incident.updated` when its start or end moved otherwise;
+- an outage without an incident becomes one (`incident.opened`, and
+  `incident.resolved` at once when it is over), unless the store is silent;
+- an incident whose outage is gone altogether (an exclusion now covers it,
+  its hours changed) is deleted, with an `incident.updated` whose document's
+  status is "retracted";
+- an open incident of a silent store records one `store.silent`.
+
+Which stores are looked at: only those that may have something to change,
+so that an evaluation reads a few stores' week, not the fleet's (see
+`_candidates`).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from monitor import db, selectors
 from monitor.engine.hours import DEFAULT_TIMEZONE
+from monitor.engine.incidents import LOOK_BACK_US, IncidentState, incident_state
+from monitor.engine.keys import sort_by_group
 from monitor.engine.timeline import local_instant, utc_instant
-from monitor.engine.units import TICKS_PER_US, US_PER_SECOND
-from monitor.models import Incident
+from monitor.engine.units import TICKS_PER_MINUTE, TICKS_PER_US, US_PER_SECOND
+from monitor.jobqueue.base import Job
+from monitor.models import Incident, IncidentEvent, Store
+
+logger = logging.getLogger(__name__)
 
 _TICKS_PER_SECOND = US_PER_SECOND * TICKS_PER_US
+# The status a deleted incident's last document shows (its outage is gone).
+RETRACTED = "retracted"
+# ORM lookups by many keys go in chunks: SQLite limits a statement's parameters.
+_CHUNK = 500
+# What an evaluation may change of a stored incident.
+_CHANGING = ["status", "start_tick", "end_tick", "started_at", "ended_at", "silent_at"]
 
 
 def incident_document(incident: Incident) -> dict[str, Any]:
@@ -34,3 +82,333 @@ def incident_document(incident: Incident) -> dict[str, Any]:
         "ended_at_local": None if end is None else local_instant(end, zone).isoformat(),
         "timezone": zone,
     }
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation did: the stores it looked at, and the events it recorded."""
+
+    at: datetime
+    stores: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def recorded(self) -> int:
+        return sum(self.events.values())
+
+
+def evaluate_incidents(
+    stores: Collection[int] | None,
+    at: datetime,
+    *,
+    threshold_minutes: int,
+    silent_after_minutes: int,
+    changed: Collection[int] | None = None,
+) -> Evaluation:
+    """Bring the incidents of `stores` (Store keys; None: every store) up to date at
+    `at` (aware), with the threshold and silence limit given (minutes).
+
+    `changed`: of `stores`, those whose data may hold an outage the stored
+    incidents do not know of yet (a poll load: the stores it brought an
+    inactive poll); None: any of them (hours, zones, the calendar); empty:
+    none, only time passed (the periodic evaluation). Running it twice records
+    nothing the second time.
+    """
+    if at.tzinfo is None:
+        raise ValueError(f"evaluation instant {at.isoformat()} has no UTC offset")
+    at = at.astimezone(UTC)
+    evaluation = Evaluation(at)
+    candidates = _candidates(stores, at, silent_after_minutes, changed)
+    if not candidates:
+        return evaluation
+    keys = sorted(candidates)
+    with transaction.atomic():
+        db.current().lock_stores(keys)
+        inputs, store_pks = selectors.report_inputs_keyed(
+            at, selectors.StoreRange(store_pks=tuple(keys))
+        )
+        state = incident_state(
+            inputs,
+            np.arange(len(store_pks), dtype=np.int64),
+            threshold_ticks=threshold_minutes * TICKS_PER_MINUTE,
+            silent_after_ticks=silent_after_minutes * TICKS_PER_MINUTE,
+        )
+        changes = _Changes(at)
+        known = _incidents_reaching(store_pks.tolist(), state.window_start)
+        for index, pk in enumerate(store_pks.tolist()):
+            _reconcile(state, index, pk, known.get(pk, []), changes)
+        changes.save()
+    evaluation.stores = len(store_pks)
+    evaluation.events = changes.counts()
+    return evaluation
+
+
+def _candidates(
+    stores: Collection[int] | None,
+    at: datetime,
+    silent_after_minutes: int,
+    changed: Collection[int] | None,
+) -> set[int]:
+    """The stores whose incidents may change at `at`:
+
+    - those with an open incident (it may resolve, move, fall silent); after a
+      load, also those with one reaching the look-back window (a late poll may
+      move it);
+    - live stores (a poll within the silence limit) whose latest poll is
+      inactive (an incident may open), or that a load changed.
+
+    A silent store without an incident opens none; an active one without an
+    incident in reach has no outage to tell (its outages would have become
+    incidents when they happened, or were too short).
+    """
+    window_start_tick = (selectors.to_epoch_us(at) - LOOK_BACK_US) * TICKS_PER_US
+    reaching = Q(status=Incident.Status.OPEN)
+    if stores is not None or changed is None:  # a load: a late poll may move any of them
+        reaching |= Q(end_tick__gt=window_start_tick)
+    held = set(Incident.objects.filter(reaching).values_list("store_id", flat=True).distinct())
+    poll_store, poll_time, poll_active = selectors.polls_between(
+        at - timedelta(minutes=silent_after_minutes), at
+    )
+    live, latest_active = _latest_status(poll_store, poll_time, poll_active)
+    candidates = held | set(live[~latest_active].tolist())
+    candidates |= set(live.tolist()) if changed is None else set(live.tolist()) & set(changed)
+    return candidates if stores is None else candidates & set(stores)
+
+
+def _latest_status(
+    store: np.ndarray, time_us: np.ndarray, active: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The stores of these polls, and the status of each one's latest."""
+    store, time_us, active = sort_by_group(store, time_us, active)
+    last = np.ones(len(store), dtype=bool)
+    last[:-1] = store[1:] != store[:-1]
+    return store[last], active[last]
+
+
+def _incidents_reaching(pks: list[int], window_start: int) -> dict[int, list[Incident]]:
+    """The incidents of these stores that are open or end within the window, by store,
+    oldest first, with their stores."""
+    found: dict[int, list[Incident]] = {}
+    for chunk in _chunks(pks):
+        reaching = Incident.objects.filter(store_id__in=chunk).filter(
+            Q(status=Incident.Status.OPEN) | Q(end_tick__gt=window_start)
+        )
+        for incident in reaching.select_related("store").order_by("store_id", "start_tick"):
+            found.setdefault(incident.store_id, []).append(incident)
+    return found
+
+
+def _chunks(keys: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(keys), _CHUNK):
+        yield keys[start : start + _CHUNK]
+
+
+@dataclass(frozen=True)
+class _Outage:
+    start: int
+    end: int | None  # None: open
+
+
+class _Changes:
+    """The writes of one evaluation, made together by save()."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+        self.created: list[Incident] = []
+        self.changed: list[Incident] = []
+        self.deleted: list[Incident] = []
+        # (incident, type, its document then); the documents of new incidents
+        # are made once they have their ids.
+        self.events: list[tuple[Incident, str, dict[str, Any] | None]] = []
+        self.stores_missing: list[Incident] = []
+
+    def event(self, incident: Incident, kind: str, document: dict[str, Any] | None = None) -> None:
+        self.events.append((incident, kind, document))
+
+    def save(self) -> None:
+        if self.stores_missing:
+            _attach_stores(self.stores_missing)
+        deleted = [incident.pk for incident in self.deleted]
+        # The deleted first: a moved incident may take a start a deleted one had.
+        Incident.objects.filter(pk__in=deleted).delete()
+        if self.changed:
+            Incident.objects.bulk_update(self.changed, [*_CHANGING, "updated_at"])
+        Incident.objects.bulk_create(self.created)
+        IncidentEvent.objects.bulk_create(
+            IncidentEvent(
+                incident=None if incident.pk in deleted else incident,
+                organization_id=incident.store.organization_id,
+                type=kind,
+                document=incident_document(incident) if document is None else document,
+            )
+            for incident, kind, document in self.events
+        )
+
+    def counts(self) -> dict[str, int]:
+        counted: dict[str, int] = {}
+        for _, kind, _ in self.events:
+            counted[kind] = counted.get(kind, 0) + 1
+        return counted
+
+
+def _attach_stores(incidents: list[Incident]) -> None:
+    """Give new incidents their Store objects (the documents name the store's id and zone)."""
+    pks = sorted({incident.store_id for incident in incidents})
+    stores: dict[int, Store] = {}
+    for chunk in _chunks(pks):
+        stores.update((store.pk, store) for store in Store.objects.filter(pk__in=chunk))
+    for incident in incidents:
+        incident.store = stores[incident.store_id]
+
+
+def _reconcile(
+    state: IncidentState, index: int, pk: int, known: list[Incident], changes: _Changes
+) -> None:
+    """Make store `index`'s (key `pk`) incidents its outages; record each change."""
+    mine = state.outages.of(index)
+    outages = [
+        _Outage(start, None if is_open else end)
+        for start, end, is_open in zip(
+            mine.start.tolist(), mine.end.tolist(), mine.open.tolist(), strict=True
+        )
+    ]
+    silent = bool(state.silent[index])
+    matched = _match(outages, known, state.window_start)
+    for outage in outages:
+        incident = matched.get(outage)
+        if incident is None:
+            if not silent:
+                _open(pk, outage, changes)
+            continue
+        start = incident.start_tick if outage.start == state.window_start else outage.start
+        _move(incident, _Outage(min(start, outage.start), outage.end), changes)
+    kept = set(map(id, matched.values()))
+    for incident in known:
+        if id(incident) not in kept:
+            document = {**incident_document(incident), "status": RETRACTED}
+            changes.deleted.append(incident)
+            changes.event(incident, IncidentEvent.Type.UPDATED, document)
+        elif silent and incident.status == Incident.Status.OPEN and incident.silent_at is None:
+            incident.silent_at = changes.at
+            incident.updated_at = changes.at
+            if incident not in changes.changed:
+                changes.changed.append(incident)
+            changes.event(incident, IncidentEvent.Type.SILENT)
+
+
+def _match(
+    outages: list[_Outage], known: list[Incident], window_start: int
+) -> dict[_Outage, Incident]:
+    """Which incident each outage continues: the one with its start; else, for an
+    outage cut by the window's start, one begun before the window and reaching
+    it; else the first one it overlaps (a late poll moved its start)."""
+    matched: dict[_Outage, Incident] = {}
+    free = list(known)
+    by_start = {incident.start_tick: incident for incident in known}
+    for outage in outages:
+        incident = by_start.get(outage.start)
+        if incident is not None and incident in free:
+            matched[outage] = incident
+            free.remove(incident)
+    for outage in outages:
+        if outage in matched:
+            continue
+        for incident in free:
+            began_before = outage.start == window_start and incident.start_tick < window_start
+            if began_before or _overlaps(outage, incident):
+                matched[outage] = incident
+                free.remove(incident)
+                break
+    return matched
+
+
+def _overlaps(outage: _Outage, incident: Incident) -> bool:
+    far = 2**62
+    outage_end = far if outage.end is None else outage.end
+    incident_end = far if incident.end_tick is None else incident.end_tick
+    return outage.start < incident_end and incident.start_tick < outage_end
+
+
+def _open(pk: int, outage: _Outage, changes: _Changes) -> None:
+    incident = Incident(store_id=pk)
+    _set_bounds(incident, outage)
+    incident.updated_at = changes.at
+    changes.created.append(incident)
+    changes.stores_missing.append(incident)
+    changes.event(incident, IncidentEvent.Type.OPENED)
+    if outage.end is not None:
+        changes.event(incident, IncidentEvent.Type.RESOLVED)
+
+
+def _move(incident: Incident, outage: _Outage, changes: _Changes) -> None:
+    """Give the incident its outage's bounds; the event that says what changed."""
+    was_open = incident.status == Incident.Status.OPEN
+    before = (incident.start_tick, incident.end_tick)
+    _set_bounds(incident, outage)
+    if (incident.start_tick, incident.end_tick) == before:
+        return
+    incident.updated_at = changes.at
+    changes.changed.append(incident)
+    if was_open and outage.end is not None:
+        changes.event(incident, IncidentEvent.Type.RESOLVED)
+    else:
+        changes.event(incident, IncidentEvent.Type.UPDATED)
+
+
+def _set_bounds(incident: Incident, outage: _Outage) -> None:
+    incident.start_tick = outage.start
+    incident.started_at = utc_instant(outage.start)
+    incident.end_tick = outage.end
+    incident.ended_at = None if outage.end is None else utc_instant(outage.end)
+    incident.status = Incident.Status.OPEN if outage.end is None else Incident.Status.RESOLVED
+
+
+# ---- when evaluations run -----------------------------------------------------------------
+
+
+def evaluate_now(
+    stores: Collection[int] | None = None, changed: Collection[int] | None = None
+) -> Evaluation:
+    """An evaluation at the current time with the configured threshold and silence
+    limit (ALERT_THRESHOLD_MINUTES, ALERT_SILENT_AFTER_MINUTES)."""
+    evaluation = evaluate_incidents(
+        stores,
+        datetime.now(UTC),
+        threshold_minutes=settings.ALERT_THRESHOLD_MINUTES,
+        silent_after_minutes=settings.ALERT_SILENT_AFTER_MINUTES,
+        changed=changed,
+    )
+    if evaluation.recorded:
+        logger.info(
+            "incidents at %s: %d stores looked at, events %s",
+            evaluation.at.isoformat(),
+            evaluation.stores,
+            evaluation.events,
+        )
+    return evaluation
+
+
+def evaluate_after_load(stores: Iterable[int] | None, changed: Iterable[int] | None) -> None:
+    """After a load committed: the stores it named (None: every store), of which
+    `changed` may hold a new outage (None: all of them)."""
+    evaluate_now(
+        None if stores is None else frozenset(stores),
+        None if changed is None else frozenset(changed),
+    )
+
+
+def evaluate_on_commit(stores: Iterable[int] | None) -> None:
+    """Once the caller's transaction commits, evaluate these stores (None: every
+    store), any of which may hold a new outage (a change of hours or calendar)."""
+    keys = None if stores is None else frozenset(stores)
+    transaction.on_commit(partial(evaluate_after_load, keys, None), robust=True)
+
+
+def _evaluate_every_store(_: str) -> None:
+    evaluate_now(None, frozenset())
+
+
+# The periodic evaluation (every ALERT_EVALUATE_INTERVAL_SECONDS: Celery beat, or
+# the embedded queue's ticker): what time alone changes. Its key names nothing.
+EVALUATE = Job[str]("monitor.incidents_evaluate", _evaluate_every_store)
+EVERY_STORE = "every-store"

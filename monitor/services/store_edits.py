@@ -18,6 +18,7 @@ from monitor.ingest.objects import NumberedItems, ObjectsInput
 from monitor.ingest.reader import RowErrors
 from monitor.models import BusinessHours, Store
 from monitor.scope import Scope
+from monitor.services import incidents
 from monitor.services.data_version import data_changed
 from monitor.services.imports import load
 from monitor.services.stores import HoursRow, StoreNotFoundError
@@ -52,6 +53,7 @@ def store_hours_replace(store_id: str, rows: Any, *, scope: Scope) -> list[Hours
                 raise StoreNotFoundError(f"no store with id {store_id!r}")  # created meanwhile
             BusinessHours.objects.filter(store=store).delete()
             data_changed()  # as every load does (load() did for the other cases)
+            incidents.evaluate_on_commit([store.pk])
     return store_hours(store_id)
 
 
