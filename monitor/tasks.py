@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from monitor.jobqueue.base import Job, Key, QueueUnavailableError
 from monitor.services import (
+    incidents,
     notifications,
     poll_retention,
     report_parts,
@@ -169,6 +170,13 @@ notifications_catch_up_task = job_task(notifications.CATCH_UP)
 @shared_task(name="monitor.reports_prune", ignore_result=True)
 def reports_prune_task() -> int:
     return report_retention.reports_prune()
+
+
+# Run by Celery beat every ALERT_EVALUATE_INTERVAL_SECONDS: what time alone changes
+# (no retries: the next run comes soon).
+@shared_task(name=incidents.EVALUATE.name, ignore_result=True)
+def incidents_evaluate_task(key: str) -> None:
+    incidents.EVALUATE.run(key)
 
 
 # Run by Celery beat on PRUNE_POLLS_CRON when PRUNE_POLLS_OLDER_THAN_DAYS is set.

@@ -17,10 +17,17 @@ from django.conf import settings
 from django.utils import timezone
 
 from monitor.jobqueue.base import Job, JobQueue, QueueUnavailableError
-from monitor.jobqueue.embedded import EmbeddedQueue
+from monitor.jobqueue.embedded import EmbeddedQueue, Ticker
 from monitor.services.report_retention import reports_prune_if_due
 
-__all__ = ["Job", "JobQueue", "QueueUnavailableError", "current", "embedded"]
+__all__ = [
+    "Job",
+    "JobQueue",
+    "QueueUnavailableError",
+    "current",
+    "embedded",
+    "start_periodic",
+]
 
 # Jobs an embedded queue held before this were queued by another (stopped)
 # process: this one's embedded queue queues them again (Job.left_queued).
@@ -40,6 +47,7 @@ def current() -> JobQueue:
 class _Embedded:
     lock = threading.Lock()
     queue: EmbeddedQueue | None = None
+    ticker: Ticker | None = None
 
 
 def embedded() -> EmbeddedQueue:
@@ -53,3 +61,21 @@ def embedded() -> EmbeddedQueue:
                 between_jobs=reports_prune_if_due,
             )
         return _Embedded.queue
+
+
+def start_periodic() -> None:
+    """In a web process of the embedded set-up (store_monitoring.wsgi): run the
+    periodic jobs that Celery beat runs with a broker (settings.CELERY_BEAT_SCHEDULE):
+    the incidents' evaluation, every ALERT_EVALUATE_INTERVAL_SECONDS, on the
+    embedded queue's threads. Once per process; nothing with a broker."""
+    if settings.CELERY_BROKER_URL:
+        return
+    # Imported here: the incidents' service imports this package.
+    from monitor.services import incidents
+
+    queue = embedded()
+    with _Embedded.lock:
+        if _Embedded.ticker is None:
+            _Embedded.ticker = queue.every(
+                incidents.EVALUATE, incidents.EVERY_STORE, settings.ALERT_EVALUATE_INTERVAL_SECONDS
+            )

@@ -85,6 +85,11 @@ class EmbeddedQueue:
         """Wait until every queued job has finished; False on timeout."""
         return self._pool.join(timeout)
 
+    def every(self, job: Job[Key], key: Key, seconds: float) -> Ticker:
+        """Queue `job` for `key` every `seconds` from now on, unless it still waits or
+        runs here: the embedded set-up's Celery beat, a thread of this process."""
+        return Ticker(lambda: None if self.holds(job, key) else self.send(job, key), seconds)
+
     def _recover(self, job: Job[Key]) -> None:
         """On a job kind's first use here, queue what a stopped process left queued."""
         with self._lock:
@@ -109,6 +114,26 @@ class EmbeddedQueue:
         finally:
             # Django's connections are per thread: nobody else closes this one.
             connections.close_all()
+
+
+class Ticker:
+    """Calls `tick` every `seconds` on a thread of its own until stopped."""
+
+    def __init__(self, tick: Callable[[], None], seconds: float) -> None:
+        self._tick = tick
+        self._seconds = seconds
+        self._stopped = threading.Event()
+        threading.Thread(target=self._run, name="embedded-ticker", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._seconds):
+            try:
+                self._tick()
+            except Exception:
+                logger.exception("embedded ticker: queueing the periodic job failed")
 
 
 class JobPool(Generic[T]):

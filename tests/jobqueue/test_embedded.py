@@ -7,9 +7,11 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from django.conf import settings
 
 from monitor.jobqueue.base import Job
 from monitor.jobqueue.embedded import EmbeddedQueue, JobPool
+from monitor.services import incidents
 
 
 def pool_threads() -> list[threading.Thread]:
@@ -125,3 +127,31 @@ def test_a_delayed_job_is_queued_once_its_delay_is_up() -> None:
     [(key, at)] = ran
     assert key == "later"
     assert at - sent >= 0.3
+
+
+def test_a_periodic_job_is_queued_every_interval_unless_it_is_still_held() -> None:
+    gate = Gate()
+    queue = EmbeddedQueue(threads=1, process_started=datetime.now(UTC), between_jobs=lambda: None)
+    ticker = queue.every(Job[str]("test.periodic", gate), "every-store", 0.01)
+    try:
+        assert gate.started.wait(30)  # the first tick queued it, and it runs
+        # While it runs, ticks queue nothing more: it is held.
+        assert queue.holds(Job[str]("test.periodic", gate), "every-store")
+        assert queue.position(Job[str]("test.periodic", gate), "every-store") is None
+        gate.open.set()
+        deadline = time.monotonic() + 30
+        while len(gate.ran) < 3 and time.monotonic() < deadline:
+            gate.started.clear()
+            gate.started.wait(1)
+        assert len(gate.ran) >= 3  # and then again, every interval
+    finally:
+        ticker.stop()
+        gate.open.set()
+    assert queue.join(timeout=30)
+    assert set(gate.ran) == {"every-store"}
+
+
+def test_the_incidents_evaluation_is_scheduled_every_minute_by_beat() -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["evaluate-incidents"]
+    assert (entry["task"], entry["args"]) == (incidents.EVALUATE.name, (incidents.EVERY_STORE,))
+    assert entry["schedule"] == float(settings.ALERT_EVALUATE_INTERVAL_SECONDS) == 60.0
