@@ -54,6 +54,9 @@ class LoadCounts(NamedTuple):
     # incidents' evaluation after the load looks at (services.incidents).
     stores: frozenset[int] | None = frozenset()
     stores_changed: frozenset[int] | None = None
+    # Of a poll load, each store's earliest poll in it (µs since the epoch): a
+    # poll older than the store's latest (a late one) may move its past incidents.
+    stores_from: Mapping[int, int] | None = None
 
 
 class LockWaitTimeoutError(Exception):

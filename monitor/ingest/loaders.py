@@ -13,10 +13,11 @@ from functools import partial
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 from django.db import connection, transaction
 
 from monitor import db
-from monitor.db.base import Batch, LoadCounts, PollRow, StagingColumn
+from monitor.db.base import Batch, LoadCounts, PollRow, StagingColumn, text_to_us
 from monitor.db.names import Table, sql_names
 from monitor.ingest import rules
 from monitor.ingest.errors import RowRejectedError
@@ -256,7 +257,10 @@ def _save_polls(
         expected = rows.size // POLL_LINE_BYTES
         rebuild_indexes = expected >= REBUILD_MIN_POLLS and _stored_polls_fewer_than(expected)
     keys: dict[str, int] = {}  # store_id → Store key, of the stores seen so far
-    down: set[str] = set()  # the stores with an inactive poll (incidents look at them)
+    # What the incidents' evaluation after the load needs: the stores with an
+    # inactive poll, and each store's earliest poll (the texts compare as instants).
+    down: set[str] = set()
+    earliest: dict[str, str] = {}
     new_stores = 0
     with db.current().poll_load(rebuild_indexes=rebuild_indexes) as load:
         for batch in batches:
@@ -265,13 +269,23 @@ def _save_polls(
                 # Past the first batches of a file, few batches bring new stores.
                 load.suspend()
                 new_stores += _add_store_keys(keys, new)
-            down.update(row[1] for row in batch if not row[3])
+            for _, store_id, instant, active in batch:
+                if not active:
+                    down.add(store_id)
+                if instant < earliest.get(store_id, _AFTER_EVERY_INSTANT):
+                    earliest[store_id] = instant
             load.write(batch, keys)
-        return load.finish()._replace(
-            new_stores=new_stores,
-            stores=frozenset(keys.values()),
-            stores_changed=frozenset(keys[store_id] for store_id in down),
-        )
+        counts = load.finish()
+    instants = text_to_us(np.array(list(earliest.values()), dtype=str)).tolist()
+    return counts._replace(
+        new_stores=new_stores,
+        stores=frozenset(keys.values()),
+        stores_changed=frozenset(keys[store_id] for store_id in down),
+        stores_from=dict(zip((keys[store_id] for store_id in earliest), instants, strict=True)),
+    )
+
+
+_AFTER_EVERY_INSTANT = "~"  # sorts after every UTC text ("9999-…")
 
 
 def _stored_polls_fewer_than(limit: int) -> bool:

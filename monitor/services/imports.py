@@ -262,7 +262,13 @@ def load(
     # Once stored for good, the incidents of the stores it named (robust: the load
     # stays stored whatever the evaluation meets; the next one catches up).
     transaction.on_commit(
-        partial(incidents.evaluate_after_load, loaded.stores, loaded.stores_changed), robust=True
+        partial(
+            incidents.evaluate_after_load,
+            loaded.stores,
+            loaded.stores_changed,
+            loaded.stores_from,
+        ),
+        robust=True,
     )
     result = ImportResult(
         source=rows.name,

@@ -29,7 +29,7 @@ so that an evaluation reads a few stores' week, not the fleet's (see
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -104,6 +104,7 @@ def evaluate_incidents(
     threshold_minutes: int,
     silent_after_minutes: int,
     changed: Collection[int] | None = None,
+    earliest: Mapping[int, int] | None = None,
 ) -> Evaluation:
     """Bring the incidents of `stores` (Store keys; None: every store) up to date at
     `at` (aware), with the threshold and silence limit given (minutes).
@@ -111,14 +112,16 @@ def evaluate_incidents(
     `changed`: of `stores`, those whose data may hold an outage the stored
     incidents do not know of yet (a poll load: the stores it brought an
     inactive poll); None: any of them (hours, zones, the calendar); empty:
-    none, only time passed (the periodic evaluation). Running it twice records
-    nothing the second time.
+    none, only time passed (the periodic evaluation). `earliest`: of a poll
+    load, each store's earliest poll in it (µs): its incidents already over
+    can move only when that poll is late (older than the store's latest);
+    None: any of them may move. Running it twice records nothing the second time.
     """
     if at.tzinfo is None:
         raise ValueError(f"evaluation instant {at.isoformat()} has no UTC offset")
     at = at.astimezone(UTC)
     evaluation = Evaluation(at)
-    candidates = _candidates(stores, at, silent_after_minutes, changed)
+    candidates = _candidates(stores, at, silent_after_minutes, changed, earliest)
     if not candidates:
         return evaluation
     keys = sorted(candidates)
@@ -148,41 +151,50 @@ def _candidates(
     at: datetime,
     silent_after_minutes: int,
     changed: Collection[int] | None,
+    earliest: Mapping[int, int] | None,
 ) -> set[int]:
     """The stores whose incidents may change at `at`:
 
-    - those with an open incident (it may resolve, move, fall silent); after a
-      load, also those with one reaching the look-back window (a late poll may
-      move it);
+    - those with an open incident (it may resolve, move, fall silent);
+    - after a load, those with an incident over but within the look-back
+      window, which a late poll, or new hours or calendar, may move;
     - live stores (a poll within the silence limit) whose latest poll is
       inactive (an incident may open), or that a load changed.
 
     A silent store without an incident opens none; an active one without an
-    incident in reach has no outage to tell (its outages would have become
-    incidents when they happened, or were too short).
+    incident in reach has no outage to tell (its outages became incidents
+    when they happened, or were too short).
     """
-    window_start_tick = (selectors.to_epoch_us(at) - LOOK_BACK_US) * TICKS_PER_US
+    at_us = selectors.to_epoch_us(at)
+    silence_start = at - timedelta(minutes=silent_after_minutes)
+    load = stores is not None or changed is None
     reaching = Q(status=Incident.Status.OPEN)
-    if stores is not None or changed is None:  # a load: a late poll may move any of them
-        reaching |= Q(end_tick__gt=window_start_tick)
-    held = set(Incident.objects.filter(reaching).values_list("store_id", flat=True).distinct())
-    poll_store, poll_time, poll_active = selectors.polls_between(
-        at - timedelta(minutes=silent_after_minutes), at
-    )
-    live, latest_active = _latest_status(poll_store, poll_time, poll_active)
-    candidates = held | set(live[~latest_active].tolist())
+    if load:
+        reaching |= Q(end_tick__gt=(at_us - LOOK_BACK_US) * TICKS_PER_US)
+    held: set[int] = set()
+    over: set[int] = set()
+    found = Incident.objects.filter(reaching).values_list("store_id", "status").distinct()
+    for store, status in found:
+        (held if status == Incident.Status.OPEN else over).add(store)
+    poll_store, poll_time, poll_active = selectors.polls_between(silence_start, at)
+    live, latest_us, latest_active = _latest_polls(poll_store, poll_time, poll_active)
+    if earliest is not None:
+        # A poll no older than the store's latest moves nothing before it.
+        latest = dict(zip(live.tolist(), latest_us.tolist(), strict=True))
+        over = {pk for pk in over if pk in earliest and earliest[pk] < latest.get(pk, at_us + 1)}
+    candidates = held | over | set(live[~latest_active].tolist())
     candidates |= set(live.tolist()) if changed is None else set(live.tolist()) & set(changed)
     return candidates if stores is None else candidates & set(stores)
 
 
-def _latest_status(
+def _latest_polls(
     store: np.ndarray, time_us: np.ndarray, active: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The stores of these polls, and the status of each one's latest."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stores of these polls, and the instant and status of each one's latest."""
     store, time_us, active = sort_by_group(store, time_us, active)
     last = np.ones(len(store), dtype=bool)
     last[:-1] = store[1:] != store[:-1]
-    return store[last], active[last]
+    return store[last], time_us[last], active[last]
 
 
 def _incidents_reaching(pks: list[int], window_start: int) -> dict[int, list[Incident]]:
@@ -367,7 +379,9 @@ def _set_bounds(incident: Incident, outage: _Outage) -> None:
 
 
 def evaluate_now(
-    stores: Collection[int] | None = None, changed: Collection[int] | None = None
+    stores: Collection[int] | None = None,
+    changed: Collection[int] | None = None,
+    earliest: Mapping[int, int] | None = None,
 ) -> Evaluation:
     """An evaluation at the current time with the configured threshold and silence
     limit (ALERT_THRESHOLD_MINUTES, ALERT_SILENT_AFTER_MINUTES)."""
@@ -377,6 +391,7 @@ def evaluate_now(
         threshold_minutes=settings.ALERT_THRESHOLD_MINUTES,
         silent_after_minutes=settings.ALERT_SILENT_AFTER_MINUTES,
         changed=changed,
+        earliest=earliest,
     )
     if evaluation.recorded:
         logger.info(
@@ -388,12 +403,18 @@ def evaluate_now(
     return evaluation
 
 
-def evaluate_after_load(stores: Iterable[int] | None, changed: Iterable[int] | None) -> None:
+def evaluate_after_load(
+    stores: Iterable[int] | None,
+    changed: Iterable[int] | None,
+    earliest: Mapping[int, int] | None = None,
+) -> None:
     """After a load committed: the stores it named (None: every store), of which
-    `changed` may hold a new outage (None: all of them)."""
+    `changed` may hold a new outage (None: all of them); of a poll load, each
+    store's earliest poll in it (see evaluate_incidents)."""
     evaluate_now(
         None if stores is None else frozenset(stores),
         None if changed is None else frozenset(changed),
+        earliest,
     )
 
 

@@ -68,6 +68,7 @@ def evaluate(
     *,
     threshold: int = 0,
     changed: Iterable[Store] | None = None,
+    earliest: dict[Store, datetime] | None = None,
 ) -> Evaluation:
     return evaluate_incidents(
         None if stores is None else [s.pk for s in stores],
@@ -75,6 +76,9 @@ def evaluate(
         threshold_minutes=threshold,
         silent_after_minutes=SILENT_AFTER,
         changed=None if changed is None else [s.pk for s in changed],
+        earliest=None
+        if earliest is None
+        else {s.pk: to_epoch_us(instant) for s, instant in earliest.items()},
     )
 
 
@@ -356,6 +360,19 @@ def test_a_store_without_change_or_incident_is_not_read() -> None:
     assert evaluate([up], T, changed=[]).stores == 0
 
 
+def test_a_timely_poll_reads_no_store_whose_incidents_are_over_a_late_one_does() -> None:
+    s1 = store()
+    polls(s1, (-60, True), (-40, False), (-20, True))
+    evaluate([s1], T)
+    assert Incident.objects.get().status == "resolved"
+
+    polls(s1, (0, True))
+    assert evaluate([s1], T, changed=[], earliest={s1: T}).stores == 0
+    polls(s1, (-30, True))  # late: between the inactive poll and the active one
+    late = evaluate([s1], T, changed=[], earliest={s1: at(-30)})
+    assert (late.stores, late.events) == (1, {"incident.updated": 1})
+
+
 def test_an_evaluation_instant_without_a_zone_is_refused() -> None:
     with pytest.raises(ValueError, match="no UTC offset"):
         evaluate(None, T.replace(tzinfo=None))
@@ -504,7 +521,14 @@ def test_a_live_stores_incidents_are_its_outages(
             now = max(now, at_)
             evaluate(None, now, threshold=threshold, changed=[])  # the minute's tick
             StatusPoll.objects.create(store=s1, timestamp_utc=at_, active=active)
-            evaluate([s1], now, threshold=threshold, changed=[] if active else [s1])  # the load's
+            # The load's, as polls_import's: the store, inactive or not, its earliest poll.
+            evaluate(
+                [s1],
+                now,
+                threshold=threshold,
+                changed=[] if active else [s1],
+                earliest={s1: at_},
+            )
         evaluate(None, final, threshold=threshold, changed=[])
 
         expected = reference_outages(data, final, threshold * TICKS_PER_MINUTE)
