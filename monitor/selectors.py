@@ -33,6 +33,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Substr
 
 from monitor import db
@@ -141,7 +142,7 @@ def report_inputs_keyed(
         as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1]), as_of, stores
     )
     hours_store_pk, hours_day, hours_start_us, hours_end_us = _business_hours(stores=stores)
-    calendar = _calendar(as_of)
+    calendar = _calendar(as_of, store_pks=stores.store_pks)
     store_pk, store_ids, timezones = _stores(stores)
     inputs = ReportInputs(
         store_ids=store_ids,
@@ -189,10 +190,12 @@ class _Calendar:
         }
 
 
-def _calendar(as_of: datetime, store_pk: int | None = None) -> _Calendar:
+def _calendar(
+    as_of: datetime, store_pk: int | None = None, store_pks: tuple[int, ...] | None = None
+) -> _Calendar:
     """The special hours and exclusions that may reach the week before `as_of`, of
-    every store or of one (and those of every store). Few rows (a store's holidays,
-    a fleet's maintenance): read through the ORM."""
+    every store, of one or of some (and those of every store). Few rows (a store's
+    holidays, a fleet's maintenance): read through the ORM."""
     week_start = as_of - timedelta(microseconds=WINDOW_LENGTHS_US[-1])
     # Local dates are at most a day off UTC ones, and overnight rows reach into the next.
     first, last = week_start.date() - timedelta(days=3), as_of.date() + timedelta(days=2)
@@ -202,6 +205,11 @@ def _calendar(as_of: datetime, store_pk: int | None = None) -> _Calendar:
     if store_pk is not None:
         special = special.filter(store=store_pk)
         exclusions = exclusions.filter(Q(store=store_pk) | Q(store__isnull=True))
+    if store_pks is not None:
+        # The SQL is a constant of monitor.db; the keys go as a parameter.
+        keys = RawSQL(db.current().keys_sql("%s"), [db.current().keys_param(store_pks)])  # noqa: S611
+        special = special.filter(store__in=keys)
+        exclusions = exclusions.filter(Q(store__in=keys) | Q(store__isnull=True))
     return _Calendar(
         special=[
             (pk, (day - _EPOCH.date()).days, _time_us(start), _time_us(end))
@@ -309,7 +317,8 @@ def _in_range(stores: StoreRange) -> tuple[list[str], SqlParams]:
         conditions.append(f"s.{sql_names().store_organization} = %(organization)s")
         params["organization"] = stores.organization_id
     if stores.store_pks is not None:
-        conditions.append(db.current().keys_in_sql(f"s.{sql_names().store_pk}", "store_pks"))
+        keys = db.current().keys_sql("%(store_pks)s")
+        conditions.append(f"s.{sql_names().store_pk} IN ({keys})")
         params["store_pks"] = db.current().keys_param(stores.store_pks)
     return conditions, params
 

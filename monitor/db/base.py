@@ -154,9 +154,9 @@ class Database(Protocol):
         index per store, whatever the length of the history."""
         ...
 
-    def keys_in_sql(self, column: str, param: str) -> str:
-        """A condition: `column` is one of the keys that parameter %(param)s holds, in
-        the form keys_param gives them (one parameter, however many keys)."""
+    def keys_sql(self, placeholder: str) -> str:
+        """A subquery of the keys the parameter at `placeholder` holds, in the form
+        keys_param gives them (one parameter, however many keys)."""
         ...
 
     def keys_param(self, keys: Iterable[int]) -> str:

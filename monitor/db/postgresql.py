@@ -102,7 +102,7 @@ class PostgreSQL:
             # NO KEY: a poll's foreign key check (FOR KEY SHARE) does not wait for it.
             cursor.execute(
                 f"SELECT FROM {names.stores} WHERE "
-                f"{self.keys_in_sql(names.store_pk, 'keys')} "
+                f"{names.store_pk} IN ({self.keys_sql('%(keys)s')}) "
                 f"ORDER BY {names.store_pk} FOR NO KEY UPDATE",
                 {"keys": self.keys_param(keys)},
             )
@@ -208,8 +208,8 @@ class PostgreSQL:
             ) AS last{where}
         """
 
-    def keys_in_sql(self, column: str, param: str) -> str:
-        return f"{column} = ANY(CAST(%({param})s AS bigint[]))"
+    def keys_sql(self, placeholder: str) -> str:
+        return f"SELECT unnest(CAST({placeholder} AS bigint[]))"
 
     def keys_param(self, keys: Iterable[int]) -> str:
         return "{" + ",".join(str(int(key)) for key in keys) + "}"

@@ -190,9 +190,9 @@ class SQLite:
             WHERE last.instant IS NOT NULL
         """
 
-    def keys_in_sql(self, column: str, param: str) -> str:
+    def keys_sql(self, placeholder: str) -> str:
         # One JSON array: SQLite limits the number of parameters of a statement.
-        return f"{column} IN (SELECT value FROM json_each(%({param})s))"
+        return f"SELECT value FROM json_each({placeholder})"
 
     def keys_param(self, keys: Iterable[int]) -> str:
         return "[" + ",".join(str(int(key)) for key in keys) + "]"

@@ -205,7 +205,10 @@ def _incidents_reaching(pks: list[int], window_start: int) -> dict[int, list[Inc
         reaching = Incident.objects.filter(store_id__in=chunk).filter(
             Q(status=Incident.Status.OPEN) | Q(end_tick__gt=window_start)
         )
-        for incident in reaching.select_related("store").order_by("store_id", "start_tick"):
+        # Only what reconciling reads: most of them stay as they are; the stores of
+        # those that change are read once they do (_attach_stores).
+        reaching = reaching.only("id", "store_id", "status", "start_tick", "end_tick", "silent_at")
+        for incident in reaching.order_by("store_id", "start_tick"):
             found.setdefault(incident.store_id, []).append(incident)
     return found
 
@@ -229,18 +232,20 @@ class _Changes:
         self.created: list[Incident] = []
         self.changed: list[Incident] = []
         self.deleted: list[Incident] = []
-        # (incident, type, its document then); the documents of new incidents
-        # are made once they have their ids.
-        self.events: list[tuple[Incident, str, dict[str, Any] | None]] = []
-        self.stores_missing: list[Incident] = []
+        # (incident, type); the documents are made last, new incidents having
+        # their ids by then.
+        self.events: list[tuple[Incident, str]] = []
 
-    def event(self, incident: Incident, kind: str, document: dict[str, Any] | None = None) -> None:
-        self.events.append((incident, kind, document))
+    def event(self, incident: Incident, kind: str) -> None:
+        self.events.append((incident, kind))
 
     def save(self) -> None:
-        if self.stores_missing:
-            _attach_stores(self.stores_missing)
+        _attach_stores([incident for incident, _ in self.events])
         deleted = [incident.pk for incident in self.deleted]
+        retracted = {
+            pk: {**incident_document(i), "status": RETRACTED}
+            for pk, i in zip(deleted, self.deleted, strict=True)
+        }
         # The deleted first: a moved incident may take a start a deleted one had.
         Incident.objects.filter(pk__in=deleted).delete()
         if self.changed:
@@ -248,23 +253,24 @@ class _Changes:
         Incident.objects.bulk_create(self.created)
         IncidentEvent.objects.bulk_create(
             IncidentEvent(
-                incident=None if incident.pk in deleted else incident,
+                incident=None if incident.pk in retracted else incident,
                 organization_id=incident.store.organization_id,
                 type=kind,
-                document=incident_document(incident) if document is None else document,
+                document=retracted.get(incident.pk) or incident_document(incident),
             )
-            for incident, kind, document in self.events
+            for incident, kind in self.events
         )
 
     def counts(self) -> dict[str, int]:
         counted: dict[str, int] = {}
-        for _, kind, _ in self.events:
+        for _, kind in self.events:
             counted[kind] = counted.get(kind, 0) + 1
         return counted
 
 
 def _attach_stores(incidents: list[Incident]) -> None:
-    """Give new incidents their Store objects (the documents name the store's id and zone)."""
+    """Give these incidents their Store objects (the documents name the store's id and
+    zone, the events its organization), each store read once."""
     pks = sorted({incident.store_id for incident in incidents})
     stores: dict[int, Store] = {}
     for chunk in _chunks(pks):
@@ -297,9 +303,8 @@ def _reconcile(
     kept = set(map(id, matched.values()))
     for incident in known:
         if id(incident) not in kept:
-            document = {**incident_document(incident), "status": RETRACTED}
             changes.deleted.append(incident)
-            changes.event(incident, IncidentEvent.Type.UPDATED, document)
+            changes.event(incident, IncidentEvent.Type.UPDATED)
         elif silent and incident.status == Incident.Status.OPEN and incident.silent_at is None:
             incident.silent_at = changes.at
             incident.updated_at = changes.at
@@ -346,7 +351,6 @@ def _open(pk: int, outage: _Outage, changes: _Changes) -> None:
     _set_bounds(incident, outage)
     incident.updated_at = changes.at
     changes.created.append(incident)
-    changes.stores_missing.append(incident)
     changes.event(incident, IncidentEvent.Type.OPENED)
     if outage.end is not None:
         changes.event(incident, IncidentEvent.Type.RESOLVED)
