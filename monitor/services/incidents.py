@@ -138,8 +138,12 @@ def evaluate_incidents(
         )
         changes = _Changes(at)
         known = _incidents_reaching(store_pks.tolist(), state.window_start)
+        outages = _outages_by_store(state)
+        silent = state.silent.tolist()
         for index, pk in enumerate(store_pks.tolist()):
-            _reconcile(state, index, pk, known.get(pk, []), changes)
+            mine, theirs = outages.get(index, []), known.get(pk, [])
+            if not _as_stored(mine, theirs, silent=silent[index]):
+                _reconcile(state.window_start, silent[index], pk, mine, theirs, changes)
         changes.save()
     evaluation.stores = len(store_pks)
     evaluation.events = changes.counts()
@@ -197,18 +201,18 @@ def _latest_polls(
     return store[last], time_us[last], active[last]
 
 
-def _incidents_reaching(pks: list[int], window_start: int) -> dict[int, list[Incident]]:
+def _incidents_reaching(pks: list[int], window_start: int) -> dict[int, list[_Stored]]:
     """The incidents of these stores that are open or end within the window, by store,
-    oldest first, with their stores."""
-    found: dict[int, list[Incident]] = {}
+    oldest first: only what reconciling reads (most of them stay as they are)."""
+    found: dict[int, list[_Stored]] = {}
     for chunk in _chunks(pks):
         reaching = Incident.objects.filter(store_id__in=chunk).filter(
             Q(status=Incident.Status.OPEN) | Q(end_tick__gt=window_start)
         )
-        # Only what reconciling reads: most of them stay as they are; the stores of
-        # those that change are read once they do (_attach_stores).
-        reaching = reaching.only("id", "store_id", "status", "start_tick", "end_tick", "silent_at")
-        for incident in reaching.order_by("store_id", "start_tick"):
+        for row in reaching.order_by("store_id", "start_tick").values_list(
+            "id", "store_id", "status", "start_tick", "end_tick", "silent_at"
+        ):
+            incident = _Stored(*row)
             found.setdefault(incident.store_id, []).append(incident)
     return found
 
@@ -224,39 +228,67 @@ class _Outage:
     end: int | None  # None: open
 
 
+@dataclass(eq=False)
+class _Stored:
+    """A stored incident as reconciling reads and changes it (a model only if it changes)."""
+
+    pk: int
+    store_id: int
+    status: str
+    start_tick: int
+    end_tick: int | None
+    silent_at: datetime | None
+
+    def model(self, at: datetime) -> Incident:
+        incident = Incident(id=self.pk, store_id=self.store_id, silent_at=self.silent_at)
+        _set_bounds(incident, _Outage(self.start_tick, self.end_tick))
+        incident.updated_at = at
+        return incident
+
+
 class _Changes:
     """The writes of one evaluation, made together by save()."""
 
     def __init__(self, at: datetime) -> None:
         self.at = at
         self.created: list[Incident] = []
-        self.changed: list[Incident] = []
-        self.deleted: list[Incident] = []
+        self.changed: list[_Stored] = []
+        self.deleted: list[_Stored] = []
         # (incident, type); the documents are made last, new incidents having
         # their ids by then.
-        self.events: list[tuple[Incident, str]] = []
+        self.events: list[tuple[_Stored | Incident, str]] = []
 
-    def event(self, incident: Incident, kind: str) -> None:
+    def event(self, incident: _Stored | Incident, kind: str) -> None:
         self.events.append((incident, kind))
 
     def save(self) -> None:
-        _attach_stores([incident for incident, _ in self.events])
-        deleted = [incident.pk for incident in self.deleted]
+        models = {
+            id(stored): stored.model(self.at)
+            for stored in [*self.changed, *self.deleted]
+            + [i for i, _ in self.events if isinstance(i, _Stored)]
+        }
+
+        def model(incident: _Stored | Incident) -> Incident:
+            return incident if isinstance(incident, Incident) else models[id(incident)]
+
+        _attach_stores([*models.values(), *self.created])
         retracted = {
-            pk: {**incident_document(i), "status": RETRACTED}
-            for pk, i in zip(deleted, self.deleted, strict=True)
+            id(stored): {**incident_document(models[id(stored)]), "status": RETRACTED}
+            for stored in self.deleted
         }
         # The deleted first: a moved incident may take a start a deleted one had.
-        Incident.objects.filter(pk__in=deleted).delete()
+        Incident.objects.filter(pk__in=[stored.pk for stored in self.deleted]).delete()
         if self.changed:
-            Incident.objects.bulk_update(self.changed, [*_CHANGING, "updated_at"])
+            Incident.objects.bulk_update(
+                [models[id(stored)] for stored in self.changed], [*_CHANGING, "updated_at"]
+            )
         Incident.objects.bulk_create(self.created)
         IncidentEvent.objects.bulk_create(
             IncidentEvent(
-                incident=None if incident.pk in retracted else incident,
-                organization_id=incident.store.organization_id,
+                incident=None if id(incident) in retracted else model(incident),
+                organization_id=model(incident).store.organization_id,
                 type=kind,
-                document=retracted.get(incident.pk) or incident_document(incident),
+                document=retracted.get(id(incident)) or incident_document(model(incident)),
             )
             for incident, kind in self.events
         )
@@ -279,26 +311,46 @@ def _attach_stores(incidents: list[Incident]) -> None:
         incident.store = stores[incident.store_id]
 
 
+def _outages_by_store(state: IncidentState) -> dict[int, list[_Outage]]:
+    """The outages of each store (by its index), oldest first."""
+    found: dict[int, list[_Outage]] = {}
+    outages = state.outages
+    for store, start, end, is_open in zip(
+        outages.store.tolist(),
+        outages.start.tolist(),
+        outages.end.tolist(),
+        outages.open.tolist(),
+        strict=True,
+    ):
+        found.setdefault(store, []).append(_Outage(start, None if is_open else end))
+    return found
+
+
+def _as_stored(outages: list[_Outage], known: list[_Stored], *, silent: bool) -> bool:
+    """Whether the store's incidents are its outages already (the common case, told
+    apart cheaply): the same bounds, and no open one to mark silent."""
+    if [(o.start, o.end) for o in outages] != [(i.start_tick, i.end_tick) for i in known]:
+        return False
+    return not silent or all(i.end_tick is not None or i.silent_at for i in known)
+
+
 def _reconcile(
-    state: IncidentState, index: int, pk: int, known: list[Incident], changes: _Changes
+    window_start: int,
+    silent: bool,
+    pk: int,
+    outages: list[_Outage],
+    known: list[_Stored],
+    changes: _Changes,
 ) -> None:
-    """Make store `index`'s (key `pk`) incidents its outages; record each change."""
-    mine = state.outages.of(index)
-    outages = [
-        _Outage(start, None if is_open else end)
-        for start, end, is_open in zip(
-            mine.start.tolist(), mine.end.tolist(), mine.open.tolist(), strict=True
-        )
-    ]
-    silent = bool(state.silent[index])
-    matched = _match(outages, known, state.window_start)
+    """Make the incidents of store `pk` its outages; record each change."""
+    matched = _match(outages, known, window_start)
     for outage in outages:
         incident = matched.get(outage)
         if incident is None:
             if not silent:
                 _open(pk, outage, changes)
             continue
-        start = incident.start_tick if outage.start == state.window_start else outage.start
+        start = incident.start_tick if outage.start == window_start else outage.start
         _move(incident, _Outage(min(start, outage.start), outage.end), changes)
     kept = set(map(id, matched.values()))
     for incident in known:
@@ -307,19 +359,18 @@ def _reconcile(
             changes.event(incident, IncidentEvent.Type.UPDATED)
         elif silent and incident.status == Incident.Status.OPEN and incident.silent_at is None:
             incident.silent_at = changes.at
-            incident.updated_at = changes.at
             if incident not in changes.changed:
                 changes.changed.append(incident)
             changes.event(incident, IncidentEvent.Type.SILENT)
 
 
 def _match(
-    outages: list[_Outage], known: list[Incident], window_start: int
-) -> dict[_Outage, Incident]:
+    outages: list[_Outage], known: list[_Stored], window_start: int
+) -> dict[_Outage, _Stored]:
     """Which incident each outage continues: the one with its start; else, for an
     outage cut by the window's start, one begun before the window and reaching
     it; else the first one it overlaps (a late poll moved its start)."""
-    matched: dict[_Outage, Incident] = {}
+    matched: dict[_Outage, _Stored] = {}
     free = list(known)
     by_start = {incident.start_tick: incident for incident in known}
     for outage in outages:
@@ -339,7 +390,7 @@ def _match(
     return matched
 
 
-def _overlaps(outage: _Outage, incident: Incident) -> bool:
+def _overlaps(outage: _Outage, incident: _Stored) -> bool:
     far = 2**62
     outage_end = far if outage.end is None else outage.end
     incident_end = far if incident.end_tick is None else incident.end_tick
@@ -356,14 +407,13 @@ def _open(pk: int, outage: _Outage, changes: _Changes) -> None:
         changes.event(incident, IncidentEvent.Type.RESOLVED)
 
 
-def _move(incident: Incident, outage: _Outage, changes: _Changes) -> None:
+def _move(incident: _Stored, outage: _Outage, changes: _Changes) -> None:
     """Give the incident its outage's bounds; the event that says what changed."""
-    was_open = incident.status == Incident.Status.OPEN
-    before = (incident.start_tick, incident.end_tick)
-    _set_bounds(incident, outage)
-    if (incident.start_tick, incident.end_tick) == before:
+    if (incident.start_tick, incident.end_tick) == (outage.start, outage.end):
         return
-    incident.updated_at = changes.at
+    was_open = incident.status == Incident.Status.OPEN
+    incident.start_tick, incident.end_tick = outage.start, outage.end
+    incident.status = Incident.Status.OPEN if outage.end is None else Incident.Status.RESOLVED
     changes.changed.append(incident)
     if was_open and outage.end is not None:
         changes.event(incident, IncidentEvent.Type.RESOLVED)
