@@ -32,6 +32,8 @@ __all__ = [
 # Jobs an embedded queue held before this were queued by another (stopped)
 # process: this one's embedded queue queues them again (Job.left_queued).
 PROCESS_STARTED = timezone.now()
+# The notifications' catch-up runs this often (as beat's schedule says).
+CATCH_UP_INTERVAL_SECONDS = 60.0
 
 
 def current() -> JobQueue:
@@ -47,7 +49,7 @@ def current() -> JobQueue:
 class _Embedded:
     lock = threading.Lock()
     queue: EmbeddedQueue | None = None
-    ticker: Ticker | None = None
+    tickers: list[Ticker] = []
 
 
 def embedded() -> EmbeddedQueue:
@@ -65,17 +67,23 @@ def embedded() -> EmbeddedQueue:
 
 def start_periodic() -> None:
     """In a web process of the embedded set-up (store_monitoring.wsgi): run the
-    periodic jobs that Celery beat runs with a broker (settings.CELERY_BEAT_SCHEDULE):
-    the incidents' evaluation, every ALERT_EVALUATE_INTERVAL_SECONDS, on the
-    embedded queue's threads. Once per process; nothing with a broker."""
+    periodic jobs that Celery beat runs with a broker (settings.CELERY_BEAT_SCHEDULE),
+    on the embedded queue's threads: the incidents' evaluation, every
+    ALERT_EVALUATE_INTERVAL_SECONDS, and the notifications' catch-up, every
+    minute. Once per process; nothing with a broker."""
     if settings.CELERY_BROKER_URL:
         return
-    # Imported here: the incidents' service imports this package.
-    from monitor.services import incidents
+    # Imported here: these services import this package.
+    from monitor.services import incidents, notifications
 
     queue = embedded()
     with _Embedded.lock:
-        if _Embedded.ticker is None:
-            _Embedded.ticker = queue.every(
-                incidents.EVALUATE, incidents.EVERY_STORE, settings.ALERT_EVALUATE_INTERVAL_SECONDS
-            )
+        if not _Embedded.tickers:
+            _Embedded.tickers = [
+                queue.every(
+                    incidents.EVALUATE,
+                    incidents.EVERY_STORE,
+                    settings.ALERT_EVALUATE_INTERVAL_SECONDS,
+                ),
+                queue.every(notifications.CATCH_UP, 0, CATCH_UP_INTERVAL_SECONDS),
+            ]

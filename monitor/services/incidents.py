@@ -48,6 +48,7 @@ from monitor.engine.timeline import local_instant, utc_instant
 from monitor.engine.units import TICKS_PER_MINUTE, TICKS_PER_US, US_PER_SECOND
 from monitor.jobqueue.base import Job
 from monitor.models import Incident, IncidentEvent, Store
+from monitor.services import notifications
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +146,9 @@ def evaluate_incidents(
             if not _as_stored(mine, theirs, silent=silent[index]):
                 _reconcile(state.window_start, silent[index], pk, mine, theirs, changes)
         changes.save()
+        if changes.events:
+            # The channels' dispatcher takes the events once they are committed.
+            notifications.dispatch_on_commit()
     evaluation.stores = len(store_pks)
     evaluation.events = changes.counts()
     return evaluation

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitor', '0014_incidents'),
+        ('monitor', '0017_channels'),
     ]
 
     operations = [
