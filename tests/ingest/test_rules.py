@@ -309,6 +309,7 @@ def test_a_store_id_is_accepted_exactly_when_amendments_1_and_5_allow_it(value: 
 
     allowed = (
         len(value) <= 255
+        and value != rules.EVERY_STORE  # "*" names every store, in exclusions alone (§10.3)
         and value[0] not in "=+-@"
         and not any(unicodedata.category(c) in ("Cc", "Cf") for c in value)
     )
