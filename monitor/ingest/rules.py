@@ -369,20 +369,20 @@ PLACELESS_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 
 def timezone_name(value: str) -> str:
     """A name of zoneinfo.available_timezones(), exact case, that names a place."""
-    if value in _zone_names():
+    if value in zone_names():
         return value
     if value in PLACELESS_ZONES:
         raise RowRejectedError(
             f"{value!r} names no place (it is not one store's zone): give the store's IANA "
             "zone, such as 'America/Chicago'"
         )
-    same_but_case = [name for name in _zone_names() if name.lower() == value.lower()]
+    same_but_case = [name for name in zone_names() if name.lower() == value.lower()]
     hint = f" (did you mean {same_but_case[0]!r}?)" if same_but_case else ""
     raise RowRejectedError(f"{shown(value)} is not an IANA time zone name{hint}")
 
 
 @cache
-def _zone_names() -> frozenset[str]:
+def zone_names() -> frozenset[str]:
     return frozenset(available_timezones()) - PLACELESS_ZONES
 
 
