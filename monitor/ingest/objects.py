@@ -18,6 +18,7 @@ parsing (most of a big body's cost).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,10 +51,30 @@ class BodyParseError(FileRefusedError):
     """The body is not JSON (or not NDJSON) at all: refused whole."""
 
 
+def _json(data: bytes) -> Any:
+    """The JSON value of `data` (orjson.JSONDecodeError if it is not JSON).
+
+    orjson refuses integers beyond 64 bits, which JSON allows: such a body is
+    read again by the standard library (only then: it is slower), so a row
+    holding one is rejected with its reason, not the whole body.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        try:
+            return json.loads(data, parse_constant=_not_json)
+        except (ValueError, RecursionError):  # not JSON, NaN, or nested too deep
+            raise error from None
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def json_items(name: str, data: bytes) -> NumberedItems:
     """A JSON array's items, numbered from 1."""
     try:
-        document = orjson.loads(data)
+        document = _json(data)
     except orjson.JSONDecodeError as error:
         raise BodyParseError(f"{name}: not JSON ({error}); nothing was loaded") from None
     if not isinstance(document, list):
@@ -70,7 +91,7 @@ def ndjson_items(name: str, data: bytes) -> NumberedItems:
     for number, line in enumerate(data.split(b"\n"), start=1):
         if line.strip():
             try:
-                values.append(orjson.loads(line))
+                values.append(_json(line))
             except orjson.JSONDecodeError as error:
                 raise BodyParseError(
                     f"{name}: line {number} is not JSON ({error}); nothing was loaded"
