@@ -231,7 +231,7 @@ def test_ownership_changes_are_the_platforms(client: Client, tenants: Tenants) -
         content_type="application/json",
         **platform.headers,
     )
-    assert unknown.status_code == 400
+    assert unknown.status_code == 404  # as ?organization= naming no organization
     assert "no organization 'nope'" in unknown.json()["error"]
 
     loaded = client.post(

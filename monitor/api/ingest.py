@@ -348,8 +348,9 @@ def _store_edit(edit: Callable[..., T], store_id: str, request: Request) -> T:
     request=StoreOrganizationSerializer,
     responses={
         200: StoreOwnerSerializer,
-        400: error_answer("The body is invalid, or no organization has this slug."),
+        400: error_answer("The body or the store id is invalid (why)."),
         403: _PLATFORM_ONLY,
+        404: error_answer("No organization has this slug."),
         405: WRONG_METHOD,
         415: NOT_JSON,
     },
@@ -368,6 +369,8 @@ def store_organization(request: Request, store_id: str) -> Response:
         store = organizations.store_organization_set(
             store_id, body.validated_data["organization"], scope=scope
         )
+    except organizations.OrganizationNotFoundError as error:
+        raise NotFound(str(error)) from None  # as ?organization= naming none the caller knows
     except organizations.OrganizationError as error:
         raise ParseError(str(error)) from None
     return Response(StoreOwnerSerializer(store).data)

@@ -35,6 +35,10 @@ class OrganizationError(ValueError):
     """The organization cannot be made, found or changed as asked (the message says why)."""
 
 
+class OrganizationNotFoundError(OrganizationError):
+    """No organization has the slug given."""
+
+
 @dataclass(frozen=True)
 class OrganizationSummary:
     organization: Organization
@@ -64,7 +68,7 @@ def organization_create(*, slug: str, name: str = "") -> Organization:
 def organization_get(slug: str) -> Organization:
     organization = Organization.objects.filter(slug=slug).first()
     if organization is None:
-        raise OrganizationError(f"no organization {slug!r} (create_organization makes one)")
+        raise OrganizationNotFoundError(f"no organization {slug!r} (create_organization makes one)")
     return organization
 
 

@@ -68,7 +68,8 @@ ENDPOINTS = [
     ),
     # Platform keys only: 403 for an organization's, even where keys are off.
     ("/api/monitor/store_organizations", "post", WRITE_CODES | {"403"}),
-    ("/api/monitor/stores/{store_id}/organization", "put", WRITE_CODES | {"403"}),
+    # 404: no organization has the slug.
+    ("/api/monitor/stores/{store_id}/organization", "put", WRITE_CODES | {"403", "404"}),
     # Notification channels.
     ("/api/monitor/channels", "get", {"200", "405", "429", "503"}),
     ("/api/monitor/channels", "post", (WRITE_CODES - {"200"}) | {"201"}),
