@@ -1,11 +1,21 @@
-"""A Celery worker whose Redis pauses mid-report: a private redis-server (its own
-port) is stopped with SIGSTOP for 60 s while the worker is inside the report's
-parts, then resumed. The worker runs under a restart loop, as systemd
-(Restart=always) or honcho run it; the report must complete within 2 minutes
-of the resume with no manual step.
+"""A Celery worker whose Redis pauses mid-report, and a worker that stops consuming.
 
-To pause Redis mid-report the test holds a lock on the business hours table,
-which only the parts read: both pool processes are then inside a part.
+The first test is the outage itself: a private redis-server (its own port) is
+stopped with SIGSTOP for 60 s while the worker is inside the report's parts,
+then resumed. The worker runs under a restart loop, as systemd
+(Restart=always) or honcho run it; the report must complete within 2 minutes
+of the resume with no manual step. To pause Redis mid-report the test holds a
+lock on the business hours table, which only the parts read: both pool
+processes are then inside a part.
+
+What it proves is the recovery as a whole, and the broker settings that make
+reconnects reliable (settings.py: TCP keepalive, reconnects retried for ever):
+with the worker's watchdog off it passes too. It does not prove the watchdog:
+the stall the watchdog ends ("Couldn't ack", a worker that answers ping but
+consumes nothing) follows a pause only sometimes, and the code without either
+fix passed this test in some runs and failed it in others. The second test
+proves the watchdog, every run: it makes the stall on purpose (Celery's
+cancel_consumer), and the worker must exit and its restart run the report.
 """
 
 from __future__ import annotations
