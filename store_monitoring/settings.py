@@ -296,12 +296,14 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "monitor.api.schema.document_access",
+        "monitor.api.schema.exact_values",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ReportStatusEnum": "monitor.models.Report.Status",
         "RunningStatusEnum": ["Running"],
         "FailedStatusEnum": ["Failed"],
         "ChannelKindEnum": "monitor.models.Channel.Kind",
+        "PollStatusEnum": ["active", "inactive"],
     },
 }
 

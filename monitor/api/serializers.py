@@ -19,15 +19,26 @@ from monitor.services.report_trigger import report_queue_position
 from monitor.services.reports import AS_OF_PATTERN, ReportInputError, parse_as_of
 from monitor.services.workers import queue_warning
 
+# The as-of instant's format: the pattern's spellings, of a real instant between
+# 1970-01-01T00:00:00Z and 24 hours from now (amendment 5), which no pattern can say.
+AS_OF_FORMAT = "as-of-instant"
+
 
 @extend_schema_field(
-    {"type": "string", "pattern": f"^{AS_OF_PATTERN}$", "example": "2023-01-25T18:00:00Z"}
+    {
+        "type": "string",
+        "format": AS_OF_FORMAT,
+        "pattern": f"^{AS_OF_PATTERN}$",
+        "example": "2023-01-25T18:00:00Z",
+    }
 )
 class AsOfField(serializers.Field[datetime, str, str, Any]):
     """An ISO 8601 instant, read exactly as `generate_report --as-of` reads it.
 
     Documented by its pattern rather than as `date-time`, whose RFC 3339 allows
-    spellings this field refuses (a lower-case t, more than 6 fraction digits).
+    spellings this field refuses (a lower-case t, more than 6 fraction digits),
+    and by a format of its own (AS_OF_FORMAT) for what it must be: a date that
+    exists, an instant from 1970-01-01T00:00:00Z to 24 hours from now.
     """
 
     def to_internal_value(self, data: Any) -> datetime:

@@ -34,7 +34,34 @@ class InstantField(serializers.Field[datetime, str, str, Any]):
         return value.isoformat()
 
 
-@extend_schema_field(OpenApiTypes.STR)
+# Python's isoformat() of a local instant: its offset may have seconds (a zone's
+# local mean time, Africa/Monrovia's until 1972), which `date-time` cannot say.
+LOCAL_INSTANT_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?"
+    r"[+-][0-9]{2}:[0-9]{2}(:[0-9]{2})?$"
+)
+# A stored time of day, as isoformat() writes it: not `format: time` (RFC 3339's
+# needs an offset, and a wall-clock time has none).
+WALL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{6})?$"
+
+
+@extend_schema_field({"type": "string", "pattern": LOCAL_INSTANT_PATTERN})
+class LocalInstantField(InstantField):
+    """A local instant, with the store's offset at that instant."""
+
+
+@extend_schema_field({"type": "string", "pattern": WALL_TIME_PATTERN})
+class WallTimeField(serializers.Field[time, str, str, Any]):
+    """A local time of day (HH:MM:SS[.ffffff]); null for a closed row's (§10.1)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value: time) -> str:
+        return value.isoformat()
+
+
+@extend_schema_field({"type": "string", "enum": ["active", "inactive"]})
 class StatusField(serializers.Field[bool, str, str, Any]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(read_only=True, **kwargs)
@@ -110,17 +137,17 @@ class StoreListSerializer(serializers.Serializer[Any]):
 
 class HoursRowSerializer(serializers.Serializer[Any]):
     day = serializers.IntegerField(help_text="0 = Monday … 6 = Sunday")
-    start_time_local = serializers.TimeField(
-        source="start", allow_null=True, help_text="Both null: closed that day (§10.1)."
+    start_time_local = WallTimeField(
+        source="start", help_text="Both null: closed that day (§10.1)."
     )
-    end_time_local = serializers.TimeField(source="end", allow_null=True)
+    end_time_local = WallTimeField(source="end")
 
 
 class IntervalSerializer(serializers.Serializer[Any]):
     start = InstantField(help_text="UTC, truncated to the microsecond.")
     end = InstantField()
-    start_local = InstantField(help_text="The store's local time, with its offset.")
-    end_local = InstantField()
+    start_local = LocalInstantField(help_text="The store's local time, with its offset.")
+    end_local = LocalInstantField()
     minutes = serializers.FloatField(help_text="The exact length, in minutes.")
 
     def to_representation(self, instance: Interval) -> dict[str, Any]:
@@ -137,7 +164,7 @@ class SegmentSerializer(IntervalSerializer):
 
 class PollSerializer(serializers.Serializer[Any]):
     at = InstantField()
-    at_local = InstantField()
+    at_local = LocalInstantField()
     status = StatusField(source="active")
     holds_from = InstantField(
         allow_null=True, help_text="Midpoint with the previous poll listed (§5)."
@@ -173,8 +200,8 @@ class FiguresSerializer(serializers.Serializer[Any]):
 
 
 class SpecialTimesSerializer(serializers.Serializer[Any]):
-    start_time_local = serializers.TimeField(allow_null=True, help_text="Both null: closed.")
-    end_time_local = serializers.TimeField(allow_null=True)
+    start_time_local = WallTimeField(help_text="Both null: closed.")
+    end_time_local = WallTimeField()
 
 
 class StorySpecialDateSerializer(serializers.Serializer[Any]):

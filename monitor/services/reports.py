@@ -119,8 +119,8 @@ class ReportInParts:
 # a date alone, a trailing character, or a seventh fraction digit (which
 # fromisoformat would accept, or silently drop) is refused.
 AS_OF_PATTERN = (
-    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-    r"(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?"
+    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]"
+    r":[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?"
 )
 _AS_OF = re.compile(AS_OF_PATTERN, re.ASCII)
 

@@ -2,11 +2,22 @@
 negative data, every check, and the stateful links (trigger_report →
 get_report), against the app in this process (its WSGI application), with
 API keys off (as `make run`) and on (a write key sent with every request; the
-checks also send requests without it, which must get 401)."""
+checks also send requests without it, which must get 401).
+
+No check is waived for any operation: the schema is exact (monitor.api.schema),
+so a request it allows is never refused for its form, one it forbids never
+taken, and every answer is as it says. Rows go in all three content types:
+schemathesis writes JSON itself; NDJSON and CSV are written here from the
+same rows, as the schema describes them.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -14,13 +25,16 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, given, reject
 from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 from pytest_django.fixtures import Settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
+from monitor.api.serializers import AS_OF_FORMAT
+from monitor.ingest import rules
 from monitor.models import ApiKey
 from monitor.services.api_keys import api_key_create
 from tests.report_data import store_spec_examples
@@ -37,73 +51,68 @@ HYPOTHESIS = hypothesis_settings(
 )
 
 
-# as_of's pattern (the trigger's body, the store's query) cannot say that
-# 2023-02-30, or the first days of year 1, is no instant: those get 400 with
-# the reason.
-AS_OF_MAY_BE_400 = {
-    "positive_data_acceptance": {
-        "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "429", "5xx"]
-    }
-}
 CONFIG = {
     # Keys are sent by the tests themselves (headers), not made up.
     "generation": {"max-examples": EXAMPLES, "with-security-parameters": False},
-    "operations": [
-        {"include-operation-id": "trigger_report", "checks": AS_OF_MAY_BE_400},
-        {
-            # Known disagreements of the store endpoint's answers with their
-            # schema, left to that endpoint's owners: business hours are local
-            # times without an offset, documented as `format: time` (which
-            # requires one), and a zone's local mean time before 1900 has an
-            # offset with seconds (-05:50:36), which `format: date-time` cannot
-            # express. Its statuses and every other check still apply.
-            "include-operation-id": "store",
-            "checks": {**AS_OF_MAY_BE_400, "response_schema_conformance": {"enabled": False}},
-        },
-        # A data body's inner grammar (a CSV's header, each NDJSON line being
-        # JSON, one store's hours being valid together) is more than a schema
-        # says: a schema-valid body may get 400 with the reason.
-        *(
-            {"include-operation-id": operation, "checks": AS_OF_MAY_BE_400}
-            for operation in (
-                "store_business_hours_replace",
-                "store_timezone_set",
-                "store_special_date_set",
-                # A date in the path that is no real date, or outside 1970–2199.
-                "store_special_date_delete",
-                # A slug no organization has: 400 with the reason.
-                "store_organization_set",
-                # A store id filter that no store id can match (a NUL, say):
-                # 400 with the reason.
-                "exclusions",
-                "stores",
-                # since and until: an instant out of range, or not before until.
-                "incidents",
-                # Which of url and to a channel takes depends on its kind, and
-                # whether an address or an Apprise URL is valid is more than a
-                # pattern: a schema-valid body may get 400 with the reason.
-                "channel_create",
-            )
-        ),
-        # And a POST of rows answers 200 when rows break the rules: each bad row
-        # is rejected with its reason in the answer (the contract's §1 and §9),
-        # the others are stored.
-        *(
-            {
-                "include-operation-id": operation,
-                "checks": {**AS_OF_MAY_BE_400, "negative_data_rejection": {"enabled": False}},
-            }
-            for operation in (
-                "ingest_polls",
-                "ingest_business_hours",
-                "ingest_timezones",
-                "ingest_special_hours",
-                "ingest_exclusions",
-                "ingest_store_organizations",
-            )
-        ),
-    ],
 }
+
+
+@schemathesis.serializer("application/x-ndjson")
+def ndjson(context: Any, rows: Any) -> bytes:
+    """An array of rows as NDJSON: a line each (no lines: an empty body)."""
+    if not isinstance(rows, list):
+        reject()  # one value alone is a body of one row: NDJSON has no "not an array"
+    # json, not orjson: JSON's integers have no 64-bit bound.
+    return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+@schemathesis.serializer("text/csv")
+def csv_rows(context: Any, rows: Any) -> bytes:
+    """An array of objects as CSV: a header of the keys every row has (one that
+    some row lacks is no column), then a line a row. No rows: an empty body."""
+    if not isinstance(rows, list) or not all(
+        isinstance(row, dict) and all(type(value) is str for value in row.values()) for row in rows
+    ):
+        reject()  # a CSV's fields are text, its rows objects
+    if not rows:
+        return b""
+    header = [key for key in rows[0] if all(key in row for row in rows)]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows([row[key] for key in header] for row in rows)
+    return out.getvalue().encode()
+
+
+def _as_of_text(instant: datetime, minutes: int, separator: str, digits: int) -> str:
+    """`instant` spelled as the as-of pattern allows, at an offset of `minutes`."""
+    local = instant.astimezone(timezone(timedelta(minutes=minutes)))
+    text = local.strftime(f"%Y-%m-%d{separator}%H:%M:%S")
+    if digits:
+        text += "." + f"{local.microsecond:06d}"[:digits]
+    if minutes == 0:
+        return text + ("", "Z", "+00:00")[digits % 3]
+    sign = "+" if minutes > 0 else "-"
+    return f"{text}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+# The as-of format: an instant from 1970 to now (the server allows 24 hours
+# more), at any offset, in any of the pattern's spellings. From a second after
+# the epoch: cutting the fraction must not take it before.
+schemathesis.openapi.format(
+    AS_OF_FORMAT,
+    st.builds(
+        _as_of_text,
+        st.datetimes(
+            min_value=(rules.EARLIEST_INSTANT + timedelta(seconds=1)).replace(tzinfo=None),
+            max_value=datetime.now(UTC).replace(tzinfo=None),
+            timezones=st.just(UTC),
+        ),
+        st.integers(-(23 * 60 + 59), 23 * 60 + 59) | st.just(0),
+        st.sampled_from(["T", " "]),
+        st.integers(0, 6),
+    ),
+)
 
 
 def _can_be_wrong(parameter: dict[str, Any]) -> bool:
