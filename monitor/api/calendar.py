@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -81,6 +82,9 @@ class ExclusionQuerySerializer(StrictQuerySerializer):
     # Strict: an empty or repeated parameter (?offset=) is a 400, not the default.
     store_id = serializers.CharField(
         required=False,
+        trim_whitespace=False,  # an id is matched exactly: one no store has is a 404
+        # Said in the schema: DRF refuses a NUL in any text (no stored id holds one).
+        validators=[RegexValidator(r"^[^\x00]*$", message="a NUL character is not allowed")],
         help_text="A store's own exclusions and those of every store; * those of every store only.",
     )
     limit = serializers.IntegerField(
