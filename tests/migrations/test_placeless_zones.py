@@ -1,4 +1,4 @@
-"""Migration 0015: the zones amendment 5 refuses (`localtime`, `posixrules`,
+"""Migration 0019: the zones amendment 5 refuses (`localtime`, `posixrules`,
 `Factory`), stored before it, are cleared: the store reads as one without a
 zone (America/Chicago, §4), and the data version is bumped so that no report
 made before is reused."""
@@ -17,7 +17,7 @@ from monitor.services.data_version import data_version_read
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-MIGRATION = ("monitor", "0015_placeless_zones_cleared")
+MIGRATION = ("monitor", "0019_placeless_zones_cleared")
 BEFORE: tuple[str, str] = importlib.import_module(
     f"monitor.migrations.{MIGRATION[1]}"
 ).Migration.dependencies[0]

@@ -32,7 +32,7 @@ def clear_placeless_zones(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("monitor", "0014_incidents"),
+        ("monitor", "0018_incident_end_index"),
     ]
 
     # Backwards: nothing to restore (the zones cleared were never valid ones).
