@@ -7,10 +7,10 @@ each in its own process so that wall time includes start-up and peak RSS is
 that command's alone. At 1× it then measures the API on PostgreSQL: the store
 endpoints (bench.stores) and polls sent over HTTP (bench.ingest), and on
 each database an organization's report of 3,000 stores against the fleet's
-(bench.organizations); at each
-scale, one report over a Celery worker (bench.scale); at 1×, reports with and
-without a store calendar (bench.calendar). Generated data sets are cached
-under var/bench/.
+(bench.organizations), and what evaluating incidents adds to a batch of polls
+(bench.incidents); at each scale, one report over a Celery worker
+(bench.scale); at 1×, reports with and without a store calendar
+(bench.calendar). Generated data sets are cached under var/bench/.
 """
 
 from __future__ import annotations
@@ -241,10 +241,17 @@ def main() -> None:
         if scale == 1 and "postgresql" in digests:
             bench_stores()  # gunicorn alone: no Celery or Redis needed
             bench_ingest(data)  # likewise
+            bench_incidents()
     if "postgresql" in options.databases.split(",") and not options.no_api:
         for scale in options.scales.split(","):
             bench_scale(scale)
         bench_calendar()
+
+
+def bench_incidents() -> None:
+    """What the incidents' evaluation adds to a batch of one poll per store, on live
+    data of the 1× shape in PostgreSQL (bench.incidents)."""
+    subprocess.run([sys.executable, "-m", "bench.incidents"], cwd=ROOT, check=True)
 
 
 def bench_calendar() -> None:

@@ -181,7 +181,10 @@ def _candidates(
         reaching |= Q(end_tick__gt=(at_us - LOOK_BACK_US) * TICKS_PER_US)
     held: set[int] = set()
     over: set[int] = set()
-    found = Incident.objects.filter(reaching).values_list("store_id", "status").distinct()
+    # order_by(): the model's ordering would join DISTINCT's columns (one row an incident).
+    found = (
+        Incident.objects.filter(reaching).order_by().values_list("store_id", "status").distinct()
+    )
     for store, status in found:
         (held if status == Incident.Status.OPEN else over).add(store)
     poll_store, poll_time, poll_active = selectors.polls_between(silence_start, at)
