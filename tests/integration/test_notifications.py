@@ -28,6 +28,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from celery import Celery
 from django.db import connection, transaction
+from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 from standardwebhooks import Webhook
@@ -146,6 +147,28 @@ def test_one_evaluation_reaches_a_webhook_an_inbox_and_apprise(
     assert '<a href="https://monitor.example.com/stores/42">' in html.get_content()
     assert b"America/Chicago" in posted.body
     assert DeliveryAttempt.objects.filter(succeeded=True).count() == 3
+
+
+def test_polls_posted_over_http_reach_a_webhook_as_an_opened_incident(
+    queue: EmbeddedQueue, receiver: Receiver, client: Client
+) -> None:
+    """The whole way: a poll load commits, the evaluation records the event, the
+    dispatcher and the delivery run on the job threads, the receiver verifies it."""
+    hook = channel_create(PLATFORM, "webhook", receiver.url)
+    now = timezone.now().replace(microsecond=0)
+    polls = [
+        {"store_id": "live-1", "status": status, "timestamp_utc": (now - ago).isoformat()}
+        for status, ago in [("active", timedelta(minutes=10)), ("inactive", timedelta(minutes=2))]
+    ]
+    answer = client.post("/api/monitor/polls", polls, content_type="application/json")
+    assert answer.status_code == 200, answer.content
+
+    [request] = receiver.wait_for(1, WAIT)
+    assert queue.join(WAIT)
+    [event] = Webhook(hook.secret).verify(request.body, request.headers)["events"]
+    assert event["type"] == "incident.opened"
+    assert event["incident"]["store_id"] == "live-1"
+    assert event["incident"]["started_at"] == (now - timedelta(minutes=6)).isoformat()
 
 
 def test_a_receiver_failing_twice_gets_the_third_try_with_the_same_webhook_id(
