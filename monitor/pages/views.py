@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -34,7 +35,7 @@ from monitor.pages.week import day_rows, first_business_hour
 from monitor.scope import Scope
 from monitor.selectors import report_csv_chunks, report_latest_complete
 from monitor.services import fleet as fleet_service
-from monitor.services import incident_reads
+from monitor.services import incident_reads, notifications
 from monitor.services.report_staleness import (
     report_get_failing_lost,
     reports_recent_failing_lost,
@@ -137,6 +138,7 @@ def fleet(request: HtmxHttpRequest, *, scope: Scope) -> HttpResponse:
         "queue_warning": None if job is None else queue_warning(job),
         "open_incidents": incident_reads.open_incident_count(scope=shown),
         "open_incidents_url": _incidents_url(status="open", organization=params["organization"]),
+        **_failing_channels_context(shown),
         # A report named by id is shown as its organization's, whatever the filter.
         **_organization_context(
             scope, Scope(report.organization) if report and params["report"] else shown
@@ -261,6 +263,14 @@ def _incident_rows(incidents: tuple[Incident, ...]) -> list[IncidentRow]:
     return rows
 
 
+def _failing_channels_context(scope: Scope) -> dict[str, object]:
+    """The scope's notification channels marked failing: its incidents are not told there."""
+    return {
+        "failing_channels": list(notifications.channels_failing(scope).order_by("failing_since")),
+        "failing_hours": settings.NOTIFY_RETRY_HOURS,
+    }
+
+
 def _incidents_url(**query: object) -> str:
     """/incidents/ with the query's non-empty values."""
     given = {name: value for name, value in query.items() if value not in ("", None)}
@@ -302,6 +312,7 @@ def incidents(request: HttpRequest, *, scope: Scope) -> HttpResponse:
         "previous_url": _incidents_url(**kept, page=page - 1) if page > 1 else "",
         "next_url": _incidents_url(**kept, page=page + 1) if page < pages else "",
         **_organization_context(scope, shown),
+        **_failing_channels_context(shown),
     }
     return render(request, "monitor/incidents.html", context)
 

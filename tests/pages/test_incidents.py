@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from monitor.models import Incident, Store
+from monitor.models import Channel, Incident, Store
 from monitor.pages.views import INCIDENTS_PER_PAGE
 from tests.report_data import SPEC_NOW, store_spec_examples
 from tests.support.incidents import make_incident, tick
@@ -211,3 +211,45 @@ def test_the_incidents_page_needs_a_login_where_keys_are_required(
     login = client.post("/accounts/login/", {"username": "acme-user", "password": PASSWORD})
     assert login.status_code == 302
     assert client.get("/incidents/").status_code == 200
+
+
+# Failing notification channels: the pages say so, to whom they belong.
+
+
+def failing(organization: object, *, since: datetime) -> Channel:
+    return Channel.objects.create(
+        kind=Channel.Kind.WEBHOOK,
+        target="https://example.com/hook",
+        organization=organization,
+        failing_since=since,
+        failing_at=since + timedelta(hours=24),
+    )
+
+
+def test_the_fleet_and_incidents_pages_show_the_failing_channels(client: Client) -> None:
+    Channel.objects.create(kind=Channel.Kind.EMAIL, target="ops@example.com")  # delivering
+    assert "data-failing-channels" not in client.get("/").content.decode()
+    channel = failing(None, since=T)
+
+    for path in ("/", "/incidents/"):
+        page = client.get(path).content.decode()
+        assert 'data-failing-channels="1"' in page, path
+        shown = text(page)
+        assert "1 notification channel failing" in shown, path
+        assert "No delivery has reached it for 24 hours" in shown, path
+        assert f"Webhook channel {channel.pk}: failing since 2023-01-25 17:30 UTC, never" in shown
+        assert "example.com/hook" not in page  # a target may hold a token: never shown
+
+
+def test_a_member_sees_its_organizations_failing_channels_only(
+    client: Client, tenants: Tenants
+) -> None:
+    mine = failing(tenants.acme.organization, since=T)
+    failing(tenants.zeta.organization, since=T)
+    failing(None, since=T)
+    client.force_login(tenants.acme.user)  # type: ignore[arg-type]
+
+    page = client.get("/incidents/").content.decode()
+
+    assert 'data-failing-channels="1"' in page
+    assert re.findall(r'data-failing-channel="(\d+)"', page) == [str(mine.pk)]
