@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from monitor.models import Channel, Incident, Store
+from monitor.models import Channel, Incident, Organization, Store
 from monitor.pages.views import INCIDENTS_PER_PAGE
 from tests.report_data import SPEC_NOW, store_spec_examples
 from tests.support.incidents import make_incident, tick
@@ -216,7 +216,7 @@ def test_the_incidents_page_needs_a_login_where_keys_are_required(
 # Failing notification channels: the pages say so, to whom they belong.
 
 
-def failing(organization: object, *, since: datetime) -> Channel:
+def failing(organization: Organization | None, *, since: datetime) -> Channel:
     return Channel.objects.create(
         kind=Channel.Kind.WEBHOOK,
         target="https://example.com/hook",
