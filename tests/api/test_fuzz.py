@@ -41,7 +41,9 @@ from monitor.models import ApiKey
 from monitor.services.api_keys import api_key_create
 from tests.report_data import store_spec_examples
 
-pytestmark = pytest.mark.django_db
+# Each run sends EXAMPLES cases to every operation, some minutes in all: above
+# the suite's 300 s timeout on a loaded machine, though nothing hangs.
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(1200)]
 
 EXAMPLES = 60
 HYPOTHESIS = hypothesis_settings(
